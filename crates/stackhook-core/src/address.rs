@@ -1,0 +1,304 @@
+//! `dataos://` addresses: `dataos://depot[:collection[/dataset…]]`.
+//!
+//! The depot part is `[a-z0-9-]+`, the collection `[A-Za-z0-9_]+`, and the dataset is
+//! one or more non-empty `/`-separated segments (`dataos://gcdexport:none/a/b.csv`).
+//! Errors name the offending part and its character offset in the address, so a user
+//! can find it in a long `stackSpec`.
+
+use std::fmt;
+
+/// The scheme every address starts with.
+pub const SCHEME: &str = "dataos://";
+
+/// A parsed `dataos://` address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Address {
+    /// The Depot's name (a Depot in the workload's namespace).
+    pub depot: String,
+    /// The collection inside the depot, if given.
+    pub collection: Option<String>,
+    /// The dataset path inside the collection, if given (may contain `/`).
+    pub dataset: Option<String>,
+}
+
+/// Why an address does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// The text does not start with `dataos://`.
+    #[error("address {address:?} does not start with \"dataos://\"")]
+    MissingScheme {
+        /// The address as given.
+        address: String,
+    },
+    /// Nothing follows the scheme.
+    #[error("address {address:?} has no depot name after \"dataos://\"")]
+    MissingDepot {
+        /// The address as given.
+        address: String,
+    },
+    /// The depot name has a character outside `[a-z0-9-]`.
+    #[error(
+        "address {address:?}: depot {depot:?} has invalid character {found:?} at offset {offset} (allowed: a-z, 0-9, -)"
+    )]
+    InvalidDepot {
+        /// The address as given.
+        address: String,
+        /// The depot part.
+        depot: String,
+        /// The first character that is not allowed.
+        found: char,
+        /// Its character offset in the whole address.
+        offset: usize,
+    },
+    /// A `:` is not followed by a collection.
+    #[error("address {address:?} has an empty collection after \":\"")]
+    EmptyCollection {
+        /// The address as given.
+        address: String,
+    },
+    /// The collection has a character outside `[A-Za-z0-9_]`.
+    #[error(
+        "address {address:?}: collection {collection:?} has invalid character {found:?} at offset {offset} (allowed: A-Z, a-z, 0-9, _)"
+    )]
+    InvalidCollection {
+        /// The address as given.
+        address: String,
+        /// The collection part.
+        collection: String,
+        /// The first character that is not allowed.
+        found: char,
+        /// Its character offset in the whole address.
+        offset: usize,
+    },
+    /// The dataset path has an empty segment (`a//b`, a trailing `/`, or nothing after `/`).
+    #[error("address {address:?}: dataset {dataset:?} has an empty path segment")]
+    EmptyDatasetSegment {
+        /// The address as given.
+        address: String,
+        /// The dataset part.
+        dataset: String,
+    },
+    /// A dataset is given without a collection (`dataos://depot/x`).
+    #[error(
+        "address {address:?}: a dataset needs a collection first (dataos://depot:collection/dataset)"
+    )]
+    DatasetWithoutCollection {
+        /// The address as given.
+        address: String,
+    },
+}
+
+impl Address {
+    /// Parses `dataos://depot[:collection[/dataset…]]`.
+    pub fn parse(address: &str) -> Result<Self, AddressError> {
+        let own = || address.to_owned();
+        let rest = address
+            .strip_prefix(SCHEME)
+            .ok_or_else(|| AddressError::MissingScheme { address: own() })?;
+        if rest.is_empty() {
+            return Err(AddressError::MissingDepot { address: own() });
+        }
+        let scheme_chars = SCHEME.chars().count();
+        let depot_end = rest.find([':', '/']).unwrap_or(rest.len());
+        let depot = &rest[..depot_end];
+        if depot.is_empty() {
+            return Err(AddressError::MissingDepot { address: own() });
+        }
+        if let Some((i, found)) = depot
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(AddressError::InvalidDepot {
+                address: own(),
+                depot: depot.to_owned(),
+                found,
+                offset: scheme_chars + i,
+            });
+        }
+        let after_depot = &rest[depot_end..];
+        if after_depot.starts_with('/') {
+            return Err(AddressError::DatasetWithoutCollection { address: own() });
+        }
+        let Some(after_colon) = after_depot.strip_prefix(':') else {
+            return Ok(Self {
+                depot: depot.to_owned(),
+                collection: None,
+                dataset: None,
+            });
+        };
+        let (collection, dataset) = match after_colon.split_once('/') {
+            Some((c, d)) => (c, Some(d)),
+            None => (after_colon, None),
+        };
+        if collection.is_empty() {
+            return Err(AddressError::EmptyCollection { address: own() });
+        }
+        let collection_start = scheme_chars + depot.chars().count() + 1;
+        if let Some((i, found)) = collection
+            .chars()
+            .enumerate()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        {
+            return Err(AddressError::InvalidCollection {
+                address: own(),
+                collection: collection.to_owned(),
+                found,
+                offset: collection_start + i,
+            });
+        }
+        if let Some(dataset) = dataset
+            && dataset.split('/').any(str::is_empty)
+        {
+            return Err(AddressError::EmptyDatasetSegment {
+                address: own(),
+                dataset: dataset.to_owned(),
+            });
+        }
+        Ok(Self {
+            depot: depot.to_owned(),
+            collection: Some(collection.to_owned()),
+            dataset: dataset.map(str::to_owned),
+        })
+    }
+
+    /// Whether `text` looks like an address (starts with the scheme), valid or not.
+    pub fn is_address(text: &str) -> bool {
+        text.starts_with(SCHEME)
+    }
+}
+
+impl std::str::FromStr for Address {
+    type Err = AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{SCHEME}{}", self.depot)?;
+        if let Some(c) = &self.collection {
+            write!(f, ":{c}")?;
+        }
+        if let Some(d) = &self.dataset {
+            write!(f, "/{d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spec_examples() {
+        let a = Address::parse("dataos://icebase:retail/city").unwrap();
+        assert_eq!(a.depot, "icebase");
+        assert_eq!(a.collection.as_deref(), Some("retail"));
+        assert_eq!(a.dataset.as_deref(), Some("city"));
+
+        let a = Address::parse("dataos://testawslh").unwrap();
+        assert_eq!(a.depot, "testawslh");
+        assert_eq!(a.collection, None);
+
+        let a = Address::parse("dataos://gcdexport:none/a/b.csv").unwrap();
+        assert_eq!(a.collection.as_deref(), Some("none"));
+        assert_eq!(a.dataset.as_deref(), Some("a/b.csv"));
+        assert_eq!(a.to_string(), "dataos://gcdexport:none/a/b.csv");
+    }
+
+    #[test]
+    fn collection_without_dataset() {
+        let a = Address::parse("dataos://sys-streams:quality_profile").unwrap();
+        assert_eq!(a.depot, "sys-streams");
+        assert_eq!(a.collection.as_deref(), Some("quality_profile"));
+        assert_eq!(a.dataset, None);
+    }
+
+    #[test]
+    fn rejects_bare_scheme() {
+        assert_eq!(
+            Address::parse("dataos://").unwrap_err().to_string(),
+            r#"address "dataos://" has no depot name after "dataos://""#
+        );
+    }
+
+    #[test]
+    fn rejects_uppercase_and_underscore_in_depot_naming_the_character() {
+        assert_eq!(
+            Address::parse("dataos://Bad_Depot:x")
+                .unwrap_err()
+                .to_string(),
+            r#"address "dataos://Bad_Depot:x": depot "Bad_Depot" has invalid character 'B' at offset 9 (allowed: a-z, 0-9, -)"#
+        );
+        assert_eq!(
+            Address::parse("dataos://bad_depot")
+                .unwrap_err()
+                .to_string(),
+            r#"address "dataos://bad_depot": depot "bad_depot" has invalid character '_' at offset 12 (allowed: a-z, 0-9, -)"#
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_scheme() {
+        assert_eq!(
+            Address::parse("s3://bucket").unwrap_err().to_string(),
+            r#"address "s3://bucket" does not start with "dataos://""#
+        );
+    }
+
+    #[test]
+    fn rejects_bad_collection() {
+        assert_eq!(
+            Address::parse("dataos://icebase:").unwrap_err().to_string(),
+            r#"address "dataos://icebase:" has an empty collection after ":""#
+        );
+        assert_eq!(
+            Address::parse("dataos://icebase:re-tail/x")
+                .unwrap_err()
+                .to_string(),
+            r#"address "dataos://icebase:re-tail/x": collection "re-tail" has invalid character '-' at offset 19 (allowed: A-Z, a-z, 0-9, _)"#
+        );
+    }
+
+    #[test]
+    fn rejects_empty_dataset_segments() {
+        for bad in [
+            "dataos://icebase:retail/",
+            "dataos://icebase:retail//x",
+            "dataos://icebase:retail/x/",
+        ] {
+            let e = Address::parse(bad).unwrap_err();
+            assert!(
+                matches!(e, AddressError::EmptyDatasetSegment { .. }),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_dataset_without_collection() {
+        assert_eq!(
+            Address::parse("dataos://icebase/x")
+                .unwrap_err()
+                .to_string(),
+            r#"address "dataos://icebase/x": a dataset needs a collection first (dataos://depot:collection/dataset)"#
+        );
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for s in [
+            "dataos://ü",
+            "dataos://a:ü/ü",
+            "dataos://:",
+            "dataos:///",
+            "dataos://a::b",
+        ] {
+            let _ = Address::parse(s);
+        }
+        assert!(Address::parse("dataos://a::b").is_err());
+    }
+}

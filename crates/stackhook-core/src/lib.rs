@@ -1,0 +1,14 @@
+//! The pure engine of stackhook.
+//!
+//! Everything that decides — what a resource means, whether a workload is valid, what a
+//! pod becomes — lives here, with no tokio, no HTTP, no Kubernetes client and no
+//! filesystem. The webhook, the controller and the CLI call these functions, so they
+//! cannot disagree. Input comes from a [`catalog::Catalog`], filled by the binary.
+
+pub mod address;
+pub mod catalog;
+pub mod model;
+pub mod source;
+
+pub use address::{Address, AddressError};
+pub use catalog::{Catalog, MemoryCatalog};

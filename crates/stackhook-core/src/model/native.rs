@@ -1,0 +1,419 @@
+//! The DataOS-native manifest shape and its conversion to CRD form.
+//!
+//! ```yaml
+//! name: benthos-stack        # -> metadata.name
+//! version: v1alpha           # -> annotation stackhook.io/dataos-version
+//! type: stack                # -> kind: Stack (stack|depot|worker|service|workflow)
+//! workspace: public          # -> metadata.namespace (not for Stacks: cluster-scoped)
+//! tags: [a, b]               # -> annotation stackhook.io/tags: "a,b"
+//! description: …             # -> annotation stackhook.io/description
+//! owner: iamgroot            # -> annotation stackhook.io/owner
+//! stack: {…}                 # the section named after the type -> spec
+//! ```
+//!
+//! Workflow DAG steps in DataOS nest their fields under `spec:`; they are lifted into
+//! the step. A Workflow section without its own `stack` takes the first step's, since the
+//! CRD requires one (it is the default for steps that do not name theirs).
+
+use serde_json::{Map, Value, json};
+
+use super::{API_VERSION, json_type};
+
+/// The annotation holding the native manifest's `tags`, comma-separated.
+pub const TAGS_ANNOTATION: &str = "stackhook.io/tags";
+/// The annotation holding the native manifest's `description`.
+pub const DESCRIPTION_ANNOTATION: &str = "stackhook.io/description";
+/// The annotation holding the native manifest's `owner`.
+pub const OWNER_ANNOTATION: &str = "stackhook.io/owner";
+/// The annotation holding the section's `title`, when it has one.
+pub const TITLE_ANNOTATION: &str = "stackhook.io/title";
+/// The annotation holding the native manifest's `version` (the DataOS resource version).
+pub const DATAOS_VERSION_ANNOTATION: &str = "stackhook.io/dataos-version";
+
+const TYPES: [(&str, &str); 5] = [
+    ("stack", "Stack"),
+    ("depot", "Depot"),
+    ("worker", "Worker"),
+    ("service", "Service"),
+    ("workflow", "Workflow"),
+];
+
+/// Keys of the native resource meta section (everything else at the top is the section).
+const META_KEYS: [&str; 8] = [
+    "name",
+    "version",
+    "type",
+    "workspace",
+    "tags",
+    "description",
+    "owner",
+    "layer",
+];
+
+/// Why a DataOS-native document cannot be converted.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NativeError {
+    /// `name` is missing or not text.
+    #[error("DataOS {manifest_type} manifest has no `name`")]
+    MissingName {
+        /// The manifest's type.
+        manifest_type: String,
+    },
+    /// The section named after the type is missing.
+    #[error("DataOS {manifest_type} manifest {name:?} has no `{manifest_type}:` section")]
+    MissingSection {
+        /// The manifest's type.
+        manifest_type: String,
+        /// The manifest's name.
+        name: String,
+    },
+    /// A field has the wrong shape.
+    #[error(
+        "DataOS {manifest_type} manifest {name:?}: {field}: expected {expected}, found {found}"
+    )]
+    WrongShape {
+        /// The manifest's type.
+        manifest_type: String,
+        /// The manifest's name.
+        name: String,
+        /// The field path.
+        field: String,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+}
+
+/// A converted document, and the native keys that have no place in the CRD form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converted {
+    /// The document in CRD form (not yet type-checked).
+    pub value: Value,
+    /// Top-level keys of the native document that were not carried over (`layer`,
+    /// unknown keys beside the section), for a warning.
+    pub dropped: Vec<String>,
+}
+
+/// The native type of a document (`stack`, `worker`, …) if it is in DataOS-native shape:
+/// a `type` this module knows and no `apiVersion`/`kind`.
+pub fn native_type(doc: &Value) -> Option<&'static str> {
+    if doc.get("apiVersion").is_some() || doc.get("kind").is_some() {
+        return None;
+    }
+    let t = doc.get("type")?.as_str()?;
+    TYPES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(t))
+        .map(|(n, _)| *n)
+}
+
+/// Whether a document is in DataOS-native shape.
+pub fn is_native(doc: &Value) -> bool {
+    native_type(doc).is_some()
+}
+
+/// Converts a DataOS-native document into CRD form. Documents that are not native come
+/// back unchanged.
+pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
+    let Some(ty) = native_type(&doc) else {
+        return Ok(Converted {
+            value: doc,
+            dropped: Vec::new(),
+        });
+    };
+    let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
+    let Value::Object(mut top) = doc else {
+        return Ok(Converted {
+            value: doc,
+            dropped: Vec::new(),
+        });
+    };
+    let name = match top.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(NativeError::MissingName {
+                manifest_type: ty.into(),
+            });
+        }
+    };
+    let shape = |field: &str, expected: &'static str, found: &Value| NativeError::WrongShape {
+        manifest_type: ty.into(),
+        name: name.clone(),
+        field: field.into(),
+        expected,
+        found: json_type(found),
+    };
+    let mut section = match top.remove(ty) {
+        Some(Value::Object(m)) => m,
+        Some(other) => return Err(shape(ty, "a map", &other)),
+        None => {
+            return Err(NativeError::MissingSection {
+                manifest_type: ty.into(),
+                name,
+            });
+        }
+    };
+
+    let mut annotations = Map::new();
+    let mut tags: Vec<String> = Vec::new();
+    for source in [top.get("tags"), section.get("tags")].into_iter().flatten() {
+        match source {
+            Value::Array(items) => tags.extend(items.iter().map(scalar_text)),
+            Value::Null => {}
+            other => return Err(shape("tags", "a list", other)),
+        }
+    }
+    section.remove("tags");
+    if !tags.is_empty() {
+        annotations.insert(TAGS_ANNOTATION.into(), Value::String(tags.join(",")));
+    }
+    for (key, annotation) in [
+        ("description", DESCRIPTION_ANNOTATION),
+        ("owner", OWNER_ANNOTATION),
+        ("version", DATAOS_VERSION_ANNOTATION),
+    ] {
+        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
+            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
+        }
+    }
+    if let Some(title) = section.remove("title").filter(|v| !v.is_null()) {
+        annotations.insert(TITLE_ANNOTATION.into(), Value::String(scalar_text(&title)));
+    }
+    // A Depot section's own description is the Depot's description when the meta
+    // section has none.
+    if ty == "depot"
+        && let Some(d) = section.remove("description").filter(|v| !v.is_null())
+    {
+        annotations
+            .entry(DESCRIPTION_ANNOTATION)
+            .or_insert(Value::String(scalar_text(&d)));
+    }
+
+    match ty {
+        "stack" => {
+            section
+                .entry("name")
+                .or_insert_with(|| Value::String(name.clone()));
+        }
+        "workflow" => lift_dag_specs(&mut section, &shape)?,
+        _ => {}
+    }
+
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(name.clone()));
+    if ty != "stack"
+        && let Some(ws) = top.get("workspace").filter(|v| !v.is_null())
+    {
+        metadata.insert("namespace".into(), Value::String(scalar_text(ws)));
+    }
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+
+    let mut dropped: Vec<String> = top
+        .keys()
+        .filter(|k| !META_KEYS.contains(&k.as_str()) || k.as_str() == "layer")
+        .cloned()
+        .collect();
+    if ty == "stack" && top.contains_key("workspace") {
+        dropped.push("workspace (Stacks are cluster-scoped)".into());
+    }
+    dropped.sort();
+
+    Ok(Converted {
+        value: json!({
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "metadata": metadata,
+            "spec": section,
+        }),
+        dropped,
+    })
+}
+
+/// `dag: [{name, spec: {stack, stackSpec, …}, dependencies}]` → the step's fields lifted
+/// out of `spec`, and the Workflow's `stack` defaulted from the first step.
+fn lift_dag_specs(
+    section: &mut Map<String, Value>,
+    shape: &dyn Fn(&str, &'static str, &Value) -> NativeError,
+) -> Result<(), NativeError> {
+    let Some(dag) = section.get_mut("dag") else {
+        return Ok(());
+    };
+    let Value::Array(nodes) = dag else {
+        return Err(shape("workflow.dag", "a list", dag));
+    };
+    for (i, node) in nodes.iter_mut().enumerate() {
+        let Value::Object(node) = node else {
+            return Err(shape(&format!("workflow.dag[{i}]"), "a map", node));
+        };
+        match node.remove("spec") {
+            Some(Value::Object(spec)) => {
+                for (k, v) in spec {
+                    node.entry(k).or_insert(v);
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(other) => return Err(shape(&format!("workflow.dag[{i}].spec"), "a map", &other)),
+        }
+        node.remove("description");
+        if let Some(Value::String(dep)) = node.get("dependencies") {
+            let dep = dep.clone();
+            node.insert("dependencies".into(), json!([dep]));
+        }
+    }
+    let first_stack = nodes
+        .iter()
+        .find_map(|n| n.get("stack").filter(|s| s.is_string()).cloned());
+    if !section.contains_key("stack")
+        && let Some(s) = first_stack
+    {
+        section.insert("stack".into(), s);
+    }
+    Ok(())
+}
+
+/// Where a field of the converted (CRD-form) document was written in the native one:
+/// candidate native paths, most specific first. `spec.stack` of a Worker →
+/// `worker.stack`; `spec.dag[0].stackSpec` → `workflow.dag[0].spec.stackSpec`, then
+/// `workflow.dag[0].stackSpec`; `metadata.namespace` → `workspace`.
+pub fn source_paths(native_type: &str, crd_path: &str) -> Vec<String> {
+    if crd_path == "metadata.name" {
+        return vec!["name".into()];
+    }
+    if crd_path == "metadata.namespace" {
+        return vec!["workspace".into()];
+    }
+    if crd_path.starts_with("metadata")
+        || crd_path.starts_with("apiVersion")
+        || crd_path.starts_with("kind")
+    {
+        return vec![String::new()];
+    }
+    let Some(rest) = crd_path.strip_prefix("spec") else {
+        return vec![crd_path.to_owned()];
+    };
+    let section = format!("{native_type}{rest}");
+    if native_type == "workflow"
+        && let Some(after_dag) = rest.strip_prefix(".dag[")
+        && let Some((index, field)) = after_dag.split_once(']')
+        && let Some(field) = field.strip_prefix('.')
+    {
+        return vec![format!("workflow.dag[{index}].spec.{field}"), section];
+    }
+    vec![section]
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_a_worker_with_meta_fields() {
+        let doc = json!({
+            "name": "orders-sync", "version": "v1beta", "type": "worker",
+            "workspace": "public", "tags": ["dataos:type:resource", "orders"],
+            "description": "syncs orders", "owner": "iamgroot", "layer": "user",
+            "worker": {"title": "Orders", "replicas": 1, "stack": "benthos:3.0",
+                       "compute": "runnable-default", "stackSpec": {"input": {}}}
+        });
+        let c = to_crd(doc).unwrap();
+        assert_eq!(
+            c.value,
+            json!({
+                "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+                "metadata": {"name": "orders-sync", "namespace": "public", "annotations": {
+                    "stackhook.io/tags": "dataos:type:resource,orders",
+                    "stackhook.io/description": "syncs orders",
+                    "stackhook.io/owner": "iamgroot",
+                    "stackhook.io/dataos-version": "v1beta",
+                    "stackhook.io/title": "Orders"
+                }},
+                "spec": {"replicas": 1, "stack": "benthos:3.0",
+                         "compute": "runnable-default", "stackSpec": {"input": {}}}
+            })
+        );
+        assert_eq!(c.dropped, ["layer"]);
+    }
+
+    #[test]
+    fn stacks_are_cluster_scoped_and_default_their_name() {
+        let c = to_crd(
+            json!({"name": "my-stack", "type": "stack", "workspace": "public",
+            "stack": {"version": "1.0"}}),
+        )
+        .unwrap();
+        assert_eq!(c.value["metadata"], json!({"name": "my-stack"}));
+        assert_eq!(c.value["spec"]["name"], "my-stack");
+        assert_eq!(c.dropped, ["workspace (Stacks are cluster-scoped)"]);
+    }
+
+    #[test]
+    fn lifts_dag_step_specs() {
+        let c = to_crd(json!({"name": "wf", "type": "workflow", "workspace": "ns",
+        "workflow": {"schedule": {"cron": "0 5 * * *"}, "dag": [
+            {"name": "a", "spec": {"stack": "flare:5.0", "stackSpec": {"x": 1}}},
+            {"name": "b", "dependencies": "a", "spec": {"stack": "flare:5.0"}}
+        ]}}))
+        .unwrap();
+        assert_eq!(c.value["spec"]["stack"], "flare:5.0");
+        assert_eq!(
+            c.value["spec"]["dag"],
+            json!([
+                {"name": "a", "stack": "flare:5.0", "stackSpec": {"x": 1}},
+                {"name": "b", "dependencies": ["a"], "stack": "flare:5.0"}
+            ])
+        );
+    }
+
+    #[test]
+    fn maps_crd_paths_back_to_native_ones() {
+        assert_eq!(source_paths("worker", "spec.stack"), ["worker.stack"]);
+        assert_eq!(source_paths("worker", "metadata.namespace"), ["workspace"]);
+        assert_eq!(
+            source_paths("workflow", "spec.dag[1].stackSpec.inputs[0]"),
+            [
+                "workflow.dag[1].spec.stackSpec.inputs[0]",
+                "workflow.dag[1].stackSpec.inputs[0]"
+            ]
+        );
+        assert_eq!(source_paths("stack", "spec"), ["stack"]);
+    }
+
+    #[test]
+    fn leaves_crd_documents_alone() {
+        let doc = json!({"apiVersion": "v1", "kind": "ConfigMap", "type": "worker"});
+        assert!(!is_native(&doc));
+        assert_eq!(to_crd(doc.clone()).unwrap().value, doc);
+    }
+
+    #[test]
+    fn reports_a_missing_section_and_name() {
+        assert_eq!(
+            to_crd(json!({"name": "w", "type": "worker"}))
+                .unwrap_err()
+                .to_string(),
+            r#"DataOS worker manifest "w" has no `worker:` section"#
+        );
+        assert_eq!(
+            to_crd(json!({"type": "depot", "depot": {}}))
+                .unwrap_err()
+                .to_string(),
+            "DataOS depot manifest has no `name`"
+        );
+        assert_eq!(
+            to_crd(json!({"name": "w", "type": "workflow", "workflow": {"dag": {}}}))
+                .unwrap_err()
+                .to_string(),
+            r#"DataOS workflow manifest "w": workflow.dag: expected a list, found a map"#
+        );
+    }
+}

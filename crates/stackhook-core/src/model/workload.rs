@@ -1,0 +1,280 @@
+//! The workloads: Worker, Service and Workflow, DataOS orchestrators as CRDs. Each names
+//! a Stack and carries a `stackSpec` that the Stack's schema validates.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::serde_helpers::{any_object_schema, deserialize_scalar_map};
+
+/// The fields every workload kind has.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadCommon {
+    /// The Stack to run: `name[+flavor]:version` (`benthos:3.0`). Without a version the
+    /// highest is used, with a warning.
+    pub stack: String,
+    /// The Stack-specific configuration, validated against the Stack's
+    /// `stackSpecValueSchema` and given to its templates as `.ApplicationSpec.StackSpec`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schemars(schema_with = "any_object_schema")]
+    pub stack_spec: serde_json::Map<String, serde_json::Value>,
+    /// Log level for the program (`LOG_LEVEL`, `.ApplicationSpec.LogLevel`); default INFO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// Extra environment variables for the program; they win over the Stack's.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "deserialize_scalar_map"
+    )]
+    pub envs: BTreeMap<String, String>,
+    /// Extra files for the workload's ConfigMap (`filename: content`), next to the ones
+    /// the Stack's `configFileTemplate` renders.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "deserialize_scalar_map"
+    )]
+    pub configs: BTreeMap<String, String>,
+    /// CPU and memory requests and limits for the program's container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// The DataOS compute profile name; kept for compatibility, not interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
+    /// The ServiceAccount the pods run as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    /// The image pull policy of the program's container (Always, IfNotPresent, Never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
+    /// Node labels the pods must be scheduled on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Taints the pods tolerate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Labels added to the pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to the pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl WorkloadCommon {
+    /// The log level, defaulting to `INFO`.
+    pub fn log_level(&self) -> &str {
+        self.log_level.as_deref().unwrap_or("INFO")
+    }
+}
+
+/// What stackhook observed and did for a workload.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadStatus {
+    /// Pending, Running, Succeeded, Failed, or Invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// Validated, ConfigRendered and Ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// The generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The current Stamp: `-` and 4 base36 characters, derived from the workload, its
+    /// Stack and its Depots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
+    /// The name of the rendered ConfigMap (`<name>-<type><stamp>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_name: Option<String>,
+}
+
+/// A Worker: a long-running program without a Service (a Deployment).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "stackhook.io",
+    derive = "PartialEq",
+    version = "v1alpha1",
+    kind = "Worker",
+    plural = "workers",
+    shortname = "wk",
+    category = "stackhook",
+    namespaced,
+    status = "WorkloadStatus",
+    doc = "A Worker: a long-running program built from a Stack (a Deployment without a Service).",
+    printcolumn = r#"{"name":"Stack","type":"string","jsonPath":".spec.stack"}"#,
+    printcolumn = r#"{"name":"Replicas","type":"integer","jsonPath":".spec.replicas"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Stamp","type":"string","priority":1,"jsonPath":".status.stamp"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerSpec {
+    /// The fields every workload has.
+    #[serde(flatten)]
+    pub common: WorkloadCommon,
+    /// How many pods to run (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+}
+
+/// A port a Service exposes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePortSpec {
+    /// The port's name (an IANA service name, e.g. `http`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The port the Kubernetes Service listens on.
+    pub service_port: i32,
+    /// The container port; defaults to `servicePort`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<i32>,
+}
+
+/// How a Service is exposed outside the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressSpec {
+    /// Create an Ingress (host `<name>.<namespace>.<domain-suffix>`).
+    #[serde(default)]
+    pub enabled: bool,
+    /// The URL path prefix, e.g. `/app`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Remove the path prefix before forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_path: Option<bool>,
+    /// Serve without authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_authentication: Option<bool>,
+}
+
+/// A Service: a long-running program behind a Kubernetes Service.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "stackhook.io",
+    derive = "PartialEq",
+    version = "v1alpha1",
+    kind = "Service",
+    plural = "services",
+    shortname = "ssvc",
+    category = "stackhook",
+    namespaced,
+    status = "WorkloadStatus",
+    doc = "A Service: a long-running program built from a Stack, behind a Kubernetes Service and optionally an Ingress.",
+    printcolumn = r#"{"name":"Stack","type":"string","jsonPath":".spec.stack"}"#,
+    printcolumn = r#"{"name":"Port","type":"integer","jsonPath":".spec.servicePort"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Stamp","type":"string","priority":1,"jsonPath":".status.stamp"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// The fields every workload has.
+    #[serde(flatten)]
+    pub common: WorkloadCommon,
+    /// How many pods to run (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// The single port to expose (the Stack's `ports` are used when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_port: Option<i32>,
+    /// Several ports to expose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_ports: Vec<ServicePortSpec>,
+    /// Exposure outside the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+}
+
+/// When a Workflow runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSpec {
+    /// A cron expression (`0 5 * * *`); with it the Workflow becomes a CronJob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// Allow, Forbid or Replace overlapping runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<String>,
+    /// The time zone of `cron` (an IANA name such as `Europe/Paris`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+/// A step of a Workflow's DAG. Fields left out are taken from the Workflow.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DagNode {
+    /// The step's name, unique in the Workflow (its Job is `<workflow>-<name>`).
+    pub name: String,
+    /// A human-readable title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The steps that must succeed before this one starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<String>,
+    /// The Stack for this step; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    /// The step's `stackSpec`; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object_schema")]
+    pub stack_spec: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The step's log level; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// Extra environment variables for this step, on top of the Workflow's.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "deserialize_scalar_map"
+    )]
+    pub envs: BTreeMap<String, String>,
+    /// Resources for this step; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// The DataOS compute profile name; kept for compatibility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compute: Option<String>,
+}
+
+/// A Workflow: a program that runs to completion (a Job, a CronJob, or a DAG of Jobs).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "stackhook.io",
+    derive = "PartialEq",
+    version = "v1alpha1",
+    kind = "Workflow",
+    plural = "workflows",
+    shortname = "swf",
+    category = "stackhook",
+    namespaced,
+    status = "WorkloadStatus",
+    doc = "A Workflow: a program built from a Stack that runs to completion, once, on a schedule, or as a DAG of steps.",
+    printcolumn = r#"{"name":"Stack","type":"string","jsonPath":".spec.stack"}"#,
+    printcolumn = r#"{"name":"Schedule","type":"string","jsonPath":".spec.schedule.cron"}"#,
+    printcolumn = r#"{"name":"Phase","type":"string","jsonPath":".status.phase"}"#,
+    printcolumn = r#"{"name":"Stamp","type":"string","priority":1,"jsonPath":".status.stamp"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowSpec {
+    /// The fields every workload has (the defaults of every DAG step).
+    #[serde(flatten)]
+    pub common: WorkloadCommon,
+    /// Run on a schedule (a CronJob) instead of once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// Steps run in dependency order; empty means one step, the Workflow itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dag: Vec<DagNode>,
+}

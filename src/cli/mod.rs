@@ -1,0 +1,65 @@
+//! The command line: one subcommand per job, each a small module that parses its
+//! arguments, calls the core, and prints.
+
+mod convert;
+mod crds;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the input is unusable (unreadable, unparseable, a bad flag).
+pub const EXIT_UNUSABLE: u8 = 2;
+
+/// Admission webhook, controller and CLI for DataOS-style Stacks on Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "stackhook", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the five CustomResourceDefinitions (Stack, Depot, Worker, Service,
+    /// Workflow) as YAML.
+    Crds,
+    /// Convert DataOS-native manifests (`type: stack|depot|worker|service|workflow`) to
+    /// stackhook CRD form. Other documents pass through unchanged.
+    Convert {
+        /// Files or directories (searched recursively for *.yaml, *.yml, *.json); `-`
+        /// reads stdin. Default: stdin.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(&self) -> anyhow::Result<ExitCode> {
+        match &self.command {
+            Command::Crds => crds::run(),
+            Command::Convert { paths } => convert::run(&stdin_if_empty(paths)),
+        }
+    }
+}
+
+fn stdin_if_empty(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

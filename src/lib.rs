@@ -1,0 +1,6 @@
+//! The I/O side of stackhook: the command line, file loading and output. Decisions come
+//! from `stackhook-core`; this crate reads, calls and prints.
+
+pub mod cli;
+pub mod load;
+pub mod output;

@@ -1,0 +1,320 @@
+//! Reading files, directories and stdin into documents, and documents into a catalog.
+//!
+//! Directories are walked recursively for `*.yaml`, `*.yml` and `*.json`, in name order,
+//! so output is stable. `-` reads stdin. Every document keeps its file and the position
+//! of each field, for `FILE:LINE:COL` messages.
+
+use std::fmt;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::InsertError;
+use stackhook_core::model::{self, DocumentError, Parsed, Resource, native};
+use stackhook_core::source::{self, Position, SourceDocument};
+
+/// The name stdin is shown under.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Why input cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file or directory cannot be read.
+    #[error("{path}: {reason}", path = .path.display())]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong, in words.
+        reason: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory walk failed.
+    #[error("{path}: cannot walk directory", path = .path.display())]
+    Walk {
+        /// The directory.
+        path: PathBuf,
+        /// The walk error.
+        #[source]
+        source: walkdir::Error,
+    },
+    /// YAML or JSON that does not parse.
+    #[error("{file}:{position}: {message}")]
+    Syntax {
+        /// The file.
+        file: Arc<str>,
+        /// Where.
+        position: Position,
+        /// What.
+        message: String,
+    },
+    /// A document that parses but is not a valid stackhook resource.
+    #[error("{file}:{position}: {source}")]
+    Document {
+        /// The file.
+        file: Arc<str>,
+        /// Where: the offending field, or the document's start.
+        position: Position,
+        /// What.
+        #[source]
+        source: Box<DocumentError>,
+    },
+    /// A resource that conflicts with one already loaded.
+    #[error("{file}:{position}: {source}")]
+    Conflict {
+        /// The file.
+        file: Arc<str>,
+        /// The document's start.
+        position: Position,
+        /// What.
+        #[source]
+        source: InsertError,
+    },
+}
+
+/// Several load errors, shown one per line.
+#[derive(Debug)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                // Document errors already carry their cause's text.
+                if !matches!(e, LoadError::Document { .. } | LoadError::Conflict { .. }) {
+                    write!(f, ": {s}")?;
+                }
+                source = s.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+/// One input: a file's name (as given) and its text.
+#[derive(Debug)]
+pub struct Input {
+    /// The path as the user gave it (or found under a directory), or `<stdin>`.
+    pub name: Arc<str>,
+    /// The whole text.
+    pub text: String,
+}
+
+/// One document of an input, after `List` expansion.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// The file it came from.
+    pub file: Arc<str>,
+    /// The parsed file document (shared by the items of a `List`).
+    pub source: Arc<SourceDocument>,
+    /// The path of this document inside `source` (`items[3]` for a List item, else empty).
+    pub prefix: String,
+    /// The document's content.
+    pub value: Value,
+}
+
+impl Document {
+    /// The position of a field of this document (`spec.stack`), or of its nearest present
+    /// ancestor, or the document's start.
+    ///
+    /// Paths are of the CRD form; for a DataOS-native document they are mapped back to
+    /// where the field was written (`spec.stack` → `worker.stack`).
+    pub fn position(&self, path: &str) -> Position {
+        let candidates = match native::native_type(&self.value) {
+            Some(ty) => native::source_paths(ty, path),
+            None => vec![path.to_owned()],
+        };
+        let full = |p: &str| match (self.prefix.is_empty(), p.is_empty()) {
+            (true, _) => p.to_owned(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => {
+                let sep = if p.starts_with('[') { "" } else { "." };
+                format!("{}{sep}{p}", self.prefix)
+            }
+        };
+        candidates
+            .iter()
+            .find_map(|c| self.source.exact_position(&full(c)))
+            .unwrap_or_else(|| self.source.position(&full(&candidates[0])))
+    }
+
+    /// Where the document starts.
+    pub fn start(&self) -> Position {
+        self.position("")
+    }
+}
+
+fn read_error(path: &Path, source: std::io::Error) -> LoadError {
+    LoadError::Read {
+        path: path.to_owned(),
+        reason: match source.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".into(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+            std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
+            _ => "cannot read".into(),
+        },
+        source,
+    }
+}
+
+fn is_manifest(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+/// Reads the given paths: files, directories (recursively) and `-` for stdin.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, LoadError> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| read_error(Path::new(STDIN_NAME), e))?;
+            inputs.push(Input {
+                name: STDIN_NAME.into(),
+                text,
+            });
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
+        if meta.is_dir() {
+            let walk = walkdir::WalkDir::new(path)
+                .follow_links(true)
+                .sort_by_file_name();
+            for entry in walk {
+                let entry = entry.map_err(|source| LoadError::Walk {
+                    path: path.clone(),
+                    source,
+                })?;
+                let hidden =
+                    entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+                if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden {
+                    inputs.push(read_file(entry.path())?);
+                }
+            }
+        } else {
+            inputs.push(read_file(path)?);
+        }
+    }
+    Ok(inputs)
+}
+
+fn read_file(path: &Path) -> Result<Input, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|e| read_error(path, e))?;
+    Ok(Input {
+        name: path.display().to_string().into(),
+        text,
+    })
+}
+
+/// Splits an input into documents, expanding Kubernetes `List`s.
+pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
+    let docs = source::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
+        file: Arc::clone(&input.name),
+        position: e.position,
+        message: e.message,
+    })?;
+    let mut out = Vec::new();
+    for doc in docs {
+        let source = Arc::new(doc);
+        if !model::is_list(&source.value) {
+            out.push(Document {
+                file: Arc::clone(&input.name),
+                source: Arc::clone(&source),
+                prefix: String::new(),
+                value: source.value.clone(),
+            });
+            continue;
+        }
+        let items = model::expand_lists(source.value.clone());
+        // Nested lists are rare; items of a nested list point at the outer item.
+        for (i, value) in items.into_iter().enumerate() {
+            out.push(Document {
+                file: Arc::clone(&input.name),
+                source: Arc::clone(&source),
+                prefix: format!("items[{i}]"),
+                value,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What a document turned out to be, with errors placed at their field.
+pub fn parse(doc: &Document) -> Result<Parsed, LoadError> {
+    model::parse_document(doc.value.clone()).map_err(|source| LoadError::Document {
+        file: Arc::clone(&doc.file),
+        position: source
+            .field_path()
+            .map_or_else(|| doc.start(), |p| doc.position(p)),
+        source: Box::new(source),
+    })
+}
+
+/// What loading a catalog found.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Resources added.
+    pub resources: usize,
+    /// Documents of kinds stackhook does not handle.
+    pub skipped: usize,
+}
+
+/// Fills a catalog from files, directories and stdin. Every error is collected, so a
+/// user sees all of them at once.
+pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
+    let mut catalog = MemoryCatalog::new();
+    let mut report = LoadReport::default();
+    let mut errors = Vec::new();
+    let inputs = read_inputs(paths).map_err(|e| LoadErrors(vec![e]))?;
+    for input in &inputs {
+        let docs = match documents(input) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        for doc in docs {
+            match parse(&doc) {
+                Ok(Parsed::Resource(r)) => add(&mut catalog, &doc, *r, &mut report, &mut errors),
+                Ok(Parsed::Skipped { .. }) => report.skipped += 1,
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((catalog, report))
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+fn add(
+    catalog: &mut MemoryCatalog,
+    doc: &Document,
+    resource: Resource,
+    report: &mut LoadReport,
+    errors: &mut Vec<LoadError>,
+) {
+    match catalog.insert(resource) {
+        Ok(()) => report.resources += 1,
+        Err(source) => errors.push(LoadError::Conflict {
+            file: Arc::clone(&doc.file),
+            position: doc.start(),
+            source,
+        }),
+    }
+}

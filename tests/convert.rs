@@ -1,0 +1,203 @@
+//! `stackhook convert`: DataOS-native manifests to CRD form, and its bad inputs.
+
+use serde_json::Value;
+use stackhook_core::source::parse_documents;
+
+use crate::support::{repo, stackhook, write};
+
+fn docs(yaml: &str) -> Vec<Value> {
+    parse_documents(yaml)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect()
+}
+
+#[test]
+fn converts_the_seed_benthos_stack_keeping_every_field() {
+    let path = repo("examples/native/benthos-stack.yaml");
+    let original = &docs(&std::fs::read_to_string(&path).unwrap())[0];
+    let run = stackhook(&["convert", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr, "");
+    let converted = &docs(&run.stdout)[0];
+
+    assert_eq!(converted["apiVersion"], "stackhook.io/v1alpha1");
+    assert_eq!(converted["kind"], "Stack");
+    assert_eq!(converted["metadata"]["name"], "benthos-new");
+    assert_eq!(converted["metadata"].get("namespace"), None);
+    let annotations = &converted["metadata"]["annotations"];
+    assert_eq!(annotations["stackhook.io/owner"], "iamgroot");
+    assert_eq!(
+        annotations["stackhook.io/tags"],
+        "dataos:type:resource,dataos:resource:stack"
+    );
+
+    let section = original["stack"].as_object().unwrap();
+    let spec = converted["spec"].as_object().unwrap();
+    for (key, value) in section {
+        let got = &spec[key];
+        if key == "reconciler" {
+            // Read in any case, written in its canonical spelling.
+            assert_eq!(got, "StackManager");
+        } else {
+            assert_eq!(got, value, "spec.{key} differs");
+        }
+    }
+    // The JSON Schema string, byte for byte.
+    assert_eq!(
+        spec["stackSpecValueSchema"]["jsonSchema"],
+        section["stackSpecValueSchema"]["jsonSchema"]
+    );
+}
+
+#[test]
+fn converts_the_native_examples() {
+    let run = stackhook(&["convert", "examples/native"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    // `layer` has no CRD field: converting says so, with the file and position.
+    assert_eq!(
+        run.stderr,
+        "examples/native/icebase-depot.yaml:3:1: warning: Depot retail/icebase: `layer` has no place in the CRD form and was left out\n"
+    );
+}
+
+#[test]
+fn converts_from_stdin_and_passes_other_documents_through() {
+    let input = "name: w\ntype: worker\nworkspace: ns\nworker:\n  stack: benthos:3.0\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+    let run = stackhook(&["convert"], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = docs(&run.stdout);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0]["kind"], "Worker");
+    assert_eq!(out[0]["metadata"]["namespace"], "ns");
+    assert_eq!(out[0]["spec"]["stack"], "benthos:3.0");
+    assert_eq!(out[1]["kind"], "ConfigMap");
+    let run = stackhook(&["convert", "-"], input);
+    assert_eq!(run.code, 0);
+}
+
+#[test]
+fn unparseable_yaml_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "bad.yaml",
+        "name: w\ntype: worker\nworker:\n  stack: [benthos\n",
+    );
+    let run = stackhook(&["convert", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 2);
+    let first = run.stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("{}:5:1: ", path.display())),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn unparseable_json_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "bad.json",
+        "{\n  \"kind\": \"Worker\",\n  \"spec\": {,}\n}\n",
+    );
+    let run = stackhook(&["convert", path.to_str().unwrap()], "");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.starts_with(&format!("{}:3:", path.display())),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn wrong_api_version_is_an_error_naming_the_value() {
+    let input =
+        "apiVersion: stackhook.io/v1\nkind: Worker\nmetadata:\n  name: w\nspec:\n  stack: a:1\n";
+    let run = stackhook(&["convert"], input);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "<stdin>:1:1: Worker: unsupported apiVersion \"stackhook.io/v1\" (expected \"stackhook.io/v1alpha1\")\n"
+    );
+}
+
+#[test]
+fn malformed_stack_references_are_errors_at_their_field() {
+    for (reference, message) in [
+        (
+            "benthos:",
+            r#"stack reference "benthos:" has an empty version after ":""#,
+        ),
+        (
+            ":3.0",
+            r#"stack reference ":3.0" has no name before ':' (expected name[+flavor][:version])"#,
+        ),
+        (
+            "a+:1",
+            r#"stack reference "a+:1" has an empty flavor after "+""#,
+        ),
+    ] {
+        let input = format!(
+            "name: w\ntype: worker\nworkspace: ns\nworker:\n  replicas: 1\n  stack: \"{reference}\"\n"
+        );
+        let run = stackhook(&["convert"], &input);
+        assert_eq!(run.code, 2, "{reference}");
+        assert_eq!(
+            run.stderr,
+            format!("<stdin>:6:3: Worker ns/w: spec.stack: {message}\n")
+        );
+    }
+}
+
+#[test]
+fn malformed_addresses_are_errors_at_their_field() {
+    let input = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata:\n  name: soda\nspec:\n  name: soda\n  version: \"1.0\"\n  environmentVars:\n    RESOURCE_DIR_PATH: /etc/dataos/resources\n    PULSAR_TOPIC_ADDRESS: dataos://Bad_Depot:x\n";
+    let run = stackhook(&["convert"], input);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "<stdin>:10:5: Stack soda: spec.environmentVars.PULSAR_TOPIC_ADDRESS: address \"dataos://Bad_Depot:x\": depot \"Bad_Depot\" has invalid character 'B' at offset 9 (allowed: a-z, 0-9, -)\n"
+    );
+    let input = "name: w\ntype: worker\nworker:\n  stack: a:1\n  envs:\n    IN: \"dataos://\"\n";
+    let run = stackhook(&["convert"], input);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "<stdin>:6:5: Worker w: spec.envs.IN: address \"dataos://\" has no depot name after \"dataos://\"\n"
+    );
+}
+
+#[test]
+fn type_errors_point_at_the_field() {
+    let input = "apiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata:\n  name: d\n  namespace: ns\nspec:\n  type: S3\n  secrets:\n    - name: s3\n      acl: write\n";
+    let run = stackhook(&["convert"], input);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "<stdin>:10:7: Depot ns/d: spec.secrets[0].acl: unknown variant `write`, expected `r` or `rw`\n"
+    );
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let run = stackhook(&["convert", "no/such/file.yaml"], "");
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: no/such/file.yaml: no such file or directory: No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn a_native_document_without_its_section_is_an_error() {
+    let run = stackhook(&["convert"], "name: w\ntype: worker\n");
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "<stdin>:1:1: DataOS worker manifest \"w\" has no `worker:` section\n"
+    );
+}

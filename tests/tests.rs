@@ -1,0 +1,11 @@
+//! Integration tests of the `stackhook` binary, one test binary with a module per topic
+//! (one link instead of many).
+
+// Test code panics on purpose when something is off.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+mod catalog;
+mod convert;
+mod crds;
