@@ -3,4 +3,6 @@
 
 pub mod cli;
 pub mod load;
+pub mod logging;
 pub mod output;
+pub mod project;

@@ -9,3 +9,4 @@ mod support;
 mod catalog;
 mod convert;
 mod crds;
+mod project;

@@ -3,6 +3,7 @@
 
 mod convert;
 mod crds;
+mod project;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ enum Command {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Project mounted depot Secrets into files (propFile, envVars, dotenv, json, yaml):
+    /// the webhook's `stackhook-project` init container and refresh sidecar.
+    Project(project::ProjectArgs),
 }
 
 impl Cli {
@@ -41,6 +45,7 @@ impl Cli {
         match &self.command {
             Command::Crds => crds::run(),
             Command::Convert { paths } => convert::run(&stdin_if_empty(paths)),
+            Command::Project(args) => args.run(),
         }
     }
 }

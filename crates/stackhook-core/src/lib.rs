@@ -8,6 +8,7 @@
 pub mod address;
 pub mod catalog;
 pub mod model;
+pub mod projection;
 pub mod source;
 
 pub use address::{Address, AddressError};

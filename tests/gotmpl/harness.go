@@ -1,0 +1,156 @@
+// The reference for stackhook's template engine: Go's text/template with Sprig (as
+// Debian ships them) and the functions Helm adds (toYaml, fromYaml, required, …),
+// defined as Helm defines them. DataOS's own functions are defined here as stackhook
+// documents them, so both implementations are held to one definition.
+//
+// Input (stdin): a JSON list of {"name", "template", "data"}; output (stdout): a JSON
+// list of {"name", "output"} or {"name", "error"}, in order.
+//
+// Build: GO111MODULE=off GOPATH=/usr/share/gocode go build -o harness harness.go
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig"
+	"github.com/ghodss/yaml"
+)
+
+type testCase struct {
+	Name     string          `json:"name"`
+	Template string          `json:"template"`
+	Data     json.RawMessage `json:"data"`
+}
+
+type result struct {
+	Name   string  `json:"name"`
+	Output *string `json:"output,omitempty"`
+	Error  *string `json:"error,omitempty"`
+}
+
+// Helm's toYaml: sigs.k8s.io/yaml (a fork of ghodss/yaml), trailing newline trimmed.
+func toYAML(v interface{}) string {
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(data), "\n")
+}
+
+// Helm's fromYaml: a map, or {"Error": message}.
+func fromYAML(str string) map[string]interface{} {
+	m := map[string]interface{}{}
+	if err := yaml.Unmarshal([]byte(str), &m); err != nil {
+		m["Error"] = err.Error()
+	}
+	return m
+}
+
+// Helm's required.
+func required(warn string, val interface{}) (interface{}, error) {
+	if val == nil {
+		return val, errors.New(warn)
+	} else if _, ok := val.(string); ok {
+		if val == "" {
+			return val, errors.New(warn)
+		}
+	}
+	return val, nil
+}
+
+// DataOS getNested: walks a dotted path through maps; nil when any step is missing.
+func getNested(m interface{}, path string) interface{} {
+	cur := m
+	for _, part := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]interface{})
+		if !ok {
+			return nil
+		}
+		cur, ok = mm[part]
+		if !ok {
+			return nil
+		}
+	}
+	return cur
+}
+
+// DataOS hasNested: whether getNested finds a value (even a null one).
+func hasNested(m interface{}, path string) bool {
+	cur := m
+	for _, part := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]interface{})
+		if !ok {
+			return false
+		}
+		cur, ok = mm[part]
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// DataOS getMapValue: a key of a map, or "" when absent.
+func getMapValue(m interface{}, key string) interface{} {
+	mm, ok := m.(map[string]interface{})
+	if !ok {
+		return ""
+	}
+	v, ok := mm[key]
+	if !ok {
+		return ""
+	}
+	return v
+}
+
+func main() {
+	var cases []testCase
+	if err := json.NewDecoder(os.Stdin).Decode(&cases); err != nil {
+		fmt.Fprintln(os.Stderr, "reading cases:", err)
+		os.Exit(2)
+	}
+	funcs := sprig.TxtFuncMap()
+	funcs["toYaml"] = toYAML
+	funcs["fromYaml"] = fromYAML
+	funcs["required"] = required
+	funcs["getNested"] = getNested
+	funcs["hasNested"] = hasNested
+	funcs["getMapValue"] = getMapValue
+	out := make([]result, 0, len(cases))
+	for _, c := range cases {
+		r := result{Name: c.Name}
+		var data interface{}
+		if len(c.Data) > 0 {
+			if err := json.Unmarshal(c.Data, &data); err != nil {
+				fmt.Fprintln(os.Stderr, c.Name, "data:", err)
+				os.Exit(2)
+			}
+		}
+		t, err := template.New(c.Name).Funcs(funcs).Parse(c.Template)
+		if err == nil {
+			var buf bytes.Buffer
+			err = t.Execute(&buf, data)
+			if err == nil {
+				s := buf.String()
+				r.Output = &s
+			}
+		}
+		if err != nil {
+			s := err.Error()
+			r.Error = &s
+		}
+		out = append(out, r)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		os.Exit(2)
+	}
+}
