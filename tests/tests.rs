@@ -9,4 +9,5 @@ mod support;
 mod catalog;
 mod convert;
 mod crds;
+mod gotmpl;
 mod project;

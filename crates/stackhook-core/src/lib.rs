@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod model;
 pub mod projection;
 pub mod source;
+pub mod template;
 
 pub use address::{Address, AddressError};
 pub use catalog::{Catalog, MemoryCatalog};

@@ -6,9 +6,9 @@
 //! records, for each field path (`spec.stackSpec.inputs[0]`), the position of its key
 //! (or, for list items, of the item).
 //!
-//! Scalars resolve by the YAML 1.2 core schema (as the API server's own YAML reader
-//! does for everything Kubernetes manifests use): plain `true`, `null`, `12`, `1.5`
-//! are typed; quoted and block scalars are text; `!!str` forces text. Anchors, aliases
+//! Plain scalars resolve as `gopkg.in/yaml.v2` resolves them, which is how `kubectl`
+//! and Helm read manifests ([`resolve_plain`]): `yes` is `true`, `0755` is 493; quoted
+//! and block scalars are text; `!!str` forces text. Anchors, aliases
 //! and `<<` merge keys work; duplicate keys are an error, as they are for `kubectl`.
 //! Nesting depth and alias expansion are bounded, so a hostile file cannot exhaust
 //! memory or the stack.
@@ -364,76 +364,196 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
 }
 
 fn plain_scalar(text: &str) -> Option<Value> {
+    match resolve_plain(text) {
+        Plain::Str => None,
+        Plain::Null => Some(Value::Null),
+        Plain::Bool(b) => Some(Value::Bool(b)),
+        Plain::Int(i) => Some(Value::Number(i.into())),
+        Plain::Uint(u) => Some(Value::Number(u.into())),
+        // Infinity and NaN have no JSON form (kubectl cannot send them either): text.
+        Plain::Float(f) => {
+            Some(Number::from_f64(f).map_or_else(|| Value::String(text.to_owned()), Value::Number))
+        }
+    }
+}
+
+/// What a plain (unquoted) scalar means.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Plain {
+    /// Text.
+    Str,
+    /// `null`, `~`, empty.
+    Null,
+    /// A boolean, including YAML 1.1's `yes`/`no`/`on`/`off`/`y`/`n`.
+    Bool(bool),
+    /// An integer (decimal, `0x`, `0o`, `0b`, or a leading-`0` octal).
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    Uint(u64),
+    /// A float (including `.inf` and `.nan`).
+    Float(f64),
+}
+
+/// Resolves a plain scalar the way `gopkg.in/yaml.v2` does — which is how `kubectl`
+/// (through `sigs.k8s.io/yaml`) and Helm read YAML, so a manifest means here what it
+/// means when applied: `yes` and `on` are `true`, `0755` is 493. Timestamps stay text,
+/// as they do in the JSON kubectl sends.
+pub fn resolve_plain(text: &str) -> Plain {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Plain::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Plain::Bool(false);
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Plain::Null,
+        ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Plain::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
         _ => {}
     }
-    let bytes = text.as_bytes();
-    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return Some(Value::Number(i.into()));
-        }
-        if let Ok(u) = text.parse::<u64>() {
-            return Some(Value::Number(u.into()));
-        }
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number);
-    }
-    if let Some(oct) = text.strip_prefix("0o") {
-        return i64::from_str_radix(oct, 8)
-            .ok()
-            .map(|i| Value::Number(i.into()));
-    }
-    if let Some(hex) = text.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16)
-            .ok()
-            .map(|i| Value::Number(i.into()));
-    }
-    // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-    let looks_float = {
-        let mut i = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
-        let int_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let int_digits = i - int_start;
-        let mut frac_digits = 0;
-        if i < bytes.len() && bytes[i] == b'.' {
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-                frac_digits += 1;
+    match text.as_bytes()[0] {
+        b'.' => text.parse::<f64>().map_or(Plain::Str, Plain::Float),
+        b'+' | b'-' | b'0'..=b'9' => {
+            if is_timestamp(text) {
+                return Plain::Str;
             }
-        }
-        let mut ok = int_digits > 0 || frac_digits > 0;
-        if ok && i < bytes.len() && matches!(bytes[i], b'e' | b'E') {
-            i += 1;
-            if i < bytes.len() && matches!(bytes[i], b'-' | b'+') {
-                i += 1;
+            let plain = text.replace('_', "");
+            if let Some(p) = parse_int_base0(&plain) {
+                return p;
             }
-            let exp_start = i;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
+            if is_yaml_float(&plain)
+                && let Ok(f) = plain.parse::<f64>()
+            {
+                return Plain::Float(f);
             }
-            ok = i > exp_start;
+            let (neg, bin) = match plain.strip_prefix("-0b") {
+                Some(d) => (true, Some(d)),
+                None => (false, plain.strip_prefix("0b")),
+            };
+            if let Some(Ok(v)) = bin.map(|d| i64::from_str_radix(d, 2)) {
+                return Plain::Int(if neg { -v } else { v });
+            }
+            Plain::Str
         }
-        ok && i == bytes.len()
+        _ => Plain::Str,
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`, then `ParseUint`.
+fn parse_int_base0(s: &str) -> Option<Plain> {
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    if looks_float {
-        // Infinity and NaN (`.inf`, `.nan`) have no JSON form; they stay text.
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number);
+    let (radix, d) = if let Some(d) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, d)
+    } else if let Some(d) = digits
+        .strip_prefix("0o")
+        .or_else(|| digits.strip_prefix("0O"))
+    {
+        (8, d)
+    } else if let Some(d) = digits
+        .strip_prefix("0b")
+        .or_else(|| digits.strip_prefix("0B"))
+    {
+        (2, d)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        (10, digits)
+    };
+    if d.is_empty() || d.starts_with(['+', '-']) {
+        return None;
     }
-    None
+    let magnitude = u64::from_str_radix(d, radix).ok()?;
+    if neg {
+        let v = i64::try_from(magnitude)
+            .ok()
+            .map(|m| -m)
+            .or((magnitude == 1 << 63).then_some(i64::MIN))?;
+        Some(Plain::Int(v))
+    } else {
+        Some(i64::try_from(magnitude).map_or(Plain::Uint(magnitude), Plain::Int))
+    }
+}
+
+/// yaml.v2's float form: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+pub fn is_yaml_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// yaml.v2's timestamp forms: `2006-1-2`, optionally with a time of day.
+pub fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    let rest = &s[5..];
+    let (date, time) = match rest.find(['T', 't', ' ']) {
+        Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+        None => (rest, None),
+    };
+    let mut parts = date.split('-');
+    let field = |p: Option<&str>| {
+        p.filter(|p| !p.is_empty() && p.len() <= 2)
+            .and_then(|p| p.parse::<u32>().ok())
+    };
+    let (month, day) = (field(parts.next()), field(parts.next()));
+    if parts.next().is_some() || !matches!(month, Some(1..=12)) || !matches!(day, Some(1..=31)) {
+        return false;
+    }
+    match time {
+        None => true,
+        Some(t) => {
+            let t = t.trim_end_matches('Z');
+            let t = t.rfind(['+', '-']).map_or(t, |i| &t[..i]);
+            let (hms, frac) = t.split_once('.').unwrap_or((t, "0"));
+            let fields: Vec<&str> = hms.split(':').collect();
+            fields.len() == 3
+                && fields
+                    .iter()
+                    .all(|f| !f.is_empty() && f.len() <= 2 && f.bytes().all(|c| c.is_ascii_digit()))
+                && frac.bytes().all(|c| c.is_ascii_digit())
+        }
+    }
 }
 
 /// Reads every document of a YAML (or JSON) text. Empty documents (a lone `---`, a
@@ -541,14 +661,16 @@ mod tests {
     }
 
     #[test]
-    fn resolves_scalars_by_the_core_schema() {
+    fn resolves_scalars_like_kubectl() {
         let d = one(
-            "a: true\nb: ~\nc: 12\nd: 1.5\ne: '12'\nf: yes\ng: 0x1f\nh: 2.0\ni: !!str 7\nj: .inf\nk: 1e3\nl: 0755\nm: -3\nn: |\n  text\n",
+            "a: true\nb: ~\nc: 12\nd: 1.5\ne: '12'\nf: yes\ng: 0x1f\nh: 2.0\ni: !!str 7\nj: .inf\nk: 1e3\nl: 0755\nm: -3\nt: |\n  text\no: off\np: 2024-01-02\nq: 1_000\nr: .5\ns: 08\n",
         );
+        // yaml.v2's reading, as kubectl's and Helm's: YAML 1.1 booleans and octal.
         assert_eq!(
             d.value,
-            json!({"a": true, "b": null, "c": 12, "d": 1.5, "e": "12", "f": "yes", "g": 31,
-                   "h": 2.0, "i": "7", "j": ".inf", "k": 1000.0, "l": 755, "m": -3, "n": "text\n"})
+            json!({"a": true, "b": null, "c": 12, "d": 1.5, "e": "12", "f": true, "g": 31,
+                   "h": 2.0, "i": "7", "j": ".inf", "k": 1000.0, "l": 493, "m": -3, "t": "text\n",
+                   "o": false, "p": "2024-01-02", "q": 1000, "r": 0.5, "s": 8.0})
         );
     }
 
@@ -560,11 +682,13 @@ mod tests {
 
     #[test]
     fn expands_anchors_and_merge_keys() {
-        let d = one("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\nlist: [*b]\n");
+        let d = one("base: &b {x: 1, w: 2}\nderived:\n  <<: *b\n  w: 3\nlist: [*b]\n");
         assert_eq!(
             d.value,
-            json!({"base": {"x": 1, "y": 2}, "derived": {"x": 1, "y": 3}, "list": [{"x": 1, "y": 2}]})
+            json!({"base": {"x": 1, "w": 2}, "derived": {"x": 1, "w": 3}, "list": [{"x": 1, "w": 2}]})
         );
+        // As with kubectl (yaml.v2), a key `y` is the boolean true.
+        assert_eq!(one("y: 1\n").value, json!({"true": 1}));
     }
 
     #[test]

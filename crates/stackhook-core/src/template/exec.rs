@@ -1,0 +1,756 @@
+//! The executor: Go's `text/template/exec.go`, including where it reports an error
+//! (`template: NAME:LINE:COL: executing "NAME" at <NODE>: …`, COL a 0-based byte
+//! offset as Go counts it) and the difference between a missing value (`<no value>`)
+//! and a JSON null (`<nil>`, and an error when a field is taken of it).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::fmt::print_value;
+use super::funcs::{self, CallContext, Func, Param};
+use super::parse::{Arg, Branch, Command, List, Node, Pipe, TemplateCall};
+use super::value::Value;
+use super::{Bound, Limits, Template, TemplateError};
+
+/// A value and whether it has Go's static type `interface{}` (it came out of a map or
+/// list), which decides Go's wording of some errors.
+#[derive(Clone, Debug)]
+struct V {
+    v: Value,
+    iface: bool,
+}
+
+impl V {
+    fn concrete(v: Value) -> Self {
+        Self { v, iface: false }
+    }
+    fn boxed(v: Value) -> Self {
+        Self { v, iface: true }
+    }
+    fn missing() -> Self {
+        Self::concrete(Value::Missing)
+    }
+    /// What `evalPipeline` does to every command's result: an `interface{}` is unwrapped
+    /// to what it holds (and a nil one becomes no value).
+    fn unwrapped(self) -> Self {
+        match self.v {
+            Value::Nil => Self::missing(),
+            v => Self::concrete(v),
+        }
+    }
+}
+
+/// The node an error is reported at: its position and Go's `String()`.
+#[derive(Clone)]
+struct At {
+    pos: usize,
+    text: String,
+}
+
+pub(crate) enum Flow {
+    Error(TemplateError),
+    Break,
+    Continue,
+}
+
+impl From<TemplateError> for Flow {
+    fn from(e: TemplateError) -> Self {
+        Self::Error(e)
+    }
+}
+
+type R<T> = Result<T, Flow>;
+
+pub(crate) struct Exec<'t> {
+    tmpl: &'t Template,
+    context: &'t CallContext<'t>,
+    limits: &'t Limits,
+    /// The template being executed (a `define` name or the main one).
+    name: String,
+    vars: Vec<(String, V)>,
+    at: Option<At>,
+    out: String,
+    depth: usize,
+    range_iterations: u64,
+    started: Instant,
+    steps: u32,
+}
+
+impl<'t> Exec<'t> {
+    pub(crate) fn new(
+        tmpl: &'t Template,
+        context: &'t CallContext<'t>,
+        limits: &'t Limits,
+    ) -> Self {
+        Self {
+            tmpl,
+            context,
+            limits,
+            name: tmpl.name.clone(),
+            vars: Vec::new(),
+            at: None,
+            out: String::new(),
+            depth: 0,
+            range_iterations: 0,
+            started: Instant::now(),
+            steps: 0,
+        }
+    }
+
+    pub(crate) fn run(mut self, name: &str, data: Value) -> Result<String, TemplateError> {
+        let Some(tree) = self.tmpl.trees.trees.get(name).cloned() else {
+            return Err(TemplateError::Execution {
+                name: self.tmpl.name.clone(),
+                line: 0,
+                col: 0,
+                message: format!(
+                    "template: no template {} associated with template {}",
+                    super::fmt::quote(name),
+                    super::fmt::quote(&self.tmpl.name)
+                ),
+                bound: None,
+            });
+        };
+        self.name = name.to_owned();
+        // Go: reflect.ValueOf(nil data) is no value at all.
+        let dot = V::concrete(if data == Value::Nil {
+            Value::Missing
+        } else {
+            data
+        });
+        self.vars.push(("$".into(), dot.clone()));
+        match self.walk(&dot, &tree) {
+            Ok(()) => Ok(self.out),
+            Err(Flow::Error(e)) => Err(e),
+            Err(Flow::Break | Flow::Continue) => Ok(self.out),
+        }
+    }
+
+    fn at_node(&mut self, pos: usize, text: impl FnOnce() -> String) {
+        self.at = Some(At { pos, text: text() });
+    }
+
+    fn at_arg(&mut self, arg: &Arg) {
+        self.at_node(arg.pos(), || arg.to_string());
+    }
+
+    fn error(&self, message: impl Into<String>) -> Flow {
+        self.error_with(message.into(), None)
+    }
+
+    fn error_with(&self, message: String, bound: Option<Bound>) -> Flow {
+        let source = &self.tmpl.source;
+        match &self.at {
+            None => Flow::Error(TemplateError::Execution {
+                name: self.tmpl.name.clone(),
+                line: 0,
+                col: 0,
+                message: format!("template: {}: {message}", self.name),
+                bound,
+            }),
+            Some(at) => {
+                let before = &source[..at.pos.min(source.len())];
+                let line = 1 + before.matches('\n').count();
+                let col = match before.rfind('\n') {
+                    Some(i) => at.pos - (i + 1),
+                    None => at.pos,
+                };
+                Flow::Error(TemplateError::Execution {
+                    name: self.tmpl.name.clone(),
+                    line,
+                    col,
+                    message: format!(
+                        "template: {}:{line}:{col}: executing {} at <{}>: {message}",
+                        self.tmpl.name,
+                        super::fmt::quote(&self.name),
+                        at.text
+                    ),
+                    bound,
+                })
+            }
+        }
+    }
+
+    fn step(&mut self) -> R<()> {
+        self.steps = self.steps.wrapping_add(1);
+        if self.steps.is_multiple_of(256) && self.started.elapsed() > self.limits.timeout {
+            let ms = self.limits.timeout.as_millis();
+            return Err(self.error_with(
+                format!("exceeded the execution time limit of {ms} ms"),
+                Some(Bound::Time),
+            ));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, s: &str) -> R<()> {
+        if self.out.len() + s.len() > self.limits.max_output_bytes {
+            return Err(self.error_with(
+                format!(
+                    "exceeded the output limit of {} bytes",
+                    self.limits.max_output_bytes
+                ),
+                Some(Bound::Output),
+            ));
+        }
+        self.out.push_str(s);
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &V, list: &List) -> R<()> {
+        for node in &list.nodes {
+            self.walk_node(dot, node)?;
+        }
+        Ok(())
+    }
+
+    fn walk_node(&mut self, dot: &V, node: &Node) -> R<()> {
+        self.step()?;
+        match node {
+            Node::Text(t) => self.write(t),
+            Node::Action(a) => {
+                self.at_node(a.pipe.pos, || node.to_string());
+                let val = self.eval_pipeline(dot, &a.pipe)?;
+                if a.pipe.decl.is_empty() {
+                    self.at_node(a.pipe.pos, || node.to_string());
+                    let mut s = String::new();
+                    match &val.v {
+                        Value::Missing => s.push_str("<no value>"),
+                        v => print_value(&mut s, v),
+                    }
+                    self.write(&s)?;
+                }
+                Ok(())
+            }
+            Node::If(b) => self.walk_if_or_with(dot, b, false, node),
+            Node::With(b) => self.walk_if_or_with(dot, b, true, node),
+            Node::Range(b) => self.walk_range(dot, b, node),
+            Node::Template(t) => self.walk_template(dot, t, node),
+            Node::Break => Err(Flow::Break),
+            Node::Continue => Err(Flow::Continue),
+        }
+    }
+
+    fn walk_if_or_with(&mut self, dot: &V, b: &Branch, with: bool, node: &Node) -> R<()> {
+        let mark = self.vars.len();
+        self.at_node(b.pos, || node.to_string());
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let result = if val.v.truth() {
+            if with {
+                self.walk(&val, &b.list)
+            } else {
+                self.walk(dot, &b.list)
+            }
+        } else if let Some(e) = &b.else_list {
+            self.walk(dot, e)
+        } else {
+            Ok(())
+        };
+        self.vars.truncate(mark);
+        result
+    }
+
+    fn walk_range(&mut self, dot: &V, b: &Branch, node: &Node) -> R<()> {
+        let mark = self.vars.len();
+        self.at_node(b.pos, || node.to_string());
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let inner_mark = self.vars.len();
+        let items: Vec<(V, V)> = match &val.v {
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (V::concrete(Value::Int(i as i64)), V::boxed(v.clone())))
+                .collect(),
+            Value::Strings(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        V::concrete(Value::Int(i as i64)),
+                        V::concrete(Value::str(v)),
+                    )
+                })
+                .collect(),
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| (V::concrete(Value::str(k)), V::boxed(v.clone())))
+                .collect(),
+            Value::StringMap(m) => m
+                .iter()
+                .map(|(k, v)| (V::concrete(Value::str(k)), V::concrete(Value::str(v))))
+                .collect(),
+            Value::Missing => Vec::new(),
+            other => {
+                let mut shown = String::new();
+                print_value(&mut shown, other);
+                return Err(self.error(format!("range can't iterate over {shown}")));
+            }
+        };
+        let mut result = Ok(());
+        if items.is_empty() {
+            if let Some(e) = &b.else_list {
+                result = self.walk(dot, e);
+            }
+        } else {
+            for (index, elem) in items {
+                self.step()?;
+                self.range_iterations += 1;
+                if self.range_iterations > self.limits.max_range_iterations {
+                    return Err(self.error_with(
+                        format!(
+                            "exceeded the range iteration limit of {}",
+                            self.limits.max_range_iterations
+                        ),
+                        Some(Bound::RangeIterations),
+                    ));
+                }
+                let decl = &b.pipe.decl;
+                if !decl.is_empty() {
+                    if b.pipe.is_assign {
+                        let first = if decl.len() > 1 {
+                            index.clone()
+                        } else {
+                            elem.clone()
+                        };
+                        self.set_var(&decl[0], first);
+                    } else {
+                        self.set_top_var(1, elem.clone());
+                    }
+                }
+                if decl.len() > 1 {
+                    if b.pipe.is_assign {
+                        self.set_var(&decl[1], elem.clone());
+                    } else {
+                        self.set_top_var(2, index.clone());
+                    }
+                }
+                let r = self.walk(&elem, &b.list);
+                self.vars.truncate(inner_mark);
+                match r {
+                    Ok(()) | Err(Flow::Continue) => {}
+                    Err(Flow::Break) => break,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        self.vars.truncate(mark);
+        result
+    }
+
+    fn walk_template(&mut self, dot: &V, t: &TemplateCall, node: &Node) -> R<()> {
+        self.at_node(t.pos, || node.to_string());
+        let Some(tree) = self.tmpl.trees.trees.get(&t.name).cloned() else {
+            return Err(self.error(format!(
+                "template {} not defined",
+                super::fmt::quote(&t.name)
+            )));
+        };
+        if self.depth >= self.limits.max_template_depth {
+            return Err(self.error_with(
+                format!(
+                    "exceeded the template call depth limit of {}",
+                    self.limits.max_template_depth
+                ),
+                Some(Bound::CallDepth),
+            ));
+        }
+        let new_dot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => V::missing(),
+        };
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+        let saved_name = std::mem::replace(&mut self.name, t.name.clone());
+        self.depth += 1;
+        let r = self.walk(&new_dot, &tree);
+        self.depth -= 1;
+        self.name = saved_name;
+        self.vars = saved_vars;
+        r
+    }
+
+    fn set_var(&mut self, name: &str, v: V) {
+        if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+            slot.1 = v;
+        }
+    }
+
+    fn set_top_var(&mut self, n: usize, v: V) {
+        let len = self.vars.len();
+        if let Some(slot) = self.vars.get_mut(len.wrapping_sub(n)) {
+            slot.1 = v;
+        }
+    }
+
+    fn var_value(&self, name: &str) -> R<V> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| self.error(format!("undefined variable: {name}")))
+    }
+
+    fn eval_pipeline(&mut self, dot: &V, pipe: &Pipe) -> R<V> {
+        self.at_node(pipe.pos, || pipe.to_string());
+        let mut value: Option<V> = None;
+        for cmd in &pipe.cmds {
+            let v = self.eval_command(dot, cmd, value.take())?;
+            value = Some(v.unwrapped());
+        }
+        let value = value.unwrap_or_else(V::missing);
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, value.clone());
+            } else {
+                self.vars.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, args: &[Arg], fin: &Option<V>) -> R<()> {
+        if args.len() > 1 || fin.is_some() {
+            return Err(self.error(format!("can't give argument to non-function {}", args[0])));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &V, cmd: &Command, fin: Option<V>) -> R<V> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field(pos, idents) => {
+                self.at_node(*pos, || first.to_string());
+                self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin)
+            }
+            Arg::Chain(..) => self.eval_chain(dot, first, &cmd.args, fin),
+            Arg::Identifier(_, name) => {
+                self.eval_function(dot, name, first, Some(cmd), &cmd.args, fin)
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(&cmd.args, &fin)?;
+                self.eval_pipeline(dot, p)
+            }
+            Arg::Variable(..) => self.eval_variable(dot, first, &cmd.args, fin),
+            _ => {
+                self.at_arg(first);
+                self.not_a_function(&cmd.args, &fin)?;
+                match first {
+                    Arg::Bool(_, b) => Ok(V::concrete(Value::Bool(*b))),
+                    Arg::Dot(_) => Ok(dot.clone()),
+                    Arg::Nil(_) => Err(self.error("nil is not a command")),
+                    Arg::Number(..) => self.ideal_constant(first).map(V::concrete),
+                    Arg::String(_, _, s) => Ok(V::concrete(Value::String(Arc::clone(s)))),
+                    _ => Err(self.error(format!(
+                        "can't evaluate command {}",
+                        super::fmt::quote(&first.to_string())
+                    ))),
+                }
+            }
+        }
+    }
+
+    fn ideal_constant(&mut self, arg: &Arg) -> R<Value> {
+        self.at_arg(arg);
+        let Arg::Number(_, n) = arg else {
+            return Ok(Value::Missing);
+        };
+        let is_hex =
+            n.text.starts_with("0x") || n.text.starts_with("0X") || n.text.starts_with("-0x");
+        let is_rune = n.text.starts_with('\'');
+        if n.is_float && !is_hex && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
+            return Ok(Value::Float(n.float));
+        }
+        if n.is_int {
+            return Ok(Value::Int(n.int));
+        }
+        Err(self.error(format!("{} overflows int", n.text)))
+    }
+
+    fn eval_variable(&mut self, dot: &V, arg: &Arg, args: &[Arg], fin: Option<V>) -> R<V> {
+        let Arg::Variable(pos, idents) = arg else {
+            return Ok(V::missing());
+        };
+        self.at_node(*pos, || arg.to_string());
+        let value = self.var_value(&idents[0])?;
+        if idents.len() == 1 {
+            self.not_a_function(args, &fin)?;
+            return Ok(value);
+        }
+        self.eval_field_chain(dot, value, arg, &idents[1..], args, fin)
+    }
+
+    fn eval_chain(&mut self, dot: &V, arg: &Arg, args: &[Arg], fin: Option<V>) -> R<V> {
+        let Arg::Chain(pos, node, fields) = arg else {
+            return Ok(V::missing());
+        };
+        self.at_node(*pos, || arg.to_string());
+        if matches!(**node, Arg::Nil(_)) {
+            return Err(self.error(format!("indirection through explicit nil in {arg}")));
+        }
+        let receiver = self.eval_arg_any(dot, node)?;
+        self.eval_field_chain(dot, receiver, arg, fields, args, fin)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &V,
+        mut receiver: V,
+        node: &Arg,
+        idents: &[String],
+        args: &[Arg],
+        fin: Option<V>,
+    ) -> R<V> {
+        let _ = dot;
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            receiver = self.eval_field(ident, node, &[], &None, receiver)?;
+        }
+        self.eval_field(&idents[n - 1], node, args, &fin, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        field: &str,
+        node: &Arg,
+        args: &[Arg],
+        fin: &Option<V>,
+        receiver: V,
+    ) -> R<V> {
+        let _ = node;
+        let type_name = if receiver.iface {
+            "interface {}"
+        } else {
+            receiver.v.type_name()
+        };
+        match &receiver.v {
+            Value::Missing => Ok(V::missing()),
+            Value::Nil => Err(self.error(format!("nil pointer evaluating interface {{}}.{field}"))),
+            Value::Map(m) => {
+                if args.len() > 1 || fin.is_some() {
+                    return Err(self.error(format!("{field} is not a method but has arguments")));
+                }
+                Ok(m.get(field)
+                    .map_or_else(V::missing, |v| V::boxed(v.clone())))
+            }
+            Value::StringMap(m) => {
+                if args.len() > 1 || fin.is_some() {
+                    return Err(self.error(format!("{field} is not a method but has arguments")));
+                }
+                Ok(m.get(field).map_or_else(
+                    || V::concrete(Value::str("")),
+                    |v| V::concrete(Value::str(v)),
+                ))
+            }
+            _ => Err(self.error(format!("can't evaluate field {field} in type {type_name}"))),
+        }
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &V,
+        name: &str,
+        ident: &Arg,
+        cmd: Option<&Command>,
+        args: &[Arg],
+        fin: Option<V>,
+    ) -> R<V> {
+        self.at_arg(ident);
+        let Some(func) = funcs::lookup(name) else {
+            return Err(self.error(format!(
+                "{} is not a defined function",
+                super::fmt::quote(name)
+            )));
+        };
+        self.eval_call(dot, func, cmd, ident, args, fin)
+    }
+
+    fn eval_call(
+        &mut self,
+        dot: &V,
+        func: &Func,
+        cmd: Option<&Command>,
+        ident: &Arg,
+        args: &[Arg],
+        fin: Option<V>,
+    ) -> R<V> {
+        let name = func.name;
+        let args = if args.is_empty() { args } else { &args[1..] };
+        let num_in = args.len() + usize::from(fin.is_some());
+        let num_fixed = func.params.len();
+        if func.variadic.is_some() {
+            if num_in < num_fixed {
+                return Err(self.error(format!(
+                    "wrong number of args for {name}: want at least {num_fixed} got {}",
+                    args.len()
+                )));
+            }
+        } else if num_in != num_fixed {
+            return Err(self.error(format!(
+                "wrong number of args for {name}: want {num_fixed} got {num_in}"
+            )));
+        }
+
+        // and/or evaluate their arguments only as far as needed.
+        if name == "and" || name == "or" {
+            let mut v = V::missing();
+            for arg in args {
+                v = self.eval_arg(dot, Param::Reflect, arg)?;
+                if v.v.truth() == (name == "or") {
+                    return Ok(v);
+                }
+            }
+            if let Some(f) = fin {
+                v = f;
+            }
+            return Ok(v);
+        }
+
+        let mut argv: Vec<Value> = Vec::with_capacity(num_in);
+        for (i, arg) in args.iter().enumerate() {
+            let param = func
+                .params
+                .get(i)
+                .copied()
+                .or(func.variadic)
+                .unwrap_or(Param::Any);
+            let v = self.eval_arg(dot, param, arg)?;
+            argv.push(self.pass(param, v.v));
+        }
+        if let Some(f) = fin {
+            let param = func
+                .params
+                .get(args.len())
+                .copied()
+                .or(func.variadic)
+                .unwrap_or(Param::Any);
+            let v = self.validate_type(f, param)?;
+            argv.push(self.pass(param, v.v));
+        }
+        let result = (func.call)(self.context, &argv);
+        match cmd {
+            Some(c) => self.at_node(c.pos, || c.to_string()),
+            None => self.at_arg(ident),
+        }
+        match result {
+            Ok(v) => Ok(V::concrete(v)),
+            Err(message) => Err(self.error(format!("error calling {name}: {message}"))),
+        }
+    }
+
+    /// What a function receives: builtins see missing and nil apart; other functions
+    /// get Go's nil for both.
+    fn pass(&self, param: Param, v: Value) -> Value {
+        match (param, v) {
+            (Param::Reflect, v) => v,
+            (_, Value::Missing) => Value::Nil,
+            (_, v) => v,
+        }
+    }
+
+    fn eval_arg_any(&mut self, dot: &V, arg: &Arg) -> R<V> {
+        self.eval_arg(dot, Param::Any, arg)
+    }
+
+    fn eval_arg(&mut self, dot: &V, param: Param, arg: &Arg) -> R<V> {
+        self.at_arg(arg);
+        match arg {
+            Arg::Dot(_) => return self.validate_type(dot.clone(), param),
+            Arg::Nil(_) => {
+                if param.can_be_nil() {
+                    return Ok(V::concrete(Value::Nil));
+                }
+                return Err(self.error(format!("cannot assign nil to {}", param.go_type())));
+            }
+            Arg::Field(pos, idents) => {
+                self.at_node(*pos, || arg.to_string());
+                let v = self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    arg,
+                    idents,
+                    std::slice::from_ref(arg),
+                    None,
+                )?;
+                return self.validate_type(v, param);
+            }
+            Arg::Variable(..) => {
+                let v = self.eval_variable(dot, arg, &[], None)?;
+                return self.validate_type(v, param);
+            }
+            Arg::Pipe(p) => {
+                let v = self.eval_pipeline(dot, p)?;
+                return self.validate_type(v, param);
+            }
+            Arg::Identifier(_, name) => {
+                let v = self.eval_function(dot, name, arg, None, &[], None)?;
+                return self.validate_type(v, param);
+            }
+            Arg::Chain(..) => {
+                let v = self.eval_chain(dot, arg, &[], None)?;
+                return self.validate_type(v, param);
+            }
+            _ => {}
+        }
+        match param {
+            Param::Bool => match arg {
+                Arg::Bool(_, b) => Ok(V::concrete(Value::Bool(*b))),
+                _ => Err(self.error(format!("expected bool; found {arg}"))),
+            },
+            Param::Int => match arg {
+                Arg::Number(_, n) if n.is_int => Ok(V::concrete(Value::Int(n.int))),
+                _ => Err(self.error(format!("expected integer; found {arg}"))),
+            },
+            Param::Str => match arg {
+                Arg::String(_, _, s) => Ok(V::concrete(Value::String(Arc::clone(s)))),
+                _ => Err(self.error(format!("expected string; found {arg}"))),
+            },
+            Param::Any | Param::Reflect => match arg {
+                Arg::Bool(_, b) => Ok(V::concrete(Value::Bool(*b))),
+                Arg::Number(..) => self.ideal_constant(arg).map(V::concrete),
+                Arg::String(_, _, s) => Ok(V::concrete(Value::String(Arc::clone(s)))),
+                _ => Err(self.error(format!(
+                    "can't handle assignment of {arg} to empty interface argument"
+                ))),
+            },
+            Param::Map => Err(self.error(format!(
+                "can't handle {arg} for arg of type {}",
+                param.go_type()
+            ))),
+        }
+    }
+
+    fn validate_type(&self, v: V, param: Param) -> R<V> {
+        if v.v == Value::Missing {
+            if param.can_be_nil() {
+                return Ok(V::concrete(if param == Param::Reflect {
+                    Value::Missing
+                } else {
+                    Value::Nil
+                }));
+            }
+            return Err(self.error(format!("invalid value; expected {}", param.go_type())));
+        }
+        let ok = match param {
+            Param::Any | Param::Reflect => true,
+            Param::Str => matches!(v.v, Value::String(_)),
+            Param::Int => matches!(v.v, Value::Int(_)),
+            Param::Bool => matches!(v.v, Value::Bool(_)),
+            Param::Map => matches!(v.v, Value::Map(_)),
+        };
+        if ok {
+            return Ok(v);
+        }
+        let got = if v.v == Value::Nil {
+            "interface {}"
+        } else {
+            v.v.type_name()
+        };
+        Err(self.error(format!(
+            "wrong type for value; expected {}; got {got}",
+            param.go_type()
+        )))
+    }
+}

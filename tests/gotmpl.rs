@@ -1,0 +1,163 @@
+//! The template engine against Go's `text/template` + Sprig (+ Helm's functions):
+//! every case of `tests/gotmpl/cases.yaml`, output or error, byte for byte.
+//!
+//! Go's answers are recorded in `tests/gotmpl/expected.json`. Where Go is installed
+//! (always under `CI=true`) the harness `tests/gotmpl/harness.go` is built and run, and
+//! its answers must equal the recording; `STACKHOOK_UPDATE_GO_EXPECTED=1` rewrites it.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use stackhook_core::template::{CallContext, Limits, Template};
+
+use crate::support::{have_tool, repo};
+
+fn cases() -> Vec<Value> {
+    let text = std::fs::read_to_string(repo("tests/gotmpl/cases.yaml")).unwrap();
+    let docs = stackhook_core::source::parse_documents(&text).unwrap();
+    docs[0].value.as_array().unwrap().clone()
+}
+
+/// Runs the Go harness over the cases; `None` when Go is not installed.
+fn go_answers(cases: &[Value]) -> Option<Value> {
+    if !have_tool("go") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let harness = dir.path().join("harness");
+    let build = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&harness)
+        .arg(repo("tests/gotmpl/harness.go"))
+        .env("GO111MODULE", "off")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "building the Go harness failed (needs golang-go, golang-github-masterminds-sprig-dev, golang-github-ghodss-yaml-dev):\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    let mut child = Command::new(&harness)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(cases).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn renders_every_case_exactly_as_go() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 150,
+        "the suite has {} cases; it promises at least 150",
+        cases.len()
+    );
+    let recorded_path = repo("tests/gotmpl/expected.json");
+    let recorded: Option<Value> = std::fs::read(&recorded_path)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    let expected = match go_answers(&cases) {
+        Some(live) => {
+            if std::env::var("STACKHOOK_UPDATE_GO_EXPECTED").is_ok() {
+                let mut text = serde_json::to_string_pretty(&live).unwrap();
+                text.push('\n');
+                std::fs::write(&recorded_path, text).unwrap();
+            } else {
+                assert!(
+                    recorded.as_ref() == Some(&live),
+                    "tests/gotmpl/expected.json differs from what Go answers now; regenerate with STACKHOOK_UPDATE_GO_EXPECTED=1"
+                );
+            }
+            live
+        }
+        None => recorded.expect("no Go and no tests/gotmpl/expected.json"),
+    };
+    let expected: BTreeMap<String, Value> = expected
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap().to_owned(), r.clone()))
+        .collect();
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let template = case["template"].as_str().unwrap();
+        let data = case.get("data").cloned().unwrap_or(Value::Null);
+        let ours = Template::parse(name, template)
+            .and_then(|t| t.execute_json(&data, &CallContext::default(), &Limits::default()));
+        let ours = match ours {
+            Ok(out) => json!({"name": name, "output": out}),
+            Err(e) => json!({"name": name, "error": e.to_string()}),
+        };
+        let go = &expected[name];
+        if &ours != go {
+            failures.push(format!(
+                "{name}:\n  template: {template:?}\n  go:   {}\n  ours: {}",
+                go.get("output").or(go.get("error")).unwrap(),
+                ours.get("output").or(ours.get("error")).unwrap()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from Go:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn seed_benthos_template_renders_the_expected_jobconfig() {
+    let stack = std::fs::read_to_string(repo("examples/native/benthos-stack.yaml")).unwrap();
+    let stack = &stackhook_core::source::parse_documents(&stack).unwrap()[0].value;
+    let text = stack["stack"]["serviceConfig"]["configFileTemplate"]
+        .as_str()
+        .unwrap();
+    let template = Template::parse("configFileTemplate", text).unwrap();
+    let data = json!({
+        "Name": "orders-api", "Type": "service", "Stamp": "-x1y2", "MetricPort": 8093,
+        "ApplicationSpec": {"LogLevel": "INFO", "StackSpec": {
+            "input": {"http_server": {"path": "/post"}},
+            "output": {"stdout": {}}
+        }}
+    });
+    let out = template
+        .execute_json(&data, &CallContext::default(), &Limits::default())
+        .unwrap();
+    // A YAML map of file names to contents…
+    let files = &stackhook_core::source::parse_documents(&out).unwrap()[0].value;
+    let jobconfig = files["jobconfig.yaml"].as_str().unwrap();
+    assert_eq!(files.as_object().unwrap().len(), 1);
+    // …whose one file is the benthos config, itself valid YAML.
+    let config = &stackhook_core::source::parse_documents(jobconfig).unwrap()[0].value;
+    assert_eq!(
+        config,
+        &json!({
+            "input": {"http_server": {"path": "/post"}},
+            "output": {"stdout": {}},
+            "logger": {"level": "INFO", "add_timestamp": true, "format": "json",
+                       "static_fields": {"@service": "orders-api"}},
+            "http": {"address": "0.0.0.0:8093", "root_path": "/dataos-benthos", "debug_endpoints": false},
+            "metrics": {"prometheus": {
+                "push_url": "http://prometheus-pushgateway.sentinel.svc.cluster.local:9091",
+                "push_interval": "5s",
+                "push_job_name": "orders-api-service-x1y2"
+            }}
+        })
+    );
+}
