@@ -11,3 +11,4 @@ mod convert;
 mod crds;
 mod gotmpl;
 mod project;
+mod template;

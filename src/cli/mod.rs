@@ -4,6 +4,7 @@
 mod convert;
 mod crds;
 mod project;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     /// Project mounted depot Secrets into files (propFile, envVars, dotenv, json, yaml):
     /// the webhook's `stackhook-project` init container and refresh sidecar.
     Project(project::ProjectArgs),
+    /// Render one Go template with the Stack function set (Helm/Sprig and DataOS), for
+    /// Stack authors; output to stdout byte for byte, errors as Go writes them.
+    Template(template::TemplateArgs),
 }
 
 impl Cli {
@@ -46,6 +50,7 @@ impl Cli {
             Command::Crds => crds::run(),
             Command::Convert { paths } => convert::run(&stdin_if_empty(paths)),
             Command::Project(args) => args.run(),
+            Command::Template(args) => args.run(),
         }
     }
 }

@@ -38,6 +38,7 @@ pub mod fmt;
 mod funcs;
 mod lex;
 pub mod parse;
+mod resolve;
 mod value;
 mod yaml;
 
@@ -45,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use funcs::{CallContext, Resolver, names as function_names};
+pub use resolve::CatalogResolver;
 pub use value::Value;
 
 /// Which execution bound was exceeded.
