@@ -6,9 +6,14 @@
 //! cannot disagree. Input comes from a [`catalog::Catalog`], filled by the binary.
 
 pub mod address;
+pub mod admit;
 pub mod catalog;
+pub mod compiled;
+pub mod filters;
 pub mod model;
 pub mod projection;
+pub mod render;
+pub mod schema;
 pub mod source;
 pub mod template;
 

@@ -1,0 +1,422 @@
+//! What a workload's templates see, and what they make: the template context of
+//! SPEC §2 (DataOS's names), the Stamp, and the config files of its ConfigMap.
+//!
+//! The same functions serve admission (a dry render), the webhook (the ConfigMap name
+//! a pod mounts) and the controller (the ConfigMap it applies), so all three agree.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use sha2::Digest as _;
+
+use crate::model::native::{DESCRIPTION_ANNOTATION, OWNER_ANNOTATION};
+use crate::model::{Acl, Depot, DepotSecret, Stack, Workload, WorkloadKind};
+
+/// Where the rendered config files are mounted.
+pub const CONFIG_MOUNT_PATH: &str = "/etc/dataos/config";
+/// Where the projected depot secrets are written.
+pub const SECRET_MOUNT_PATH: &str = "/etc/dataos/secret";
+/// Where each depot Secret is mounted into the projector: `<root>/<depot>/<acl>`.
+pub const DEPOT_MOUNT_ROOT: &str = "/var/run/stackhook/depots";
+/// The port programs serve metrics on (DataOS's default), `.MetricPort`.
+pub const METRIC_PORT: u16 = 8093;
+
+/// One thing a workload runs: the workload itself, or one step of a Workflow's DAG
+/// (which takes what it does not set from the Workflow).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    /// Where its fields are: `spec` or `spec.dag[2]`.
+    pub path: String,
+    /// `.Name` in templates: the workload's name, or `<workflow>-<step>`.
+    pub name: String,
+    /// The Stack reference.
+    pub stack: String,
+    /// Where the Stack reference is written (`spec.stack` or `spec.dag[2].stack`).
+    pub stack_path: String,
+    /// The `stackSpec`.
+    pub stack_spec: Value,
+    /// Where the `stackSpec` is written.
+    pub stack_spec_path: String,
+    /// The log level.
+    pub log_level: String,
+    /// Extra environment variables.
+    pub envs: BTreeMap<String, String>,
+    /// Resources, as JSON.
+    pub resources: Value,
+}
+
+/// The units of a workload: one, or one per DAG step.
+pub fn units(workload: &Workload) -> Vec<Unit> {
+    let common = workload.common();
+    let base = Unit {
+        path: "spec".into(),
+        name: workload.name().to_owned(),
+        stack: common.stack.clone(),
+        stack_path: "spec.stack".into(),
+        stack_spec: Value::Object(common.stack_spec.clone()),
+        stack_spec_path: "spec.stackSpec".into(),
+        log_level: common.log_level().to_owned(),
+        envs: common.envs.clone(),
+        resources: common
+            .resources
+            .as_ref()
+            .and_then(|r| serde_json::to_value(r).ok())
+            .unwrap_or_else(|| json!({})),
+    };
+    let Workload::Workflow(wf) = workload else {
+        return vec![base];
+    };
+    if wf.spec.dag.is_empty() {
+        return vec![base];
+    }
+    wf.spec
+        .dag
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let path = format!("spec.dag[{i}]");
+            let mut envs = base.envs.clone();
+            envs.extend(node.envs.clone());
+            Unit {
+                name: format!("{}-{}", base.name, node.name),
+                stack: node.stack.clone().unwrap_or_else(|| base.stack.clone()),
+                stack_path: if node.stack.is_some() {
+                    format!("{path}.stack")
+                } else {
+                    base.stack_path.clone()
+                },
+                stack_spec: node
+                    .stack_spec
+                    .clone()
+                    .map_or_else(|| base.stack_spec.clone(), Value::Object),
+                stack_spec_path: if node.stack_spec.is_some() {
+                    format!("{path}.stackSpec")
+                } else {
+                    base.stack_spec_path.clone()
+                },
+                log_level: node
+                    .log_level
+                    .clone()
+                    .unwrap_or_else(|| base.log_level.clone()),
+                envs,
+                resources: node
+                    .resources
+                    .as_ref()
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .unwrap_or_else(|| base.resources.clone()),
+                path,
+            }
+        })
+        .collect()
+}
+
+/// A Depot a unit uses, with the access it needs and the Secret that grants it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepotUse {
+    /// The Depot.
+    pub depot: Arc<Depot>,
+    /// The access needed.
+    pub acl: Acl,
+    /// The Secret that grants it.
+    pub secret: DepotSecret,
+}
+
+impl DepotUse {
+    /// The Depot's name.
+    pub fn name(&self) -> &str {
+        self.depot.metadata.name.as_deref().unwrap_or_default()
+    }
+}
+
+fn meta_identity(meta: &kube::core::ObjectMeta, spec: impl FnOnce() -> String) -> String {
+    // In a cluster uid+generation identify a version; files have neither, so their
+    // content does.
+    match (&meta.uid, meta.generation) {
+        (Some(uid), Some(generation)) => format!("{uid}/{generation}"),
+        (uid, _) => format!(
+            "{}/{}/{}",
+            uid.as_deref().unwrap_or(""),
+            meta.name.as_deref().unwrap_or(""),
+            spec()
+        ),
+    }
+}
+
+/// The Stamp: `-` and 4 base36 characters from the workload's, its Stack's and its
+/// Depots' identities and generations. Any change to one gives a new Stamp.
+pub fn stamp(workload: &Workload, stack: &Stack, depots: &[DepotUse]) -> String {
+    let mut hasher = sha2::Sha256::new();
+    let w = meta_identity(workload.meta(), || {
+        serde_json::to_string(workload.common()).unwrap_or_default()
+    });
+    hasher.update(format!(
+        "{}|{}|{}|{w}\n",
+        workload.kind(),
+        workload.namespace(),
+        workload.name()
+    ));
+    let s = meta_identity(&stack.metadata, || {
+        serde_json::to_string(&stack.spec).unwrap_or_default()
+    });
+    hasher.update(format!("stack|{s}\n"));
+    let mut ids: Vec<String> = depots
+        .iter()
+        .map(|d| {
+            let id = meta_identity(&d.depot.metadata, || {
+                serde_json::to_string(&d.depot.spec).unwrap_or_default()
+            });
+            format!("depot|{}|{id}", d.name())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        hasher.update(id);
+        hasher.update("\n");
+    }
+    let digest = hasher.finalize();
+    let mut n = u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ]) % 36u64.pow(4);
+    let mut chars = ['0'; 4];
+    for c in chars.iter_mut().rev() {
+        let d = (n % 36) as u32;
+        *c = char::from_digit(d, 36).unwrap_or('0');
+        n /= 36;
+    }
+    format!("-{}", chars.iter().collect::<String>())
+}
+
+/// The ConfigMap of a unit: `{Name}-{Type}{Stamp}`.
+pub fn config_map_name(name: &str, kind: WorkloadKind, stamp: &str) -> String {
+    format!("{name}-{}{stamp}", kind.type_name())
+}
+
+/// Environment variables: the Stack's, then the unit's (which win).
+pub fn environment(stack: &Stack, unit: &Unit) -> BTreeMap<String, String> {
+    let mut env = stack.spec.environment_vars.clone();
+    env.extend(unit.envs.clone());
+    env
+}
+
+/// The template context of SPEC §2.
+pub fn context(
+    workload: &Workload,
+    unit: &Unit,
+    stack: &Stack,
+    stamp: &str,
+    depots: &[DepotUse],
+    is_dry_run: bool,
+) -> Value {
+    let annotation = |key: &str| {
+        workload
+            .meta()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key).cloned())
+            .unwrap_or_default()
+    };
+    let common = workload.common();
+    let secrets: Vec<Value> = depots
+        .iter()
+        .map(|d| {
+            json!({
+                "Depot": d.name(),
+                "Acl": d.acl.as_str(),
+                "Name": d.secret.name,
+                "Files": d.secret.files,
+                "Type": d.depot.spec.r#type,
+                "MountPath": format!("{DEPOT_MOUNT_ROOT}/{}/{}", d.name(), d.secret.acl.as_str()),
+            })
+        })
+        .collect();
+    let env: Map<String, Value> = environment(stack, unit)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    json!({
+        "Name": unit.name,
+        "Type": workload.kind().type_name(),
+        "Stamp": stamp,
+        "Workspace": workload.namespace(),
+        "Owner": annotation(OWNER_ANNOTATION),
+        "Description": annotation(DESCRIPTION_ANNOTATION),
+        "Image": stack.spec.image.as_ref().map(|i| i.reference()).unwrap_or_default(),
+        "MetricPort": METRIC_PORT,
+        "IsDryRun": is_dry_run,
+        "NodeSelector": common.node_selector,
+        "Tolerations": serde_json::to_value(&common.tolerations).unwrap_or_else(|_| json!([])),
+        "DataOsConfigMountPath": CONFIG_MOUNT_PATH,
+        "DataOsSecretMountPath": SECRET_MOUNT_PATH,
+        "ApplicationSpec": {
+            "StackSpec": unit.stack_spec,
+            "LogLevel": unit.log_level,
+            "Resources": unit.resources,
+            "EnvironmentVars": env,
+            "Secrets": secrets,
+        },
+    })
+}
+
+/// A rendered `configFileTemplate` read as a YAML map of file names to contents.
+pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, String> {
+    let docs = crate::source::parse_documents(rendered)
+        .map_err(|e| format!("the rendered configFileTemplate is not YAML: line {}", e))?;
+    let value = match docs.len() {
+        0 => return Ok(BTreeMap::new()),
+        1 => &docs[0].value,
+        n => {
+            return Err(format!(
+                "the rendered configFileTemplate holds {n} YAML documents, not one map"
+            ));
+        }
+    };
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "the rendered configFileTemplate must be a map of file names to contents, not {}",
+            crate::model::json_type(value)
+        ));
+    };
+    map.iter()
+        .map(|(name, content)| match content {
+            Value::String(s) => Ok((name.clone(), s.clone())),
+            other => Err(format!(
+                "file {name:?} in the rendered configFileTemplate is {}, not text (use `|` for a block)",
+                crate::model::json_type(other)
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Parsed, Resource, parse_document};
+
+    fn workload(doc: Value) -> Workload {
+        match parse_document(doc).unwrap() {
+            Parsed::Resource(r) => match *r {
+                Resource::Workload(w) => w,
+                _ => panic!(),
+            },
+            Parsed::Skipped { .. } => panic!(),
+        }
+    }
+
+    fn stack() -> Stack {
+        match parse_document(
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+            "metadata": {"name": "s", "uid": "u-s", "generation": 1},
+            "spec": {"name": "s", "version": "1", "environmentVars": {"A": "stack", "B": "stack"},
+                     "image": {"registry": "r", "repository": "p", "image": "i", "tag": "t"}}}),
+        )
+        .unwrap()
+        {
+            Parsed::Resource(r) => match *r {
+                Resource::Stack(s) => (*s).clone(),
+                _ => panic!(),
+            },
+            Parsed::Skipped { .. } => panic!(),
+        }
+    }
+
+    fn worker(generation: i64) -> Workload {
+        workload(
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+            "metadata": {"name": "w", "namespace": "ns", "uid": "u-w", "generation": generation,
+                         "annotations": {"stackhook.io/owner": "iamgroot"}},
+            "spec": {"stack": "s:1", "envs": {"B": "workload"}, "stackSpec": {"x": 1}}}),
+        )
+    }
+
+    #[test]
+    fn stamps_are_short_stable_and_change_with_generations() {
+        let s = stack();
+        let a = stamp(&worker(1), &s, &[]);
+        assert_eq!(a.len(), 5);
+        assert!(
+            a.starts_with('-')
+                && a[1..]
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+        );
+        assert_eq!(a, stamp(&worker(1), &s, &[]));
+        assert_ne!(a, stamp(&worker(2), &s, &[]));
+        let mut s2 = s.clone();
+        s2.metadata.generation = Some(2);
+        assert_ne!(a, stamp(&worker(1), &s2, &[]));
+        assert_eq!(
+            config_map_name("w", WorkloadKind::Worker, &a),
+            format!("w-worker{a}")
+        );
+    }
+
+    #[test]
+    fn builds_the_dataos_context() {
+        let w = worker(1);
+        let unit = &units(&w)[0];
+        let c = context(&w, unit, &stack(), "-abcd", &[], true);
+        assert_eq!(c["Name"], "w");
+        assert_eq!(c["Type"], "worker");
+        assert_eq!(c["Workspace"], "ns");
+        assert_eq!(c["Owner"], "iamgroot");
+        assert_eq!(c["Image"], "r/p/i:t");
+        assert_eq!(c["IsDryRun"], true);
+        assert_eq!(c["MetricPort"], 8093);
+        assert_eq!(c["DataOsConfigMountPath"], "/etc/dataos/config");
+        assert_eq!(c["ApplicationSpec"]["LogLevel"], "INFO");
+        assert_eq!(c["ApplicationSpec"]["StackSpec"], json!({"x": 1}));
+        assert_eq!(
+            c["ApplicationSpec"]["EnvironmentVars"],
+            json!({"A": "stack", "B": "workload"})
+        );
+    }
+
+    #[test]
+    fn dag_steps_inherit_from_the_workflow() {
+        let w = workload(
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Workflow",
+            "metadata": {"name": "wf", "namespace": "ns"},
+            "spec": {"stack": "s:1", "stackSpec": {"base": true}, "logLevel": "WARN",
+                     "dag": [{"name": "a"}, {"name": "b", "stack": "t:2", "stackSpec": {"own": 1}}]}}),
+        );
+        let u = units(&w);
+        assert_eq!(u.len(), 2);
+        assert_eq!(
+            (
+                u[0].name.as_str(),
+                u[0].stack.as_str(),
+                u[0].log_level.as_str()
+            ),
+            ("wf-a", "s:1", "WARN")
+        );
+        assert_eq!(u[0].stack_spec, json!({"base": true}));
+        assert_eq!(u[0].stack_spec_path, "spec.stackSpec");
+        assert_eq!(
+            (u[1].stack.as_str(), u[1].stack_path.as_str()),
+            ("t:2", "spec.dag[1].stack")
+        );
+        assert_eq!(u[1].stack_spec_path, "spec.dag[1].stackSpec");
+    }
+
+    #[test]
+    fn reads_config_files() {
+        let files = config_files("a.yaml: |\n  x: 1\nb.txt: hello\n").unwrap();
+        assert_eq!(files["a.yaml"], "x: 1\n");
+        assert_eq!(files["b.txt"], "hello");
+        assert_eq!(
+            config_files("- a\n").unwrap_err(),
+            "the rendered configFileTemplate must be a map of file names to contents, not a list"
+        );
+        assert_eq!(
+            config_files("a: 1\n").unwrap_err(),
+            "file \"a\" in the rendered configFileTemplate is a number, not text (use `|` for a block)"
+        );
+        assert!(
+            config_files("a: [\n")
+                .unwrap_err()
+                .starts_with("the rendered configFileTemplate is not YAML")
+        );
+    }
+}
