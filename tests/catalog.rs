@@ -16,11 +16,11 @@ fn loads_the_example_catalog() {
         catalog.counts(),
         CatalogCounts {
             stacks: 2,
-            depots: 2,
+            depots: 3,
             workloads: 3
         }
     );
-    assert_eq!(report.resources, 7);
+    assert_eq!(report.resources, 8);
     assert_eq!(report.skipped, 0);
     let benthos = catalog.stack(&StackRef::parse("benthos").unwrap()).unwrap();
     assert_eq!(benthos.spec.version, "3.0");

@@ -12,3 +12,4 @@ mod crds;
 mod gotmpl;
 mod project;
 mod template;
+mod validate;

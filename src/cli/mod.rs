@@ -5,6 +5,7 @@ mod convert;
 mod crds;
 mod project;
 mod template;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     /// Render one Go template with the Stack function set (Helm/Sprig and DataOS), for
     /// Stack authors; output to stdout byte for byte, errors as Go writes them.
     Template(template::TemplateArgs),
+    /// Validate Stacks, Depots and workloads offline, with the webhook's rules:
+    /// `FILE:LINE:COL` for every problem; exit 0 valid, 1 invalid, 2 unusable input.
+    Validate(validate::ValidateArgs),
 }
 
 impl Cli {
@@ -51,6 +55,7 @@ impl Cli {
             Command::Convert { paths } => convert::run(&stdin_if_empty(paths)),
             Command::Project(args) => args.run(),
             Command::Template(args) => args.run(),
+            Command::Validate(args) => args.run(),
         }
     }
 }

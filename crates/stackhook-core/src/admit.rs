@@ -290,8 +290,12 @@ impl Admission<'_> {
             }
         }
         for unit in render::units(workload) {
+            let before = v.violations.len();
             if let Some(resolved) = self.resolve_unit(workload, unit, &mut v) {
-                self.dry_render(workload, &resolved, &mut v);
+                // A spec that already failed would fail the render for the same reason.
+                if v.violations.len() == before {
+                    self.dry_render(workload, &resolved, &mut v);
+                }
             }
         }
         v
@@ -357,9 +361,11 @@ impl Admission<'_> {
                 format!("{}.{rel}", unit.stack_spec_path)
             }
         };
+        let mut schema_ok = true;
         match &compiled.schema {
             Some(Ok(schema)) => {
                 for e in schema.validate(&unit.stack_spec) {
+                    schema_ok = false;
                     v.deny(at(&e.path), e.message);
                 }
             }
@@ -373,7 +379,9 @@ impl Admission<'_> {
         match &compiled.filters {
             Ok(filters) => {
                 let (found, errors) = filters.extract(&unit.stack_spec);
-                for e in errors {
+                // On a spec of the wrong shape a filter fails for the reason the schema
+                // already gave.
+                for e in errors.into_iter().filter(|_| schema_ok) {
                     let filter = stack
                         .spec
                         .data_os_address_jq_filters

@@ -1,0 +1,321 @@
+//! `stackhook validate`: the admission rules, offline, over files — for CI, and for
+//! `helm template … | stackhook validate -`.
+//!
+//! Every Stack, Depot and workload in the inputs is checked against the catalog
+//! (`--catalog`) plus the Stacks and Depots of the inputs themselves, with the same
+//! core functions the webhook calls. Problems are reported at the line and column of
+//! the field they are about.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+use stackhook_core::MemoryCatalog;
+use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
+use stackhook_core::compiled::StackCache;
+use stackhook_core::model::{self, Parsed, Resource};
+use stackhook_core::source::Position;
+
+use super::{EXIT_UNUSABLE, stdin_if_empty};
+use crate::load::{self, Document, LoadError, LoadErrors};
+use crate::output;
+
+/// Exit code when any document is invalid.
+const EXIT_INVALID: u8 = 1;
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `FILE:LINE:COL: KIND NS/NAME: FIELD: message`, then a summary line.
+    #[default]
+    Text,
+    /// One JSON object per document, in a list.
+    Json,
+    /// JUnit XML, one test case per document.
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files or directories (searched recursively for *.yaml, *.yml, *.json); `-` reads
+    /// stdin. Default: stdin.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Catalogs of Stacks and Depots to validate against (files or directories).
+    #[arg(long = "catalog", value_name = "DIR")]
+    catalogs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// One validated document.
+struct Checked {
+    doc: Document,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+    verdict: Verdict,
+}
+
+impl Checked {
+    fn who(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+
+    fn position(&self, v: &Violation) -> Position {
+        self.doc.position(&v.path)
+    }
+}
+
+/// Namespace and name of a document, in CRD form (a native one is converted first).
+fn identity(value: &Value) -> (Option<String>, String) {
+    let converted = model::native::to_crd(value.clone()).map(|c| c.value).ok();
+    let meta = converted.as_ref().unwrap_or(value).get("metadata");
+    let text = |k: &str| {
+        meta.and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    (
+        text("namespace"),
+        text("name").unwrap_or_else(|| "<unnamed>".into()),
+    )
+}
+
+impl ValidateArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
+        let Self {
+            paths,
+            catalogs,
+            format,
+        } = self;
+        let mut catalog = if catalogs.is_empty() {
+            MemoryCatalog::new()
+        } else {
+            load::load_catalog(catalogs)?.0
+        };
+        let inputs = load::read_inputs(&stdin_if_empty(paths))?;
+
+        let mut unusable: Vec<LoadError> = Vec::new();
+        let mut parsed: Vec<(Document, Result<Parsed, LoadError>)> = Vec::new();
+        for input in &inputs {
+            match load::documents(input) {
+                Ok(docs) => {
+                    for doc in docs {
+                        let result = load::parse(&doc);
+                        parsed.push((doc, result));
+                    }
+                }
+                Err(e) => unusable.push(e),
+            }
+        }
+        // The inputs' Stacks and Depots join the catalog, so a chart can ship its own.
+        for (_, result) in &parsed {
+            if let Ok(Parsed::Resource(r)) = result
+                && matches!(**r, Resource::Stack(_) | Resource::Depot(_))
+            {
+                // A conflicting Stack is reported by its own verdict.
+                let _ = catalog.insert((**r).clone());
+            }
+        }
+
+        let cache = StackCache::new();
+        let options = Options::default();
+        let admission = Admission {
+            catalog: &catalog,
+            cache: &cache,
+            options: &options,
+        };
+        let mut checked = Vec::new();
+        let mut skipped = 0usize;
+        for (doc, result) in parsed {
+            let (namespace, name) = identity(&doc.value);
+            match result {
+                Ok(Parsed::Skipped { .. }) => skipped += 1,
+                Ok(Parsed::Resource(r)) => {
+                    let verdict = admission.resource(&r, Operation::Create);
+                    let namespace = matches!(*r, Resource::Stack(_))
+                        .then_some(None)
+                        .unwrap_or(namespace);
+                    checked.push(Checked {
+                        kind: r.kind().to_owned(),
+                        doc,
+                        namespace,
+                        name,
+                        verdict,
+                    });
+                }
+                Err(LoadError::Document { source, .. }) => {
+                    let kind = doc
+                        .value
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("document")
+                        .to_owned();
+                    let violation = match source.field_path() {
+                        Some(path) => Violation {
+                            path: path.to_owned(),
+                            message: field_message(&source),
+                        },
+                        None => Violation {
+                            path: String::new(),
+                            message: source.to_string(),
+                        },
+                    };
+                    checked.push(Checked {
+                        doc,
+                        kind,
+                        namespace,
+                        name,
+                        verdict: Verdict {
+                            violations: vec![violation],
+                            warnings: Vec::new(),
+                        },
+                    });
+                }
+                Err(e) => unusable.push(e),
+            }
+        }
+
+        let text = match format {
+            Format::Text => text_report(&checked, skipped),
+            Format::Json => json_report(&checked)?,
+            Format::Junit => junit_report(&checked),
+        };
+        output::emit(&text)?;
+        if !unusable.is_empty() {
+            eprintln!("{}", LoadErrors(unusable));
+            return Ok(ExitCode::from(EXIT_UNUSABLE));
+        }
+        if checked.iter().any(|c| !c.verdict.allowed()) {
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The message of a field error without the `Kind name: path:` prefix it carries.
+fn field_message(e: &model::DocumentError) -> String {
+    match e {
+        model::DocumentError::Field { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn text_report(checked: &[Checked], skipped: usize) -> String {
+    let mut out = String::new();
+    for c in checked {
+        for v in &c.verdict.violations {
+            let pos = c.position(v);
+            let _ = writeln!(out, "{}:{pos}: {}: {v}", c.doc.file, c.who());
+        }
+        for w in &c.verdict.warnings {
+            let _ = writeln!(
+                out,
+                "{}:{}: warning: {}: {w}",
+                c.doc.file,
+                c.doc.start(),
+                c.who()
+            );
+        }
+    }
+    let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();
+    let _ = writeln!(
+        out,
+        "{} valid, {invalid} invalid, {skipped} skipped",
+        checked.len() - invalid
+    );
+    out
+}
+
+fn json_report(checked: &[Checked]) -> anyhow::Result<String> {
+    let list: Vec<Value> = checked
+        .iter()
+        .map(|c| {
+            let start = c.doc.start();
+            json!({
+                "file": c.doc.file.as_ref(),
+                "line": start.line,
+                "column": start.col,
+                "kind": c.kind,
+                "namespace": c.namespace,
+                "name": c.name,
+                "allowed": c.verdict.allowed(),
+                "violations": c.verdict.violations.iter().map(|v| {
+                    let pos = c.position(v);
+                    json!({"path": v.path, "message": v.message, "line": pos.line, "column": pos.col})
+                }).collect::<Vec<_>>(),
+                "warnings": c.verdict.warnings,
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&list)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+fn junit_report(checked: &[Checked]) -> String {
+    let failures = checked.iter().filter(|c| !c.verdict.allowed()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"stackhook validate\" tests=\"{}\" failures=\"{failures}\">",
+        checked.len()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"stackhook validate\" tests=\"{}\" failures=\"{failures}\">",
+        checked.len()
+    );
+    for c in checked {
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            xml_escape(&c.doc.file),
+            xml_escape(&c.who())
+        );
+        if c.verdict.allowed() && c.verdict.warnings.is_empty() {
+            out.push_str("/>\n");
+            continue;
+        }
+        out.push_str(">\n");
+        if !c.verdict.allowed() {
+            let body: Vec<String> = c
+                .verdict
+                .violations
+                .iter()
+                .map(|v| format!("{}:{}: {v}", c.doc.file, c.position(v)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{} problem(s)\">{}</failure>",
+                c.verdict.violations.len(),
+                xml_escape(&body.join("\n"))
+            );
+        }
+        if !c.verdict.warnings.is_empty() {
+            let _ = writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml_escape(&c.verdict.warnings.join("\n"))
+            );
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}

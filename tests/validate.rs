@@ -1,0 +1,215 @@
+//! `stackhook validate`: output formats, exit codes, positions, stdin.
+
+use serde_json::Value;
+
+use crate::support::{repo, stackhook, write};
+
+fn catalog() -> String {
+    repo("examples/catalog").to_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_examples_catalog_is_valid() {
+    let run = stackhook(&["validate", "examples/catalog", "examples/native"], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, "12 valid, 0 invalid, 0 skipped\n");
+}
+
+#[test]
+fn the_invalid_examples_are_reported_at_their_fields() {
+    let run = stackhook(&["validate", "examples/"], "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+}
+
+#[test]
+fn reads_stdin_with_stacks_and_depots_from_the_input_itself() {
+    // As `helm template chart | stackhook validate -` would give it: a chart that
+    // brings its own Stack, plus a ConfigMap that is skipped.
+    let input = r#"---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: echo-1}
+spec:
+  name: echo
+  version: "1"
+  stackSpecValueSchema:
+    jsonSchema: '{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "required": ["message"]}'
+  workerConfig: {}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: hello, namespace: apps}
+spec:
+  stack: echo:1
+  stackSpec:
+    msg: typo
+"#;
+    let run = stackhook(&["validate", "-"], input);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:21:3: Worker apps/hello: spec.stackSpec: \"message\" is a required property\n1 valid, 1 invalid, 1 skipped\n"
+    );
+}
+
+#[test]
+fn warnings_do_not_fail() {
+    let run = stackhook(
+        &["validate", "--catalog", &catalog(), "-"],
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: retail}\nspec:\n  stack: flare\n  stackSpec: {inputs: [{dataset: \"dataos://icebase:retail/city\"}], outputs: []}\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:1:1: warning: Workflow retail/w: spec.stack: \"flare\" is not pinned; using flare:6.0 (pin a version)\n1 valid, 0 invalid, 0 skipped\n"
+    );
+}
+
+#[test]
+fn positions_point_into_native_documents() {
+    let run = stackhook(
+        &["validate", "--catalog", &catalog(), "-"],
+        "name: w\nversion: v1\ntype: workflow\nworkspace: retail\nworkflow:\n  stack: flare:6.0\n  stackSpec:\n    inputs:\n      - dataset: dataos://nope:x\n    outputs: []\n",
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout.lines().next().unwrap(),
+        "<stdin>:9:9: Workflow retail/w: spec.stackSpec.inputs[0].dataset: depot \"nope\" not found in namespace \"retail\""
+    );
+}
+
+#[test]
+fn documents_of_the_wrong_shape_are_invalid_not_unusable() {
+    let run = stackhook(
+        &["validate", "-"],
+        "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: n1}\nspec:\n  stack: \"a:\"\n",
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:5:3: Worker n1/w: spec.stack: stack reference \"a:\" has an empty version after \":\"\n0 valid, 1 invalid, 0 skipped\n"
+    );
+}
+
+#[test]
+fn unparseable_input_exits_2_after_reporting_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a-broken.yaml", "kind: [\n");
+    write(
+        dir.path(),
+        "b-ok.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    );
+    let run = stackhook(&["validate", dir.path().to_str().unwrap()], "");
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "0 valid, 0 invalid, 1 skipped\n");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "{}:2:1: ",
+            dir.path().join("a-broken.yaml").display()
+        )),
+        "{}",
+        run.stderr
+    );
+    let run = stackhook(&["validate", "no/such/dir"], "");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("no/such/dir: no such file or directory"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn json_output_has_one_object_per_document() {
+    let run = stackhook(&["validate", "-o", "json", "examples/"], "");
+    assert_eq!(run.code, 1);
+    let list: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list.len(), 20);
+    let bad = list.iter().find(|d| d["name"] == "bad-address").unwrap();
+    assert_eq!(bad["kind"], "Workflow");
+    assert_eq!(bad["namespace"], "retail");
+    assert_eq!(bad["file"], "examples/invalid/workloads.yaml");
+    assert_eq!(bad["allowed"], false);
+    assert_eq!(
+        bad["violations"][0]["path"],
+        "spec.stackSpec.inputs[0].dataset"
+    );
+    assert_eq!(bad["violations"][0]["line"], 56);
+    let ok = list
+        .iter()
+        .find(|d| d["name"] == "orders-stream" && d["kind"] == "Worker")
+        .unwrap();
+    assert_eq!(ok["allowed"], true);
+}
+
+#[test]
+fn junit_output_has_one_testcase_per_document() {
+    let run = stackhook(&["validate", "-o", "junit", "examples/"], "");
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"20\" failures=\"8\">"));
+    assert_eq!(run.stdout.matches("<testcase ").count(), 20);
+    assert_eq!(run.stdout.matches("<failure ").count(), 8);
+    assert!(run.stdout.contains("name=\"Workflow retail/unknown-depot\">\n      <failure message=\"1 problem(s)\">examples/invalid/workloads.yaml:69:9: spec.stackSpec.inputs[0].dataset: depot &quot;warehouse&quot; not found"));
+    if crate::support::have_tool("python3") {
+        // Well-formed XML.
+        let dir = tempfile::tempdir().unwrap();
+        let f = write(dir.path(), "r.xml", &run.stdout);
+        let ok = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+            ])
+            .arg(f)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+#[test]
+fn hostile_stacks_are_bounded_and_reported() {
+    let long_alternation = "a|".repeat(20_000);
+    let input = format!(
+        r#"apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {{name: hostile}}
+spec:
+  name: hostile
+  version: "1"
+  dataOsAddressJqFilters: ["[limit(1e9; repeat(.))]"]
+  stackSpecValueSchema:
+    jsonSchema: '{{"type": "object", "properties": {{"s": {{"type": "string", "pattern": "^({long_alternation}b)+$"}}}}}}'
+  workerConfig:
+    configFileTemplate: '{{{{ define "x" }}}}{{{{ template "x" . }}}}{{{{ end }}}}{{{{ template "x" . }}}}'
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {{name: w, namespace: n1}}
+spec:
+  stack: hostile:1
+  stackSpec: {{s: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!}}
+"#
+    );
+    let run = stackhook(&["validate", "-"], &input);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("spec.dataOsAddressJqFilters[0]: `limit` is not allowed in address filters"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("exceeded the template call depth limit of 100")
+            || run.stdout.contains("has invalid dataOsAddressJqFilters"),
+        "{}",
+        run.stdout
+    );
+}
