@@ -11,5 +11,6 @@ mod convert;
 mod crds;
 mod gotmpl;
 mod project;
+mod review;
 mod template;
 mod validate;

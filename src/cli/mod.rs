@@ -3,7 +3,11 @@
 
 mod convert;
 mod crds;
+mod engine;
+mod mutate;
 mod project;
+mod render;
+mod review;
 mod template;
 mod validate;
 
@@ -45,6 +49,14 @@ enum Command {
     /// Validate Stacks, Depots and workloads offline, with the webhook's rules:
     /// `FILE:LINE:COL` for every problem; exit 0 valid, 1 invalid, 2 unusable input.
     Validate(validate::ValidateArgs),
+    /// Run one AdmissionReview through the webhook's code and print the response
+    /// (exit 0 allowed, 1 denied, 2 unreadable).
+    Review(review::ReviewArgs),
+    /// Show what a Pod (or a Deployment/Job/CronJob/StatefulSet pod template) becomes
+    /// at admission: the mutated Pod as YAML, or `--patch` the JSON patch.
+    Mutate(mutate::MutateArgs),
+    /// Print the ConfigMap each workload gets, as the controller applies it.
+    Render(render::RenderArgs),
 }
 
 impl Cli {
@@ -56,6 +68,9 @@ impl Cli {
             Command::Project(args) => args.run(),
             Command::Template(args) => args.run(),
             Command::Validate(args) => args.run(),
+            Command::Review(args) => args.run(),
+            Command::Mutate(args) => args.run(),
+            Command::Render(args) => args.run(),
         }
     }
 }

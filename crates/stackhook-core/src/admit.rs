@@ -462,6 +462,43 @@ impl Admission<'_> {
         })
     }
 
+    /// The unit's ConfigMap: its `configFileTemplate` rendered for real (not a dry
+    /// run) plus the workload's `configs`. The message says what failed.
+    pub fn config_map(
+        &self,
+        workload: &Workload,
+        r: &ResolvedUnit,
+    ) -> Result<serde_json::Value, String> {
+        let reference = r.stack.spec.reference();
+        let files = match r
+            .compiled
+            .template(workload.kind(), TemplateField::ConfigFile)
+        {
+            None => BTreeMap::new(),
+            Some(t) => {
+                let template = t
+                    .template
+                    .as_ref()
+                    .map_err(|e| format!("stack {reference}: {e}"))?;
+                let context =
+                    render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, false);
+                let resolver = CatalogResolver {
+                    catalog: self.catalog,
+                    namespace: workload.namespace(),
+                };
+                let call = CallContext {
+                    resolver: Some(&resolver),
+                };
+                let out = template
+                    .execute_json(&context, &call, &self.options.limits)
+                    .map_err(|e| format!("configFileTemplate of stack {reference}: {e}"))?;
+                render::config_files(&out)
+                    .map_err(|e| format!("configFileTemplate of stack {reference}: {e}"))?
+            }
+        };
+        Ok(render::config_map(workload, &r.unit, &r.stamp, files))
+    }
+
     /// Renders the unit's `configFileTemplate` with the real context.
     fn dry_render(&self, workload: &Workload, r: &ResolvedUnit, v: &mut Verdict) {
         let Some(t) = r

@@ -259,6 +259,52 @@ pub fn context(
     })
 }
 
+/// Label on every object stackhook makes for a workload: the workload's name.
+pub const WORKLOAD_LABEL: &str = "stackhook.io/workload";
+/// Label: the workload's kind.
+pub const WORKLOAD_KIND_LABEL: &str = "stackhook.io/workload-kind";
+/// Label: the Stamp, without its leading `-` (label values start alphanumeric).
+pub const STAMP_LABEL: &str = "stackhook.io/stamp";
+
+/// The immutable ConfigMap of a unit: `files` (rendered from `configFileTemplate`)
+/// and the workload's `configs` (which win on a name clash), labelled, and owned by the
+/// workload when it has a uid.
+pub fn config_map(
+    workload: &Workload,
+    unit: &Unit,
+    stamp: &str,
+    mut files: BTreeMap<String, String>,
+) -> Value {
+    files.extend(workload.common().configs.clone());
+    let kind = workload.kind();
+    let mut metadata = json!({
+        "name": config_map_name(&unit.name, kind, stamp),
+        "namespace": workload.namespace(),
+        "labels": {
+            WORKLOAD_LABEL: workload.name(),
+            WORKLOAD_KIND_LABEL: kind.kind(),
+            STAMP_LABEL: stamp.trim_start_matches('-'),
+        },
+    });
+    if let Some(uid) = &workload.meta().uid {
+        metadata["ownerReferences"] = json!([{
+            "apiVersion": crate::model::API_VERSION,
+            "kind": kind.kind(),
+            "name": workload.name(),
+            "uid": uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }]);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "immutable": true,
+        "data": files,
+    })
+}
+
 /// A rendered `configFileTemplate` read as a YAML map of file names to contents.
 pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, String> {
     let docs = crate::source::parse_documents(rendered)

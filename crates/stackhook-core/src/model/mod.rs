@@ -412,8 +412,20 @@ fn typed<T: serde::de::DeserializeOwned>(
     kind: &'static str,
 ) -> Result<T, DocumentError> {
     let name = display_name(&doc);
+    let spec = doc.get("spec").cloned();
     serde_path_to_error::deserialize(doc).map_err(|e| {
-        let path = e.path().to_string();
+        let mut path = e.path().to_string();
+        let mut message = e.into_inner().to_string();
+        // `#[serde(flatten)]` hides where in the common workload fields an error is;
+        // reading them alone finds it (on the error path only).
+        if path == "spec"
+            && matches!(kind, "Worker" | "Service" | "Workflow")
+            && let Some(spec) = spec
+            && let Err(inner) = serde_path_to_error::deserialize::<_, WorkloadCommon>(spec)
+        {
+            path = format!("spec.{}", inner.path());
+            message = inner.into_inner().to_string();
+        }
         DocumentError::Field {
             kind,
             name,
@@ -422,7 +434,7 @@ fn typed<T: serde::de::DeserializeOwned>(
             } else {
                 path
             },
-            message: e.into_inner().to_string(),
+            message,
         }
     })
 }
@@ -501,6 +513,14 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(e.field_path(), Some("spec.secrets[0].acl"));
+    }
+
+    #[test]
+    fn finds_the_field_of_an_error_in_the_common_workload_fields() {
+        let e = parse_document(worker(json!({"stack": 7}))).unwrap_err();
+        assert_eq!(e.field_path(), Some("spec.stack"));
+        let e = parse_document(worker(json!({"envs": {"A": [1]}}))).unwrap_err();
+        assert_eq!(e.field_path(), Some("spec.envs"));
     }
 
     #[test]

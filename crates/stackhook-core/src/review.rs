@@ -1,0 +1,371 @@
+//! One AdmissionReview in, one out: the function behind `/validate`, `/mutate`,
+//! `stackhook review` and `stackhook mutate`.
+//!
+//! Pods go to [`inject`](crate::inject), stackhook kinds to [`admit`](crate::admit);
+//! anything else is allowed. The response echoes the request's `uid` and `apiVersion`;
+//! a decision is always an AdmissionReview (never an HTTP error); only a request that
+//! cannot be decoded is an error, for the caller to answer (HTTP 400, exit 2).
+//!
+//! Decoding is lean: typed structs with borrowed strings, and the object kept as raw
+//! JSON until the route that needs it parses it.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::admit::{Admission, Operation, Verdict};
+use crate::inject::{self, Config};
+use crate::model::{self, GROUP, Parsed};
+
+/// The only AdmissionReview version served.
+pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
+
+/// Why a request is not an AdmissionReview stackhook can answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewError {
+    /// Not JSON, or not an AdmissionReview.
+    #[error("cannot decode the AdmissionReview: {0}")]
+    Decode(String),
+    /// An AdmissionReview without `request`.
+    #[error("the AdmissionReview has no request")]
+    NoRequest,
+    /// Another version than `admission.k8s.io/v1`.
+    #[error("unsupported AdmissionReview apiVersion {0:?} (only admission.k8s.io/v1 is served)")]
+    Version(String),
+}
+
+#[derive(Deserialize)]
+struct ReviewIn<'a> {
+    #[serde(rename = "apiVersion", borrow)]
+    api_version: Cow<'a, str>,
+    #[serde(borrow)]
+    request: Option<RequestIn<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Gvk<'a> {
+    #[serde(borrow, default)]
+    group: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct RequestIn<'a> {
+    #[serde(borrow)]
+    uid: Cow<'a, str>,
+    #[serde(borrow)]
+    kind: Gvk<'a>,
+    #[serde(borrow)]
+    operation: Cow<'a, str>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    object: Option<&'a RawValue>,
+    #[serde(rename = "oldObject", borrow, default)]
+    old_object: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct ReviewOut<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'static str,
+    response: Response<'a>,
+}
+
+/// The decision, as the API server reads it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Response<'a> {
+    /// The request's uid.
+    pub uid: &'a str,
+    /// Whether the request is admitted.
+    pub allowed: bool,
+    /// Why not (or nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// `JSONPatch` when there is a patch.
+    #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<&'static str>,
+    /// The RFC 6902 patch, base64-encoded (the API server's contract).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    /// Warnings shown to the client.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A `metav1.Status` for a denial.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Always `Failure`.
+    pub status: &'static str,
+    /// HTTP-like code: 400 undecodable object, 403 refused pod, 422 invalid object.
+    pub code: u16,
+    /// `BadRequest`, `Forbidden` or `Invalid`.
+    pub reason: &'static str,
+    /// Every problem, one per line.
+    pub message: String,
+    /// The problems by field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Details>,
+}
+
+/// `metav1.StatusDetails`.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Details {
+    /// One cause per problem.
+    pub causes: Vec<Cause>,
+}
+
+/// `metav1.StatusCause`.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// `FieldValueInvalid`.
+    pub reason: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// The field path.
+    pub field: String,
+}
+
+fn allowed<'a>(uid: &'a str, warnings: Vec<String>) -> Response<'a> {
+    Response {
+        uid,
+        allowed: true,
+        status: None,
+        patch_type: None,
+        patch: None,
+        warnings,
+    }
+}
+
+fn denied<'a>(
+    uid: &'a str,
+    code: u16,
+    reason: &'static str,
+    message: String,
+    causes: Vec<Cause>,
+) -> Response<'a> {
+    Response {
+        uid,
+        allowed: false,
+        status: Some(Status {
+            status: "Failure",
+            code,
+            reason,
+            message,
+            details: (!causes.is_empty()).then_some(Details { causes }),
+        }),
+        patch_type: None,
+        patch: None,
+        warnings: Vec::new(),
+    }
+}
+
+fn verdict_response<'a>(uid: &'a str, who: &str, verdict: Verdict) -> Response<'a> {
+    if verdict.allowed() {
+        return allowed(uid, verdict.warnings);
+    }
+    let n = verdict.violations.len();
+    let mut message = format!("{who}: {n} problem{}:", if n == 1 { "" } else { "s" });
+    for v in &verdict.violations {
+        message.push_str("\n- ");
+        message.push_str(&v.to_string());
+    }
+    let causes = verdict
+        .violations
+        .into_iter()
+        .map(|v| Cause {
+            reason: "FieldValueInvalid",
+            message: v.message,
+            field: v.path,
+        })
+        .collect();
+    let mut r = denied(uid, 422, "Invalid", message, causes);
+    r.warnings = verdict.warnings;
+    r
+}
+
+/// The most useful reason a body is not an AdmissionReview. Runs on the error path
+/// only, so the request path parses once.
+fn decode_error(body: &[u8], e: &serde_json::Error) -> ReviewError {
+    #[derive(Deserialize)]
+    struct Probe<'a> {
+        #[serde(rename = "apiVersion", borrow)]
+        api_version: Option<Cow<'a, str>>,
+    }
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') && !e.is_syntax() {
+        return ReviewError::Decode("expected a JSON object (an AdmissionReview)".into());
+    }
+    if let Ok(Probe {
+        api_version: Some(v),
+    }) = serde_json::from_slice::<Probe<'_>>(body)
+        && v != ADMISSION_V1
+    {
+        return ReviewError::Version(v.into_owned());
+    }
+    ReviewError::Decode(e.to_string())
+}
+
+/// What to do with a review: the pieces of the engine it needs.
+pub struct Reviewer<'a> {
+    /// Validation.
+    pub admission: Admission<'a>,
+    /// Injection settings.
+    pub inject: &'a Config,
+}
+
+/// What a review was about, for logs and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// The request's uid.
+    pub uid: String,
+    /// The object's kind.
+    pub kind: String,
+    /// The operation.
+    pub operation: String,
+    /// `namespace/name` (or `name`; pods may have only `generateName`).
+    pub object: String,
+    /// Whether it was allowed.
+    pub allowed: bool,
+    /// Whether a patch was returned.
+    pub patched: bool,
+}
+
+impl Reviewer<'_> {
+    /// Answers an AdmissionReview (JSON bytes) with the response AdmissionReview.
+    pub fn review(&self, body: &[u8]) -> Result<(Vec<u8>, Summary), ReviewError> {
+        let review: ReviewIn<'_> =
+            serde_json::from_slice(body).map_err(|e| decode_error(body, &e))?;
+        if review.api_version != ADMISSION_V1 {
+            return Err(ReviewError::Version(review.api_version.into_owned()));
+        }
+        let request = review.request.ok_or(ReviewError::NoRequest)?;
+        let uid: &str = &request.uid;
+        let (response, object) = self.decide(&request);
+        let summary = Summary {
+            uid: uid.to_owned(),
+            kind: request.kind.kind.to_string(),
+            operation: request.operation.to_string(),
+            object,
+            allowed: response.allowed,
+            patched: response.patch.is_some(),
+        };
+        let out = ReviewOut {
+            api_version: &review.api_version,
+            kind: "AdmissionReview",
+            response,
+        };
+        let bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        Ok((bytes, summary))
+    }
+
+    fn decide<'r>(&self, request: &'r RequestIn<'r>) -> (Response<'r>, String) {
+        let uid: &str = &request.uid;
+        let namespace = request.namespace.as_deref().unwrap_or_default();
+        let raw = match request.operation.as_ref() {
+            "DELETE" => request.old_object,
+            _ => request.object,
+        };
+        let object: Option<serde_json::Value> =
+            raw.and_then(|r| serde_json::from_str(r.get()).ok());
+        let name = object
+            .as_ref()
+            .and_then(|o| {
+                o.pointer("/metadata/name")
+                    .or_else(|| o.pointer("/metadata/generateName"))
+            })
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let who = if namespace.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{namespace}/{name}")
+        };
+
+        if request.kind.group.is_empty() && request.kind.kind == "Pod" {
+            if request.operation != "CREATE" {
+                return (allowed(uid, Vec::new()), who);
+            }
+            let Some(mut pod) = object else {
+                return (
+                    denied(
+                        uid,
+                        400,
+                        "BadRequest",
+                        "the review carries no pod object".into(),
+                        Vec::new(),
+                    ),
+                    who,
+                );
+            };
+            // A pod being created may not carry its namespace yet; the request does.
+            if pod.pointer("/metadata/namespace").is_none()
+                && let Some(meta) = pod.get_mut("metadata").and_then(|m| m.as_object_mut())
+            {
+                meta.insert("namespace".into(), namespace.into());
+            }
+            return match inject::inject(&pod, &self.admission, self.inject) {
+                Ok(ops) if ops.is_empty() => (allowed(uid, Vec::new()), who),
+                Ok(ops) => {
+                    let text = serde_json::to_vec(&ops).unwrap_or_default();
+                    let mut r = allowed(uid, Vec::new());
+                    r.patch_type = Some("JSONPatch");
+                    r.patch = Some(base64::engine::general_purpose::STANDARD.encode(text));
+                    (r, who)
+                }
+                Err(e) => (
+                    denied(uid, 403, "Forbidden", e.to_string(), Vec::new()),
+                    who,
+                ),
+            };
+        }
+
+        if request.kind.group != GROUP {
+            return (allowed(uid, Vec::new()), who);
+        }
+        let operation = match request.operation.as_ref() {
+            "CREATE" => Operation::Create,
+            "UPDATE" => Operation::Update,
+            "DELETE" => Operation::Delete,
+            _ => return (allowed(uid, Vec::new()), who),
+        };
+        let Some(object) = object else {
+            return (
+                denied(
+                    uid,
+                    400,
+                    "BadRequest",
+                    "the review carries no object".into(),
+                    Vec::new(),
+                ),
+                who,
+            );
+        };
+        let who = format!("{} {who}", request.kind.kind);
+        match model::parse_document(object) {
+            Ok(Parsed::Resource(resource)) => {
+                let verdict = self.admission.resource(&resource, operation);
+                (verdict_response(uid, &who, verdict), who)
+            }
+            Ok(Parsed::Skipped { .. }) => (allowed(uid, Vec::new()), who),
+            Err(e) => {
+                let causes = e
+                    .field_path()
+                    .map(|p| {
+                        vec![Cause {
+                            reason: "FieldValueInvalid",
+                            message: e.to_string(),
+                            field: p.to_owned(),
+                        }]
+                    })
+                    .unwrap_or_default();
+                (denied(uid, 400, "BadRequest", e.to_string(), causes), who)
+            }
+        }
+    }
+}
