@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use stackhook::cli;
 
+// Admission allocates many small JSON values per request; mimalloc handles that
+// pattern far better than glibc's allocator (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.run() {

@@ -59,7 +59,7 @@ impl RenderArgs {
             for unit in render::units(workload) {
                 let mut verdict = Verdict::default();
                 let who = format!("{} {}/{}", workload.kind(), workload.namespace(), unit.name);
-                match admission.resolve_unit(workload, unit, &mut verdict) {
+                match admission.resolve_unit(workload, unit, false, &mut verdict) {
                     Some(resolved) => match admission.config_map(workload, &resolved) {
                         Ok(cm) => objects.push(cm),
                         Err(e) => {

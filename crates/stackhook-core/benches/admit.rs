@@ -4,6 +4,10 @@
 //! `cargo bench -p stackhook-core --bench admit`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+// The stackhook binary's allocator, so the figures are what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::{Admission, Operation, Options};
 use stackhook_core::compiled::StackCache;

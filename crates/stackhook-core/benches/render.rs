@@ -4,6 +4,10 @@
 //! `cargo bench -p stackhook-core --bench render`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+// The stackhook binary's allocator, so the figures are what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::json;
 use stackhook_core::template::{CallContext, Limits, Template, Value};
 

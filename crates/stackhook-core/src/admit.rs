@@ -291,7 +291,7 @@ impl Admission<'_> {
         }
         for unit in render::units(workload) {
             let before = v.violations.len();
-            if let Some(resolved) = self.resolve_unit(workload, unit, &mut v) {
+            if let Some(resolved) = self.resolve_unit(workload, unit, true, &mut v) {
                 // A spec that already failed would fail the render for the same reason.
                 if v.violations.len() == before {
                     self.dry_render(workload, &resolved, &mut v);
@@ -301,12 +301,14 @@ impl Admission<'_> {
         v
     }
 
-    /// Finds a unit's Stack, checks its `stackSpec` and addresses, and computes its
+    /// Finds a unit's Stack, checks its `stackSpec` (against the schema when `schema`
+    /// is set; mutation leaves that to validation) and addresses, and computes its
     /// Depots and Stamp. Problems go into `v`; `None` when nothing more can be checked.
     pub fn resolve_unit(
         &self,
         workload: &Workload,
         unit: Unit,
+        schema: bool,
         v: &mut Verdict,
     ) -> Option<ResolvedUnit> {
         let reference = match StackRef::parse(&unit.stack) {
@@ -362,9 +364,9 @@ impl Admission<'_> {
             }
         };
         let mut schema_ok = true;
-        match &compiled.schema {
+        match compiled.schema.as_ref().filter(|_| schema) {
             Some(Ok(schema)) => {
-                for e in schema.validate(&unit.stack_spec) {
+                for e in schema.validate(unit.stack_spec.value()) {
                     schema_ok = false;
                     v.deny(at(&e.path), e.message);
                 }
@@ -378,7 +380,7 @@ impl Admission<'_> {
         let mut needed: BTreeMap<String, Acl> = BTreeMap::new();
         match &compiled.filters {
             Ok(filters) => {
-                let (found, errors) = filters.extract(&unit.stack_spec);
+                let (found, errors) = filters.extract(unit.stack_spec.value());
                 // On a spec of the wrong shape a filter fails for the reason the schema
                 // already gave.
                 for e in errors.into_iter().filter(|_| schema_ok) {

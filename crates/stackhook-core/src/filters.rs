@@ -240,8 +240,51 @@ impl AddressFilters {
     }
 }
 
+/// JSON → jaq, directly (no text round trip: this runs on every admission).
 fn to_val(v: &Value) -> Val {
-    jaq_json::read::parse_single(v.to_string().as_bytes()).unwrap_or(Val::Null)
+    match v {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::from(*b),
+        Value::Number(n) => match n.as_i64().and_then(|i| isize::try_from(i).ok()) {
+            Some(i) => Val::from(i),
+            None => Val::from(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => Val::from(s.clone()),
+        Value::Array(items) => Val::Arr(jaq_json::Rc::new(items.iter().map(to_val).collect())),
+        Value::Object(map) => {
+            let mut m = jaq_json::Map::default();
+            for (k, v) in map {
+                m.insert(Val::from(k.clone()), to_val(v));
+            }
+            Val::obj(m)
+        }
+    }
+}
+
+/// jaq → JSON, directly; the rare number forms go through their text.
+fn from_val(v: &Val) -> Value {
+    match v {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(jaq_json::Num::Int(i)) => Value::from(*i as i64),
+        Val::Num(jaq_json::Num::Float(f)) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        Val::Num(_) => serde_json::from_str(&v.to_string()).unwrap_or(Value::Null),
+        Val::TStr(b) | Val::BStr(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+        Val::Arr(items) => Value::Array(items.iter().map(from_val).collect()),
+        Val::Obj(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+                        other => other.to_string(),
+                    };
+                    (key, from_val(v))
+                })
+                .collect(),
+        ),
+    }
 }
 
 /// Runs a filter; values come back as JSON. Iterating over null selects nothing.
@@ -254,7 +297,7 @@ fn run(filter: &Filter, input: &Val) -> Result<Vec<Value>, String> {
                 if out.len() >= MAX_RESULTS {
                     return Err(format!("selects more than {MAX_RESULTS} values"));
                 }
-                out.push(serde_json::from_str(&v.to_string()).unwrap_or(Value::Null));
+                out.push(from_val(&v));
             }
             Err(e) => {
                 let message = e.to_string();
@@ -434,6 +477,12 @@ mod tests {
         let l: Vec<u32> = (0..(MAX_RESULTS as u32 + 1)).collect();
         let (_, errors) = f.extract(&json!({ "l": l }));
         assert_eq!(errors[0].message, "selects more than 10000 values");
+    }
+
+    #[test]
+    fn converts_values_both_ways() {
+        let v = json!({"a": [1, -2, 1.5, "x", null, true, {"b": []}], "big": 1e300});
+        assert_eq!(from_val(&to_val(&v)), v);
     }
 
     #[test]

@@ -7,9 +7,12 @@
 //! keys are escaped. A Pod that already carries `stackhook.io/injected` gets an empty
 //! patch, so the webhook is safe under `reinvocationPolicy: IfNeeded`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value, json};
 
 use crate::admit::{Admission, Verdict};
 use crate::compiled::TemplateField;
@@ -124,36 +127,100 @@ pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// RFC 6902 operations, built against one object.
-struct PatchBuilder<'a> {
-    object: &'a Value,
-    ops: Vec<Value>,
-    created: HashSet<String>,
+/// One RFC 6902 `add` operation (the only kind stackhook needs), serialized directly.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PatchOp {
+    op: &'static str,
+    /// The JSON pointer.
+    pub path: String,
+    /// The value added.
+    pub value: Value,
 }
 
-impl<'a> PatchBuilder<'a> {
-    fn new(object: &'a Value) -> Self {
-        Self {
-            object,
-            ops: Vec::new(),
-            created: HashSet::new(),
-        }
-    }
+/// The parts of a Pod injection reads; everything else is skipped unparsed.
+#[derive(Debug, Default, Deserialize)]
+struct PodView<'a> {
+    #[serde(borrow, default)]
+    metadata: MetaView<'a>,
+    #[serde(borrow, default)]
+    spec: SpecView<'a>,
+}
 
+#[derive(Debug, Default, Deserialize)]
+struct MetaView<'a> {
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    labels: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    annotations: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SpecView<'a> {
+    #[serde(borrow, default)]
+    containers: Vec<ContainerView<'a>>,
+    #[serde(rename = "initContainers", default)]
+    init_containers: Option<IgnoredAny>,
+    #[serde(default)]
+    volumes: Option<IgnoredAny>,
+    #[serde(rename = "imagePullSecrets", borrow, default)]
+    image_pull_secrets: Option<Vec<Named<'a>>>,
+    #[serde(rename = "securityContext", default)]
+    security_context: Option<SecurityView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ContainerView<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    env: Option<Vec<Named<'a>>>,
+    #[serde(rename = "envFrom", default)]
+    env_from: Option<IgnoredAny>,
+    #[serde(rename = "volumeMounts", default)]
+    volume_mounts: Option<IgnoredAny>,
+    #[serde(rename = "securityContext", default)]
+    security_context: Option<SecurityView>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Named<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SecurityView {
+    #[serde(rename = "runAsUser", default)]
+    run_as_user: Option<i64>,
+}
+
+/// RFC 6902 operations, built against one object: which maps and lists exist is
+/// known from the pod as received and from what earlier operations created.
+struct PatchBuilder {
+    existing: HashSet<String>,
+    ops: Vec<PatchOp>,
+}
+
+impl PatchBuilder {
     fn exists(&self, pointer: &str) -> bool {
-        self.created.contains(pointer) || self.object.pointer(pointer).is_some()
+        self.existing.contains(pointer)
     }
 
-    fn add(&mut self, pointer: String, value: Value) {
-        self.ops
-            .push(json!({"op": "add", "path": pointer, "value": value}));
+    fn add(&mut self, path: String, value: Value) {
+        self.ops.push(PatchOp {
+            op: "add",
+            path,
+            value,
+        });
     }
 
     /// Adds `key: value` to the map at `map`, creating the map if missing.
     fn put(&mut self, map: &str, key: &str, value: Value) {
         if !self.exists(map) {
-            self.add(map.to_owned(), json!({}));
-            self.created.insert(map.to_owned());
+            self.add(map.to_owned(), Value::Object(Map::new()));
+            self.existing.insert(map.to_owned());
         }
         self.add(format!("{map}/{}", escape(key)), value);
     }
@@ -163,8 +230,8 @@ impl<'a> PatchBuilder<'a> {
         if self.exists(list) {
             self.add(format!("{list}/-"), value);
         } else {
-            self.add(list.to_owned(), json!([value]));
-            self.created.insert(list.to_owned());
+            self.add(list.to_owned(), Value::Array(vec![value]));
+            self.existing.insert(list.to_owned());
         }
     }
 
@@ -176,13 +243,18 @@ impl<'a> PatchBuilder<'a> {
             }
         } else {
             self.add(list.to_owned(), Value::Array(values));
-            self.created.insert(list.to_owned());
+            self.existing.insert(list.to_owned());
         }
     }
 }
 
-fn str_at<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
-    v.pointer(pointer).and_then(Value::as_str)
+/// A JSON object from pairs, moving the values (no re-serialization).
+fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.to_owned())
 }
 
 /// The restricted-profile security context of the injected containers, running as
@@ -198,30 +270,58 @@ fn restricted(uid: i64) -> Value {
     })
 }
 
-/// The patch for a Pod: empty when there is nothing to do.
-pub fn inject(
-    pod: &Value,
+/// Why a Pod's JSON cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the pod cannot be read: {0}")]
+pub struct PodError(pub String);
+
+/// The patch for a Pod given as JSON text (the object of an AdmissionReview): empty
+/// when there is nothing to do. `namespace` is the request's, for pods whose object
+/// does not carry one yet.
+pub fn inject_json(
+    pod: &str,
+    namespace: &str,
     admission: &Admission<'_>,
     config: &Config,
-) -> Result<Vec<Value>, InjectError> {
-    let labels = pod.pointer("/metadata/labels");
-    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
+    let view: PodView<'_> = serde_json::from_str(pod).map_err(|e| PodError(e.to_string()))?;
+    Ok(inject(&view, namespace, admission, config))
+}
+
+fn inject(
+    pod: &PodView<'_>,
+    request_namespace: &str,
+    admission: &Admission<'_>,
+    config: &Config,
+) -> Result<Vec<PatchOp>, InjectError> {
+    let label = |k: &str| {
+        pod.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(k))
+            .map(|v| v.as_ref())
+    };
+    let annotation = |k: &str| {
+        pod.metadata
+            .annotations
+            .as_ref()
+            .and_then(|l| l.get(k))
+            .map(|v| v.as_ref())
+    };
     let Some(name) = label(WORKLOAD_LABEL) else {
         return Ok(Vec::new());
     };
-    if pod
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            escape(INJECTED_ANNOTATION)
-        ))
-        .is_some()
-    {
+    if annotation(INJECTED_ANNOTATION).is_some() {
         return Ok(Vec::new());
     }
     let kind_text = label(WORKLOAD_KIND_LABEL).unwrap_or("Worker");
     let kind = WorkloadKind::parse(kind_text)
         .ok_or_else(|| InjectError::UnknownKind(kind_text.to_owned()))?;
-    let namespace = str_at(pod, "/metadata/namespace").unwrap_or_default();
+    let namespace = pod
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(request_namespace);
     let workload = admission
         .catalog
         .workload(namespace, kind, name)
@@ -257,28 +357,23 @@ pub fn inject(
             .collect::<Vec<_>>()
             .join("; "),
     };
-    let Some(resolved) = admission.resolve_unit(&workload, unit, &mut verdict) else {
+    let Some(resolved) = admission.resolve_unit(&workload, unit, false, &mut verdict) else {
         return Err(stack_error(&verdict));
     };
 
-    let containers = pod
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .filter(|c| !c.is_empty())
-        .ok_or(InjectError::NoContainers)?;
-    let annotations = pod.pointer("/metadata/annotations");
-    let target = match annotations
-        .and_then(|a| a.get(CONTAINER_ANNOTATION))
-        .and_then(Value::as_str)
-    {
+    let containers = &pod.spec.containers;
+    if containers.is_empty() {
+        return Err(InjectError::NoContainers);
+    }
+    let target = match annotation(CONTAINER_ANNOTATION) {
         Some(wanted) => containers
             .iter()
-            .position(|c| c.get("name").and_then(Value::as_str) == Some(wanted))
+            .position(|c| c.name == wanted)
             .ok_or_else(|| InjectError::ContainerNotFound {
                 name: wanted.to_owned(),
                 has: containers
                     .iter()
-                    .filter_map(|c| c.get("name").and_then(Value::as_str))
+                    .map(|c| c.name.as_ref())
                     .collect::<Vec<_>>()
                     .join(", "),
             })?,
@@ -287,25 +382,52 @@ pub fn inject(
     let container = &containers[target];
     let c = format!("/spec/containers/{target}");
     // A pod from a controller-rendered template keeps the Stamp it was made with.
-    let stamp = annotations
-        .and_then(|a| a.get(STAMP_ANNOTATION))
-        .and_then(Value::as_str)
-        .map_or_else(|| resolved.stamp.clone(), str::to_owned);
+    let stamp = annotation(STAMP_ANNOTATION).map_or_else(|| resolved.stamp.clone(), str::to_owned);
     let stack = &resolved.stack;
-    let mut p = PatchBuilder::new(pod);
+
+    let mut existing = HashSet::new();
+    for (present, path) in [
+        (
+            pod.metadata.annotations.is_some(),
+            "/metadata/annotations".to_owned(),
+        ),
+        (
+            pod.spec.init_containers.is_some(),
+            "/spec/initContainers".to_owned(),
+        ),
+        (pod.spec.volumes.is_some(), "/spec/volumes".to_owned()),
+        (
+            pod.spec.image_pull_secrets.is_some(),
+            "/spec/imagePullSecrets".to_owned(),
+        ),
+        (container.env.is_some(), format!("{c}/env")),
+        (container.env_from.is_some(), format!("{c}/envFrom")),
+        (
+            container.volume_mounts.is_some(),
+            format!("{c}/volumeMounts"),
+        ),
+    ] {
+        if present {
+            existing.insert(path);
+        }
+    }
+    let mut p = PatchBuilder {
+        existing,
+        ops: Vec::with_capacity(32),
+    };
 
     p.put(
         "/metadata/annotations",
         INJECTED_ANNOTATION,
-        json!(config.version),
+        text(&config.version),
     );
-    if annotations.and_then(|a| a.get(STAMP_ANNOTATION)).is_none() {
-        p.put("/metadata/annotations", STAMP_ANNOTATION, json!(stamp));
+    if annotation(STAMP_ANNOTATION).is_none() {
+        p.put("/metadata/annotations", STAMP_ANNOTATION, text(&stamp));
     }
     p.put(
         "/metadata/annotations",
         STACK_ANNOTATION,
-        json!(stack.spec.reference().to_string()),
+        Value::String(stack.spec.reference().to_string()),
     );
 
     // Environment: ours, the Stack's, the workload's; never over what the pod sets.
@@ -322,18 +444,18 @@ pub fn inject(
     let ours: BTreeMap<String, String> = render::environment(stack, &resolved.unit);
     env.retain(|(k, _)| !ours.contains_key(k));
     env.extend(ours);
-    let existing: HashSet<&str> = container
-        .get("env")
-        .and_then(Value::as_array)
-        .map(|l| {
-            l.iter()
-                .filter_map(|e| e.get("name").and_then(Value::as_str))
-                .collect()
-        })
+    let set: HashSet<&str> = container
+        .env
+        .as_ref()
+        .map(|l| l.iter().map(|e| e.name.as_ref()).collect())
         .unwrap_or_default();
+    let env_path = format!("{c}/env");
     for (k, v) in env {
-        if !existing.contains(k.as_str()) {
-            p.append(&format!("{c}/env"), json!({"name": k, "value": v}));
+        if !set.contains(k.as_str()) {
+            p.append(
+                &env_path,
+                object([("name", Value::String(k)), ("value", Value::String(v))]),
+            );
         }
     }
 
@@ -342,15 +464,23 @@ pub fn inject(
         .template(workload.kind(), TemplateField::ConfigFile)
         .is_some()
         || !workload.common().configs.is_empty();
+    let mounts_path = format!("{c}/volumeMounts");
     if has_config {
         let cm = render::config_map_name(&resolved.unit.name, workload.kind(), &stamp);
         p.append(
             "/spec/volumes",
-            json!({"name": CONFIG_VOLUME, "configMap": {"name": cm}}),
+            object([
+                ("name", text(CONFIG_VOLUME)),
+                ("configMap", object([("name", Value::String(cm))])),
+            ]),
         );
         p.append(
-            &format!("{c}/volumeMounts"),
-            json!({"name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT_PATH, "readOnly": true}),
+            &mounts_path,
+            object([
+                ("name", text(CONFIG_VOLUME)),
+                ("mountPath", text(CONFIG_MOUNT_PATH)),
+                ("readOnly", Value::Bool(true)),
+            ]),
         );
     }
 
@@ -360,15 +490,24 @@ pub fn inject(
                 for d in &resolved.depots {
                     p.append(
                         &format!("{c}/envFrom"),
-                        json!({"prefix": env_prefix(d.name()), "secretRef": {"name": d.secret.name}}),
+                        object([
+                            ("prefix", Value::String(env_prefix(d.name()))),
+                            ("secretRef", object([("name", text(&d.secret.name))])),
+                        ]),
                     );
                 }
             }
             ProjectionType::PropFile => {
                 let uid = container
-                    .pointer("/securityContext/runAsUser")
-                    .or_else(|| pod.pointer("/spec/securityContext/runAsUser"))
-                    .and_then(Value::as_i64)
+                    .security_context
+                    .as_ref()
+                    .and_then(|s| s.run_as_user)
+                    .or_else(|| {
+                        pod.spec
+                            .security_context
+                            .as_ref()
+                            .and_then(|s| s.run_as_user)
+                    })
                     .filter(|u| *u > 0);
                 // Same user as the program: owner-only files. Otherwise (the image's
                 // default user), readable by the pod's containers only — the volume
@@ -378,70 +517,92 @@ pub fn inject(
                     None => (PROJECTOR_UID, "0444"),
                 };
                 let mut mounts = Vec::new();
-                let mut args = vec![
-                    "project".to_owned(),
-                    "--from".into(),
-                    DEPOT_MOUNT_ROOT.into(),
-                    "--to".into(),
-                    SECRET_MOUNT_PATH.into(),
-                    "--format".into(),
-                    "propFile".into(),
-                    "--mode".into(),
-                    mode.into(),
-                ];
+                let mut args: Vec<Value> = [
+                    "project",
+                    "--from",
+                    DEPOT_MOUNT_ROOT,
+                    "--to",
+                    SECRET_MOUNT_PATH,
+                    "--format",
+                    "propFile",
+                    "--mode",
+                    mode,
+                ]
+                .into_iter()
+                .map(text)
+                .collect();
                 for d in &resolved.depots {
                     let volume = format!("stackhook-depot-{}-{}", d.name(), d.secret.acl.as_str());
                     p.append(
                         "/spec/volumes",
-                        json!({"name": volume, "secret": {"secretName": d.secret.name}}),
+                        object([
+                            ("name", text(&volume)),
+                            ("secret", object([("secretName", text(&d.secret.name))])),
+                        ]),
                     );
-                    mounts.push(json!({
-                        "name": volume,
-                        "mountPath": format!("{DEPOT_MOUNT_ROOT}/{}/{}", d.name(), d.secret.acl.as_str()),
-                        "readOnly": true
-                    }));
-                    args.push("--depot".into());
-                    args.push(d.name().to_owned());
+                    mounts.push(object([
+                        ("name", Value::String(volume)),
+                        (
+                            "mountPath",
+                            Value::String(format!(
+                                "{DEPOT_MOUNT_ROOT}/{}/{}",
+                                d.name(),
+                                d.secret.acl.as_str()
+                            )),
+                        ),
+                        ("readOnly", Value::Bool(true)),
+                    ]));
+                    args.push(text("--depot"));
+                    args.push(text(d.name()));
                     for f in &d.secret.files {
-                        args.push("--file".into());
-                        args.push(format!("{}/{f}", d.name()));
+                        args.push(text("--file"));
+                        args.push(Value::String(format!("{}/{f}", d.name())));
                     }
                 }
                 p.append(
                     "/spec/volumes",
-                    json!({"name": SECRETS_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}}),
+                    object([
+                        ("name", text(SECRETS_VOLUME)),
+                        (
+                            "emptyDir",
+                            object([("medium", text("Memory")), ("sizeLimit", text("16Mi"))]),
+                        ),
+                    ]),
                 );
-                mounts.push(json!({"name": SECRETS_VOLUME, "mountPath": SECRET_MOUNT_PATH}));
+                mounts.push(object([
+                    ("name", text(SECRETS_VOLUME)),
+                    ("mountPath", text(SECRET_MOUNT_PATH)),
+                ]));
                 let projector = |name: &str, mode_arg: &str, sidecar: bool| {
                     let mut a = args.clone();
-                    a.push(mode_arg.into());
-                    let mut c = json!({
-                        "name": name,
-                        "image": config.projector_image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "args": a,
-                        "volumeMounts": mounts,
-                        "resources": config.projector_resources,
-                        "securityContext": restricted(run_as),
-                        "terminationMessagePolicy": "FallbackToLogsOnError",
-                    });
+                    a.push(text(mode_arg));
+                    let mut fields = vec![
+                        ("name", text(name)),
+                        ("image", text(&config.projector_image)),
+                        ("imagePullPolicy", text("IfNotPresent")),
+                        ("args", Value::Array(a)),
+                        ("volumeMounts", Value::Array(mounts.clone())),
+                        ("resources", config.projector_resources.clone()),
+                        ("securityContext", restricted(run_as)),
+                        ("terminationMessagePolicy", text("FallbackToLogsOnError")),
+                    ];
                     if sidecar {
-                        c["restartPolicy"] = json!("Always");
+                        fields.push(("restartPolicy", text("Always")));
                     }
-                    c
+                    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
                 };
                 let mut init = vec![projector(PROJECTOR_NAME, "--once", false)];
-                let refresh = annotations
-                    .and_then(|a| a.get(SECRET_REFRESH_ANNOTATION))
-                    .and_then(Value::as_str)
-                    == Some("true");
-                if refresh {
+                if annotation(SECRET_REFRESH_ANNOTATION) == Some("true") {
                     init.push(projector(REFRESH_NAME, "--watch", true));
                 }
                 p.prepend("/spec/initContainers", init);
                 p.append(
-                    &format!("{c}/volumeMounts"),
-                    json!({"name": SECRETS_VOLUME, "mountPath": SECRET_MOUNT_PATH, "readOnly": true}),
+                    &mounts_path,
+                    object([
+                        ("name", text(SECRETS_VOLUME)),
+                        ("mountPath", text(SECRET_MOUNT_PATH)),
+                        ("readOnly", Value::Bool(true)),
+                    ]),
                 );
             }
         }
@@ -455,14 +616,12 @@ pub fn inject(
         .map(|a| &a.image_pull_secret)
     {
         let has = pod
-            .pointer("/spec/imagePullSecrets")
-            .and_then(Value::as_array)
-            .is_some_and(|l| {
-                l.iter()
-                    .any(|s| s.get("name").and_then(Value::as_str) == Some(secret))
-            });
+            .spec
+            .image_pull_secrets
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|s| s.name == secret.as_str()));
         if !has {
-            p.append("/spec/imagePullSecrets", json!({"name": secret}));
+            p.append("/spec/imagePullSecrets", object([("name", text(secret))]));
         }
     }
     Ok(p.ops)

@@ -35,7 +35,7 @@ pub struct Unit {
     /// Where the Stack reference is written (`spec.stack` or `spec.dag[2].stack`).
     pub stack_path: String,
     /// The `stackSpec`.
-    pub stack_spec: Value,
+    pub stack_spec: crate::model::StackSpecValue,
     /// Where the `stackSpec` is written.
     pub stack_spec_path: String,
     /// The log level.
@@ -54,7 +54,7 @@ pub fn units(workload: &Workload) -> Vec<Unit> {
         name: workload.name().to_owned(),
         stack: common.stack.clone(),
         stack_path: "spec.stack".into(),
-        stack_spec: Value::Object(common.stack_spec.clone()),
+        stack_spec: common.stack_spec.clone(),
         stack_spec_path: "spec.stackSpec".into(),
         log_level: common.log_level().to_owned(),
         envs: common.envs.clone(),
@@ -89,7 +89,7 @@ pub fn units(workload: &Workload) -> Vec<Unit> {
                 stack_spec: node
                     .stack_spec
                     .clone()
-                    .map_or_else(|| base.stack_spec.clone(), Value::Object),
+                    .unwrap_or_else(|| base.stack_spec.clone()),
                 stack_spec_path: if node.stack_spec.is_some() {
                     format!("{path}.stackSpec")
                 } else {
@@ -250,7 +250,7 @@ pub fn context(
         "DataOsConfigMountPath": CONFIG_MOUNT_PATH,
         "DataOsSecretMountPath": SECRET_MOUNT_PATH,
         "ApplicationSpec": {
-            "StackSpec": unit.stack_spec,
+            "StackSpec": unit.stack_spec.value(),
             "LogLevel": unit.log_level,
             "Resources": unit.resources,
             "EnvironmentVars": env,
@@ -437,7 +437,7 @@ mod tests {
             ),
             ("wf-a", "s:1", "WARN")
         );
-        assert_eq!(u[0].stack_spec, json!({"base": true}));
+        assert_eq!(u[0].stack_spec.value(), &json!({"base": true}));
         assert_eq!(u[0].stack_spec_path, "spec.stackSpec");
         assert_eq!(
             (u[1].stack.as_str(), u[1].stack_path.as_str()),

@@ -63,6 +63,8 @@ struct RequestIn<'a> {
     #[serde(borrow, default)]
     namespace: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     object: Option<&'a RawValue>,
     #[serde(rename = "oldObject", borrow, default)]
     old_object: Option<&'a RawValue>,
@@ -271,16 +273,9 @@ impl Reviewer<'_> {
             "DELETE" => request.old_object,
             _ => request.object,
         };
-        let object: Option<serde_json::Value> =
-            raw.and_then(|r| serde_json::from_str(r.get()).ok());
-        let name = object
-            .as_ref()
-            .and_then(|o| {
-                o.pointer("/metadata/name")
-                    .or_else(|| o.pointer("/metadata/generateName"))
-            })
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
+        // Pods created from a template have only a generateName: the request's name
+        // (if any) is what there is.
+        let name = request.name.as_deref().unwrap_or_default();
         let who = if namespace.is_empty() {
             name.to_owned()
         } else {
@@ -291,7 +286,7 @@ impl Reviewer<'_> {
             if request.operation != "CREATE" {
                 return (allowed(uid, Vec::new()), who);
             }
-            let Some(mut pod) = object else {
+            let Some(raw) = raw else {
                 return (
                     denied(
                         uid,
@@ -304,22 +299,21 @@ impl Reviewer<'_> {
                 );
             };
             // A pod being created may not carry its namespace yet; the request does.
-            if pod.pointer("/metadata/namespace").is_none()
-                && let Some(meta) = pod.get_mut("metadata").and_then(|m| m.as_object_mut())
-            {
-                meta.insert("namespace".into(), namespace.into());
-            }
-            return match inject::inject(&pod, &self.admission, self.inject) {
-                Ok(ops) if ops.is_empty() => (allowed(uid, Vec::new()), who),
-                Ok(ops) => {
+            return match inject::inject_json(raw.get(), namespace, &self.admission, self.inject) {
+                Ok(Ok(ops)) if ops.is_empty() => (allowed(uid, Vec::new()), who),
+                Ok(Ok(ops)) => {
                     let text = serde_json::to_vec(&ops).unwrap_or_default();
                     let mut r = allowed(uid, Vec::new());
                     r.patch_type = Some("JSONPatch");
                     r.patch = Some(base64::engine::general_purpose::STANDARD.encode(text));
                     (r, who)
                 }
-                Err(e) => (
+                Ok(Err(e)) => (
                     denied(uid, 403, "Forbidden", e.to_string(), Vec::new()),
+                    who,
+                ),
+                Err(e) => (
+                    denied(uid, 400, "BadRequest", e.to_string(), Vec::new()),
                     who,
                 ),
             };
@@ -334,7 +328,9 @@ impl Reviewer<'_> {
             "DELETE" => Operation::Delete,
             _ => return (allowed(uid, Vec::new()), who),
         };
-        let Some(object) = object else {
+        let Some(object) =
+            raw.and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        else {
             return (
                 denied(
                     uid,
@@ -345,6 +341,15 @@ impl Reviewer<'_> {
                 ),
                 who,
             );
+        };
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(name);
+        let who = if namespace.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{namespace}/{name}")
         };
         let who = format!("{} {who}", request.kind.kind);
         match model::parse_document(object) {

@@ -21,6 +21,7 @@ use kube::{CustomResourceExt, Resource as _};
 use serde_json::Value;
 
 pub use depot::{Depot, DepotSecret, DepotSpec};
+pub use serde_helpers::StackSpecValue;
 pub use stack::{
     Acl, AddressFilter, ImageAuth, OrchestratorConfig, ProjectionType, Reconciler,
     ResourceTemplateConfig, SecretProjection, ServiceConfig, Stack, StackImage, StackPorts,

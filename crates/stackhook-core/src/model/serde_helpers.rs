@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 fn scalar_to_string<E: serde::de::Error>(value: Value) -> Result<String, E> {
@@ -43,4 +43,58 @@ pub fn any_object_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema 
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": true
     })
+}
+
+/// A workload's `stackSpec`: any JSON object, shared cheaply (every request that
+/// reads a workload reads its spec; none needs its own copy).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackSpecValue(std::sync::Arc<Value>);
+
+impl Serialize for StackSpecValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl Default for StackSpecValue {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(Value::Object(serde_json::Map::new())))
+    }
+}
+
+impl StackSpecValue {
+    /// The spec, always a JSON object.
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+
+    /// Whether it has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.as_object().is_none_or(serde_json::Map::is_empty)
+    }
+}
+
+impl From<Value> for StackSpecValue {
+    fn from(v: Value) -> Self {
+        Self(std::sync::Arc::new(v))
+    }
+}
+
+impl<'de> Deserialize<'de> for StackSpecValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Null => Ok(Self::default()),
+            v @ Value::Object(_) => Ok(Self::from(v)),
+            _ => Err(serde::de::Error::custom("stackSpec must be a map")),
+        }
+    }
+}
+
+impl schemars::JsonSchema for StackSpecValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StackSpec".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        any_object_schema(g)
+    }
 }

@@ -9,7 +9,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::serde_helpers::{any_object_schema, deserialize_scalar_map};
+use super::serde_helpers::{StackSpecValue, deserialize_scalar_map};
 
 /// The fields every workload kind has.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -20,9 +20,8 @@ pub struct WorkloadCommon {
     pub stack: String,
     /// The Stack-specific configuration, validated against the Stack's
     /// `stackSpecValueSchema` and given to its templates as `.ApplicationSpec.StackSpec`.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
-    #[schemars(schema_with = "any_object_schema")]
-    pub stack_spec: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "StackSpecValue::is_empty")]
+    pub stack_spec: StackSpecValue,
     /// Log level for the program (`LOG_LEVEL`, `.ApplicationSpec.LogLevel`); default INFO.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
@@ -227,8 +226,7 @@ pub struct DagNode {
     pub stack: Option<String>,
     /// The step's `stackSpec`; defaults to the Workflow's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "any_object_schema")]
-    pub stack_spec: Option<serde_json::Map<String, serde_json::Value>>,
+    pub stack_spec: Option<StackSpecValue>,
     /// The step's log level; defaults to the Workflow's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,

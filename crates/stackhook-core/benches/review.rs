@@ -1,0 +1,100 @@
+//! `review` end to end, bytes in → bytes out: a Pod review of about 5 KB and one of
+//! about 20 KB (mutated), and a Worker validation review.
+//!
+//! `cargo bench -p stackhook-core --bench review`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+// The stackhook binary's allocator, so the figures are what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use serde_json::{Value, json};
+use stackhook_core::MemoryCatalog;
+use stackhook_core::admit::{Admission, Options};
+use stackhook_core::compiled::StackCache;
+use stackhook_core::inject::Config;
+use stackhook_core::model::{Parsed, parse_document};
+use stackhook_core::review::Reviewer;
+use stackhook_core::source::parse_documents;
+
+const CATALOG: [&str; 4] = [
+    include_str!("../../../examples/catalog/stack-benthos.yaml"),
+    include_str!("../../../examples/catalog/stack-flare.yaml"),
+    include_str!("../../../examples/catalog/depots.yaml"),
+    include_str!("../../../examples/catalog/workloads.yaml"),
+];
+const POD_REVIEW: &str =
+    include_str!("../../../tests/fixtures/reviews/service-pod-two-containers.json");
+const WORKER_REVIEW: &str = include_str!("../../../tests/fixtures/reviews/worker-create.json");
+
+/// The fixture pod grown with realistic bulk (annotations, env, more containers)
+/// until its review is about `target` bytes.
+fn pod_review(target: usize) -> Vec<u8> {
+    let mut review: Value = serde_json::from_str(POD_REVIEW).expect("fixture");
+    let mut i = 0;
+    while serde_json::to_vec(&review).expect("json").len() < target {
+        let pod = &mut review["request"]["object"];
+        pod["metadata"]["annotations"][format!("example.com/annotation-{i}")] =
+            json!(format!("value-{i}-{}", "x".repeat(40)));
+        if let Some(env) = pod["spec"]["containers"][0]["env"].as_array_mut() {
+            env.push(
+                json!({"name": format!("SHIPPER_OPTION_{i}"), "value": format!("setting-{i}")}),
+            );
+        } else {
+            pod["spec"]["containers"][0]["env"] = json!([]);
+        }
+        i += 1;
+    }
+    serde_json::to_vec(&review).expect("json")
+}
+
+fn bench(c: &mut Criterion) {
+    let mut catalog = MemoryCatalog::new();
+    for text in CATALOG {
+        for d in parse_documents(text).expect("yaml") {
+            // As a reflector delivers them: with uid and generation.
+            let mut v = d.value;
+            let name = v["metadata"]["name"].as_str().unwrap_or("x").to_owned();
+            v["metadata"]["uid"] = json!(format!("uid-{name}"));
+            v["metadata"]["generation"] = json!(1);
+            if let Parsed::Resource(r) = parse_document(v).expect("resource") {
+                catalog.insert(*r).expect("insert");
+            }
+        }
+    }
+    let cache = StackCache::new();
+    let options = Options::default();
+    let config = Config::default();
+    let reviewer = Reviewer {
+        admission: Admission {
+            catalog: &catalog,
+            cache: &cache,
+            options: &options,
+        },
+        inject: &config,
+    };
+    for (label, body) in [
+        ("5 KB", pod_review(5 * 1024)),
+        ("20 KB", pod_review(20 * 1024)),
+    ] {
+        let (_, summary) = reviewer.review(&body).expect("review");
+        assert!(summary.patched);
+        c.bench_function(
+            &format!("review: mutate a {label} Pod review ({} bytes)", body.len()),
+            |b| {
+                b.iter(|| reviewer.review(&body).expect("review"));
+            },
+        );
+    }
+    let body = WORKER_REVIEW.as_bytes();
+    assert!(reviewer.review(body).expect("review").1.allowed);
+    c.bench_function(
+        &format!("review: validate a Worker review ({} bytes)", body.len()),
+        |b| {
+            b.iter(|| reviewer.review(body).expect("review"));
+        },
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
