@@ -11,6 +11,9 @@ use stackhook::cli;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // ring is the one crypto provider; installing it explicitly keeps rustls from
+    // guessing (and from panicking should a second provider ever be linked).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
     match cli.run() {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! The command line: one subcommand per job, each a small module that parses its
 //! arguments, calls the core, and prints.
 
+mod certs;
 mod convert;
 mod crds;
 mod engine;
@@ -8,6 +9,7 @@ mod mutate;
 mod project;
 mod render;
 mod review;
+mod serve;
 mod template;
 mod validate;
 
@@ -57,6 +59,12 @@ enum Command {
     Mutate(mutate::MutateArgs),
     /// Print the ConfigMap each workload gets, as the controller applies it.
     Render(render::RenderArgs),
+    /// Write a CA and a serving certificate for the webhook Service
+    /// (ca.crt, tls.crt, tls.key).
+    Certs(certs::CertsArgs),
+    /// Serve the admission webhook: POST /validate and /mutate over HTTPS; /healthz,
+    /// /readyz and /metrics over HTTP.
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -71,6 +79,8 @@ impl Cli {
             Command::Review(args) => args.run(),
             Command::Mutate(args) => args.run(),
             Command::Render(args) => args.run(),
+            Command::Certs(args) => args.run(),
+            Command::Serve(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,116 @@
+//! `stackhook serve`: arguments → the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::logging::{self, LogFormat};
+use crate::server::{self, ServeConfig};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Catalogs of Stacks, Depots and workloads (files or directories), reloaded when
+    /// they change. Default: the example catalog built into the binary.
+    #[arg(
+        long = "catalog",
+        value_name = "DIR",
+        env = "STACKHOOK_CATALOG",
+        value_delimiter = ','
+    )]
+    catalogs: Vec<PathBuf>,
+    /// Address of the HTTPS admission listener.
+    #[arg(long, default_value = "0.0.0.0:8443", env = "STACKHOOK_LISTEN")]
+    listen: SocketAddr,
+    /// Address of the plain-HTTP listener for /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "STACKHOOK_PROBE_LISTEN")]
+    probe_listen: SocketAddr,
+    /// Serving certificate (PEM); reloaded when it changes. Without it, a
+    /// self-signed certificate is made.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STACKHOOK_TLS_CERT",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// Serving certificate's key (PEM).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STACKHOOK_TLS_KEY",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Require a client certificate signed by this CA (the API server's).
+    #[arg(long, value_name = "FILE", env = "STACKHOOK_CLIENT_CA")]
+    client_ca: Option<PathBuf>,
+    /// DNS names of the self-signed certificate (repeatable).
+    #[arg(long = "dns", value_name = "NAME", default_value = "localhost")]
+    dns: Vec<String>,
+    /// Where to write the self-signed certificate's CA bundle.
+    #[arg(long, value_name = "FILE")]
+    ca_out: Option<PathBuf>,
+    /// Per-request deadline, below the API server's webhook timeout (10 s by default).
+    #[arg(long, default_value = "8s", value_parser = parse_duration)]
+    request_timeout: Duration,
+    /// The projector image injected into pods (default: this version's stackhook image).
+    #[arg(long, env = "STACKHOOK_PROJECTOR_IMAGE")]
+    projector_image: Option<String>,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "STACKHOOK_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 8s or 500ms"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" | "" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!("{s:?} is not a duration such as 8s or 500ms")),
+    }
+}
+
+impl ServeArgs {
+    pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
+        let Self {
+            catalogs,
+            listen,
+            probe_listen,
+            tls_cert,
+            tls_key,
+            client_ca,
+            dns,
+            ca_out,
+            request_timeout,
+            projector_image,
+            log_format,
+        } = self;
+        logging::init(*log_format);
+        let config = ServeConfig {
+            listen: *listen,
+            probe_listen: *probe_listen,
+            tls_cert: tls_cert.clone(),
+            tls_key: tls_key.clone(),
+            client_ca: client_ca.clone(),
+            dns: dns.clone(),
+            ca_out: ca_out.clone(),
+            catalogs: catalogs.clone(),
+            deadline: *request_timeout,
+            reload_interval: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(25),
+            projector_image: projector_image.clone(),
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(server::run(config))?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,214 @@
+//! The catalog the server answers from: loaded from files (or the embedded example
+//! catalog), swapped atomically when the files change, never half-updated. A broken
+//! file keeps the last good catalog.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::CatalogCounts;
+use stackhook_core::compiled::StackCache;
+use stackhook_core::model::Parsed;
+
+use super::metrics::{KindLabels, Metrics, ResultLabels};
+use crate::load::{self, LoadErrors};
+
+/// The example catalog compiled into the binary: what `serve` answers from when no
+/// `--catalog` is given.
+pub const EMBEDDED: [(&str, &str); 4] = [
+    (
+        "examples/catalog/stack-benthos.yaml",
+        include_str!("../../examples/catalog/stack-benthos.yaml"),
+    ),
+    (
+        "examples/catalog/stack-flare.yaml",
+        include_str!("../../examples/catalog/stack-flare.yaml"),
+    ),
+    (
+        "examples/catalog/depots.yaml",
+        include_str!("../../examples/catalog/depots.yaml"),
+    ),
+    (
+        "examples/catalog/workloads.yaml",
+        include_str!("../../examples/catalog/workloads.yaml"),
+    ),
+];
+
+/// Loads the embedded catalog.
+pub fn embedded() -> Result<MemoryCatalog, LoadErrors> {
+    let mut catalog = MemoryCatalog::new();
+    let mut errors = Vec::new();
+    for (name, text) in EMBEDDED {
+        let input = load::Input {
+            name: name.into(),
+            text: text.to_owned(),
+        };
+        match load::documents(&input) {
+            Ok(docs) => {
+                for doc in docs {
+                    match load::parse(&doc) {
+                        Ok(Parsed::Resource(r)) => {
+                            let _ = catalog.insert(*r);
+                        }
+                        Ok(Parsed::Skipped { .. }) => {}
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(catalog)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// The catalog, its compiled-Stack cache, and readiness.
+pub struct CatalogState {
+    current: ArcSwap<MemoryCatalog>,
+    /// Compiled Stacks.
+    pub cache: StackCache,
+    ready: AtomicBool,
+}
+
+impl CatalogState {
+    /// An empty, not yet ready state.
+    pub fn new() -> Self {
+        Self {
+            current: ArcSwap::from_pointee(MemoryCatalog::new()),
+            cache: StackCache::new(),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// The current catalog.
+    pub fn load(&self) -> arc_swap::Guard<Arc<MemoryCatalog>> {
+        self.current.load()
+    }
+
+    /// Replaces the catalog, drops compiled Stacks that are gone, and reports ready.
+    pub fn replace(&self, catalog: MemoryCatalog, metrics: &Metrics) {
+        let live: std::collections::HashSet<String> = catalog
+            .stacks()
+            .filter_map(|s| s.metadata.name.clone())
+            .collect();
+        for old in self.current.load().stacks() {
+            if let Some(name) = &old.metadata.name
+                && !live.contains(name)
+            {
+                self.cache.forget(name);
+            }
+        }
+        set_counts(metrics, catalog.counts());
+        self.current.store(Arc::new(catalog));
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Whether a catalog has been loaded.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+}
+
+impl Default for CatalogState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn set_counts(metrics: &Metrics, counts: CatalogCounts) {
+    for (kind, n) in [
+        ("Stack", counts.stacks),
+        ("Depot", counts.depots),
+        ("Workload", counts.workloads),
+    ] {
+        metrics
+            .catalog_objects
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
+/// What the files look like now: paths, sizes and modification times.
+fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, SystemTime)> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(true)
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                out.push((
+                    entry.path().to_owned(),
+                    meta.len(),
+                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Loads the catalog directories now.
+pub fn load_dirs(dirs: &[PathBuf]) -> Result<MemoryCatalog, LoadErrors> {
+    load::load_catalog(dirs).map(|(c, _)| c)
+}
+
+/// Reloads the catalog when its files change (polled every `interval`).
+pub async fn watch(
+    state: Arc<CatalogState>,
+    metrics: Arc<Metrics>,
+    dirs: Vec<PathBuf>,
+    interval: Duration,
+) {
+    let mut last = fingerprint(&dirs);
+    loop {
+        tokio::time::sleep(interval).await;
+        let dirs2 = dirs.clone();
+        let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&dirs2)).await else {
+            continue;
+        };
+        if now == last {
+            continue;
+        }
+        last = now;
+        let dirs2 = dirs.clone();
+        match tokio::task::spawn_blocking(move || load_dirs(&dirs2)).await {
+            Ok(Ok(catalog)) => {
+                let counts = catalog.counts();
+                state.replace(catalog, &metrics);
+                metrics
+                    .catalog_reloads
+                    .get_or_create(&ResultLabels {
+                        result: "ok".into(),
+                    })
+                    .inc();
+                tracing::info!(
+                    stacks = counts.stacks,
+                    depots = counts.depots,
+                    workloads = counts.workloads,
+                    "catalog reloaded"
+                );
+            }
+            Ok(Err(errors)) => {
+                metrics
+                    .catalog_reloads
+                    .get_or_create(&ResultLabels {
+                        result: "failed".into(),
+                    })
+                    .inc();
+                tracing::error!(errors = %errors, "catalog reload failed; keeping the last good catalog");
+            }
+            Err(e) => tracing::error!(error = %e, "catalog reload task failed"),
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The HTTP side: `POST /validate` and `POST /mutate` on the TLS listener, and
+//! `/healthz`, `/readyz`, `/metrics` on the plain probe listener. A handler reads the
+//! body, calls the core's review, and answers; every decision is an HTTP 200 with an
+//! AdmissionReview, only an undecodable request is a 400.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use stackhook_core::admit::{Admission, Options};
+use stackhook_core::inject::Config;
+use stackhook_core::review::Reviewer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use super::catalog::CatalogState;
+use super::metrics::{EndpointLabels, KindLabels, Metrics, RequestLabels};
+
+/// Largest AdmissionReview accepted (the API server's own limit is 3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Everything a request needs.
+pub struct AppState {
+    /// The catalog and its compiled Stacks.
+    pub catalog: Arc<CatalogState>,
+    /// Admission settings.
+    pub options: Options,
+    /// Injection settings.
+    pub inject: Config,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The admission routes (served over TLS).
+pub fn admission_router(state: Arc<AppState>, deadline: Duration) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            deadline,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked; answered 500, still serving");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }))
+        .with_state(state)
+}
+
+/// The probe routes (plain HTTP).
+pub fn probe_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.catalog.ready() {
+        "ready".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "catalog not loaded yet").into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    answer(&state, "validate", &body)
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    answer(&state, "mutate", &body)
+}
+
+/// Parse, call the core, answer — and count and log the decision.
+fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
+    let started = Instant::now();
+    let catalog = state.catalog.load();
+    let reviewer = Reviewer {
+        admission: Admission {
+            catalog: catalog.as_ref(),
+            cache: &state.catalog.cache,
+            options: &state.options,
+        },
+        inject: &state.inject,
+    };
+    let result = reviewer.review(body);
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .duration
+        .get_or_create(&EndpointLabels {
+            endpoint: endpoint.into(),
+        })
+        .observe(elapsed.as_secs_f64());
+    match result {
+        Ok((bytes, summary)) => {
+            let result = match (summary.allowed, summary.patched) {
+                (false, _) => "denied",
+                (true, true) => "patched",
+                (true, false) => "allowed",
+            };
+            state
+                .metrics
+                .requests
+                .get_or_create(&RequestLabels {
+                    endpoint: endpoint.into(),
+                    kind: summary.kind.clone(),
+                    operation: summary.operation.clone(),
+                    result: result.into(),
+                })
+                .inc();
+            if !summary.allowed {
+                state
+                    .metrics
+                    .denials
+                    .get_or_create(&KindLabels {
+                        kind: summary.kind.clone(),
+                    })
+                    .inc();
+            }
+            tracing::info!(
+                uid = %summary.uid,
+                endpoint,
+                kind = %summary.kind,
+                object = %summary.object,
+                operation = %summary.operation,
+                result,
+                latency_us = elapsed.as_micros() as u64,
+                "admission decision"
+            );
+            ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+        Err(e) => {
+            state
+                .metrics
+                .requests
+                .get_or_create(&RequestLabels {
+                    endpoint: endpoint.into(),
+                    kind: "unknown".into(),
+                    operation: "unknown".into(),
+                    result: "error".into(),
+                })
+                .inc();
+            tracing::warn!(endpoint, error = %e, "undecodable admission request");
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+    }
+}

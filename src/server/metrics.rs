@@ -1,0 +1,128 @@
+//! Prometheus metrics, all named `stackhook_*`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of an admission request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `validate` or `mutate`.
+    pub endpoint: String,
+    /// The object's kind (`Pod`, `Worker`, …; `unknown` when undecodable).
+    pub kind: String,
+    /// CREATE, UPDATE, DELETE.
+    pub operation: String,
+    /// `allowed`, `patched`, `denied` or `error`.
+    pub result: String,
+}
+
+/// Labels naming an endpoint.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    /// `validate` or `mutate`.
+    pub endpoint: String,
+}
+
+/// Labels naming a kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// The kind.
+    pub kind: String,
+}
+
+/// Labels of a reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `ok` or `failed`.
+    pub result: String,
+}
+
+/// Every metric.
+pub struct Metrics {
+    /// The registry they are exposed from.
+    pub registry: Registry,
+    /// `stackhook_admission_requests_total`.
+    pub requests: Family<RequestLabels, Counter>,
+    /// `stackhook_admission_duration_seconds`.
+    pub duration: Family<EndpointLabels, Histogram>,
+    /// `stackhook_admission_denials_total`.
+    pub denials: Family<KindLabels, Counter>,
+    /// `stackhook_catalog_objects`.
+    pub catalog_objects: Family<KindLabels, Gauge>,
+    /// `stackhook_catalog_reloads_total`.
+    pub catalog_reloads: Family<ResultLabels, Counter>,
+    /// `stackhook_tls_certificate_expiry_timestamp_seconds`.
+    pub certificate_expiry: Gauge,
+}
+
+impl Metrics {
+    /// Every metric, registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("stackhook");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "admission_requests",
+            "Admission requests answered",
+            requests.clone(),
+        );
+        let duration = Family::<EndpointLabels, Histogram>::new_with_constructor(|| {
+            // 10 µs to ~1.3 s.
+            Histogram::new(exponential_buckets(0.000_01, 2.0, 18))
+        });
+        registry.register(
+            "admission_duration_seconds",
+            "Time to answer an admission request",
+            duration.clone(),
+        );
+        let denials = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "admission_denials",
+            "Admission requests denied",
+            denials.clone(),
+        );
+        let catalog_objects = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "catalog_objects",
+            "Objects in the catalog",
+            catalog_objects.clone(),
+        );
+        let catalog_reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "catalog_reloads",
+            "Catalog reloads from files",
+            catalog_reloads.clone(),
+        );
+        let certificate_expiry = Gauge::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the serving certificate expires (Unix time)",
+            certificate_expiry.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            duration,
+            denials,
+            catalog_objects,
+            catalog_reloads,
+            certificate_expiry,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,234 @@
+//! `stackhook serve`: the HTTPS admission server the API server calls.
+//!
+//! One TLS listener for `/validate` and `/mutate` (HTTP/1.1 and HTTP/2), one plain
+//! listener for probes and metrics, a catalog (files, reloaded on change, or the
+//! embedded examples), certificates from files (reloaded on change) or generated
+//! self-signed. SIGTERM stops accepting, lets in-flight requests finish, and exits 0.
+
+pub mod catalog;
+pub mod http;
+pub mod metrics;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use stackhook_core::admit::Options;
+use stackhook_core::inject::Config;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::certs;
+use catalog::CatalogState;
+use http::AppState;
+use metrics::Metrics;
+use tls::ReloadingResolver;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address of the TLS admission listener.
+    pub listen: SocketAddr,
+    /// Address of the plain probe/metrics listener.
+    pub probe_listen: SocketAddr,
+    /// Serving certificate file (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// Its key file (PEM).
+    pub tls_key: Option<PathBuf>,
+    /// CA of required client certificates.
+    pub client_ca: Option<PathBuf>,
+    /// DNS names of a self-signed certificate.
+    pub dns: Vec<String>,
+    /// Where to write a self-signed certificate's CA.
+    pub ca_out: Option<PathBuf>,
+    /// Catalog directories (empty: the embedded examples).
+    pub catalogs: Vec<PathBuf>,
+    /// Per-request deadline.
+    pub deadline: Duration,
+    /// How often the catalog files are checked.
+    pub reload_interval: Duration,
+    /// How long in-flight requests may take after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// The projector image injected into pods.
+    pub projector_image: Option<String>,
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let catalog = Arc::new(CatalogState::new());
+
+    // Certificates first: a server that cannot serve TLS should fail at once.
+    let (resolver, watched) = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let (k, expiry) = tls::load(cert, key).context("cannot load --tls-cert/--tls-key")?;
+            (
+                Arc::new(ReloadingResolver::new(k, expiry)),
+                Some((cert.clone(), key.clone())),
+            )
+        }
+        (None, None) => {
+            let bundle =
+                certs::generate(&config.dns).context("cannot make a self-signed certificate")?;
+            if let Some(path) = &config.ca_out {
+                certs::write_file(path, &bundle.ca_pem, false)?;
+                tracing::info!(ca = %path.display(), dns = ?config.dns, "self-signed certificate; CA bundle written");
+            } else {
+                tracing::info!(dns = ?config.dns, "self-signed certificate (give --ca-out to save its CA bundle)");
+            }
+            let (k, expiry) =
+                tls::certified_key(bundle.cert_pem.as_bytes(), bundle.key_pem.as_bytes())?;
+            (Arc::new(ReloadingResolver::new(k, expiry)), None)
+        }
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
+    metrics.certificate_expiry.set(resolver.expiry());
+    let server_config = tls::server_config(Arc::clone(&resolver), config.client_ca.as_deref())?;
+    let acceptor = TlsAcceptor::from(Arc::new(server_config));
+
+    let mut inject = Config::default();
+    if let Some(image) = &config.projector_image {
+        inject.projector_image = image.clone();
+    }
+    let state = Arc::new(AppState {
+        catalog: Arc::clone(&catalog),
+        options: Options::default(),
+        inject,
+        metrics: Arc::clone(&metrics),
+    });
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let probe = TcpListener::bind(config.probe_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.probe_listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        probe = %probe.local_addr()?,
+        "serving /validate and /mutate over TLS; probes and metrics over HTTP"
+    );
+    let probe_router = http::probe_router(Arc::clone(&state));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(probe, probe_router).await {
+            tracing::error!(error = %e, "probe listener stopped");
+        }
+    });
+
+    // The catalog loads after the listeners are up, so /readyz can say "not yet".
+    let dirs = config.catalogs.clone();
+    let loaded = if dirs.is_empty() {
+        tokio::task::spawn_blocking(catalog::embedded).await?
+    } else {
+        let d = dirs.clone();
+        tokio::task::spawn_blocking(move || catalog::load_dirs(&d)).await?
+    };
+    let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
+    let counts = loaded.counts();
+    catalog.replace(loaded, &metrics);
+    tracing::info!(
+        stacks = counts.stacks,
+        depots = counts.depots,
+        workloads = counts.workloads,
+        source = if dirs.is_empty() {
+            "embedded examples"
+        } else {
+            "files"
+        },
+        "catalog loaded; ready"
+    );
+    if !dirs.is_empty() {
+        tokio::spawn(catalog::watch(
+            Arc::clone(&catalog),
+            Arc::clone(&metrics),
+            dirs,
+            config.reload_interval,
+        ));
+    }
+    if let Some((cert, key)) = watched {
+        let (r, m) = (Arc::clone(&resolver), Arc::clone(&metrics));
+        tokio::spawn(async move {
+            let expiry = tokio::spawn(tls::watch(
+                Arc::clone(&r),
+                cert,
+                key,
+                Duration::from_secs(1),
+            ));
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                m.certificate_expiry.set(r.expiry());
+                if expiry.is_finished() {
+                    break;
+                }
+            }
+        });
+    }
+
+    let router = http::admission_router(state, config.deadline);
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let (acceptor, builder, router) = (acceptor.clone(), builder.clone(), router.clone());
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let tls = match acceptor.accept(tcp).await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                    };
+                    let service = TowerToHyperService::new(router);
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tracing::info!("stopping: no new connections; finishing requests in flight");
+    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the grace period; closing");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
