@@ -12,5 +12,6 @@ mod crds;
 mod gotmpl;
 mod project;
 mod review;
+mod serve;
 mod template;
 mod validate;

@@ -164,3 +164,73 @@ fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use stackhook_core::MemoryCatalog;
+    use tower::ServiceExt as _;
+
+    fn state() -> Arc<AppState> {
+        Arc::new(AppState {
+            catalog: Arc::new(CatalogState::new()),
+            options: Options::default(),
+            inject: Config::default(),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String) {
+        let resp = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn readyz_waits_for_the_catalog() {
+        let state = state();
+        let probes = probe_router(Arc::clone(&state));
+        assert_eq!(
+            get(probes.clone(), "/readyz").await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catalog not loaded yet".into()
+            )
+        );
+        assert_eq!(get(probes.clone(), "/healthz").await.0, StatusCode::OK);
+        state.catalog.replace(MemoryCatalog::new(), &state.metrics);
+        assert_eq!(
+            get(probes, "/readyz").await,
+            (StatusCode::OK, "ready".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_in_process_without_tls() {
+        let router = admission_router(state(), Duration::from_secs(8));
+        let resp = router
+            .oneshot(
+                Request::post("/validate")
+                    .body(Body::from(r#"{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {}}"#))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "unsupported AdmissionReview apiVersion \"admission.k8s.io/v1beta1\" (only admission.k8s.io/v1 is served)"
+        );
+    }
+}
