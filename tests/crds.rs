@@ -1,8 +1,6 @@
 //! `stackhook crds`: the generated CRDs, the chart's copy, and the API server's schema.
 
-use std::process::Command;
-
-use crate::support::{have_tool, repo, stackhook};
+use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook};
 
 const CHART_CRDS: &str = "charts/stackhook/crds/stackhook-crds.yaml";
 
@@ -47,15 +45,5 @@ fn crds_pass_kubernetes_validate() {
     if !have_tool("kubernetes-validate") {
         return;
     }
-    let out = Command::new("kubernetes-validate")
-        .args(["--strict", "--kubernetes-version", "1.33.0", "--quiet"])
-        .arg(repo(CHART_CRDS))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_kubernetes_valid(&[repo(CHART_CRDS)]);
 }

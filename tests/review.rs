@@ -4,7 +4,6 @@
 //! commands.
 
 use std::collections::HashSet;
-use std::process::Command;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -15,7 +14,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::Config;
 use stackhook_core::review::{ReviewError, Reviewer};
 
-use crate::support::{have_tool, repo, stackhook, write};
+use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook, write};
 
 fn catalog() -> MemoryCatalog {
     load_catalog(&[repo("examples/catalog")]).unwrap().0
@@ -182,17 +181,7 @@ fn mutated_pods_pass_the_kubernetes_schema() {
             &mutated.to_string(),
         ));
     }
-    let out = Command::new("kubernetes-validate")
-        .args(["--strict", "--kubernetes-version", "1.33.0", "--quiet"])
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_kubernetes_valid(&files);
 }
 
 #[test]
@@ -545,14 +534,33 @@ fn mutate_command_takes_a_deployment_and_prints_the_pod_or_patch() {
 }
 
 #[test]
-fn render_command_prints_immutable_config_maps() {
+fn render_command_prints_config_maps_and_orchestration_objects() {
     let run = stackhook(&["render", "--catalog", "examples/catalog"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let docs = stackhook_core::source::parse_documents(&run.stdout).unwrap();
-    assert_eq!(docs.len(), 3);
-    for d in &docs {
+    let kinds: Vec<String> = docs
+        .iter()
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d.value["kind"].as_str().unwrap(),
+                d.value["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .filter(|k| !k.starts_with("ConfigMap/"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Deployment/orders-stream",
+            "Deployment/orders-api",
+            "Service/orders-api",
+            "Ingress/orders-api",
+            "CronJob/city-export"
+        ]
+    );
+    for d in docs.iter().filter(|d| d.value["kind"] == "ConfigMap") {
         let cm = &d.value;
-        assert_eq!(cm["kind"], "ConfigMap");
         assert_eq!(cm["immutable"], true);
         let name = cm["metadata"]["name"].as_str().unwrap();
         let stamp = cm["metadata"]["labels"]["stackhook.io/stamp"]
@@ -571,17 +579,7 @@ fn render_command_prints_immutable_config_maps() {
     );
     if have_tool("kubernetes-validate") {
         let dir = tempfile::tempdir().unwrap();
-        let f = write(dir.path(), "cms.yaml", &run.stdout);
-        let out = Command::new("kubernetes-validate")
-            .args(["--strict", "--quiet"])
-            .arg(f)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert_kubernetes_valid(&[write(dir.path(), "cms.yaml", &run.stdout)]);
     }
     // A workload given on stdin, with a broken spec: the error, and exit 1.
     let run = stackhook(

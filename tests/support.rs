@@ -83,3 +83,19 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("write fixture");
     path
 }
+
+/// Checks files against the Kubernetes OpenAPI schema of the oldest supported
+/// version (1.33), strictly (unknown fields are errors).
+pub fn assert_kubernetes_valid(files: &[PathBuf]) {
+    let out = Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", "1.33.0", "--quiet"])
+        .args(files)
+        .output()
+        .expect("run kubernetes-validate");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,13 +1,13 @@
-//! `stackhook render`: the ConfigMap each workload gets (immutable, named
-//! `{Name}-{Type}{Stamp}`), as the controller would apply it.
+//! `stackhook render`: every object the controller applies for each workload — its
+//! immutable ConfigMap `{Name}-{Type}{Stamp}` and its Deployment / Service / Ingress /
+//! Job / CronJob (every DAG step) or `resourceTemplate` object.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use stackhook_core::admit::Verdict;
 use stackhook_core::model::{Parsed, Resource};
-use stackhook_core::render;
+use stackhook_core::orchestrate::{self, Defaults};
 
 use super::engine::Engine;
 use super::stdin_if_empty;
@@ -23,11 +23,21 @@ pub struct RenderArgs {
     /// Catalogs of Stacks, Depots and workloads (files or directories).
     #[arg(long = "catalog", value_name = "DIR")]
     catalogs: Vec<PathBuf>,
+    /// Domain suffix of Ingress hosts (`<name>.<namespace>.<suffix>`).
+    #[arg(long, default_value = "example.com")]
+    ingress_domain_suffix: String,
 }
 
 impl RenderArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
-        let Self { paths, catalogs } = self;
+        let Self {
+            paths,
+            catalogs,
+            ingress_domain_suffix,
+        } = self;
+        let defaults = &Defaults {
+            ingress_domain_suffix: ingress_domain_suffix.clone(),
+        };
         let mut engine = Engine::load(catalogs)?;
         let mut workloads = Vec::new();
         if paths.is_empty() && !catalogs.is_empty() {
@@ -56,23 +66,16 @@ impl RenderArgs {
         let mut objects = Vec::new();
         let mut failed = false;
         for workload in &workloads {
-            for unit in render::units(workload) {
-                let mut verdict = Verdict::default();
-                let who = format!("{} {}/{}", workload.kind(), workload.namespace(), unit.name);
-                match admission.resolve_unit(workload, unit, false, &mut verdict) {
-                    Some(resolved) => match admission.config_map(workload, &resolved) {
-                        Ok(cm) => objects.push(cm),
-                        Err(e) => {
-                            eprintln!("{who}: {e}");
-                            failed = true;
-                        }
-                    },
-                    None => {
-                        for v in verdict.violations {
-                            eprintln!("{who}: {v}");
-                        }
-                        failed = true;
-                    }
+            match orchestrate::desired(&admission, workload, defaults, &orchestrate::Dag::All) {
+                Ok(made) => objects.extend(made),
+                Err(e) => {
+                    eprintln!(
+                        "{} {}/{}: {e}",
+                        workload.kind(),
+                        workload.namespace(),
+                        workload.name()
+                    );
+                    failed = true;
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod compiled;
 pub mod filters;
 pub mod inject;
 pub mod model;
+pub mod orchestrate;
 pub mod projection;
 pub mod render;
 pub mod review;

@@ -1,0 +1,309 @@
+use super::*;
+use crate::MemoryCatalog;
+use crate::admit::Options;
+use crate::compiled::StackCache;
+use crate::model::{Parsed, Resource, parse_document};
+use crate::source::parse_documents;
+
+const CATALOG: &str = r#"
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: app-1, uid: s1, generation: 1}
+spec:
+  name: app
+  version: "1"
+  image: {registry: r.io, repository: team, image: app, tag: "1.2"}
+  command: [/app]
+  arguments: [--config, /etc/dataos/config/app.yaml]
+  ports: {name: http, servicePort: 80, targetPort: 8080}
+  dataOsAddressJqFilters: [".inputs[]"]
+  workerConfig:
+    configFileTemplate: "app.yaml: |\n  name: {{ .Name }}\n"
+  serviceConfig:
+    configFileTemplate: "app.yaml: |\n  name: {{ .Name }}\n"
+    containerResourceTemplate: |
+      initContainers:
+        - {name: warm, image: busybox}
+      container:
+        image: r.io/team/app:1.2
+        args: [serve, --port, "8080"]
+  workflowJobConfig:
+    configFileTemplate: "job.yaml: |\n  step: {{ .Name }}\n"
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: spark-1, uid: s2, generation: 1}
+spec:
+  name: spark
+  version: "1"
+  workerConfig:
+    resourceTemplate: |
+      apiVersion: sparkoperator.k8s.io/v1beta2
+      kind: SparkApplication
+      metadata: {name: {{ .Name }}}
+      spec: {image: spark, mainClass: {{ .ApplicationSpec.StackSpec.main }}}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Depot
+metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
+spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
+"#;
+
+fn resources(text: &str) -> Vec<Resource> {
+    parse_documents(text)
+        .unwrap()
+        .into_iter()
+        .map(|d| match parse_document(d.value).unwrap() {
+            Parsed::Resource(r) => *r,
+            Parsed::Skipped { .. } => panic!(),
+        })
+        .collect()
+}
+
+fn workload(text: &str) -> Workload {
+    match resources(text).remove(0) {
+        Resource::Workload(w) => w,
+        _ => panic!(),
+    }
+}
+
+fn plan(text: &str, dag: &Dag<'_>) -> Result<Vec<Value>, OrchestrateError> {
+    let mut catalog = MemoryCatalog::new();
+    for r in resources(CATALOG) {
+        catalog.insert(r).unwrap();
+    }
+    let cache = StackCache::new();
+    let options = Options::default();
+    let admission = Admission {
+        catalog: &catalog,
+        cache: &cache,
+        options: &options,
+    };
+    desired(
+        &admission,
+        &workload(text),
+        &Defaults {
+            ingress_domain_suffix: "apps.example.org".into(),
+        },
+        dag,
+    )
+}
+
+fn kinds(objects: &[Value]) -> Vec<String> {
+    objects
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+const WORKER: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: ns1, uid: w1, generation: 1}\nspec: {stack: \"app:1\", replicas: 3, serviceAccountName: runner, nodeSelector: {pool: batch}, labels: {team: data}, stackSpec: {inputs: [\"dataos://lake:raw\"]}}\n";
+
+#[test]
+fn a_worker_gets_its_config_map_and_a_deployment() {
+    let objects = plan(WORKER, &Dag::All).unwrap();
+    let stamp = objects[1]["spec"]["template"]["metadata"]["annotations"]["stackhook.io/stamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        kinds(&objects),
+        [format!("ConfigMap/w-worker{stamp}"), "Deployment/w".into()]
+    );
+    let d = &objects[1];
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(
+        d["spec"]["selector"]["matchLabels"],
+        json!({"stackhook.io/workload": "w", "stackhook.io/workload-kind": "Worker"})
+    );
+    let pod = &d["spec"]["template"];
+    assert_eq!(
+        pod["metadata"]["labels"],
+        json!({"stackhook.io/workload": "w", "stackhook.io/workload-kind": "Worker", "team": "data"})
+    );
+    let c = &pod["spec"]["containers"][0];
+    assert_eq!(c["image"], "r.io/team/app:1.2");
+    assert_eq!(c["command"], json!(["/app"]));
+    assert_eq!(
+        c["args"],
+        json!(["--config", "/etc/dataos/config/app.yaml"])
+    );
+    assert_eq!(pod["spec"]["serviceAccountName"], "runner");
+    assert_eq!(pod["spec"]["nodeSelector"], json!({"pool": "batch"}));
+    assert_eq!(d["metadata"]["ownerReferences"][0]["uid"], "w1");
+    assert_eq!(objects[0]["immutable"], true);
+}
+
+#[test]
+fn a_new_stamp_gives_a_new_config_map_and_rolls_the_deployment() {
+    let a = plan(WORKER, &Dag::All).unwrap();
+    let b = plan(
+        &WORKER.replace("generation: 1}", "generation: 2}"),
+        &Dag::All,
+    )
+    .unwrap();
+    assert_ne!(a[0]["metadata"]["name"], b[0]["metadata"]["name"]);
+    assert_ne!(
+        a[1]["spec"]["template"]["metadata"]["annotations"]["stackhook.io/stamp"],
+        b[1]["spec"]["template"]["metadata"]["annotations"]["stackhook.io/stamp"]
+    );
+}
+
+#[test]
+fn a_service_gets_a_service_and_an_ingress_and_its_container_shape() {
+    let objects = plan(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true, path: /api}}\n",
+        &Dag::All,
+    )
+    .unwrap();
+    assert_eq!(
+        &kinds(&objects)[1..],
+        ["Deployment/api", "Service/api", "Ingress/api"]
+    );
+    let pod = &objects[1]["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["initContainers"],
+        json!([{"name": "warm", "image": "busybox"}])
+    );
+    assert_eq!(
+        pod["containers"][0],
+        json!({"name": "app", "image": "r.io/team/app:1.2", "args": ["serve", "--port", "8080"]})
+    );
+    assert_eq!(
+        objects[2]["spec"]["ports"],
+        json!([{"name": "http", "port": 80, "targetPort": 8080}])
+    );
+    let rule = &objects[3]["spec"]["rules"][0];
+    assert_eq!(rule["host"], "api.ns1.apps.example.org");
+    assert_eq!(rule["http"]["paths"][0]["path"], "/api");
+    assert_eq!(
+        rule["http"]["paths"][0]["backend"]["service"],
+        json!({"name": "api", "port": {"number": 80}})
+    );
+}
+
+#[test]
+fn a_workflow_is_a_job_or_with_a_schedule_a_cron_job() {
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: etl, namespace: ns1}\nspec: {stack: \"app:1\"}\n";
+    let objects = plan(wf, &Dag::All).unwrap();
+    assert_eq!(kinds(&objects)[1], "Job/etl");
+    assert_eq!(
+        objects[1]["spec"]["template"]["spec"]["restartPolicy"],
+        "Never"
+    );
+    let objects = plan(&wf.replace("{stack: \"app:1\"}", "{stack: \"app:1\", schedule: {cron: \"0 5 * * *\", concurrencyPolicy: Forbid, timezone: Europe/Paris}}"), &Dag::All).unwrap();
+    assert_eq!(kinds(&objects)[1], "CronJob/etl");
+    assert_eq!(objects[1]["spec"]["schedule"], "0 5 * * *");
+    assert_eq!(objects[1]["spec"]["concurrencyPolicy"], "Forbid");
+    assert_eq!(objects[1]["spec"]["timeZone"], "Europe/Paris");
+    assert_eq!(
+        objects[1]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]["stackhook.io/workload-kind"],
+        "Workflow"
+    );
+}
+
+#[test]
+fn dag_steps_start_when_their_dependencies_have_succeeded() {
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: etl, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: load, dependencies: [extract, clean]}, {name: extract}, {name: clean, dependencies: [extract]}]}\n";
+    let all = plan(wf, &Dag::All).unwrap();
+    let jobs: Vec<String> = kinds(&all)
+        .into_iter()
+        .filter(|k| k.starts_with("Job/"))
+        .collect();
+    assert_eq!(jobs, ["Job/etl-extract", "Job/etl-clean", "Job/etl-load"]);
+    let load = all
+        .iter()
+        .find(|o| o["metadata"]["name"] == "etl-load")
+        .unwrap();
+    assert_eq!(
+        load["metadata"]["annotations"]["stackhook.io/after"],
+        "extract,clean"
+    );
+    assert_eq!(
+        load["spec"]["template"]["metadata"]["labels"]["stackhook.io/step"],
+        "load"
+    );
+    let none = BTreeSet::new();
+    let first = plan(wf, &Dag::Succeeded(&none)).unwrap();
+    assert_eq!(
+        kinds(&first)
+            .into_iter()
+            .filter(|k| k.starts_with("Job/"))
+            .collect::<Vec<_>>(),
+        ["Job/etl-extract"]
+    );
+    let done: BTreeSet<String> = ["extract".to_owned()].into();
+    let second = plan(wf, &Dag::Succeeded(&done)).unwrap();
+    assert_eq!(
+        kinds(&second)
+            .into_iter()
+            .filter(|k| k.starts_with("Job/"))
+            .collect::<Vec<_>>(),
+        ["Job/etl-extract", "Job/etl-clean"]
+    );
+}
+
+#[test]
+fn dag_cycles_and_unknown_steps_are_errors() {
+    let wf = |dag: &str| {
+        format!(
+            "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {{name: etl, namespace: ns1}}\nspec: {{stack: \"app:1\", dag: {dag}}}\n"
+        )
+    };
+    assert_eq!(
+        plan(
+            &wf("[{name: a, dependencies: [b]}, {name: b, dependencies: [a]}]"),
+            &Dag::All
+        )
+        .unwrap_err()
+        .to_string(),
+        "spec.dag: the steps a, b depend on each other in a cycle"
+    );
+    assert_eq!(
+        plan(&wf("[{name: a, dependencies: [zz]}]"), &Dag::All)
+            .unwrap_err()
+            .to_string(),
+        "spec.dag: step \"a\" depends on \"zz\", which is not a step"
+    );
+}
+
+#[test]
+fn a_resource_template_replaces_the_deployment() {
+    let objects = plan(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: job, namespace: ns1, uid: w9}\nspec: {stack: \"spark:1\", stackSpec: {main: org.Example}}\n",
+        &Dag::All,
+    )
+    .unwrap();
+    assert_eq!(kinds(&objects), ["SparkApplication/job"]);
+    assert_eq!(objects[0]["spec"]["mainClass"], "org.Example");
+    assert_eq!(objects[0]["metadata"]["namespace"], "ns1");
+    assert_eq!(objects[0]["metadata"]["ownerReferences"][0]["uid"], "w9");
+}
+
+#[test]
+fn orchestrate_false_makes_only_the_config_map() {
+    let objects = plan(
+        &WORKER.replace(
+            "uid: w1,",
+            "uid: w1, annotations: {stackhook.io/orchestrate: \"false\"},",
+        ),
+        &Dag::All,
+    )
+    .unwrap();
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["kind"], "ConfigMap");
+}
+
+#[test]
+fn an_unresolvable_workload_is_an_error() {
+    let e = plan("apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: ns1}\nspec: {stack: \"nope:1\"}\n", &Dag::All).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "spec.stack: stack \"nope\" not found; known stacks: app, spark"
+    );
+}
