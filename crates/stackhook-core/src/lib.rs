@@ -17,6 +17,7 @@ pub mod projection;
 pub mod render;
 pub mod review;
 pub mod schema;
+pub mod settings;
 pub mod source;
 pub mod template;
 
