@@ -305,10 +305,12 @@ pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), Lo
 fn add(
     catalog: &mut MemoryCatalog,
     doc: &Document,
-    resource: Resource,
+    mut resource: Resource,
     report: &mut LoadReport,
     errors: &mut Vec<LoadError>,
 ) {
+    // Files have no uid/generation: hash each object once here, not per request.
+    model::record_content_hash(&mut resource);
     match catalog.insert(resource) {
         Ok(()) => report.resources += 1,
         Err(source) => errors.push(LoadError::Conflict {

@@ -51,7 +51,9 @@ pub fn embedded() -> Result<MemoryCatalog, LoadErrors> {
                 for doc in docs {
                     match load::parse(&doc) {
                         Ok(Parsed::Resource(r)) => {
-                            let _ = catalog.insert(*r);
+                            let mut r = *r;
+                            stackhook_core::model::record_content_hash(&mut r);
+                            let _ = catalog.insert(r);
                         }
                         Ok(Parsed::Skipped { .. }) => {}
                         Err(e) => errors.push(e),

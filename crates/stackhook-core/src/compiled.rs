@@ -185,16 +185,15 @@ struct Key {
 }
 
 fn key(stack: &Stack) -> Key {
-    let name = stack.metadata.name.clone().unwrap_or_default();
-    let version = match (&stack.metadata.uid, stack.metadata.generation) {
-        (Some(uid), Some(generation)) => format!("{uid}/{generation}"),
-        _ => {
-            let text = serde_json::to_string(&stack.spec).unwrap_or_default();
-            let digest = sha2::Sha256::digest(text.as_bytes());
-            digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-        }
-    };
-    Key { name, version }
+    let version = crate::model::version_identity(&stack.metadata, || {
+        let text = serde_json::to_string(&stack.spec).unwrap_or_default();
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    });
+    Key {
+        name: stack.metadata.name.clone().unwrap_or_default(),
+        version,
+    }
 }
 
 /// Compiled Stacks, shared by every request.

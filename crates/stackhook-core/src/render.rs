@@ -130,17 +130,7 @@ impl DepotUse {
 }
 
 fn meta_identity(meta: &kube::core::ObjectMeta, spec: impl FnOnce() -> String) -> String {
-    // In a cluster uid+generation identify a version; files have neither, so their
-    // content does.
-    match (&meta.uid, meta.generation) {
-        (Some(uid), Some(generation)) => format!("{uid}/{generation}"),
-        (uid, _) => format!(
-            "{}/{}/{}",
-            uid.as_deref().unwrap_or(""),
-            meta.name.as_deref().unwrap_or(""),
-            spec()
-        ),
-    }
+    crate::model::version_identity(meta, spec)
 }
 
 /// The Stamp: `-` and 4 base36 characters from the workload's, its Stack's and its

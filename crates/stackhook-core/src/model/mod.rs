@@ -40,6 +40,68 @@ pub const VERSION: &str = "v1alpha1";
 /// `apiVersion` of every stackhook resource.
 pub const API_VERSION: &str = "stackhook.io/v1alpha1";
 
+/// Annotation a file loader puts on objects that have no uid and generation: a hash
+/// of their content, computed once at load, so that cache keys and Stamps need not
+/// hash the whole object on every request.
+pub const CONTENT_HASH_ANNOTATION: &str = "stackhook.io/content-hash";
+
+/// What identifies this version of an object: uid and generation in a cluster; else
+/// the content hash a loader recorded; else (`hash`) a hash computed now.
+pub fn version_identity(meta: &ObjectMeta, hash: impl FnOnce() -> String) -> String {
+    match (&meta.uid, meta.generation) {
+        (Some(uid), Some(generation)) => format!("{uid}/{generation}"),
+        _ => match meta
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(CONTENT_HASH_ANNOTATION))
+        {
+            Some(h) => format!("{}/{h}", meta.name.as_deref().unwrap_or("")),
+            None => format!("{}/{}", meta.name.as_deref().unwrap_or(""), hash()),
+        },
+    }
+}
+
+fn content_hash(value: &impl serde::Serialize) -> String {
+    use sha2::Digest as _;
+    let text = serde_json::to_string(value).unwrap_or_default();
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Records a content hash on an object without uid and generation (objects read from
+/// files), for [`version_identity`].
+pub fn record_content_hash(resource: &mut Resource) {
+    fn mark(meta: &mut ObjectMeta, hash: String) {
+        if meta.uid.is_none() || meta.generation.is_none() {
+            meta.annotations
+                .get_or_insert_with(Default::default)
+                .insert(CONTENT_HASH_ANNOTATION.into(), hash);
+        }
+    }
+    match resource {
+        Resource::Stack(s) => {
+            let h = content_hash(&s.spec);
+            mark(&mut Arc::make_mut(s).metadata, h);
+        }
+        Resource::Depot(d) => {
+            let h = content_hash(&d.spec);
+            mark(&mut Arc::make_mut(d).metadata, h);
+        }
+        Resource::Workload(Workload::Worker(w)) => {
+            let h = content_hash(&w.spec);
+            mark(&mut Arc::make_mut(w).metadata, h);
+        }
+        Resource::Workload(Workload::Service(w)) => {
+            let h = content_hash(&w.spec);
+            mark(&mut Arc::make_mut(w).metadata, h);
+        }
+        Resource::Workload(Workload::Workflow(w)) => {
+            let h = content_hash(&w.spec);
+            mark(&mut Arc::make_mut(w).metadata, h);
+        }
+    }
+}
+
 /// The five CustomResourceDefinitions, in a stable order.
 pub fn crds() -> Vec<CustomResourceDefinition> {
     vec![
