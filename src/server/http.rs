@@ -38,9 +38,19 @@ pub struct AppState {
 
 /// The admission routes (served over TLS).
 pub fn admission_router(state: Arc<AppState>, deadline: Duration) -> Router {
-    Router::new()
-        .route("/validate", post(validate))
-        .route("/mutate", post(mutate))
+    guarded(
+        Router::new()
+            .route("/validate", post(validate))
+            .route("/mutate", post(mutate)),
+        deadline,
+    )
+    .with_state(state)
+}
+
+/// The limits every admission route runs under: the body limit (413), the deadline
+/// (408), and a panic answered with 500 while the server keeps serving.
+fn guarded<S: Clone + Send + Sync + 'static>(router: Router<S>, deadline: Duration) -> Router<S> {
+    router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -50,7 +60,6 @@ pub fn admission_router(state: Arc<AppState>, deadline: Duration) -> Router {
             tracing::error!("a request handler panicked; answered 500, still serving");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))
-        .with_state(state)
 }
 
 /// The probe routes (plain HTTP).
@@ -211,6 +220,34 @@ mod tests {
             get(probes, "/readyz").await,
             (StatusCode::OK, "ready".into())
         );
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_answered_500_and_the_next_request_is_served() {
+        #[allow(clippy::panic)]
+        async fn boom() -> &'static str {
+            panic!("handler bug")
+        }
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }
+        let router = guarded(
+            Router::new()
+                .route("/boom", axum::routing::get(boom))
+                .route("/slow", axum::routing::get(slow))
+                .route("/ok", axum::routing::get(|| async { "fine" })),
+            Duration::from_millis(100),
+        );
+        assert_eq!(
+            get(router.clone(), "/boom").await,
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+        );
+        assert_eq!(
+            get(router.clone(), "/ok").await,
+            (StatusCode::OK, "fine".into())
+        );
+        assert_eq!(get(router, "/slow").await.0, StatusCode::REQUEST_TIMEOUT);
     }
 
     #[tokio::test]
