@@ -131,7 +131,7 @@ fn set_counts(metrics: &Metrics, counts: CatalogCounts) {
     ] {
         metrics
             .catalog_objects
-            .get_or_create(&KindLabels { kind: kind.into() })
+            .get_or_create(&KindLabels { kind })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 }

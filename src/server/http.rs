@@ -19,7 +19,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::catalog::CatalogState;
-use super::metrics::{EndpointLabels, KindLabels, Metrics, RequestLabels};
+use super::metrics::{
+    EndpointLabels, KindLabels, Metrics, RequestLabels, kind_label, operation_label,
+};
 
 /// Largest AdmissionReview accepted (the API server's own limit is 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -99,7 +101,7 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 }
 
 /// Parse, call the core, answer — and count and log the decision.
-fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
+fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
     let started = Instant::now();
     let catalog = state.catalog.load();
     let reviewer = Reviewer {
@@ -115,9 +117,7 @@ fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
     state
         .metrics
         .duration
-        .get_or_create(&EndpointLabels {
-            endpoint: endpoint.into(),
-        })
+        .get_or_create(&EndpointLabels { endpoint })
         .observe(elapsed.as_secs_f64());
     match result {
         Ok((bytes, summary)) => {
@@ -130,10 +130,10 @@ fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
                 .metrics
                 .requests
                 .get_or_create(&RequestLabels {
-                    endpoint: endpoint.into(),
-                    kind: summary.kind.clone(),
-                    operation: summary.operation.clone(),
-                    result: result.into(),
+                    endpoint,
+                    kind: kind_label(&summary.kind),
+                    operation: operation_label(&summary.operation),
+                    result,
                 })
                 .inc();
             if !summary.allowed {
@@ -141,7 +141,7 @@ fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
                     .metrics
                     .denials
                     .get_or_create(&KindLabels {
-                        kind: summary.kind.clone(),
+                        kind: kind_label(&summary.kind),
                     })
                     .inc();
             }
@@ -162,10 +162,10 @@ fn answer(state: &AppState, endpoint: &str, body: &[u8]) -> Response {
                 .metrics
                 .requests
                 .get_or_create(&RequestLabels {
-                    endpoint: endpoint.into(),
-                    kind: "unknown".into(),
-                    operation: "unknown".into(),
-                    result: "error".into(),
+                    endpoint,
+                    kind: "unknown",
+                    operation: "unknown",
+                    result: "error",
                 })
                 .inc();
             tracing::warn!(endpoint, error = %e, "undecodable admission request");

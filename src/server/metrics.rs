@@ -7,31 +7,56 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// Labels of an admission request.
+/// Labels of an admission request. Static strings: counting a request allocates
+/// nothing.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// `validate` or `mutate`.
-    pub endpoint: String,
-    /// The object's kind (`Pod`, `Worker`, …; `unknown` when undecodable).
-    pub kind: String,
-    /// CREATE, UPDATE, DELETE.
-    pub operation: String,
+    pub endpoint: &'static str,
+    /// The object's kind (`Pod`, `Worker`, …; `other`, or `unknown` when undecodable).
+    pub kind: &'static str,
+    /// CREATE, UPDATE, DELETE, CONNECT (`other`, `unknown`).
+    pub operation: &'static str,
     /// `allowed`, `patched`, `denied` or `error`.
-    pub result: String,
+    pub result: &'static str,
 }
 
 /// Labels naming an endpoint.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
     /// `validate` or `mutate`.
-    pub endpoint: String,
+    pub endpoint: &'static str,
 }
 
 /// Labels naming a kind.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
     /// The kind.
-    pub kind: String,
+    pub kind: &'static str,
+}
+
+/// A request's kind as a bounded label value.
+pub fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "Pod" => "Pod",
+        "Worker" => "Worker",
+        "Service" => "Service",
+        "Workflow" => "Workflow",
+        "Stack" => "Stack",
+        "Depot" => "Depot",
+        _ => "other",
+    }
+}
+
+/// A request's operation as a bounded label value.
+pub fn operation_label(operation: &str) -> &'static str {
+    match operation {
+        "CREATE" => "CREATE",
+        "UPDATE" => "UPDATE",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
 }
 
 /// Labels of a reload.

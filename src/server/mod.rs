@@ -197,7 +197,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
                         }
                     };
                     let service = TowerToHyperService::new(router);
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+                    let conn = builder.serve_connection(TokioIo::new(tls), service);
                     if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
