@@ -186,6 +186,11 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
                         continue;
                     }
                 };
+                // Without it Nagle holds the last TLS record of a response until the
+                // client's delayed ACK: milliseconds added to a sub-millisecond answer.
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+                }
                 let (acceptor, builder, router) = (acceptor.clone(), builder.clone(), router.clone());
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
