@@ -186,6 +186,24 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(repo(&format!("tests/fixtures/reviews/{name}.json"))).unwrap()
 }
 
+/// Polls `check` every 200 ms until it holds; fails after 10 s with `what` and the
+/// server's log.
+async fn eventually<F, Fut>(server: &Server, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {}",
+            server.log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -352,23 +370,14 @@ fn picks_up_a_rotated_certificate_while_old_connections_keep_working() {
 
         let second = stackhook::certs::generate(&["localhost".into()]).unwrap();
         write_secret_volume(dir.path(), "..gen2", &second);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually(&server, "rotated certificate not served", || async {
             // A new connection trusting only the new CA.
             let fresh = client(&second.ca_pem, None, true);
-            if post(&fresh, server.listen, "/mutate", fixture("deployment-pod"))
+            post(&fresh, server.listen, "/mutate", fixture("deployment-pod"))
                 .await
                 .is_ok()
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "rotated certificate not served: {}",
-                server.log.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        })
+        .await;
         // The connection made before the rotation still works.
         assert_eq!(
             post(&old, server.listen, "/mutate", fixture("deployment-pod"))
@@ -550,33 +559,23 @@ fn reloads_the_catalog_and_keeps_the_last_good_one() {
             dir.path().join("workloads.yaml"),
         )
         .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        eventually(&server, "catalog not reloaded", || async {
             let (_, _, body) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
                 .await
                 .unwrap();
-            if !deny(body) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "catalog not reloaded: {}",
-                server.log.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            !deny(body)
+        })
+        .await;
         // A broken file: the last good catalog keeps serving.
         std::fs::write(dir.path().join("broken.yaml"), "kind: [\n").unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !server
-            .log
-            .lock()
-            .unwrap()
-            .contains("catalog reload failed; keeping the last good catalog")
-        {
-            assert!(Instant::now() < deadline, "{}", server.log.lock().unwrap());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually(&server, "broken catalog not reported", || async {
+            server
+                .log
+                .lock()
+                .unwrap()
+                .contains("catalog reload failed; keeping the last good catalog")
+        })
+        .await;
         let (_, _, body) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
             .await
             .unwrap();

@@ -20,6 +20,8 @@ pub mod schema;
 pub mod settings;
 pub mod source;
 pub mod template;
+#[cfg(test)]
+mod test_support;
 
 pub use address::{Address, AddressError};
 pub use catalog::{Catalog, MemoryCatalog};

@@ -1,7 +1,6 @@
 use super::*;
 use crate::MemoryCatalog;
-use crate::model::{Parsed, parse_document};
-use crate::source::parse_documents;
+use crate::test_support::resources;
 
 const CATALOG: &str = r#"
 apiVersion: stackhook.io/v1alpha1
@@ -42,17 +41,6 @@ kind: Depot
 metadata: {name: lake, namespace: retail}
 spec: {type: S3, secrets: [{name: lake-rw, acl: rw}]}
 "#;
-
-fn resources(text: &str) -> Vec<Resource> {
-    parse_documents(text)
-        .unwrap()
-        .into_iter()
-        .map(|d| match parse_document(d.value).unwrap() {
-            Parsed::Resource(r) => *r,
-            Parsed::Skipped { what } => panic!("skipped {what}"),
-        })
-        .collect()
-}
 
 fn one(text: &str) -> Resource {
     resources(text).remove(0)

@@ -2,8 +2,8 @@ use super::*;
 use crate::MemoryCatalog;
 use crate::admit::Options;
 use crate::compiled::StackCache;
-use crate::model::{Parsed, Resource, parse_document};
-use crate::source::parse_documents;
+use crate::model::Resource;
+use crate::test_support::resources;
 
 const CATALOG: &str = r#"
 apiVersion: stackhook.io/v1alpha1
@@ -48,17 +48,6 @@ kind: Depot
 metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
 spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
 "#;
-
-fn resources(text: &str) -> Vec<Resource> {
-    parse_documents(text)
-        .unwrap()
-        .into_iter()
-        .map(|d| match parse_document(d.value).unwrap() {
-            Parsed::Resource(r) => *r,
-            Parsed::Skipped { .. } => panic!(),
-        })
-        .collect()
-}
 
 fn workload(text: &str) -> Workload {
     match resources(text).remove(0) {
