@@ -219,6 +219,9 @@ impl Admission<'_> {
                 v.deny(t.path.clone(), e.to_string());
             }
         }
+        for (path, e) in compiled.conditions.errors() {
+            v.deny(path.clone(), e.to_string());
+        }
         for (section_name, misspelled) in [
             (
                 "workerConfig",

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::Digest as _;
 
+use crate::condition::{Condition, ConditionError};
 use crate::filters::{AddressFilters, FilterError};
 use crate::model::{OrchestratorConfig, Stack, StackSpec, WorkloadKind};
 use crate::schema::{CompiledSchema, SchemaError};
@@ -56,6 +57,59 @@ pub struct CompiledStack {
     /// The address filters.
     pub filters: Result<AddressFilters, Vec<FilterError>>,
     templates: HashMap<(WorkloadKind, TemplateField), CompiledTemplate>,
+    /// `workflowJobConfig.resourceTemplateConfig`'s success and failure conditions.
+    pub conditions: ResourceConditions,
+}
+
+/// The compiled `successCondition` and `failureCondition` of a `resourceTemplateConfig`
+/// (each with its field path when it does not parse).
+#[derive(Debug, Default)]
+pub struct ResourceConditions {
+    /// `successCondition`.
+    pub success: Option<Result<Condition, (String, ConditionError)>>,
+    /// `failureCondition`.
+    pub failure: Option<Result<Condition, (String, ConditionError)>>,
+}
+
+impl ResourceConditions {
+    fn compile(spec: &StackSpec) -> Self {
+        let Some(config) = spec
+            .workflow_job_config
+            .as_ref()
+            .and_then(|c| c.resource_template_config.as_ref())
+        else {
+            return Self::default();
+        };
+        let parse = |field: &str, text: &Option<String>| {
+            text.as_deref().map(|t| {
+                Condition::parse(t).map_err(|e| {
+                    (
+                        format!("spec.workflowJobConfig.resourceTemplateConfig.{field}"),
+                        e,
+                    )
+                })
+            })
+        };
+        Self {
+            success: parse("successCondition", &config.success_condition),
+            failure: parse("failureCondition", &config.failure_condition),
+        }
+    }
+
+    /// The conditions that parse, for [`crate::progress::status`].
+    pub fn usable(&self) -> crate::progress::ResourceConditions<'_> {
+        crate::progress::ResourceConditions {
+            success: self.success.as_ref().and_then(|r| r.as_ref().ok()),
+            failure: self.failure.as_ref().and_then(|r| r.as_ref().ok()),
+        }
+    }
+
+    /// The ones that do not, with their field paths.
+    pub fn errors(&self) -> impl Iterator<Item = &(String, ConditionError)> {
+        [&self.success, &self.failure]
+            .into_iter()
+            .filter_map(|c| c.as_ref().and_then(|r| r.as_ref().err()))
+    }
 }
 
 type Source<'a> = (WorkloadKind, TemplateField, String, &'a str);
@@ -162,6 +216,7 @@ impl CompiledStack {
             schema_warnings,
             filters: AddressFilters::compile(&spec.data_os_address_jq_filters),
             templates,
+            conditions: ResourceConditions::compile(spec),
         }
     }
 

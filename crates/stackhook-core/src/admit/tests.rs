@@ -269,6 +269,11 @@ spec:
   workerConfig:
     configFileTemplate: "a: {{ .x"
     conatinerResourceTemplate: "{{ end }}"
+  workflowJobConfig:
+    resourceTemplateConfig:
+      resourceTemplate: "kind: X"
+      successCondition: "status.state == COMPLETED"
+      failureCondition: "status.state in FAILED"
 "#;
     let v = check(bad);
     assert_eq!(
@@ -283,6 +288,7 @@ spec:
             "spec.dataOsAddressJqFilters[2]: `range` is not allowed in address filters (it could run without bound)",
             "spec.workerConfig.conatinerResourceTemplate: template: workerConfig.conatinerResourceTemplate:1: unexpected {{end}}",
             "spec.workerConfig.configFileTemplate: template: workerConfig.configFileTemplate:1: unclosed action",
+            r#"spec.workflowJobConfig.resourceTemplateConfig.failureCondition: condition "status.state in FAILED": in needs a list in parentheses, found "FAILED""#,
         ]
     );
     assert_eq!(

@@ -1,0 +1,374 @@
+//! What the controller reports and cleans up, as pure functions of what it applied and
+//! what it observed: the workload's `status` (phase and the `Validated`,
+//! `ConfigRendered` and `Ready` conditions), the DAG steps that have succeeded, the
+//! Jobs that must be replaced because their Stamp changed (a Job's pod template is
+//! immutable), and the ConfigMaps of Stamps older than the last three.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition as K8sCondition, Time};
+use serde_json::Value;
+
+use crate::condition::Condition;
+use crate::model::{Workload, WorkloadStatus};
+use crate::orchestrate::{ORCHESTRATE_ANNOTATION, STEP_LABEL};
+use crate::render::STAMP_LABEL;
+
+/// How many Stamps' ConfigMaps are kept (the current one included), so pods of a
+/// rollout in progress still find theirs.
+pub const KEPT_STAMPS: usize = 3;
+
+/// What reconciling a workload came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome<'a> {
+    /// The workload's Stack or depots do not resolve.
+    Unresolved(&'a str),
+    /// A template failed.
+    RenderFailed(&'a str),
+    /// The objects were applied; `live` holds them as the API server answered (with
+    /// their status).
+    Applied {
+        /// The applied objects as they are now.
+        live: &'a [Value],
+        /// The Stack's `successCondition` / `failureCondition`, for a `resourceTemplate`.
+        conditions: ResourceConditions<'a>,
+    },
+}
+
+/// The success and failure conditions of a `resourceTemplate` object.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourceConditions<'a> {
+    /// When the object has succeeded.
+    pub success: Option<&'a Condition>,
+    /// When the object has failed.
+    pub failure: Option<&'a Condition>,
+}
+
+fn kind_of(v: &Value) -> &str {
+    v.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+fn label<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.pointer("/metadata/labels")
+        .and_then(|l| l.get(key))
+        .and_then(Value::as_str)
+}
+
+fn int(v: &Value, pointer: &str) -> i64 {
+    v.pointer(pointer).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// A Job's state: `Some(true)` complete, `Some(false)` failed, `None` still going.
+fn job_done(job: &Value) -> Option<bool> {
+    let conditions = job.pointer("/status/conditions").and_then(Value::as_array);
+    for c in conditions.into_iter().flatten() {
+        let is_true = c.get("status").and_then(Value::as_str) == Some("True");
+        match c.get("type").and_then(Value::as_str) {
+            Some("Complete" | "SuccessCriteriaMet") if is_true => return Some(true),
+            Some("Failed" | "FailureTarget") if is_true => return Some(false),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The DAG steps whose Jobs have completed.
+pub fn succeeded_steps(live_jobs: &[Value]) -> BTreeSet<String> {
+    live_jobs
+        .iter()
+        .filter(|j| kind_of(j) == "Job" && job_done(j) == Some(true))
+        .filter_map(|j| label(j, STEP_LABEL).map(str::to_owned))
+        .collect()
+}
+
+/// The names of live Jobs that `desired` holds with another Stamp: they must be
+/// deleted before the new one is applied, since a Job's template cannot change.
+pub fn jobs_to_replace(desired: &[Value], live: &[Value]) -> Vec<String> {
+    let want: BTreeMap<&str, Option<&str>> = desired
+        .iter()
+        .filter(|o| kind_of(o) == "Job")
+        .filter_map(|o| {
+            let name = o.pointer("/metadata/name").and_then(Value::as_str)?;
+            Some((name, label(o, STAMP_LABEL)))
+        })
+        .collect();
+    live.iter()
+        .filter(|o| kind_of(o) == "Job")
+        .filter_map(|o| {
+            let name = o.pointer("/metadata/name").and_then(Value::as_str)?;
+            let wanted = want.get(name)?;
+            (*wanted != label(o, STAMP_LABEL)).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// The ConfigMaps (of one workload, as listed by its labels) to delete: those of Stamps
+/// older than the last [`KEPT_STAMPS`], where `current` Stamps always count as the
+/// newest and the others are ordered by their newest ConfigMap's creation time.
+pub fn stale_config_maps(existing: &[Value], current: &BTreeSet<String>) -> Vec<String> {
+    let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
+    for cm in existing {
+        let (Some(stamp), created) = (
+            label(cm, STAMP_LABEL),
+            cm.pointer("/metadata/creationTimestamp")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
+        ) else {
+            continue;
+        };
+        let e = newest.entry(stamp).or_insert(created);
+        if created > *e {
+            *e = created;
+        }
+    }
+    let mut older: Vec<(&str, &str)> = newest
+        .into_iter()
+        .filter(|(s, _)| !current.contains(*s))
+        .map(|(s, t)| (t, s))
+        .collect();
+    // Newest first; RFC 3339 timestamps in UTC sort as text.
+    older.sort_by(|a, b| b.cmp(a));
+    let keep_older = KEPT_STAMPS.saturating_sub(current.len());
+    let kept: BTreeSet<&str> = older
+        .iter()
+        .take(keep_older)
+        .map(|(_, s)| *s)
+        .chain(current.iter().map(String::as_str))
+        .collect();
+    existing
+        .iter()
+        .filter(|cm| label(cm, STAMP_LABEL).is_some_and(|s| !kept.contains(s)))
+        .filter_map(|cm| cm.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A phase and why.
+struct Phase {
+    phase: &'static str,
+    ready: bool,
+    reason: &'static str,
+    message: String,
+}
+
+fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>) -> Phase {
+    let orchestrated = workload
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ORCHESTRATE_ANNOTATION))
+        .map(String::as_str)
+        != Some("false");
+    if !orchestrated {
+        return Phase {
+            phase: "Running",
+            ready: true,
+            reason: "ConfigOnly",
+            message: format!("{ORCHESTRATE_ANNOTATION} is \"false\": only the ConfigMap is made"),
+        };
+    }
+    let main: Vec<&Value> = live.iter().filter(|o| kind_of(o) != "ConfigMap").collect();
+    if conditions.success.is_some() || conditions.failure.is_some() {
+        let Some(object) = main.first() else {
+            return pending("the resourceTemplate object is not there yet");
+        };
+        if conditions.failure.is_some_and(|c| c.holds(object)) {
+            return Phase {
+                phase: "Failed",
+                ready: false,
+                reason: "FailureCondition",
+                message: format!("{} met its failureCondition", describe(object)),
+            };
+        }
+        if conditions.success.is_some_and(|c| c.holds(object)) {
+            return Phase {
+                phase: "Succeeded",
+                ready: true,
+                reason: "SuccessCondition",
+                message: format!("{} met its successCondition", describe(object)),
+            };
+        }
+        return Phase {
+            phase: "Running",
+            ready: false,
+            reason: "Running",
+            message: format!("waiting for {} to meet a condition", describe(object)),
+        };
+    }
+    let deployments: Vec<&&Value> = main.iter().filter(|o| kind_of(o) == "Deployment").collect();
+    let jobs: Vec<&&Value> = main.iter().filter(|o| kind_of(o) == "Job").collect();
+    if let Some(d) = deployments.first() {
+        let want = d
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let ready = int(d, "/status/readyReplicas");
+        let current = int(d, "/status/observedGeneration") >= int(d, "/metadata/generation");
+        return if ready >= want && current {
+            Phase {
+                phase: "Running",
+                ready: true,
+                reason: "DeploymentReady",
+                message: format!("{ready}/{want} replicas ready"),
+            }
+        } else {
+            Phase {
+                phase: "Pending",
+                ready: false,
+                reason: "DeploymentProgressing",
+                message: format!("{ready}/{want} replicas ready"),
+            }
+        };
+    }
+    if main.iter().any(|o| kind_of(o) == "CronJob") {
+        return Phase {
+            phase: "Running",
+            ready: true,
+            reason: "Scheduled",
+            message: "the CronJob is scheduled".into(),
+        };
+    }
+    if !jobs.is_empty() {
+        let steps = match workload {
+            Workload::Workflow(wf) => wf.spec.dag.len().max(1),
+            _ => 1,
+        };
+        if let Some(failed) = jobs.iter().find(|j| job_done(j) == Some(false)) {
+            return Phase {
+                phase: "Failed",
+                ready: false,
+                reason: "JobFailed",
+                message: format!("{} failed", describe(failed)),
+            };
+        }
+        let done = jobs.iter().filter(|j| job_done(j) == Some(true)).count();
+        return if done >= steps {
+            Phase {
+                phase: "Succeeded",
+                ready: true,
+                reason: "JobsComplete",
+                message: format!("{done}/{steps} jobs complete"),
+            }
+        } else {
+            Phase {
+                phase: "Running",
+                ready: false,
+                reason: "JobsRunning",
+                message: format!("{done}/{steps} jobs complete"),
+            }
+        };
+    }
+    match main.first() {
+        Some(o) => Phase {
+            phase: "Running",
+            ready: true,
+            reason: "Applied",
+            message: format!("{} applied", describe(o)),
+        },
+        None => pending("nothing applied yet"),
+    }
+}
+
+fn pending(message: &str) -> Phase {
+    Phase {
+        phase: "Pending",
+        ready: false,
+        reason: "Pending",
+        message: message.into(),
+    }
+}
+
+fn describe(o: &Value) -> String {
+    format!(
+        "{} {}",
+        kind_of(o),
+        o.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+    )
+}
+
+/// The workload's status after a reconcile. `previous` keeps each condition's
+/// `lastTransitionTime` while its status does not change; `now` stamps the ones that do.
+pub fn status(
+    workload: &Workload,
+    outcome: &Outcome<'_>,
+    stamp: Option<&str>,
+    config_map_name: Option<&str>,
+    previous: Option<&WorkloadStatus>,
+    now: &Time,
+) -> WorkloadStatus {
+    let generation = workload.meta().generation;
+    let cond = |type_: &str, ok: bool, reason: &str, message: String| {
+        let status = if ok { "True" } else { "False" };
+        let since = previous
+            .and_then(|p| p.conditions.iter().find(|c| c.type_ == type_))
+            .filter(|c| c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        K8sCondition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message,
+            last_transition_time: since,
+            observed_generation: generation,
+        }
+    };
+    let (phase, conditions) = match outcome {
+        Outcome::Unresolved(why) => (
+            "Invalid",
+            vec![
+                cond("Validated", false, "Unresolved", (*why).to_owned()),
+                cond("ConfigRendered", false, "Unresolved", "not rendered".into()),
+                cond("Ready", false, "Unresolved", "not applied".into()),
+            ],
+        ),
+        Outcome::RenderFailed(why) => (
+            "Invalid",
+            vec![
+                cond(
+                    "Validated",
+                    true,
+                    "Resolved",
+                    "the Stack and depots resolve".into(),
+                ),
+                cond("ConfigRendered", false, "RenderFailed", (*why).to_owned()),
+                cond("Ready", false, "RenderFailed", "not applied".into()),
+            ],
+        ),
+        Outcome::Applied { live, conditions } => {
+            let p = phase(workload, live, *conditions);
+            (
+                p.phase,
+                vec![
+                    cond(
+                        "Validated",
+                        true,
+                        "Resolved",
+                        "the Stack and depots resolve".into(),
+                    ),
+                    cond(
+                        "ConfigRendered",
+                        true,
+                        "Rendered",
+                        config_map_name.map_or_else(
+                            || "the Stack renders no config".into(),
+                            |n| format!("ConfigMap {n}"),
+                        ),
+                    ),
+                    cond("Ready", p.ready, p.reason, p.message),
+                ],
+            )
+        }
+    };
+    WorkloadStatus {
+        phase: Some(phase.into()),
+        conditions,
+        observed_generation: generation,
+        stamp: stamp.map(str::to_owned),
+        config_map_name: config_map_name.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests;
