@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::{Depot, Resource, Stack, StackRef, Workload, WorkloadKind, compare_versions};
+use crate::settings::Settings;
 
 /// A workload's identity.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,6 +74,13 @@ pub trait Catalog {
 
     /// Every workload in the catalog, in key order.
     fn workloads(&self) -> Vec<Workload>;
+
+    /// The per-namespace settings (`stackhook-config`, SPEC §5) for a workload in
+    /// `namespace` with `labels`; none by default.
+    fn settings(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Settings {
+        let _ = (namespace, labels);
+        Settings::default()
+    }
 
     /// The Stack a reference names: the exact version, or the highest when the
     /// reference has none.
@@ -147,6 +155,10 @@ pub struct MemoryCatalog {
     families: BTreeMap<FamilyKey, Vec<Arc<Stack>>>,
     depots: BTreeMap<(String, String), Arc<Depot>>,
     workloads: BTreeMap<WorkloadKey, Workload>,
+    /// `stackhook-config` entries by namespace.
+    settings: BTreeMap<String, Arc<[(String, Settings)]>>,
+    /// The namespace whose `stackhook-config` applies after the workload's own.
+    release_namespace: Option<String>,
 }
 
 /// How many resources of each kind the index holds.
@@ -193,6 +205,16 @@ impl MemoryCatalog {
                 Ok(())
             }
         }
+    }
+
+    /// Sets the `stackhook-config` entries of `namespace` (see [`crate::settings`]).
+    pub fn set_settings(&mut self, namespace: &str, entries: Vec<(String, Settings)>) {
+        self.settings.insert(namespace.to_owned(), entries.into());
+    }
+
+    /// Names the release namespace, whose settings apply after the workload's own.
+    pub fn set_release_namespace(&mut self, namespace: Option<String>) {
+        self.release_namespace = namespace;
     }
 
     fn insert_stack(&mut self, name: String, stack: Arc<Stack>) -> Result<(), InsertError> {
@@ -297,6 +319,18 @@ impl Catalog for MemoryCatalog {
 
     fn workloads(&self) -> Vec<Workload> {
         self.workloads.values().cloned().collect()
+    }
+
+    fn settings(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Settings {
+        let own = self.settings.get(namespace);
+        let release = self
+            .release_namespace
+            .as_deref()
+            .filter(|r| *r != namespace)
+            .and_then(|r| self.settings.get(r));
+        let sources: Vec<&[(String, Settings)]> =
+            own.into_iter().chain(release).map(|e| &e[..]).collect();
+        crate::settings::resolve(&sources, labels)
     }
 }
 
@@ -447,5 +481,38 @@ mod tests {
         assert!(c.depot("other", "icebase").is_none());
         assert!(c.remove_depot("retail", "icebase").is_some());
         assert_eq!(c.counts(), CatalogCounts::default());
+    }
+
+    #[test]
+    fn settings_come_from_the_namespace_then_the_release_namespace() {
+        use crate::settings::Settings;
+        let mut c = catalog();
+        let entry = |suffix: Option<&str>, image: Option<&str>| Settings {
+            ingress_domain_suffix: suffix.map(str::to_owned),
+            projector_image: image.map(str::to_owned),
+            ..Settings::default()
+        };
+        c.set_settings(
+            "team",
+            vec![("a".into(), entry(Some("team.example"), None))],
+        );
+        c.set_settings(
+            "system",
+            vec![("a".into(), entry(Some("sys.example"), Some("img:1")))],
+        );
+        let labels = BTreeMap::new();
+        // Without a release namespace, only the workload's own.
+        assert_eq!(c.settings("team", &labels).projector_image, None);
+        c.set_release_namespace(Some("system".into()));
+        let s = c.settings("team", &labels);
+        assert_eq!(
+            (
+                s.ingress_domain_suffix.as_deref(),
+                s.projector_image.as_deref()
+            ),
+            (Some("team.example"), Some("img:1"))
+        );
+        let s = c.settings("elsewhere", &labels);
+        assert_eq!(s.ingress_domain_suffix.as_deref(), Some("sys.example"));
     }
 }

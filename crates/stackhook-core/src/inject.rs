@@ -330,6 +330,20 @@ fn inject(
             namespace: namespace.to_owned(),
             name: name.to_owned(),
         })?;
+    let no_labels = BTreeMap::new();
+    let settings = admission.catalog.settings(
+        namespace,
+        workload.meta().labels.as_ref().unwrap_or(&no_labels),
+    );
+    let projector_image = settings
+        .projector_image
+        .as_deref()
+        .unwrap_or(&config.projector_image);
+    // The pod's annotation decides; the namespace's setting is the default.
+    let refresh = match annotation(SECRET_REFRESH_ANNOTATION) {
+        Some(v) => v == "true",
+        None => settings.secret_refresh == Some(true),
+    };
     let mut units = render::units(&workload);
     let unit = match label(STEP_LABEL) {
         Some(step) => {
@@ -578,7 +592,7 @@ fn inject(
                     a.push(text(mode_arg));
                     let mut fields = vec![
                         ("name", text(name)),
-                        ("image", text(&config.projector_image)),
+                        ("image", text(projector_image)),
                         ("imagePullPolicy", text("IfNotPresent")),
                         ("args", Value::Array(a)),
                         ("volumeMounts", Value::Array(mounts.clone())),
@@ -592,7 +606,7 @@ fn inject(
                     Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
                 };
                 let mut init = vec![projector(PROJECTOR_NAME, "--once", false)];
-                if annotation(SECRET_REFRESH_ANNOTATION) == Some("true") {
+                if refresh {
                     init.push(projector(REFRESH_NAME, "--watch", true));
                 }
                 p.prepend("/spec/initContainers", init);
@@ -626,3 +640,6 @@ fn inject(
     }
     Ok(p.ops)
 }
+
+#[cfg(test)]
+mod tests;

@@ -30,7 +30,8 @@ pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
 /// Label on DAG step Jobs naming the step.
 pub const STEP_LABEL: &str = "stackhook.io/step";
 
-/// Per-namespace settings (from `stackhook-config`).
+/// Settings of the whole installation; a namespace's `stackhook-config` (read through
+/// the catalog) overrides them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Defaults {
     /// Hosts of Ingresses are `<name>.<namespace>.<suffix>`.
@@ -404,11 +405,16 @@ pub fn desired(
                         .and_then(|p| p.get("port"))
                         .cloned()
                         .unwrap_or(json!(80));
-                    let host = format!(
-                        "{name}.{}.{}",
-                        workload.namespace(),
-                        defaults.ingress_domain_suffix
-                    );
+                    let no_labels = BTreeMap::new();
+                    let suffix = admission
+                        .catalog
+                        .settings(
+                            workload.namespace(),
+                            workload.meta().labels.as_ref().unwrap_or(&no_labels),
+                        )
+                        .ingress_domain_suffix
+                        .unwrap_or_else(|| defaults.ingress_domain_suffix.clone());
+                    let host = format!("{name}.{}.{suffix}", workload.namespace());
                     objects.push(json!({
                         "apiVersion": "networking.k8s.io/v1",
                         "kind": "Ingress",

@@ -296,3 +296,32 @@ fn an_unresolvable_workload_is_an_error() {
         "spec.stack: stack \"nope\" not found; known stacks: app, spark"
     );
 }
+
+#[test]
+fn the_namespace_settings_give_the_ingress_domain() {
+    let mut catalog = MemoryCatalog::new();
+    for r in resources(CATALOG) {
+        catalog.insert(r).unwrap();
+    }
+    let suffix = |s: &str| crate::settings::Settings {
+        ingress_domain_suffix: Some(s.into()),
+        ..Default::default()
+    };
+    catalog.set_settings("ns1", vec![("default".into(), suffix("ns1.example.net"))]);
+    let cache = StackCache::new();
+    let options = Options::default();
+    let admission = Admission {
+        catalog: &catalog,
+        cache: &cache,
+        options: &options,
+    };
+    let service = workload(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}}\n",
+    );
+    let objects = desired(&admission, &service, &Defaults::default(), &Dag::All).unwrap();
+    let ingress = objects.iter().find(|o| o["kind"] == "Ingress").unwrap();
+    assert_eq!(
+        ingress["spec"]["rules"][0]["host"],
+        "api.ns1.ns1.example.net"
+    );
+}

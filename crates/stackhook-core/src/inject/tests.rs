@@ -1,0 +1,116 @@
+use serde_json::json;
+
+use super::*;
+use crate::MemoryCatalog;
+use crate::admit::Options;
+use crate::compiled::StackCache;
+use crate::settings::Settings;
+use crate::test_support::resources;
+
+const CATALOG: &str = r#"
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: app-1, uid: s1, generation: 1}
+spec:
+  name: app
+  version: "1"
+  image: {registry: r.io, repository: team, image: app, tag: "1.2"}
+  dataOsAddressJqFilters: [".inputs[]"]
+  workerConfig: {}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Depot
+metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
+spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: w, namespace: ns1, uid: w1, generation: 1, labels: {env: prod}}
+spec: {stack: "app:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
+"#;
+
+/// The images of the init containers the patch adds, with `settings` as ns1's
+/// `stackhook-config` and `annotations` on the pod.
+fn init_images(settings: &[(&str, Settings)], annotations: Value) -> Vec<(String, String)> {
+    let mut catalog = MemoryCatalog::new();
+    for r in resources(CATALOG) {
+        catalog.insert(r).unwrap();
+    }
+    catalog.set_settings(
+        "ns1",
+        settings
+            .iter()
+            .map(|(k, s)| ((*k).to_owned(), s.clone()))
+            .collect(),
+    );
+    let cache = StackCache::new();
+    let options = Options::default();
+    let admission = Admission {
+        catalog: &catalog,
+        cache: &cache,
+        options: &options,
+    };
+    let pod = json!({
+        "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"},
+                     "annotations": annotations},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+    });
+    let ops = inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
+        .unwrap()
+        .unwrap();
+    ops.iter()
+        .filter(|op| op.path == "/spec/initContainers")
+        .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_owned(),
+                c["image"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn settings(selector: &[(&str, &str)], image: Option<&str>, refresh: Option<bool>) -> Settings {
+    Settings {
+        selector: selector
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        projector_image: image.map(str::to_owned),
+        secret_refresh: refresh,
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn the_namespace_settings_pick_the_projector_image_and_refresh() {
+    let default_image = Config::default().projector_image;
+    assert_eq!(
+        init_images(&[], json!({})),
+        [(PROJECTOR_NAME.to_owned(), default_image)]
+    );
+    // The most specific matching entry wins; the prod one matches the workload's labels.
+    let entries = [
+        ("all", settings(&[], Some("mirror.io/stackhook:1"), None)),
+        (
+            "prod",
+            settings(&[("env", "prod")], Some("prod.io/stackhook:1"), Some(true)),
+        ),
+        (
+            "dev",
+            settings(&[("env", "dev")], Some("dev.io/stackhook:1"), None),
+        ),
+    ];
+    assert_eq!(
+        init_images(&entries, json!({})),
+        [
+            (PROJECTOR_NAME.to_owned(), "prod.io/stackhook:1".to_owned()),
+            (REFRESH_NAME.to_owned(), "prod.io/stackhook:1".to_owned()),
+        ]
+    );
+    // The pod's own annotation overrides the namespace's refresh default.
+    assert_eq!(
+        init_images(&entries, json!({SECRET_REFRESH_ANNOTATION: "false"})),
+        [(PROJECTOR_NAME.to_owned(), "prod.io/stackhook:1".to_owned())]
+    );
+}
