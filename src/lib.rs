@@ -3,6 +3,8 @@
 
 pub mod certs;
 pub mod cli;
+pub mod cluster;
+pub mod controller;
 pub mod load;
 pub mod logging;
 pub mod output;

@@ -2,6 +2,7 @@
 //! arguments, calls the core, and prints.
 
 mod certs;
+mod controller;
 mod convert;
 mod crds;
 mod engine;
@@ -64,7 +65,10 @@ enum Command {
     Certs(certs::CertsArgs),
     /// Serve the admission webhook: POST /validate and /mutate over HTTPS; /healthz,
     /// /readyz and /metrics over HTTP.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
+    /// Run the controller alone (in a cluster): render each workload's ConfigMap and
+    /// apply its Deployment, Service, Ingress, Job or CronJob, under a Lease.
+    Controller(controller::ControllerArgs),
 }
 
 impl Cli {
@@ -81,6 +85,7 @@ impl Cli {
             Command::Render(args) => args.run(),
             Command::Certs(args) => args.run(),
             Command::Serve(args) => args.run(),
+            Command::Controller(args) => args.run(),
         }
     }
 }

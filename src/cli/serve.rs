@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::logging::{self, LogFormat};
-use crate::server::{self, ServeConfig};
+use stackhook_core::orchestrate::Defaults;
+
+use crate::server::{self, ControllerSettings, ServeConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -59,9 +61,66 @@ pub struct ServeArgs {
     /// The projector image injected into pods (default: this version's stackhook image).
     #[arg(long, env = "STACKHOOK_PROJECTOR_IMAGE")]
     projector_image: Option<String>,
+    /// Read Stacks, Depots, workloads and `stackhook-config` from the cluster through
+    /// watches. The default inside a cluster when no --catalog is given.
+    #[arg(long, env = "STACKHOOK_KUBE", conflicts_with = "catalogs")]
+    kube: bool,
+    /// Also run the controller (with --kube): ConfigMaps, Deployments, Jobs, CronJobs,
+    /// Services for every workload, under a Lease.
+    #[arg(long, env = "STACKHOOK_CONTROLLER")]
+    controller: bool,
+    #[command(flatten)]
+    cluster: ClusterArgs,
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "STACKHOOK_LOG_FORMAT")]
     log_format: LogFormat,
+}
+
+/// Settings of the in-cluster mode, shared by `serve` and `controller`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The namespace stackhook runs in: its `stackhook-config` applies after the
+    /// workload's own, and the controller's Lease lives there.
+    #[arg(long, env = "POD_NAMESPACE")]
+    release_namespace: Option<String>,
+    /// This replica's name in the Lease (default: the host name).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Ingress hosts are `<name>.<namespace>.<suffix>` unless a namespace's
+    /// `stackhook-config` says otherwise.
+    #[arg(
+        long,
+        default_value = "example.com",
+        env = "STACKHOOK_INGRESS_DOMAIN_SUFFIX"
+    )]
+    ingress_domain_suffix: String,
+}
+
+impl ClusterArgs {
+    pub(crate) fn release_namespace(&self) -> Option<String> {
+        self.release_namespace.clone()
+    }
+
+    pub(crate) fn controller(&self) -> ControllerSettings {
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| format!("stackhook-{}", std::process::id()))
+        });
+        ControllerSettings {
+            identity,
+            defaults: Defaults {
+                ingress_domain_suffix: self.ingress_domain_suffix.clone(),
+            },
+        }
+    }
+}
+
+/// Whether this process runs in a Kubernetes pod (the API server's address is set).
+pub(crate) fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -90,8 +149,17 @@ impl ServeArgs {
             ca_out,
             request_timeout,
             projector_image,
+            kube,
+            controller,
+            cluster,
             log_format,
         } = self;
+        let kube = *kube || (catalogs.is_empty() && in_cluster());
+        if *controller && !kube {
+            anyhow::bail!(
+                "--controller needs the catalog from the cluster (--kube, or run in a cluster without --catalog)"
+            );
+        }
         logging::init(*log_format);
         let config = ServeConfig {
             listen: *listen,
@@ -106,6 +174,9 @@ impl ServeArgs {
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             projector_image: projector_image.clone(),
+            kube,
+            release_namespace: cluster.release_namespace(),
+            controller: controller.then(|| cluster.controller()),
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()

@@ -58,6 +58,22 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// The projector image injected into pods.
     pub projector_image: Option<String>,
+    /// Read the catalog from the cluster's watches instead of files.
+    pub kube: bool,
+    /// The namespace stackhook runs in: its `stackhook-config` applies after the
+    /// workload's own, and the controller's Lease lives there.
+    pub release_namespace: Option<String>,
+    /// Also run the controller (needs `kube`).
+    pub controller: Option<ControllerSettings>,
+}
+
+/// How the controller runs.
+#[derive(Debug, Clone)]
+pub struct ControllerSettings {
+    /// This replica's name in the Lease (the pod name).
+    pub identity: String,
+    /// Installation-wide defaults.
+    pub defaults: stackhook_core::orchestrate::Defaults,
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -123,35 +139,27 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     });
 
     // The catalog loads after the listeners are up, so /readyz can say "not yet".
-    let dirs = config.catalogs.clone();
-    let loaded = if dirs.is_empty() {
-        tokio::task::spawn_blocking(catalog::embedded).await?
+    let cluster = if config.kube {
+        Some(start_cluster(config.release_namespace.clone(), &catalog, &metrics).await?)
     } else {
-        let d = dirs.clone();
-        tokio::task::spawn_blocking(move || catalog::load_dirs(&d)).await?
+        load_files(&config, &catalog, &metrics).await?;
+        None
     };
-    let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
-    let counts = loaded.counts();
-    catalog.replace(loaded, &metrics);
-    tracing::info!(
-        stacks = counts.stacks,
-        depots = counts.depots,
-        workloads = counts.workloads,
-        source = if dirs.is_empty() {
-            "embedded examples"
-        } else {
-            "files"
-        },
-        "catalog loaded; ready"
-    );
-    if !dirs.is_empty() {
-        tokio::spawn(catalog::watch(
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let controller = match (&config.controller, cluster) {
+        (Some(settings), Some((client, inputs))) => Some(tokio::spawn(run_controller(
+            settings.clone(),
+            config.release_namespace.clone(),
+            client,
             Arc::clone(&catalog),
-            Arc::clone(&metrics),
-            dirs,
-            config.reload_interval,
-        ));
-    }
+            inputs,
+            stop_rx,
+        ))),
+        (Some(_), None) => {
+            anyhow::bail!("--controller needs --kube (the catalog from the cluster)")
+        }
+        _ => None,
+    };
     if let Some((cert, key)) = watched {
         let (r, m) = (Arc::clone(&resolver), Arc::clone(&metrics));
         tokio::spawn(async move {
@@ -219,11 +227,147 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     {
         tracing::warn!("connections still open after the grace period; closing");
     }
+    let _ = stop_tx.send(true);
+    if let Some(c) = controller {
+        let _ = c.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Loads the catalog from files (or the embedded examples) and watches the files.
+async fn load_files(
+    config: &ServeConfig,
+    catalog: &Arc<CatalogState>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<()> {
+    let dirs = config.catalogs.clone();
+    let loaded = if dirs.is_empty() {
+        tokio::task::spawn_blocking(catalog::embedded).await?
+    } else {
+        let d = dirs.clone();
+        tokio::task::spawn_blocking(move || catalog::load_dirs(&d)).await?
+    };
+    let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
+    let counts = loaded.counts();
+    catalog.replace(loaded, metrics);
+    tracing::info!(
+        stacks = counts.stacks,
+        depots = counts.depots,
+        workloads = counts.workloads,
+        source = if dirs.is_empty() {
+            "embedded examples"
+        } else {
+            "files"
+        },
+        "catalog loaded; ready"
+    );
+    if !dirs.is_empty() {
+        tokio::spawn(catalog::watch(
+            Arc::clone(catalog),
+            Arc::clone(metrics),
+            dirs,
+            config.reload_interval,
+        ));
+    }
+    Ok(())
+}
+
+/// Connects to the API server and starts the watches that fill the catalog; ready
+/// once they have synced.
+pub async fn start_cluster(
+    release_namespace: Option<String>,
+    catalog: &Arc<CatalogState>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(kube::Client, tokio::sync::watch::Receiver<u64>)> {
+    // One level of the error: kube's own message already repeats its causes.
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| anyhow::anyhow!("--kube: cannot make a Kubernetes client: {e}"))?;
+    let (tx, rx) = tokio::sync::watch::channel(0);
+    tokio::spawn(crate::cluster::catalog::run(
+        client.clone(),
+        Arc::clone(catalog),
+        Arc::clone(metrics),
+        release_namespace,
+        tx,
+    ));
+    tracing::info!(
+        "watching Stacks, Depots, workloads and stackhook-config; ready after the first sync"
+    );
+    Ok((client, rx))
+}
+
+/// Runs the controller under the Lease until `stop` turns true.
+pub async fn run_controller(
+    settings: ControllerSettings,
+    release_namespace: Option<String>,
+    client: kube::Client,
+    catalog: Arc<CatalogState>,
+    inputs: tokio::sync::watch::Receiver<u64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
+    let ctx = Arc::new(crate::controller::Context::new(
+        client,
+        catalog,
+        settings.defaults,
+        &settings.identity,
+    ));
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    if let Err(e) =
+        crate::controller::run_leader(ctx, inputs, &namespace, &settings.identity, stopped).await
+    {
+        tracing::error!(error = %e, "the controller cannot take part in leader election");
+    }
+}
+
+/// `stackhook controller`: the probe listener, the catalog from the cluster and the
+/// controller, without the admission listener. Runs until SIGTERM or SIGINT.
+pub async fn run_controller_only(
+    probe_listen: SocketAddr,
+    release_namespace: Option<String>,
+    settings: ControllerSettings,
+) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new());
+    let catalog = Arc::new(CatalogState::new());
+    let state = Arc::new(AppState {
+        catalog: Arc::clone(&catalog),
+        options: Options::default(),
+        inject: Config::default(),
+        metrics: Arc::clone(&metrics),
+    });
+    let probe = TcpListener::bind(probe_listen)
+        .await
+        .with_context(|| format!("cannot listen on {probe_listen}"))?;
+    tracing::info!(probe = %probe.local_addr()?, "controller; probes and metrics over HTTP");
+    let probe_router = http::probe_router(state);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(probe, probe_router).await {
+            tracing::error!(error = %e, "probe listener stopped");
+        }
+    });
+    let (client, inputs) = start_cluster(release_namespace.clone(), &catalog, &metrics).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let controller = tokio::spawn(run_controller(
+        settings,
+        release_namespace,
+        client,
+        catalog,
+        inputs,
+        stop_rx,
+    ));
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    let _ = stop_tx.send(true);
+    let _ = controller.await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -72,11 +72,28 @@ fn job_done(job: &Value) -> Option<bool> {
     None
 }
 
-/// The DAG steps whose Jobs have completed.
-pub fn succeeded_steps(live_jobs: &[Value]) -> BTreeSet<String> {
+/// The DAG steps whose Jobs have completed with the Stamp `planned` (the whole plan,
+/// `Dag::All`) gives them: a step that ran for an older Stamp must run again.
+pub fn succeeded_steps(live_jobs: &[Value], planned: &[Value]) -> BTreeSet<String> {
+    let stamps: BTreeMap<&str, Option<&str>> = planned
+        .iter()
+        .filter(|o| kind_of(o) == "Job")
+        .filter_map(|o| {
+            Some((
+                o.pointer("/metadata/name")?.as_str()?,
+                label(o, STAMP_LABEL),
+            ))
+        })
+        .collect();
     live_jobs
         .iter()
         .filter(|j| kind_of(j) == "Job" && job_done(j) == Some(true))
+        .filter(|j| {
+            j.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .and_then(|n| stamps.get(n))
+                .is_some_and(|s| *s == label(j, STAMP_LABEL))
+        })
         .filter_map(|j| label(j, STEP_LABEL).map(str::to_owned))
         .collect()
 }

@@ -225,6 +225,15 @@ impl Workload {
         }
     }
 
+    /// What the controller last reported.
+    pub fn status(&self) -> Option<&WorkloadStatus> {
+        match self {
+            Self::Worker(w) => w.status.as_ref(),
+            Self::Service(s) => s.status.as_ref(),
+            Self::Workflow(w) => w.status.as_ref(),
+        }
+    }
+
     /// The workload's metadata.
     pub fn meta(&self) -> &ObjectMeta {
         match self {

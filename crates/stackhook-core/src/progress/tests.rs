@@ -297,9 +297,20 @@ fn succeeded_steps_are_the_complete_jobs() {
         job("etl-a", Some("a"), "s", Some("Complete")),
         job("etl-b", Some("b"), "s", Some("Failed")),
         job("etl-c", Some("c"), "s", None),
+        job("etl-d", Some("d"), "old", Some("Complete")),
         job("other", None, "s", Some("Complete")),
     ];
-    assert_eq!(succeeded_steps(&live), BTreeSet::from(["a".to_owned()]));
+    let planned = [
+        job("etl-a", Some("a"), "s", None),
+        job("etl-b", Some("b"), "s", None),
+        job("etl-c", Some("c"), "s", None),
+        job("etl-d", Some("d"), "s", None),
+    ];
+    // d completed, but for an older Stamp: it runs again.
+    assert_eq!(
+        succeeded_steps(&live, &planned),
+        BTreeSet::from(["a".to_owned()])
+    );
 }
 
 #[test]

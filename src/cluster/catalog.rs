@@ -1,0 +1,378 @@
+//! The catalog from Kubernetes watches (`--kube`): reflectors keep Stacks, Depots,
+//! Workers, Services, Workflows and `stackhook-config` ConfigMaps in memory, and every
+//! change rebuilds the same [`MemoryCatalog`] the file loader fills, swapped in whole.
+//! The admission path reads that catalog and never calls the API server.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use stackhook_core::MemoryCatalog;
+use stackhook_core::model::{self, Depot, Service, Stack, Worker, Workflow, Workload};
+use stackhook_core::settings::{self, CONFIG_MAP_NAME};
+use tokio::sync::{Notify, watch};
+
+use crate::server::catalog::CatalogState;
+use crate::server::metrics::{Metrics, ResultLabels};
+
+/// How long changes are gathered before the catalog is rebuilt: a burst of events (a
+/// `kubectl apply -f dir/`) makes one rebuild.
+const SETTLE: Duration = Duration::from_millis(25);
+
+/// The reflectors' stores.
+#[derive(Clone)]
+pub struct Stores {
+    /// Stacks (cluster-scoped).
+    pub stacks: Store<Stack>,
+    /// Depots.
+    pub depots: Store<Depot>,
+    /// Workers.
+    pub workers: Store<Worker>,
+    /// Services.
+    pub services: Store<Service>,
+    /// Workflows.
+    pub workflows: Store<Workflow>,
+    /// `stackhook-config` ConfigMaps.
+    pub configs: Store<ConfigMap>,
+}
+
+/// What the catalog is built from, in a form tests can make without a cluster.
+#[derive(Default)]
+pub struct Snapshot {
+    /// Stacks.
+    pub stacks: Vec<Arc<Stack>>,
+    /// Depots.
+    pub depots: Vec<Arc<Depot>>,
+    /// Workloads.
+    pub workloads: Vec<Workload>,
+    /// `stackhook-config` ConfigMaps.
+    pub configs: Vec<Arc<ConfigMap>>,
+}
+
+impl Stores {
+    fn snapshot(&self) -> Snapshot {
+        let mut workloads: Vec<Workload> = Vec::new();
+        workloads.extend(self.workers.state().into_iter().map(Workload::Worker));
+        workloads.extend(self.services.state().into_iter().map(Workload::Service));
+        workloads.extend(self.workflows.state().into_iter().map(Workload::Workflow));
+        Snapshot {
+            stacks: self.stacks.state(),
+            depots: self.depots.state(),
+            workloads,
+            configs: self.configs.state(),
+        }
+    }
+}
+
+/// The catalog of a snapshot, and what could not join it (logged, not fatal: one
+/// broken object must not take admission down for everyone).
+pub fn build(snapshot: Snapshot, release_namespace: Option<&str>) -> (MemoryCatalog, Vec<String>) {
+    let mut catalog = MemoryCatalog::new();
+    let mut problems = Vec::new();
+    catalog.set_release_namespace(release_namespace.map(str::to_owned));
+    let resources = snapshot
+        .stacks
+        .into_iter()
+        .map(model::Resource::Stack)
+        .chain(snapshot.depots.into_iter().map(model::Resource::Depot))
+        .chain(
+            snapshot
+                .workloads
+                .into_iter()
+                .map(model::Resource::Workload),
+        );
+    for r in resources {
+        let what = format!(
+            "{} {}",
+            r.kind(),
+            r.meta().name.as_deref().unwrap_or_default()
+        );
+        if let Err(e) = catalog.insert(r) {
+            problems.push(format!("{what}: {e}"));
+        }
+    }
+    for cm in snapshot.configs {
+        if cm.name_any() != CONFIG_MAP_NAME {
+            continue;
+        }
+        let namespace = cm.namespace().unwrap_or_default();
+        match serde_json::to_value(&*cm)
+            .map_err(|e| e.to_string())
+            .and_then(|v| settings::entries(&v).map_err(|e| e.to_string()))
+        {
+            Ok(entries) => catalog.set_settings(&namespace, entries),
+            Err(e) => problems.push(e),
+        }
+    }
+    (catalog, problems)
+}
+
+/// Identifies the Stacks', Depots' and settings' versions: when it changes, every
+/// workload's Stamp may have changed and the controller reconciles them all.
+fn inputs_version(s: &Snapshot) -> u64 {
+    let mut h = DefaultHasher::new();
+    let mut ids: Vec<(Option<&str>, Option<&str>)> = Vec::new();
+    ids.extend(s.stacks.iter().map(|o| {
+        (
+            o.meta().uid.as_deref(),
+            o.meta().resource_version.as_deref(),
+        )
+    }));
+    ids.extend(s.depots.iter().map(|o| {
+        (
+            o.meta().uid.as_deref(),
+            o.meta().resource_version.as_deref(),
+        )
+    }));
+    ids.extend(s.configs.iter().map(|o| {
+        (
+            o.meta().uid.as_deref(),
+            o.meta().resource_version.as_deref(),
+        )
+    }));
+    ids.sort_unstable();
+    ids.hash(&mut h);
+    h.finish()
+}
+
+/// Starts one reflector; its events wake the rebuild.
+fn reflect<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    changed: Arc<Notify>,
+) -> (Store<K>, impl Stream<Item = ()> + Send + 'static)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let kind = K::kind(&()).into_owned();
+    let stream = reflector::reflector(
+        writer,
+        watcher(api, config)
+            .default_backoff()
+            // Managed fields are most of an object's size and nothing here reads them.
+            .modify(|o| o.managed_fields_mut().clear()),
+    )
+    .map(move |event| match event {
+        Ok(_) => changed.notify_one(),
+        Err(e) => tracing::warn!(kind = %kind, error = %e, "watch failed; retrying"),
+    });
+    (reader, stream)
+}
+
+/// Watches the cluster and keeps `state` current. `inputs` is bumped whenever a
+/// Stack, Depot or `stackhook-config` changes. Runs until the client's watches end.
+pub async fn run(
+    client: Client,
+    state: Arc<CatalogState>,
+    metrics: Arc<Metrics>,
+    release_namespace: Option<String>,
+    inputs: watch::Sender<u64>,
+) {
+    let changed = Arc::new(Notify::new());
+    let config = watcher::Config::default();
+    let (stacks, s1) = reflect(
+        Api::<Stack>::all(client.clone()),
+        config.clone(),
+        Arc::clone(&changed),
+    );
+    let (depots, s2) = reflect(
+        Api::<Depot>::all(client.clone()),
+        config.clone(),
+        Arc::clone(&changed),
+    );
+    let (workers, s3) = reflect(
+        Api::<Worker>::all(client.clone()),
+        config.clone(),
+        Arc::clone(&changed),
+    );
+    let (services, s4) = reflect(
+        Api::<Service>::all(client.clone()),
+        config.clone(),
+        Arc::clone(&changed),
+    );
+    let (workflows, s5) = reflect(
+        Api::<Workflow>::all(client.clone()),
+        config.clone(),
+        Arc::clone(&changed),
+    );
+    let (configs, s6) = reflect(
+        Api::<ConfigMap>::all(client),
+        watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP_NAME}")),
+        Arc::clone(&changed),
+    );
+    let stores = Stores {
+        stacks,
+        depots,
+        workers,
+        services,
+        workflows,
+        configs,
+    };
+    let streams = futures::stream::select_all([
+        s1.boxed(),
+        s2.boxed(),
+        s3.boxed(),
+        s4.boxed(),
+        s5.boxed(),
+        s6.boxed(),
+    ]);
+    let drive = tokio::spawn(streams.for_each(|()| async {}));
+
+    let synced = async {
+        let s = &stores;
+        tokio::try_join!(
+            s.stacks.wait_until_ready(),
+            s.depots.wait_until_ready(),
+            s.workers.wait_until_ready(),
+            s.services.wait_until_ready(),
+            s.workflows.wait_until_ready(),
+            s.configs.wait_until_ready(),
+        )
+    };
+    if synced.await.is_err() {
+        tracing::error!("the watches stopped before their first sync");
+        return;
+    }
+    tracing::info!("initial sync of Stacks, Depots, workloads and stackhook-config done");
+    let mut last_inputs = None;
+    loop {
+        let snapshot = stores.snapshot();
+        let version = inputs_version(&snapshot);
+        let (catalog, problems) = build(snapshot, release_namespace.as_deref());
+        for p in &problems {
+            tracing::warn!(problem = %p, "left out of the catalog");
+        }
+        let counts = catalog.counts();
+        state.replace(catalog, &metrics);
+        metrics
+            .catalog_reloads
+            .get_or_create(&ResultLabels {
+                result: "ok".into(),
+            })
+            .inc();
+        tracing::debug!(
+            stacks = counts.stacks,
+            depots = counts.depots,
+            workloads = counts.workloads,
+            "catalog rebuilt from the watches"
+        );
+        if last_inputs != Some(version) {
+            last_inputs = Some(version);
+            inputs.send_modify(|v| *v = v.wrapping_add(1));
+        }
+        if drive.is_finished() {
+            tracing::error!("the watches stopped");
+            return;
+        }
+        changed.notified().await;
+        tokio::time::sleep(SETTLE).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use stackhook_core::Catalog;
+    use stackhook_core::model::WorkloadKind;
+
+    fn object<K: DeserializeOwned>(v: serde_json::Value) -> Arc<K> {
+        Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            stacks: vec![object(json!({
+                "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+                "metadata": {"name": "app-1", "uid": "s1", "resourceVersion": "1"},
+                "spec": {"name": "app", "version": "1", "workerConfig": {}}}))],
+            depots: vec![object(json!({
+                "apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
+                "metadata": {"name": "lake", "namespace": "team", "uid": "d1", "resourceVersion": "2"},
+                "spec": {"type": "S3"}}))],
+            workloads: vec![Workload::Worker(object(json!({
+                "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+                "metadata": {"name": "w", "namespace": "team", "uid": "w1"},
+                "spec": {"stack": "app:1"}})))],
+            configs: vec![
+                object(json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": CONFIG_MAP_NAME, "namespace": "team", "uid": "c1"},
+                    "data": {"default": "ingressDomainSuffix: team.example\n"}})),
+                object(json!({
+                    "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": {"name": CONFIG_MAP_NAME, "namespace": "broken", "uid": "c2"},
+                    "data": {"x": "colour: blue\n"}})),
+            ],
+        }
+    }
+
+    #[test]
+    fn builds_the_catalog_the_admission_path_reads() {
+        let (catalog, problems) = build(snapshot(), Some("stackhook-system"));
+        let counts = catalog.counts();
+        assert_eq!((counts.stacks, counts.depots, counts.workloads), (1, 1, 1));
+        assert!(
+            catalog
+                .workload("team", WorkloadKind::Worker, "w")
+                .is_some()
+        );
+        assert!(catalog.depot("team", "lake").is_some());
+        assert_eq!(
+            catalog
+                .settings("team", &Default::default())
+                .ingress_domain_suffix
+                .as_deref(),
+            Some("team.example")
+        );
+        // A broken stackhook-config is reported and left out, not fatal.
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("broken/stackhook-config entry \"x\": unknown field `colour`"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn a_nameless_object_is_reported_and_the_rest_still_load() {
+        let mut s = snapshot();
+        s.stacks.push(object(json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+            "metadata": {}, "spec": {"name": "x", "version": "1"}})));
+        let (catalog, problems) = build(s, None);
+        assert_eq!(catalog.counts().stacks, 1);
+        assert!(
+            problems.iter().any(|p| p.starts_with("Stack : ")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_inputs_version_moves_with_stacks_and_depots_not_workloads() {
+        let a = inputs_version(&snapshot());
+        let mut s = snapshot();
+        s.workloads.clear();
+        assert_eq!(inputs_version(&s), a);
+        let mut s = snapshot();
+        s.stacks = vec![object(json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+            "metadata": {"name": "app-1", "uid": "s1", "resourceVersion": "9"},
+            "spec": {"name": "app", "version": "1", "workerConfig": {}}}))];
+        assert_ne!(inputs_version(&s), a);
+    }
+}

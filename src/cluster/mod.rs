@@ -1,0 +1,3 @@
+//! The in-cluster side: the catalog from Kubernetes watches.
+
+pub mod catalog;

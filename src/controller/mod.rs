@@ -1,0 +1,244 @@
+//! The controller (`stackhook controller`, `serve --controller`): one kube-rs
+//! controller per workload kind, reconciling from the same catalog the webhook answers
+//! from, under a Lease so that only one replica acts at a time.
+//!
+//! A reconcile is [`reconcile::reconcile`]: the pure plan from `stackhook-core`, then
+//! server-side apply. Failures are retried with exponential backoff per workload
+//! (5 s doubling to 5 min); a change of any Stack, Depot or `stackhook-config`
+//! reconciles every workload, since their Stamps may have changed.
+
+pub mod reconcile;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use stackhook_core::admit::Options;
+use stackhook_core::model::{Service, Worker, Workflow};
+use stackhook_core::orchestrate::Defaults;
+use stackhook_core::render::WORKLOAD_LABEL;
+use tokio::sync::watch;
+
+use crate::server::catalog::CatalogState;
+use reconcile::{AsWorkload, ReconcileError};
+
+/// The Lease the replicas compete for.
+pub const LEASE_NAME: &str = "stackhook-controller";
+
+/// What a reconcile needs.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// The catalog (from the watches).
+    pub catalog: Arc<CatalogState>,
+    /// Admission options (render bounds).
+    pub options: Options,
+    /// Installation-wide defaults.
+    pub defaults: Defaults,
+    /// Publishes Kubernetes Events.
+    pub recorder: Recorder,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// A context reporting Events as `stackhook` from `instance` (the pod name).
+    pub fn new(
+        client: Client,
+        catalog: Arc<CatalogState>,
+        defaults: Defaults,
+        instance: &str,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: "stackhook".into(),
+            instance: Some(instance.to_owned()),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            catalog,
+            options: Options::default(),
+            defaults,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The delay before retrying a workload that failed `failures` times in a row.
+    pub fn backoff(failures: u32) -> Duration {
+        let secs = 5u64.saturating_mul(1u64 << failures.saturating_sub(1).min(6));
+        Duration::from_secs(secs.min(300))
+    }
+
+    fn failed(&self, key: &str) -> u32 {
+        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = map.entry(key.to_owned()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+fn key<K: Resource<DynamicType = ()>>(o: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        o.namespace().unwrap_or_default(),
+        o.name_any()
+    )
+}
+
+async fn reconcile_one<K>(object: Arc<K>, ctx: Arc<Context>) -> Result<Action, ReconcileError>
+where
+    K: AsWorkload + Clone,
+{
+    let k = key(&*object);
+    let workload = object.workload();
+    let result = reconcile::reconcile(&workload, &ctx).await;
+    match &result {
+        Ok(_) => {
+            ctx.succeeded(&k);
+            tracing::debug!(workload = %k, "reconciled");
+        }
+        Err(e) => tracing::warn!(workload = %k, error = %e, "reconcile failed"),
+    }
+    result
+}
+
+fn error_policy<K: Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    _error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    Action::requeue(Context::backoff(ctx.failed(&key(&*object))))
+}
+
+/// A stream that yields whenever the catalog's inputs change.
+fn on_change(inputs: watch::Receiver<u64>) -> impl futures::Stream<Item = ()> + Send + 'static {
+    futures::stream::unfold(inputs, |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some(((), rx))
+    })
+}
+
+async fn run_kind<K>(
+    ctx: Arc<Context>,
+    inputs: watch::Receiver<u64>,
+    stop: impl Future<Output = ()> + Send + Sync + 'static,
+) where
+    K: AsWorkload + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    let client = ctx.client.clone();
+    // Only the objects the controller made (they carry the workload label).
+    let ours = watcher::Config::default().labels(WORKLOAD_LABEL);
+    let mut controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default())
+        .owns(Api::<Deployment>::all(client.clone()), ours.clone())
+        .owns(Api::<Job>::all(client.clone()), ours.clone())
+        .owns(Api::<CronJob>::all(client), ours)
+        .reconcile_all_on(on_change(inputs))
+        .graceful_shutdown_on(stop);
+    controller =
+        controller.with_config(kube::runtime::controller::Config::default().concurrency(4));
+    controller
+        .run(reconcile_one::<K>, error_policy::<K>, ctx)
+        .for_each(|_| async {})
+        .await;
+}
+
+/// Runs the three controllers until `stop` resolves.
+pub async fn run_controllers(
+    ctx: Arc<Context>,
+    inputs: watch::Receiver<u64>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) {
+    let (tx, rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let all = futures::future::join3(
+        run_kind::<Worker>(Arc::clone(&ctx), inputs.clone(), stopped()),
+        run_kind::<Service>(Arc::clone(&ctx), inputs.clone(), stopped()),
+        run_kind::<Workflow>(ctx, inputs, stopped()),
+    );
+    tokio::pin!(all);
+    tokio::select! {
+        _ = &mut all => {}
+        () = stop => {
+            let _ = tx.send(true);
+            all.await;
+        }
+    }
+}
+
+/// Runs the controllers while this replica holds the Lease `namespace/stackhook-controller`,
+/// until `shutdown` resolves (then the Lease is released).
+pub async fn run_leader(
+    ctx: Arc<Context>,
+    inputs: watch::Receiver<u64>,
+    namespace: &str,
+    identity: &str,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), kube_lease_manager::LeaseManagerError> {
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(ctx.client.clone(), LEASE_NAME)
+        .with_namespace(namespace)
+        .with_identity(identity)
+        .build()
+        .await?;
+    let (mut leading, task) = manager.watch().await;
+    tokio::pin!(shutdown);
+    loop {
+        tracing::info!(lease = %format!("{namespace}/{LEASE_NAME}"), identity, "waiting for the lease");
+        tokio::select! {
+            r = leading.wait_for(|l| *l) => if r.is_err() { break },
+            () = &mut shutdown => break,
+        }
+        tracing::info!(identity, "holding the lease: reconciling");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(run_controllers(
+            Arc::clone(&ctx),
+            inputs.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let lost = tokio::select! {
+            r = leading.wait_for(|l| !*l) => r.is_ok(),
+            () = &mut shutdown => false,
+        };
+        let _ = tx.send(());
+        let _ = running.await;
+        if lost {
+            tracing::warn!(identity, "lost the lease: stopped reconciling");
+        } else {
+            break;
+        }
+    }
+    // Dropping the receiver makes the manager release the Lease.
+    drop(leading);
+    match task.await {
+        Ok(Ok(_)) => tracing::info!("lease released"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot release the lease"),
+        Err(e) => tracing::warn!(error = %e, "the lease task failed"),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,455 @@
+//! One reconcile of one workload: the API calls around the pure plan.
+//!
+//! 1. Workflows: list the workload's Jobs (DAG progress; Jobs whose Stamp changed are
+//!    deleted, since a Job's template cannot change).
+//! 2. `orchestrate::desired` from the catalog — the same plan `stackhook render` prints.
+//! 3. Server-side apply of every object (field manager `stackhook`, forced: the
+//!    controller owns these objects).
+//! 4. ConfigMaps of Stamps older than the last three are deleted.
+//! 5. Events when the Stamp changes or the workload cannot be rendered; the status
+//!    (`progress::status`) is applied to the status subresource when it changed.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{
+    ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
+    PropagationPolicy,
+};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource};
+use serde_json::{Value, json};
+use stackhook_core::admit::Admission;
+use stackhook_core::model::{API_VERSION, Workload, WorkloadStatus};
+use stackhook_core::orchestrate::{self, Dag, OrchestrateError};
+use stackhook_core::progress::{self, Outcome};
+use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+
+use super::Context;
+
+/// The field manager of every object the controller applies.
+pub const FIELD_MANAGER: &str = "stackhook";
+
+/// Why a reconcile failed (it is retried with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Applying an object failed.
+    #[error("cannot apply {kind} {namespace}/{name}: {}", brief(.source))]
+    Apply {
+        /// The object's kind.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Listing the workload's objects failed.
+    #[error("cannot list the {what} of {workload}: {}", brief(.source))]
+    List {
+        /// ConfigMaps or Jobs.
+        what: &'static str,
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Deleting an object failed.
+    #[error("cannot delete {kind} {namespace}/{name}: {}", brief(.source))]
+    Delete {
+        /// The object's kind.
+        kind: &'static str,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Writing the status failed.
+    #[error("cannot update the status of {workload}: {}", brief(.source))]
+    Status {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// The plan holds an object without `apiVersion`, `kind` or `metadata.name` (a
+    /// Stack's `resourceTemplate` can render one).
+    #[error("{workload}: the rendered object #{index} has no {missing}")]
+    Shapeless {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// Its position in the plan.
+        index: usize,
+        /// What it lacks.
+        missing: &'static str,
+    },
+}
+
+/// The API server's answer in one line (`409 Conflict: …`), or the client's error.
+fn brief(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(status) => {
+            format!("{} {}: {}", status.code, status.reason, status.message)
+        }
+        other => other.to_string(),
+    }
+}
+
+fn describe(w: &Workload) -> String {
+    format!("{} {}/{}", w.kind().kind(), w.namespace(), w.name())
+}
+
+fn selector(w: &Workload) -> String {
+    format!(
+        "{WORKLOAD_LABEL}={},{WORKLOAD_KIND_LABEL}={}",
+        w.name(),
+        w.kind().kind()
+    )
+}
+
+/// The API of an object in the plan, from its `apiVersion` and `kind`.
+fn api_for(
+    ctx: &Context,
+    w: &Workload,
+    index: usize,
+    object: &Value,
+) -> Result<(Api<DynamicObject>, String, String), ReconcileError> {
+    let shapeless = |missing| ReconcileError::Shapeless {
+        workload: describe(w),
+        index,
+        missing,
+    };
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| shapeless("apiVersion"))?;
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .ok_or_else(|| shapeless("kind"))?;
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| shapeless("metadata.name"))?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    Ok((
+        Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource),
+        kind.to_owned(),
+        name.to_owned(),
+    ))
+}
+
+async fn list(
+    ctx: &Context,
+    w: &Workload,
+    what: &'static str,
+    resource: ApiResource,
+) -> Result<Vec<Value>, ReconcileError> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
+    let listed = api
+        .list(&ListParams::default().labels(&selector(w)))
+        .await
+        .map_err(|source| ReconcileError::List {
+            what,
+            workload: describe(w),
+            source: Box::new(source),
+        })?;
+    Ok(listed
+        .items
+        .into_iter()
+        .filter_map(|o| {
+            let mut v = serde_json::to_value(o).ok()?;
+            // Lists leave out each item's apiVersion and kind.
+            v["apiVersion"] = json!(resource.api_version);
+            v["kind"] = json!(resource.kind);
+            Some(v)
+        })
+        .collect())
+}
+
+async fn delete(
+    ctx: &Context,
+    w: &Workload,
+    kind: &'static str,
+    resource: &ApiResource,
+    name: &str,
+) -> Result<(), ReconcileError> {
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), w.namespace(), resource);
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &params).await {
+        Ok(_) => Ok(()),
+        // Already gone: what we wanted.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(ReconcileError::Delete {
+            kind,
+            namespace: w.namespace().to_owned(),
+            name: name.to_owned(),
+            source: Box::new(source),
+        }),
+    }
+}
+
+fn job_resource() -> ApiResource {
+    ApiResource::erase::<k8s_openapi::api::batch::v1::Job>(&())
+}
+
+fn config_map_resource() -> ApiResource {
+    ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&())
+}
+
+async fn publish(ctx: &Context, w: &Workload, type_: EventType, reason: &str, note: String) {
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some(API_VERSION.into()),
+        kind: Some(w.kind().kind().into()),
+        name: Some(w.name().into()),
+        namespace: Some(w.namespace().into()),
+        uid: w.meta().uid.clone(),
+        resource_version: w.meta().resource_version.clone(),
+        ..Default::default()
+    };
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    // An event that cannot be written is not a reason to fail the reconcile.
+    if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        tracing::warn!(workload = %describe(w), reason, error = %e, "cannot publish an event");
+    }
+}
+
+/// Reconciles one workload.
+pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileError> {
+    if w.meta().deletion_timestamp.is_some() {
+        // Owner references take the objects with it.
+        return Ok(Action::await_change());
+    }
+    let jobs = match w {
+        Workload::Workflow(_) => list(ctx, w, "Jobs", job_resource()).await?,
+        _ => Vec::new(),
+    };
+    // The plan is made from one catalog snapshot, before any further await.
+    let (planned, compiled) = {
+        let catalog = ctx.catalog.load();
+        let admission = Admission {
+            catalog: &**catalog,
+            cache: &ctx.catalog.cache,
+            options: &ctx.options,
+        };
+        let planned = match w {
+            // Which steps may start depends on which have succeeded with their
+            // current Stamps, which the whole plan gives.
+            Workload::Workflow(wf) if !wf.spec.dag.is_empty() => {
+                orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
+                    let succeeded = progress::succeeded_steps(&jobs, &all);
+                    orchestrate::desired(&admission, w, &ctx.defaults, &Dag::Succeeded(&succeeded))
+                })
+            }
+            _ => orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All),
+        };
+        (planned, compiled_stack(&admission, w))
+    };
+    let previous = w.status();
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let objects = match planned {
+        Ok(objects) => objects,
+        Err(e) => {
+            let text = e.to_string();
+            let (reason, outcome) = match &e {
+                OrchestrateError::Unresolved(_) => ("StackNotFound", Outcome::Unresolved(&text)),
+                OrchestrateError::Render(_) | OrchestrateError::Dag(_) => {
+                    ("RenderFailed", Outcome::RenderFailed(&text))
+                }
+            };
+            publish(ctx, w, EventType::Warning, reason, text.clone()).await;
+            let status = progress::status(w, &outcome, None, None, previous, &now);
+            write_status(ctx, w, previous, status).await?;
+            // A Stack or Depot change wakes every workload; until then, look again now
+            // and then in case a watch missed it.
+            return Ok(Action::requeue(Duration::from_secs(300)));
+        }
+    };
+
+    for name in progress::jobs_to_replace(&objects, &jobs) {
+        delete(ctx, w, "Job", &job_resource(), &name).await?;
+    }
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut live = Vec::with_capacity(objects.len());
+    for (index, object) in objects.iter().enumerate() {
+        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let applied = api
+            .patch(&name, &params, &Patch::Apply(object))
+            .await
+            .map_err(|source| ReconcileError::Apply {
+                kind: kind.clone(),
+                namespace: w.namespace().to_owned(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        let mut v = serde_json::to_value(applied).unwrap_or(Value::Null);
+        v["apiVersion"] = object["apiVersion"].clone();
+        v["kind"] = object["kind"].clone();
+        live.push(v);
+    }
+
+    let stamp_pointer = format!("/metadata/labels/{}", STAMP_LABEL.replace('/', "~1"));
+    let config_maps: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "ConfigMap")
+        .collect();
+    let current: BTreeSet<String> = config_maps
+        .iter()
+        .filter_map(|o| o.pointer(&stamp_pointer))
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    let existing = list(ctx, w, "ConfigMaps", config_map_resource()).await?;
+    for name in progress::stale_config_maps(&existing, &current) {
+        delete(ctx, w, "ConfigMap", &config_map_resource(), &name).await?;
+    }
+
+    let config_map_name = config_maps
+        .first()
+        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(Value::as_str);
+    let stamp = objects
+        .iter()
+        .find_map(|o| o.pointer(&stamp_pointer).and_then(Value::as_str))
+        .map(|s| format!("-{s}"));
+    let outcome = Outcome::Applied {
+        live: &live,
+        conditions: compiled
+            .as_ref()
+            .map(|c| c.conditions.usable())
+            .unwrap_or_default(),
+    };
+    let status = progress::status(
+        w,
+        &outcome,
+        stamp.as_deref(),
+        config_map_name,
+        previous,
+        &now,
+    );
+    if previous.and_then(|p| p.stamp.as_deref()) != stamp.as_deref() {
+        let names: Vec<String> = live
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {}",
+                    o["kind"].as_str().unwrap_or("?"),
+                    o.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                )
+            })
+            .collect();
+        publish(
+            ctx,
+            w,
+            EventType::Normal,
+            "Applied",
+            format!(
+                "Stamp {}: applied {}",
+                stamp.as_deref().unwrap_or("(none)"),
+                names.join(", ")
+            ),
+        )
+        .await;
+    }
+    let phase = status.phase.clone();
+    write_status(ctx, w, previous, status).await?;
+    Ok(match phase.as_deref() {
+        Some("Succeeded" | "Failed") => Action::await_change(),
+        // Owned Deployments and Jobs wake the workload when they change; a
+        // resourceTemplate object of another kind is not watched, so look again soon.
+        _ if compiled
+            .is_some_and(|c| c.conditions.success.is_some() || c.conditions.failure.is_some()) =>
+        {
+            Action::requeue(Duration::from_secs(15))
+        }
+        _ => Action::requeue(Duration::from_secs(600)),
+    })
+}
+
+/// The compiled Stack of a single-Stack workload, for its resource conditions.
+fn compiled_stack(
+    admission: &Admission<'_>,
+    w: &Workload,
+) -> Option<Arc<stackhook_core::compiled::CompiledStack>> {
+    let reference = w.stack_references().into_iter().next()?;
+    let reference = stackhook_core::model::StackRef::parse(reference).ok()?;
+    let stack = stackhook_core::Catalog::stack(admission.catalog, &reference).ok()?;
+    Some(admission.cache.get(&stack))
+}
+
+async fn write_status(
+    ctx: &Context,
+    w: &Workload,
+    previous: Option<&WorkloadStatus>,
+    status: WorkloadStatus,
+) -> Result<(), ReconcileError> {
+    if previous == Some(&status) {
+        return Ok(());
+    }
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "stackhook.io",
+        "v1alpha1",
+        w.kind().kind(),
+    ));
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
+    let body = json!({"apiVersion": API_VERSION, "kind": w.kind().kind(), "status": status});
+    api.patch_status(
+        w.name(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map_err(|source| ReconcileError::Status {
+        workload: describe(w),
+        source: Box::new(source),
+    })?;
+    Ok(())
+}
+
+/// The workload an object of a watched kind is, for the generic controller.
+pub trait AsWorkload: Resource<DynamicType = ()> {
+    /// The object as a [`Workload`].
+    fn workload(self: Arc<Self>) -> Workload;
+}
+
+impl AsWorkload for stackhook_core::model::Worker {
+    fn workload(self: Arc<Self>) -> Workload {
+        Workload::Worker(self)
+    }
+}
+
+impl AsWorkload for stackhook_core::model::Service {
+    fn workload(self: Arc<Self>) -> Workload {
+        Workload::Service(self)
+    }
+}
+
+impl AsWorkload for stackhook_core::model::Workflow {
+    fn workload(self: Arc<Self>) -> Workload {
+        Workload::Workflow(self)
+    }
+}

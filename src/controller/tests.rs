@@ -1,0 +1,476 @@
+//! The controller's API glue against kube's mock client (`tower-test`): a fake API
+//! server answers each request and records it, so a test asserts what the controller
+//! asked for, in order.
+
+use std::sync::Arc;
+
+use axum::http::{Request, Response};
+use http_body_util::BodyExt as _;
+use kube::Client;
+use kube::client::Body;
+use serde_json::{Value, json};
+use stackhook_core::MemoryCatalog;
+use stackhook_core::model::{Parsed, Resource, Workload};
+
+use super::Context;
+use super::reconcile::reconcile;
+use crate::server::catalog::{self, CatalogState};
+use crate::server::metrics::Metrics;
+
+/// One request the fake API server saw.
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    body: Value,
+}
+
+impl Seen {
+    fn line(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+type Answer = Box<dyn FnMut(&Seen) -> Option<(u16, Value)> + Send>;
+
+/// The default answers: lists are empty, applies and creates echo the object, deletes
+/// succeed.
+fn default_answer(seen: &Seen) -> (u16, Value) {
+    match seen.method.as_str() {
+        "GET" => (
+            200,
+            json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}),
+        ),
+        "DELETE" => (
+            200,
+            json!({"apiVersion": "v1", "kind": "Status", "status": "Success"}),
+        ),
+        _ => {
+            let mut v = seen.body.clone();
+            v["metadata"]["resourceVersion"] = json!("1");
+            v["metadata"]["uid"] = json!("u-1");
+            (200, v)
+        }
+    }
+}
+
+fn api_error(code: u16, reason: &str, message: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Status", "status": "Failure", "code": code,
+           "reason": reason, "message": message, "metadata": {}})
+}
+
+/// A client whose requests the returned task answers; the task ends, returning what it
+/// saw, when every clone of the client is dropped.
+fn fake_api(mut answer: Answer) -> (Client, tokio::task::JoinHandle<Vec<Seen>>) {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let task = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some((request, send)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            let bytes = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let s = Seen {
+                method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
+                query: parts.uri.query().unwrap_or_default().to_owned(),
+                body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            };
+            let (code, body) = answer(&s).unwrap_or_else(|| default_answer(&s));
+            let response = Response::builder()
+                .status(code)
+                .header("content-type", "application/json")
+                .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                .unwrap();
+            send.send_response(response);
+            seen.push(s);
+        }
+        seen
+    });
+    (Client::new(service, "default"), task)
+}
+
+const EXTRA: &str = r#"
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: lost, namespace: retail, uid: w-lost, generation: 1}
+spec: {stack: "nosuch:1.0"}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Workflow
+metadata: {name: etl, namespace: retail, uid: wf-1, generation: 1}
+spec:
+  stack: flare:6.0
+  dag:
+    - {name: a, spec: {stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}]}}}
+    - {name: b, dependencies: [a], spec: {stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}]}}}
+"#;
+
+/// The embedded example catalog plus [`EXTRA`]; every workload gets a uid.
+fn catalog() -> Arc<CatalogState> {
+    let mut c: MemoryCatalog = catalog::embedded().unwrap_or_default();
+    let input = crate::load::Input {
+        name: "extra.yaml".into(),
+        text: EXTRA.into(),
+    };
+    for doc in crate::load::documents(&input).unwrap_or_default() {
+        if let Ok(Parsed::Resource(r)) = crate::load::parse(&doc) {
+            c.insert(*r).unwrap_or_default();
+        }
+    }
+    let state = Arc::new(CatalogState::new());
+    state.replace(c, &Metrics::new());
+    state
+}
+
+fn workload(state: &CatalogState, kind: &str, name: &str) -> Workload {
+    let kind = stackhook_core::model::WorkloadKind::parse(kind).unwrap_or_else(|| panic!("{kind}"));
+    let w = stackhook_core::Catalog::workload(&**state.load(), "retail", kind, name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    // The API server's view: a uid and a generation.
+    let mut v = serde_json::to_value(
+        match &w {
+            Workload::Worker(x) => serde_json::to_value(&**x),
+            Workload::Service(x) => serde_json::to_value(&**x),
+            Workload::Workflow(x) => serde_json::to_value(&**x),
+        }
+        .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    v["metadata"]["uid"] = v["metadata"]["uid"]
+        .as_str()
+        .map_or(json!("uid-1"), |u| json!(u));
+    v["metadata"]["generation"] = json!(1);
+    with_status(&v, None)
+}
+
+fn with_status(object: &Value, status: Option<&Value>) -> Workload {
+    let mut v = object.clone();
+    if let Some(s) = status {
+        v["status"] = s.clone();
+    }
+    match stackhook_core::model::parse_document(v) {
+        Ok(Parsed::Resource(r)) => match *r {
+            Resource::Workload(w) => w,
+            _ => panic!("not a workload"),
+        },
+        _ => panic!("does not parse"),
+    }
+}
+
+async fn run(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<Seen>) {
+    let (client, task) = fake_api(answer);
+    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    let result = reconcile(w, &ctx).await;
+    drop(ctx);
+    let seen = task.await.unwrap_or_default();
+    (
+        result.map(|a| format!("{a:?}")).map_err(|e| e.to_string()),
+        seen,
+    )
+}
+
+fn lines(seen: &[Seen]) -> Vec<String> {
+    seen.iter().map(Seen::line).collect()
+}
+
+fn status_of(seen: &[Seen]) -> Option<Value> {
+    seen.iter()
+        .find(|s| s.path.ends_with("/status"))
+        .map(|s| s.body["status"].clone())
+}
+
+fn none() -> Answer {
+    Box::new(|_| None)
+}
+
+#[tokio::test]
+async fn a_worker_is_applied_its_config_maps_listed_and_its_status_written() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let (result, seen) = run(&w, none()).await;
+    assert!(result.is_ok(), "{result:?}");
+    let cm = seen[0].body["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cm.starts_with("orders-stream-worker-"), "{cm}");
+    assert_eq!(
+        lines(&seen),
+        [
+            format!("PATCH /api/v1/namespaces/retail/configmaps/{cm}"),
+            "PATCH /apis/apps/v1/namespaces/retail/deployments/orders-stream".into(),
+            "GET /api/v1/namespaces/retail/configmaps".into(),
+            "POST /apis/events.k8s.io/v1/namespaces/retail/events".into(),
+            "PATCH /apis/stackhook.io/v1alpha1/namespaces/retail/workers/orders-stream/status"
+                .into(),
+        ]
+    );
+    // Server-side apply, as the field manager `stackhook`.
+    for s in [&seen[0], &seen[1], &seen[4]] {
+        assert!(s.query.contains("fieldManager=stackhook"), "{}", s.query);
+        assert!(s.query.contains("force=true"), "{}", s.query);
+    }
+    assert_eq!(
+        seen[2].query,
+        "&labelSelector=stackhook.io%2Fworkload%3Dorders-stream%2Cstackhook.io%2Fworkload-kind%3DWorker"
+    );
+    assert_eq!(seen[0].body["immutable"], json!(true));
+    assert_eq!(
+        seen[1].body["metadata"]["ownerReferences"][0]["kind"],
+        "Worker"
+    );
+    let event = &seen[3].body;
+    assert_eq!(
+        (event["type"].as_str(), event["reason"].as_str()),
+        (Some("Normal"), Some("Applied"))
+    );
+    assert!(
+        event["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("applied ConfigMap orders-stream-worker-"),
+        "{event}"
+    );
+    assert_eq!(event["reportingController"], "stackhook");
+    let status = status_of(&seen).unwrap_or_default();
+    assert_eq!(status["phase"], "Pending");
+    assert_eq!(status["configMapName"], json!(cm));
+    assert_eq!(status["observedGeneration"], 1);
+    let conditions: Vec<(&str, &str)> = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap_or(""),
+                c["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        conditions,
+        [
+            ("Validated", "True"),
+            ("ConfigRendered", "True"),
+            ("Ready", "False")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_workload_writes_no_status_and_no_event() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let (_, first) = run(&w, none()).await;
+    let status = status_of(&first).unwrap_or_default();
+    let again = with_status(
+        &serde_json::to_value(match &w {
+            Workload::Worker(x) => &**x,
+            _ => panic!(),
+        })
+        .unwrap_or_default(),
+        Some(&status),
+    );
+    let (result, seen) = run(&again, none()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        lines(&seen)
+            .iter()
+            .map(|l| l.split(' ').next().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["PATCH", "PATCH", "GET"]
+    );
+}
+
+#[tokio::test]
+async fn config_maps_of_old_stamps_beyond_three_are_deleted() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let cm = |name: &str, stamp: &str, day: u32| {
+        json!({"metadata": {"name": name, "labels": {"stackhook.io/stamp": stamp},
+                            "creationTimestamp": format!("2026-01-{day:02}T00:00:00Z")}})
+    };
+    let listed = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [
+        cm("orders-stream-worker-aaaa", "aaaa", 1),
+        cm("orders-stream-worker-bbbb", "bbbb", 2),
+        cm("orders-stream-worker-cccc", "cccc", 3),
+        cm("orders-stream-worker-dddd", "dddd", 4),
+    ]});
+    let (result, seen) = run(
+        &w,
+        Box::new(move |s| {
+            (s.method == "GET" && s.path.ends_with("/configmaps")).then(|| (200, listed.clone()))
+        }),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let deletes: Vec<String> = lines(&seen)
+        .into_iter()
+        .filter(|l| l.starts_with("DELETE"))
+        .collect();
+    // The current Stamp and the two newest others stay.
+    assert_eq!(
+        deletes,
+        [
+            "DELETE /api/v1/namespaces/retail/configmaps/orders-stream-worker-aaaa",
+            "DELETE /api/v1/namespaces/retail/configmaps/orders-stream-worker-bbbb",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_names_the_object_and_writes_nothing_more() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let (result, seen) = run(
+        &w,
+        Box::new(|s| {
+            s.path.contains("/deployments/").then(|| {
+                (
+                    500,
+                    api_error(500, "InternalError", "etcdserver: request timed out"),
+                )
+            })
+        }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        Err("cannot apply Deployment retail/orders-stream: 500 InternalError: etcdserver: request timed out".into())
+    );
+    assert_eq!(seen.len(), 2, "{:?}", lines(&seen));
+}
+
+#[tokio::test]
+async fn a_conflict_fails_this_reconcile_and_the_retry_applies() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let (result, _) = run(
+        &w,
+        Box::new(|s| {
+            s.path.contains("/deployments/").then(|| {
+                (
+                    409,
+                    api_error(409, "Conflict", "Operation cannot be fulfilled on deployments.apps \"orders-stream\": the object has been modified"),
+                )
+            })
+        }),
+    )
+    .await;
+    assert!(
+        result.as_ref().is_err_and(|e| e.starts_with(
+            "cannot apply Deployment retail/orders-stream: 409 Conflict: Operation cannot be fulfilled"
+        )),
+        "{result:?}"
+    );
+    let (retry, seen) = run(&w, none()).await;
+    assert!(retry.is_ok(), "{retry:?}");
+    assert!(status_of(&seen).is_some());
+}
+
+#[test]
+fn failures_back_off_exponentially_to_five_minutes() {
+    let delays: Vec<u64> = (1..=9).map(|n| Context::backoff(n).as_secs()).collect();
+    assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+}
+
+#[tokio::test]
+async fn an_unknown_stack_is_a_warning_event_and_an_invalid_status() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "lost");
+    let (result, seen) = run(&w, none()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        lines(&seen),
+        [
+            "POST /apis/events.k8s.io/v1/namespaces/retail/events",
+            "PATCH /apis/stackhook.io/v1alpha1/namespaces/retail/workers/lost/status",
+        ]
+    );
+    let event = &seen[0].body;
+    assert_eq!(
+        (event["type"].as_str(), event["reason"].as_str()),
+        (Some("Warning"), Some("StackNotFound"))
+    );
+    assert!(
+        event["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nosuch"),
+        "{event}"
+    );
+    let status = status_of(&seen).unwrap_or_default();
+    assert_eq!(status["phase"], "Invalid");
+    assert_eq!(status["conditions"][0]["reason"], "Unresolved");
+}
+
+#[tokio::test]
+async fn dag_steps_start_after_their_dependencies_and_old_jobs_are_replaced() {
+    let state = catalog();
+    let w = workload(&state, "Workflow", "etl");
+    let applied = |seen: &[Seen]| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.method == "PATCH" && s.path.contains("/jobs/"))
+            .map(|s| s.path.rsplit('/').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // Nothing has run: only step a.
+    let (result, seen) = run(&w, none()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(lines(&seen)[0], "GET /apis/batch/v1/namespaces/retail/jobs");
+    assert_eq!(applied(&seen), ["etl-a"]);
+    let stamp = seen
+        .iter()
+        .find(|s| s.path.ends_with("/jobs/etl-a"))
+        .and_then(|s| {
+            s.body["metadata"]["labels"]["stackhook.io/stamp"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+
+    // a has completed with this Stamp: b starts too.
+    let done = move |stamp: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {}, "items": [{
+            "metadata": {"name": "etl-a", "labels": {"stackhook.io/step": "a", "stackhook.io/stamp": stamp}},
+            "status": {"conditions": [{"type": "Complete", "status": "True"}]}}]})
+    };
+    let list = done(&stamp);
+    let (_, seen) = run(
+        &w,
+        Box::new(move |s| {
+            (s.method == "GET" && s.path.ends_with("/jobs")).then(|| (200, list.clone()))
+        }),
+    )
+    .await;
+    assert_eq!(applied(&seen), ["etl-a", "etl-b"]);
+    assert!(!lines(&seen).iter().any(|l| l.starts_with("DELETE")));
+
+    // a completed under an older Stamp: it is deleted and applied again; b waits.
+    let list = done("old0");
+    let (_, seen) = run(
+        &w,
+        Box::new(move |s| {
+            (s.method == "GET" && s.path.ends_with("/jobs")).then(|| (200, list.clone()))
+        }),
+    )
+    .await;
+    let l = lines(&seen);
+    let delete = l
+        .iter()
+        .position(|x| x == "DELETE /apis/batch/v1/namespaces/retail/jobs/etl-a");
+    let apply = l
+        .iter()
+        .position(|x| x == "PATCH /apis/batch/v1/namespaces/retail/jobs/etl-a");
+    assert!(delete.is_some() && delete < apply, "{l:?}");
+    assert_eq!(
+        seen.iter()
+            .find(|s| s.method == "DELETE")
+            .map(|s| s.body["propagationPolicy"].clone()),
+        Some(json!("Background"))
+    );
+}
