@@ -376,3 +376,131 @@ mod tests {
         assert_ne!(inputs_version(&s), a);
     }
 }
+
+/// `run` against kube's mock client: the lists fill the catalog, readiness waits for
+/// every watch's first sync, and a watch event reaches the catalog.
+#[cfg(test)]
+mod watch_tests {
+    use std::time::Duration;
+
+    use axum::http::{Request, Response};
+    use kube::client::Body;
+    use serde_json::{Value, json};
+    use stackhook_core::Catalog;
+    use stackhook_core::model::StackRef;
+
+    use super::*;
+
+    fn stack(name: &str, version: &str, rv: &str) -> Value {
+        json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+               "metadata": {"name": name, "uid": format!("uid-{name}"), "resourceVersion": rv,
+                            "managedFields": [{"manager": "kubectl", "operation": "Apply"}]},
+               "spec": {"name": "app", "version": version, "workerConfig": {}}})
+    }
+
+    fn respond(send: tower_test::mock::SendResponse<Response<Body>>, body: String) {
+        send.send_response(
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Body::from(body.into_bytes()))
+                .unwrap(),
+        );
+    }
+
+    #[tokio::test]
+    async fn the_watches_fill_the_catalog_and_ready_waits_for_every_first_sync() {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = Client::new(service, "default");
+        let state = Arc::new(CatalogState::new());
+        let metrics = Arc::new(Metrics::new());
+        let (tx, mut inputs) = watch::channel(0);
+        tokio::spawn(run(
+            client,
+            Arc::clone(&state),
+            metrics,
+            Some("stackhook-system".into()),
+            tx,
+        ));
+        let mut held = Vec::new();
+        let mut lists = 0;
+        let mut stack_watches = 0;
+        let mut seen_paths = Vec::new();
+        // Answer until the catalog has seen the watch event (or give up after 200
+        // requests: the test then fails on its assertions).
+        for _ in 0..200 {
+            // Once the event is out, the watches have nothing more to ask.
+            let wait = if stack_watches > 0 {
+                Duration::from_millis(300)
+            } else {
+                Duration::from_secs(5)
+            };
+            let Ok(Some((request, send))) = tokio::time::timeout(wait, handle.next_request()).await
+            else {
+                break;
+            };
+            let path = request.uri().path().to_owned();
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            if query.contains("watch=true") {
+                if path.ends_with("/stacks") && stack_watches == 0 {
+                    stack_watches += 1;
+                    // One event, then the stream ends (the watcher watches again).
+                    let event = json!({"type": "ADDED", "object": stack("app-2", "2", "7")});
+                    respond(send, format!("{event}\n"));
+                } else {
+                    held.push(send);
+                }
+            } else {
+                lists += 1;
+                seen_paths.push(format!("{path}?{query}"));
+                if lists < 6 {
+                    assert!(!state.ready(), "ready before every watch synced");
+                }
+                let items = if path.ends_with("/stacks") {
+                    vec![stack("app-1", "1", "5")]
+                } else {
+                    Vec::new()
+                };
+                respond(
+                    send,
+                    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "5"}, "items": items})
+                        .to_string(),
+                );
+            }
+            let catalog = state.load();
+            if stack_watches > 0 && catalog.stack(&StackRef::parse("app:2").unwrap()).is_ok() {
+                break;
+            }
+        }
+        // Give the rebuild its settle time, then look.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(state.ready());
+        let catalog = state.load();
+        let one = catalog.stack(&StackRef::parse("app:1").unwrap()).unwrap();
+        assert!(
+            one.metadata
+                .managed_fields
+                .as_ref()
+                .is_none_or(Vec::is_empty)
+        );
+        assert!(catalog.stack(&StackRef::parse("app:2").unwrap()).is_ok());
+        assert!(*inputs.borrow_and_update() >= 1);
+        seen_paths.sort();
+        let kinds: Vec<&str> = seen_paths
+            .iter()
+            .map(|p| p.split('?').next().unwrap_or_default())
+            .collect();
+        assert!(
+            kinds.contains(&"/apis/stackhook.io/v1alpha1/workflows"),
+            "{kinds:?}"
+        );
+        assert!(
+            seen_paths
+                .iter()
+                .any(|p| p.starts_with("/api/v1/configmaps?")
+                    && p.contains("fieldSelector=metadata.name%3Dstackhook-config")),
+            "{seen_paths:?}"
+        );
+        drop(held);
+    }
+}

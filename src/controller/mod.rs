@@ -145,15 +145,20 @@ async fn run_kind<K>(
     let client = ctx.client.clone();
     // Only the objects the controller made (they carry the workload label).
     let ours = watcher::Config::default().labels(WORKLOAD_LABEL);
-    let mut controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default())
-        .owns(Api::<Deployment>::all(client.clone()), ours.clone())
-        .owns(Api::<Job>::all(client.clone()), ours.clone())
-        .owns(Api::<CronJob>::all(client), ours)
-        .reconcile_all_on(on_change(inputs))
-        .graceful_shutdown_on(stop);
-    controller =
-        controller.with_config(kube::runtime::controller::Config::default().concurrency(4));
+    let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
+    // A change of what the workload made wakes it: Deployments for Workers and
+    // Services, Jobs and CronJobs for Workflows.
+    let controller = if K::kind(&()) == "Workflow" {
+        controller
+            .owns(Api::<Job>::all(client.clone()), ours.clone())
+            .owns(Api::<CronJob>::all(client), ours)
+    } else {
+        controller.owns(Api::<Deployment>::all(client), ours)
+    };
     controller
+        .reconcile_all_on(on_change(inputs))
+        .graceful_shutdown_on(stop)
+        .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .run(reconcile_one::<K>, error_policy::<K>, ctx)
         .for_each(|_| async {})
         .await;
