@@ -7,6 +7,7 @@
 mod support;
 
 mod catalog;
+mod chart;
 mod cluster;
 mod convert;
 mod crds;

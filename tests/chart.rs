@@ -1,0 +1,510 @@
+//! `charts/stackhook` installed by a real Helm (v4, as the library helm-sdkpy ships)
+//! into a small fake API server on loopback (`tests/helm/`): what Helm sends is what a
+//! cluster would get. Each values combination is checked against the Kubernetes
+//! schema and for the properties users rely on: webhook selectors and `caBundle`,
+//! least-privilege RBAC, the restricted security context, certificates kept across
+//! upgrades.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine as _;
+use rustls::client::danger::ServerCertVerifier as _;
+use serde_json::{Value, json};
+
+use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook};
+
+const NAMESPACE: &str = "stackhook-system";
+
+/// Whether helm-sdkpy can be imported (a skip on a developer machine without it, a
+/// failure under `CI=true`).
+fn have_helm() -> bool {
+    if !have_tool("python3") {
+        return false;
+    }
+    let ok = Command::new("python3")
+        .args(["-c", "import helm_sdkpy"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "helm-sdkpy is required under CI=true (.ci/run installs it)"
+        );
+        eprintln!("skipping: helm-sdkpy is not installed");
+    }
+    ok
+}
+
+struct Release {
+    install: Vec<Value>,
+    upgrade_patched: Vec<String>,
+    lint: Value,
+}
+
+fn helm(values: &Value, extra: &[&str]) -> Result<Release, String> {
+    let out = Command::new("python3")
+        .arg(repo("tests/helm/render.py"))
+        .arg(repo("charts/stackhook"))
+        .arg(values.to_string())
+        .args(extra)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let release = |o: &&Value| o["type"] != "helm.sh/release.v1";
+    Ok(Release {
+        install: v["install"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(release)
+            .cloned()
+            .collect(),
+        upgrade_patched: v["upgrade_patched"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .filter(|s| !s.starts_with("Secret/sh.helm.release"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        lint: v["lint"].clone(),
+    })
+}
+
+fn install(values: Value) -> Vec<Value> {
+    helm(&values, &[])
+        .unwrap_or_else(|e| panic!("helm install failed: {e}"))
+        .install
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind}/{name}"))
+}
+
+fn kinds(objects: &[Value]) -> BTreeSet<String> {
+    objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Every object of a kind the Kubernetes schema knows, through kubernetes-validate.
+fn assert_valid(objects: &[Value]) {
+    if !have_tool("kubernetes-validate") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = objects
+        .iter()
+        .filter(|o| {
+            !["Certificate", "Issuer", "ServiceMonitor"].contains(&o["kind"].as_str().unwrap_or(""))
+        })
+        .enumerate()
+        .map(|(i, o)| crate::support::write(dir.path(), &format!("{i}.json"), &o.to_string()))
+        .collect();
+    assert_kubernetes_valid(&files);
+}
+
+fn webhooks(objects: &[Value]) -> Vec<&Value> {
+    [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ]
+    .iter()
+    .flat_map(|k| {
+        find(objects, k, "stackhook")["webhooks"]
+            .as_array()
+            .unwrap()
+    })
+    .collect()
+}
+
+fn ca_bundles(objects: &[Value]) -> BTreeSet<String> {
+    webhooks(objects)
+        .iter()
+        .map(|w| {
+            w["clientConfig"]["caBundle"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_install_is_valid_and_safe() {
+    if !have_helm() {
+        return;
+    }
+    let release = helm(&json!({}), &["--lint"]).unwrap();
+    // Lint: no warnings or errors (severity 2 and 3).
+    assert_eq!(release.lint["Errors"], Value::Null, "{}", release.lint);
+    for m in release.lint["Messages"].as_array().into_iter().flatten() {
+        assert!(m["Severity"].as_i64() < Some(2), "lint: {m}");
+    }
+    let objects = release.install;
+    assert_valid(&objects);
+    assert_eq!(
+        kinds(&objects),
+        [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "Deployment",
+            "MutatingWebhookConfiguration",
+            "PodDisruptionBudget",
+            "Role",
+            "RoleBinding",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+            "ValidatingWebhookConfiguration",
+        ]
+        .map(String::from)
+        .into()
+    );
+
+    // The CRDs Helm installed are `stackhook crds`.
+    let crds: BTreeSet<String> = objects
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    let printed = stackhook(&["crds"], "").stdout;
+    for name in &crds {
+        assert!(printed.contains(&format!("name: {name}")), "{name}");
+    }
+    assert_eq!(crds.len(), 5);
+
+    // Webhooks: v1 reviews, no side effects, the values' policy and timeout, the
+    // release namespace and kube-system never sent.
+    for w in webhooks(&objects) {
+        assert_eq!(w["admissionReviewVersions"], json!(["v1"]));
+        assert_eq!(w["sideEffects"], "None");
+        assert_eq!(w["failurePolicy"], "Fail");
+        assert_eq!(w["timeoutSeconds"], 10);
+        assert_eq!(w["clientConfig"]["service"]["namespace"], NAMESPACE);
+        if w["name"] != "stacks.stackhook.io" {
+            assert_eq!(
+                w["namespaceSelector"]["matchExpressions"][0],
+                json!({"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [NAMESPACE, "kube-system"]})
+            );
+        }
+    }
+    let validating = find(&objects, "ValidatingWebhookConfiguration", "stackhook");
+    assert_eq!(
+        validating["webhooks"][0]["rules"][0]["operations"],
+        json!(["CREATE", "UPDATE", "DELETE"])
+    );
+    assert_eq!(
+        validating["webhooks"][1]["rules"][0]["resources"],
+        json!(["depots", "workers", "services", "workflows"])
+    );
+    let mutating = &find(&objects, "MutatingWebhookConfiguration", "stackhook")["webhooks"][0];
+    assert_eq!(mutating["reinvocationPolicy"], "IfNeeded");
+    assert_eq!(mutating["rules"][0]["resources"], json!(["pods"]));
+    assert_eq!(mutating["rules"][0]["operations"], json!(["CREATE"]));
+    assert_eq!(
+        mutating["objectSelector"],
+        json!({"matchExpressions": [{"key": "stackhook.io/workload", "operator": "Exists"}]})
+    );
+
+    // RBAC: no wildcards anywhere.
+    for o in objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+    {
+        for rule in o["rules"].as_array().unwrap() {
+            for field in ["apiGroups", "resources", "verbs"] {
+                assert!(
+                    !rule[field].as_array().unwrap().contains(&json!("*")),
+                    "{} has a wildcard in {field}: {rule}",
+                    o["metadata"]["name"]
+                );
+            }
+        }
+    }
+    let lease = find(&objects, "Role", "stackhook-leader-election");
+    assert_eq!(lease["rules"][0]["resources"], json!(["leases"]));
+
+    // The Deployment: two replicas apart, restricted, probes on the plain port.
+    let deployment = find(&objects, "Deployment", "stackhook");
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+            ["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["securityContext"],
+        json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true,
+               "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}})
+    );
+    assert_eq!(
+        container["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "metrics"})
+    );
+    assert_eq!(
+        container["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "metrics"})
+    );
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        args.starts_with(&["serve", "--kube", "--controller"]),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--projector-image=ghcr.io/stackhook/stackhook:0.1.0"),
+        "{args:?}"
+    );
+    // The container's flags are the binary's own (a renamed flag breaks this test).
+    let help = stackhook(&["serve", "--help"], "").stdout;
+    for arg in &args[1..] {
+        let flag = arg.split('=').next().unwrap();
+        assert!(
+            help.contains(flag),
+            "{flag} is not a `stackhook serve` flag"
+        );
+    }
+    assert_eq!(
+        find(&objects, "PodDisruptionBudget", "stackhook")["spec"]["minAvailable"],
+        1
+    );
+}
+
+#[test]
+fn the_self_signed_ca_is_the_webhooks_ca_and_survives_an_upgrade() {
+    if !have_helm() {
+        return;
+    }
+    let release = helm(&json!({}), &["--upgrade", "{}"]).unwrap();
+    let objects = &release.install;
+    let secret = find(objects, "Secret", "stackhook-tls");
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    assert_eq!(
+        secret["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
+    );
+    let ca = secret["data"]["ca.crt"].as_str().unwrap();
+    assert_eq!(ca_bundles(objects), [ca.to_owned()].into());
+    // The serving certificate is signed by that CA, for the Service's names.
+    let pem = |field: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(secret["data"][field].as_str().unwrap())
+            .unwrap()
+    };
+    stackhook::server::tls::certified_key(&pem("tls.crt"), &pem("tls.key")).unwrap();
+    let der = |bytes: &[u8]| {
+        let (_, p) = x509_parser::pem::parse_x509_pem(bytes).unwrap();
+        p.contents
+    };
+    let (ca_der, cert_der) = (der(&pem("ca.crt")), der(&pem("tls.crt")));
+    let (_, ca_cert) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&cert_der).unwrap();
+    assert_eq!(cert.issuer(), ca_cert.subject());
+    // The chain verifies for the Service's DNS name, as the API server checks it.
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_der.clone().into()).unwrap();
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        roots.into(),
+        rustls::crypto::ring::default_provider().into(),
+    )
+    .build()
+    .unwrap();
+    verifier
+        .verify_server_cert(
+            &cert_der.clone().into(),
+            &[],
+            &rustls_pki_types::ServerName::try_from("stackhook.stackhook-system.svc").unwrap(),
+            &[],
+            rustls_pki_types::UnixTime::now(),
+        )
+        .unwrap();
+    let sans: Vec<String> = cert
+        .subject_alternative_name()
+        .unwrap()
+        .unwrap()
+        .value
+        .general_names
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        sans.contains(&"DNSName(stackhook.stackhook-system.svc)".to_owned()),
+        "{sans:?}"
+    );
+    let checksum = &find(objects, "Deployment", "stackhook")["spec"]["template"]["metadata"]["annotations"]
+        ["checksum/tls"];
+    assert!(
+        checksum.as_str().is_some_and(|c| c.len() == 64),
+        "{checksum}"
+    );
+
+    // `helm upgrade` reads the Secret back: the Secret, the webhooks' caBundle and the
+    // Deployment (its checksum) are left as they were.
+    for kept in [
+        "Secret/stackhook-tls",
+        "ValidatingWebhookConfiguration/stackhook",
+        "MutatingWebhookConfiguration/stackhook",
+        "Deployment/stackhook",
+    ] {
+        assert!(
+            !release.upgrade_patched.contains(&kept.to_owned()),
+            "{kept} changed: {:?}",
+            release.upgrade_patched
+        );
+    }
+}
+
+#[test]
+fn cert_manager_mode_injects_the_ca_from_its_certificate() {
+    if !have_helm() {
+        return;
+    }
+    let objects = install(
+        json!({"certificates": {"mode": "certManager"}, "serviceMonitor": {"enabled": true}}),
+    );
+    assert_valid(&objects);
+    for k in [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ] {
+        assert_eq!(
+            find(&objects, k, "stackhook")["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            "stackhook-system/stackhook"
+        );
+    }
+    // cainjector fills caBundle; the chart leaves it out.
+    assert_eq!(ca_bundles(&objects), [String::new()].into());
+    let certificate = find(&objects, "Certificate", "stackhook");
+    assert_eq!(certificate["spec"]["secretName"], "stackhook-tls");
+    assert_eq!(
+        certificate["spec"]["issuerRef"]["name"],
+        "stackhook-selfsigned"
+    );
+    assert!(
+        certificate["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("stackhook.stackhook-system.svc"))
+    );
+    assert_eq!(
+        find(&objects, "Issuer", "stackhook-selfsigned")["spec"],
+        json!({"selfSigned": {}})
+    );
+    assert!(
+        !objects.iter().any(|o| o["kind"] == "Secret"),
+        "no Secret in cert-manager mode"
+    );
+    let monitor = find(&objects, "ServiceMonitor", "stackhook");
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+
+    // A given ClusterIssuer: no Issuer made.
+    let objects = install(json!({"certificates": {"mode": "certManager",
+        "certManager": {"issuerRef": {"name": "corp-ca", "kind": "ClusterIssuer"}}}}));
+    assert_eq!(
+        find(&objects, "Certificate", "stackhook")["spec"]["issuerRef"]["kind"],
+        "ClusterIssuer"
+    );
+    assert!(!objects.iter().any(|o| o["kind"] == "Issuer"));
+}
+
+#[test]
+fn existing_secret_mode_uses_the_given_secret_and_bundle() {
+    if !have_helm() {
+        return;
+    }
+    let objects = install(json!({
+        "certificates": {"mode": "existingSecret", "existingSecret": {"name": "my-tls", "caBundle": "Q0E="}},
+        "webhook": {"failurePolicy": "Ignore", "timeoutSeconds": 5, "excludeNamespaces": ["legacy"]},
+        "controller": {"enabled": false},
+    }));
+    assert_valid(&objects);
+    assert_eq!(ca_bundles(&objects), ["Q0E=".to_owned()].into());
+    assert!(!objects.iter().any(|o| o["kind"] == "Secret"));
+    let deployment = find(&objects, "Deployment", "stackhook");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
+        "my-tls"
+    );
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(!args.as_array().unwrap().contains(&json!("--controller")));
+    for w in webhooks(&objects) {
+        assert_eq!(
+            (w["failurePolicy"].as_str(), w["timeoutSeconds"].as_i64()),
+            (Some("Ignore"), Some(5))
+        );
+    }
+    let mutating = &find(&objects, "MutatingWebhookConfiguration", "stackhook")["webhooks"][0];
+    assert_eq!(
+        mutating["namespaceSelector"]["matchExpressions"][0]["values"],
+        json!([NAMESPACE, "kube-system", "legacy"])
+    );
+    // Without the controller: read-only access, no Lease.
+    assert!(!objects.iter().any(|o| o["kind"] == "Role"));
+    let role = find(&objects, "ClusterRole", "stackhook");
+    for rule in role["rules"].as_array().unwrap() {
+        assert_eq!(rule["verbs"], json!(["get", "list", "watch"]), "{rule}");
+    }
+}
+
+#[test]
+fn bad_values_are_refused_by_the_schema() {
+    if !have_helm() {
+        return;
+    }
+    let cases = [
+        (
+            json!({"bogus": 1}),
+            "at '': additional properties 'bogus' not allowed",
+        ),
+        (
+            json!({"webhook": {"timeoutSeconds": 99}}),
+            "at '/webhook/timeoutSeconds': maximum: got 99, want 30",
+        ),
+        (
+            json!({"certificates": {"mode": "vault"}}),
+            "at '/certificates/mode': value must be one of 'selfSigned', 'certManager', 'existingSecret'",
+        ),
+        (
+            json!({"certificates": {"mode": "existingSecret"}}),
+            "at '/certificates/existingSecret/name': minLength: got 0, want 1",
+        ),
+        (
+            json!({"controller": {"extraRules": [{"apiGroups": ["x"], "resources": ["*"], "verbs": ["get"]}]}}),
+            "at '/controller/extraRules/0/resources/0'",
+        ),
+    ];
+    for (values, message) in cases {
+        let error = helm(&values, &[])
+            .err()
+            .unwrap_or_else(|| panic!("{values} was accepted"));
+        assert!(
+            error.contains("values don't meet the specifications of the schema"),
+            "{error}"
+        );
+        assert!(error.contains(message), "{values}: {error}");
+    }
+}
