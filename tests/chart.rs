@@ -508,3 +508,36 @@ fn bad_values_are_refused_by_the_schema() {
         assert!(error.contains(message), "{values}: {error}");
     }
 }
+
+#[test]
+fn the_image_runs_the_one_binary_as_the_charts_user() {
+    let dockerfile = std::fs::read_to_string(repo("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("cargo build --release --locked --bin stackhook"));
+    assert!(dockerfile.contains("USER 65532:65532"));
+    assert!(dockerfile.contains(r#"ENTRYPOINT ["/usr/local/bin/stackhook"]"#));
+    let deployment =
+        std::fs::read_to_string(repo("charts/stackhook/templates/deployment.yaml")).unwrap();
+    assert!(deployment.contains("runAsUser: 65532"));
+}
+
+#[test]
+fn no_private_key_is_committed() {
+    let out = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(repo("."))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git ls-files failed");
+    let files: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .collect();
+    assert!(files.contains(&"certs/make-dev-certs.sh"), "{files:?}");
+    let marker = ["-----BEGIN", " PRIVATE KEY-----"].concat();
+    for f in files {
+        let text = std::fs::read(repo(f)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        assert!(!text.contains(&marker), "{f} holds a private key");
+    }
+}
