@@ -474,3 +474,68 @@ async fn dag_steps_start_after_their_dependencies_and_old_jobs_are_replaced() {
         Some(json!("Background"))
     );
 }
+
+#[tokio::test]
+async fn an_object_already_gone_is_not_an_error() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let cm = |name: &str, stamp: &str, day: u32| {
+        json!({"metadata": {"name": name, "labels": {"stackhook.io/stamp": stamp},
+                            "creationTimestamp": format!("2026-01-{day:02}T00:00:00Z")}})
+    };
+    let listed = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [
+        cm("orders-stream-worker-aaaa", "aaaa", 1),
+        cm("orders-stream-worker-bbbb", "bbbb", 2),
+        cm("orders-stream-worker-cccc", "cccc", 3),
+        cm("orders-stream-worker-dddd", "dddd", 4),
+    ]});
+    let (result, seen) = run(
+        &w,
+        Box::new(move |s| match s.method.as_str() {
+            "GET" if s.path.ends_with("/configmaps") => Some((200, listed.clone())),
+            // Deleted by someone else in the meantime.
+            "DELETE" => Some((
+                404,
+                api_error(404, "NotFound", "configmaps \"x\" not found"),
+            )),
+            _ => None,
+        }),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(
+        lines(&seen)
+            .iter()
+            .filter(|l| l.starts_with("DELETE"))
+            .count(),
+        2
+    );
+    assert!(status_of(&seen).is_some());
+}
+
+#[tokio::test]
+async fn a_failed_delete_names_the_object() {
+    let state = catalog();
+    let w = workload(&state, "Workflow", "etl");
+    let old = json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {}, "items": [{
+        "metadata": {"name": "etl-a", "labels": {"stackhook.io/step": "a", "stackhook.io/stamp": "old0"}}}]});
+    let (result, _) = run(
+        &w,
+        Box::new(move |s| match s.method.as_str() {
+            "GET" if s.path.ends_with("/jobs") => Some((200, old.clone())),
+            "DELETE" => Some((
+                403,
+                api_error(403, "Forbidden", "jobs.batch \"etl-a\" is forbidden"),
+            )),
+            _ => None,
+        }),
+    )
+    .await;
+    assert_eq!(
+        result,
+        Err(
+            "cannot delete Job retail/etl-a: 403 Forbidden: jobs.batch \"etl-a\" is forbidden"
+                .into()
+        )
+    );
+}
