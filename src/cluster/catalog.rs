@@ -20,7 +20,7 @@ use stackhook_core::settings::{self, CONFIG_MAP_NAME};
 use tokio::sync::{Notify, watch};
 
 use crate::server::catalog::CatalogState;
-use crate::server::metrics::{Metrics, ResultLabels};
+use crate::server::metrics::Metrics;
 
 /// How long changes are gathered before the catalog is rebuilt: a burst of events (a
 /// `kubectl apply -f dir/`) makes one rebuild.
@@ -256,14 +256,7 @@ pub async fn run(
         for p in &problems {
             tracing::warn!(problem = %p, "left out of the catalog");
         }
-        let counts = catalog.counts();
-        state.replace(catalog, &metrics);
-        metrics
-            .catalog_reloads
-            .get_or_create(&ResultLabels {
-                result: "ok".into(),
-            })
-            .inc();
+        let counts = state.reload(catalog, &metrics);
         tracing::debug!(
             stacks = counts.stacks,
             depots = counts.depots,

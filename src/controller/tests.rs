@@ -286,20 +286,21 @@ async fn an_unchanged_workload_writes_no_status_and_no_event() {
     );
 }
 
+/// orders-stream's ConfigMaps of four older Stamps, a day apart.
+fn four_old_config_maps() -> Value {
+    let cm = |stamp: &str, day: u32| {
+        json!({"metadata": {"name": format!("orders-stream-worker-{stamp}"), "labels": {"stackhook.io/stamp": stamp},
+                            "creationTimestamp": format!("2026-01-{day:02}T00:00:00Z")}})
+    };
+    json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {},
+           "items": [cm("aaaa", 1), cm("bbbb", 2), cm("cccc", 3), cm("dddd", 4)]})
+}
+
 #[tokio::test]
 async fn config_maps_of_old_stamps_beyond_three_are_deleted() {
     let state = catalog();
     let w = workload(&state, "Worker", "orders-stream");
-    let cm = |name: &str, stamp: &str, day: u32| {
-        json!({"metadata": {"name": name, "labels": {"stackhook.io/stamp": stamp},
-                            "creationTimestamp": format!("2026-01-{day:02}T00:00:00Z")}})
-    };
-    let listed = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [
-        cm("orders-stream-worker-aaaa", "aaaa", 1),
-        cm("orders-stream-worker-bbbb", "bbbb", 2),
-        cm("orders-stream-worker-cccc", "cccc", 3),
-        cm("orders-stream-worker-dddd", "dddd", 4),
-    ]});
+    let listed = four_old_config_maps();
     let (result, seen) = run(
         &w,
         Box::new(move |s| {
@@ -479,16 +480,7 @@ async fn dag_steps_start_after_their_dependencies_and_old_jobs_are_replaced() {
 async fn an_object_already_gone_is_not_an_error() {
     let state = catalog();
     let w = workload(&state, "Worker", "orders-stream");
-    let cm = |name: &str, stamp: &str, day: u32| {
-        json!({"metadata": {"name": name, "labels": {"stackhook.io/stamp": stamp},
-                            "creationTimestamp": format!("2026-01-{day:02}T00:00:00Z")}})
-    };
-    let listed = json!({"apiVersion": "v1", "kind": "ConfigMapList", "metadata": {}, "items": [
-        cm("orders-stream-worker-aaaa", "aaaa", 1),
-        cm("orders-stream-worker-bbbb", "bbbb", 2),
-        cm("orders-stream-worker-cccc", "cccc", 3),
-        cm("orders-stream-worker-dddd", "dddd", 4),
-    ]});
+    let listed = four_old_config_maps();
     let (result, seen) = run(
         &w,
         Box::new(move |s| match s.method.as_str() {

@@ -111,6 +111,20 @@ impl CatalogState {
         self.ready.store(true, Ordering::Release);
     }
 
+    /// Replaces the catalog after a reload, counts the reload, and returns the new
+    /// catalog's sizes.
+    pub fn reload(&self, catalog: MemoryCatalog, metrics: &Metrics) -> CatalogCounts {
+        let counts = catalog.counts();
+        self.replace(catalog, metrics);
+        metrics
+            .catalog_reloads
+            .get_or_create(&ResultLabels {
+                result: "ok".into(),
+            })
+            .inc();
+        counts
+    }
+
     /// Whether a catalog has been loaded.
     pub fn ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
@@ -186,14 +200,7 @@ pub async fn watch(
         let dirs2 = dirs.clone();
         match tokio::task::spawn_blocking(move || load_dirs(&dirs2)).await {
             Ok(Ok(catalog)) => {
-                let counts = catalog.counts();
-                state.replace(catalog, &metrics);
-                metrics
-                    .catalog_reloads
-                    .get_or_create(&ResultLabels {
-                        result: "ok".into(),
-                    })
-                    .inc();
+                let counts = state.reload(catalog, &metrics);
                 tracing::info!(
                     stacks = counts.stacks,
                     depots = counts.depots,

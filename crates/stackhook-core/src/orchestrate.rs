@@ -69,6 +69,18 @@ pub enum OrchestrateError {
     Dag(String),
 }
 
+/// Whether the controller makes more than the ConfigMap (not annotated
+/// `stackhook.io/orchestrate: "false"`).
+pub fn orchestrated(workload: &Workload) -> bool {
+    workload
+        .meta()
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ORCHESTRATE_ANNOTATION))
+        .map(String::as_str)
+        != Some("false")
+}
+
 fn owner(workload: &Workload) -> Option<Value> {
     workload.meta().uid.as_ref().map(|uid| {
         json!([{
@@ -314,14 +326,7 @@ pub fn desired(
             );
         }
     }
-    let orchestrate = workload
-        .meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ORCHESTRATE_ANNOTATION))
-        .map(String::as_str)
-        != Some("false");
-    if !orchestrate {
+    if !orchestrated(workload) {
         return Ok(objects);
     }
     let name = workload.name();

@@ -168,21 +168,30 @@ struct Phase {
     message: String,
 }
 
+impl Phase {
+    fn of(
+        phase: &'static str,
+        ready: bool,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            phase,
+            ready,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
 fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>) -> Phase {
-    let orchestrated = workload
-        .meta()
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ORCHESTRATE_ANNOTATION))
-        .map(String::as_str)
-        != Some("false");
-    if !orchestrated {
-        return Phase {
-            phase: "Running",
-            ready: true,
-            reason: "ConfigOnly",
-            message: format!("{ORCHESTRATE_ANNOTATION} is \"false\": only the ConfigMap is made"),
-        };
+    if !crate::orchestrate::orchestrated(workload) {
+        return Phase::of(
+            "Running",
+            true,
+            "ConfigOnly",
+            format!("{ORCHESTRATE_ANNOTATION} is \"false\": only the ConfigMap is made"),
+        );
     }
     let main: Vec<&Value> = live.iter().filter(|o| kind_of(o) != "ConfigMap").collect();
     if conditions.success.is_some() || conditions.failure.is_some() {
@@ -190,27 +199,27 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
             return pending("the resourceTemplate object is not there yet");
         };
         if conditions.failure.is_some_and(|c| c.holds(object)) {
-            return Phase {
-                phase: "Failed",
-                ready: false,
-                reason: "FailureCondition",
-                message: format!("{} met its failureCondition", describe(object)),
-            };
+            return Phase::of(
+                "Failed",
+                false,
+                "FailureCondition",
+                format!("{} met its failureCondition", describe(object)),
+            );
         }
         if conditions.success.is_some_and(|c| c.holds(object)) {
-            return Phase {
-                phase: "Succeeded",
-                ready: true,
-                reason: "SuccessCondition",
-                message: format!("{} met its successCondition", describe(object)),
-            };
+            return Phase::of(
+                "Succeeded",
+                true,
+                "SuccessCondition",
+                format!("{} met its successCondition", describe(object)),
+            );
         }
-        return Phase {
-            phase: "Running",
-            ready: false,
-            reason: "Running",
-            message: format!("waiting for {} to meet a condition", describe(object)),
-        };
+        return Phase::of(
+            "Running",
+            false,
+            "Running",
+            format!("waiting for {} to meet a condition", describe(object)),
+        );
     }
     let deployments: Vec<&&Value> = main.iter().filter(|o| kind_of(o) == "Deployment").collect();
     let jobs: Vec<&&Value> = main.iter().filter(|o| kind_of(o) == "Job").collect();
@@ -222,28 +231,23 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         let ready = int(d, "/status/readyReplicas");
         let current = int(d, "/status/observedGeneration") >= int(d, "/metadata/generation");
         return if ready >= want && current {
-            Phase {
-                phase: "Running",
-                ready: true,
-                reason: "DeploymentReady",
-                message: format!("{ready}/{want} replicas ready"),
-            }
+            Phase::of(
+                "Running",
+                true,
+                "DeploymentReady",
+                format!("{ready}/{want} replicas ready"),
+            )
         } else {
-            Phase {
-                phase: "Pending",
-                ready: false,
-                reason: "DeploymentProgressing",
-                message: format!("{ready}/{want} replicas ready"),
-            }
+            Phase::of(
+                "Pending",
+                false,
+                "DeploymentProgressing",
+                format!("{ready}/{want} replicas ready"),
+            )
         };
     }
     if main.iter().any(|o| kind_of(o) == "CronJob") {
-        return Phase {
-            phase: "Running",
-            ready: true,
-            reason: "Scheduled",
-            message: "the CronJob is scheduled".into(),
-        };
+        return Phase::of("Running", true, "Scheduled", "the CronJob is scheduled");
     }
     if !jobs.is_empty() {
         let steps = match workload {
@@ -251,48 +255,43 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
             _ => 1,
         };
         if let Some(failed) = jobs.iter().find(|j| job_done(j) == Some(false)) {
-            return Phase {
-                phase: "Failed",
-                ready: false,
-                reason: "JobFailed",
-                message: format!("{} failed", describe(failed)),
-            };
+            return Phase::of(
+                "Failed",
+                false,
+                "JobFailed",
+                format!("{} failed", describe(failed)),
+            );
         }
         let done = jobs.iter().filter(|j| job_done(j) == Some(true)).count();
         return if done >= steps {
-            Phase {
-                phase: "Succeeded",
-                ready: true,
-                reason: "JobsComplete",
-                message: format!("{done}/{steps} jobs complete"),
-            }
+            Phase::of(
+                "Succeeded",
+                true,
+                "JobsComplete",
+                format!("{done}/{steps} jobs complete"),
+            )
         } else {
-            Phase {
-                phase: "Running",
-                ready: false,
-                reason: "JobsRunning",
-                message: format!("{done}/{steps} jobs complete"),
-            }
+            Phase::of(
+                "Running",
+                false,
+                "JobsRunning",
+                format!("{done}/{steps} jobs complete"),
+            )
         };
     }
     match main.first() {
-        Some(o) => Phase {
-            phase: "Running",
-            ready: true,
-            reason: "Applied",
-            message: format!("{} applied", describe(o)),
-        },
+        Some(o) => Phase::of(
+            "Running",
+            true,
+            "Applied",
+            format!("{} applied", describe(o)),
+        ),
         None => pending("nothing applied yet"),
     }
 }
 
 fn pending(message: &str) -> Phase {
-    Phase {
-        phase: "Pending",
-        ready: false,
-        reason: "Pending",
-        message: message.into(),
-    }
+    Phase::of("Pending", false, "Pending", message)
 }
 
 fn describe(o: &Value) -> String {

@@ -1,5 +1,8 @@
 //! Helpers shared by the unit tests of several modules.
 
+use crate::MemoryCatalog;
+use crate::admit::{Admission, Options};
+use crate::compiled::StackCache;
 use crate::model::{Parsed, Resource, parse_document};
 use crate::source::parse_documents;
 
@@ -14,4 +17,36 @@ pub(crate) fn resources(text: &str) -> Vec<Resource> {
             Parsed::Skipped { what } => panic!("skipped {what}"),
         })
         .collect()
+}
+
+/// A catalog with its compiled-Stack cache and default options: what an `Admission`
+/// borrows.
+pub(crate) struct Fixture {
+    pub(crate) catalog: MemoryCatalog,
+    pub(crate) cache: StackCache,
+    pub(crate) options: Options,
+}
+
+impl Fixture {
+    /// A catalog of every resource in `text`.
+    pub(crate) fn new(text: &str) -> Self {
+        let mut catalog = MemoryCatalog::new();
+        for r in resources(text) {
+            catalog.insert(r).unwrap();
+        }
+        Self {
+            catalog,
+            cache: StackCache::new(),
+            options: Options::default(),
+        }
+    }
+
+    /// The admission context over this catalog.
+    pub(crate) fn admission(&self) -> Admission<'_> {
+        Admission {
+            catalog: &self.catalog,
+            cache: &self.cache,
+            options: &self.options,
+        }
+    }
 }

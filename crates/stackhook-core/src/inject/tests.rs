@@ -1,11 +1,8 @@
 use serde_json::json;
 
 use super::*;
-use crate::MemoryCatalog;
-use crate::admit::Options;
-use crate::compiled::StackCache;
 use crate::settings::Settings;
-use crate::test_support::resources;
+use crate::test_support::Fixture;
 
 const CATALOG: &str = r#"
 apiVersion: stackhook.io/v1alpha1
@@ -32,24 +29,15 @@ spec: {stack: "app:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
 /// The images of the init containers the patch adds, with `settings` as ns1's
 /// `stackhook-config` and `annotations` on the pod.
 fn init_images(settings: &[(&str, Settings)], annotations: Value) -> Vec<(String, String)> {
-    let mut catalog = MemoryCatalog::new();
-    for r in resources(CATALOG) {
-        catalog.insert(r).unwrap();
-    }
-    catalog.set_settings(
+    let mut fixture = Fixture::new(CATALOG);
+    fixture.catalog.set_settings(
         "ns1",
         settings
             .iter()
             .map(|(k, s)| ((*k).to_owned(), s.clone()))
             .collect(),
     );
-    let cache = StackCache::new();
-    let options = Options::default();
-    let admission = Admission {
-        catalog: &catalog,
-        cache: &cache,
-        options: &options,
-    };
+    let admission = fixture.admission();
     let pod = json!({
         "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"},
                      "annotations": annotations},

@@ -3,7 +3,7 @@ use crate::MemoryCatalog;
 use crate::admit::Options;
 use crate::compiled::StackCache;
 use crate::model::Resource;
-use crate::test_support::resources;
+use crate::test_support::{Fixture, resources};
 
 const CATALOG: &str = r#"
 apiVersion: stackhook.io/v1alpha1
@@ -57,19 +57,9 @@ fn workload(text: &str) -> Workload {
 }
 
 fn plan(text: &str, dag: &Dag<'_>) -> Result<Vec<Value>, OrchestrateError> {
-    let mut catalog = MemoryCatalog::new();
-    for r in resources(CATALOG) {
-        catalog.insert(r).unwrap();
-    }
-    let cache = StackCache::new();
-    let options = Options::default();
-    let admission = Admission {
-        catalog: &catalog,
-        cache: &cache,
-        options: &options,
-    };
+    let fixture = Fixture::new(CATALOG);
     desired(
-        &admission,
+        &fixture.admission(),
         &workload(text),
         &Defaults {
             ingress_domain_suffix: "apps.example.org".into(),
@@ -299,22 +289,15 @@ fn an_unresolvable_workload_is_an_error() {
 
 #[test]
 fn the_namespace_settings_give_the_ingress_domain() {
-    let mut catalog = MemoryCatalog::new();
-    for r in resources(CATALOG) {
-        catalog.insert(r).unwrap();
-    }
+    let mut fixture = Fixture::new(CATALOG);
     let suffix = |s: &str| crate::settings::Settings {
         ingress_domain_suffix: Some(s.into()),
         ..Default::default()
     };
-    catalog.set_settings("ns1", vec![("default".into(), suffix("ns1.example.net"))]);
-    let cache = StackCache::new();
-    let options = Options::default();
-    let admission = Admission {
-        catalog: &catalog,
-        cache: &cache,
-        options: &options,
-    };
+    fixture
+        .catalog
+        .set_settings("ns1", vec![("default".into(), suffix("ns1.example.net"))]);
+    let admission = fixture.admission();
     let service = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}}\n",
     );
