@@ -13,28 +13,13 @@ use base64::Engine as _;
 use rustls::client::danger::ServerCertVerifier as _;
 use serde_json::{Value, json};
 
-use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook};
+use crate::support::{assert_kubernetes_valid, have_python_module, have_tool, repo, stackhook};
 
 const NAMESPACE: &str = "stackhook-system";
 
-/// Whether helm-sdkpy can be imported (a skip on a developer machine without it, a
-/// failure under `CI=true`).
+/// Whether helm-sdkpy can be imported.
 fn have_helm() -> bool {
-    if !have_tool("python3") {
-        return false;
-    }
-    let ok = Command::new("python3")
-        .args(["-c", "import helm_sdkpy"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "helm-sdkpy is required under CI=true (.ci/run installs it)"
-        );
-        eprintln!("skipping: helm-sdkpy is not installed");
-    }
-    ok
+    have_python_module("helm_sdkpy")
 }
 
 struct Release {

@@ -41,6 +41,11 @@ fn field(line: &str, key: &str) -> Option<SocketAddr> {
 
 /// Starts `stackhook serve` on free ports and waits until it is ready.
 fn start(args: &[&str]) -> Server {
+    start_with_env(args, &[])
+}
+
+/// [`start`] with environment variables.
+fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackhook"))
         .args([
             "serve",
@@ -50,6 +55,7 @@ fn start(args: &[&str]) -> Server {
             "127.0.0.1:0",
         ])
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo(""))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -648,4 +654,209 @@ mod tokio_stream_shim {
             self.0.poll_recv(cx)
         }
     }
+}
+
+/// The fake API server of `tests/helm/`, seeded with YAML files; killed on drop.
+struct FakeApi {
+    child: Child,
+    url: String,
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FakeApi {
+    fn start(seed: &[&Path]) -> Self {
+        let mut child = Command::new("python3")
+            .arg(repo("tests/helm/fake_apiserver.py"))
+            .args(seed)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        assert!(
+            url.starts_with("http://"),
+            "the fake API server did not start"
+        );
+        Self {
+            child,
+            url: url.trim().to_owned(),
+        }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.url.trim_start_matches("http://").parse().unwrap()
+    }
+
+    /// Every stored object.
+    fn objects(&self) -> Vec<Value> {
+        let (status, body) = probe_get(self.addr(), "/_objects");
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&body).unwrap_or_default();
+        v["objects"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn find(&self, kind: &str, name: &str) -> Option<Value> {
+        self.objects()
+            .into_iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    }
+
+    /// Creates an object through the API.
+    fn create(&self, path: &str, object: &Value) {
+        use std::io::{Read as _, Write as _};
+        let body = object.to_string();
+        let mut s = std::net::TcpStream::connect(self.addr()).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(out.starts_with("HTTP/1.1 201"), "{out}");
+    }
+}
+
+/// In-cluster mode end to end: `serve --kube --controller` against a fake API server
+/// holding the example catalog. The catalog comes from the watches (a pod is mutated,
+/// a Stack created later is seen), the controller takes the Lease and applies every
+/// workload's objects, and SIGTERM releases the Lease.
+#[test]
+fn in_cluster_mode_watches_the_api_and_reconciles_the_workloads() {
+    // The fake API server reads its seed files with PyYAML.
+    if !crate::support::have_python_module("yaml") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let crds = crate::support::write(
+        dir.path(),
+        "crds.yaml",
+        &crate::support::stackhook(&["crds"], "").stdout,
+    );
+    let namespaces = crate::support::write(
+        dir.path(),
+        "namespaces.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: retail}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: stackhook-system}\n",
+    );
+    let catalog: Vec<std::path::PathBuf> = [
+        "stack-benthos.yaml",
+        "stack-flare.yaml",
+        "depots.yaml",
+        "workloads.yaml",
+    ]
+    .iter()
+    .map(|f| repo(&format!("examples/catalog/{f}")))
+    .collect();
+    let mut seed: Vec<&Path> = vec![&namespaces, &crds];
+    seed.extend(catalog.iter().map(std::path::PathBuf::as_path));
+    let api = FakeApi::start(&seed);
+    let kubeconfig = crate::support::write(
+        dir.path(),
+        "kubeconfig",
+        &serde_json::json!({"apiVersion": "v1", "kind": "Config", "current-context": "fake",
+            "clusters": [{"name": "fake", "cluster": {"server": api.url}}],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+            "users": [{"name": "fake", "user": {"token": "fake"}}]})
+        .to_string(),
+    );
+    let ca = dir.path().join("ca.crt");
+    let mut server = start_with_env(
+        &["--kube", "--controller", "--ca-out", ca.to_str().unwrap()],
+        &[
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+            ("POD_NAMESPACE", "stackhook-system"),
+            ("POD_NAME", "replica-1"),
+        ],
+    );
+    let ca_pem = std::fs::read_to_string(&ca).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        // Ready means the watches have synced: the pod's workload is known.
+        let c = client(&ca_pem, None, false);
+        let (_, _, body) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
+            .await
+            .unwrap();
+        let r: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(r["response"]["patchType"], "JSONPatch", "{r}");
+
+        // A Stack created now is in the catalog for the next reviews.
+        let mut review: Value = serde_json::from_slice(&fixture("worker-create")).unwrap();
+        review["request"]["object"]["spec"]["stack"] = "benthos:3.1".into();
+        let review = serde_json::to_vec(&review).unwrap();
+        let (_, _, body) = post(&c, server.listen, "/validate", review.clone())
+            .await
+            .unwrap();
+        let r: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(r["response"]["allowed"], false, "{r}");
+        let mut stack = api.find("Stack", "benthos-3-0").unwrap();
+        stack["metadata"] = serde_json::json!({"name": "benthos-3-1"});
+        stack["spec"]["version"] = "3.1".into();
+        api.create("/apis/stackhook.io/v1alpha1/stacks", &stack);
+        eventually(&server, "the new Stack reaches the catalog", || {
+            let (c, review) = (&c, review.clone());
+            async move {
+                let (_, _, body) = post(c, server.listen, "/validate", review).await.unwrap();
+                serde_json::from_slice::<Value>(&body).unwrap()["response"]["allowed"] == true
+            }
+        })
+        .await;
+
+        // The controller holds the Lease and applies each workload's objects.
+        eventually(&server, "the controller applies every workload", || async {
+            [
+                "Deployment/orders-stream",
+                "Deployment/orders-api",
+                "Ingress/orders-api",
+                "CronJob/city-export",
+            ]
+            .iter()
+            .all(|k| {
+                let (kind, name) = k.split_once('/').unwrap();
+                api.find(kind, name).is_some()
+            }) && api
+                .objects()
+                .iter()
+                .any(|o| o["kind"] == "Worker" && o["status"]["phase"].is_string())
+        })
+        .await;
+    });
+    let lease = api.find("Lease", "stackhook-controller").unwrap();
+    assert_eq!(lease["metadata"]["namespace"], "stackhook-system");
+    assert_eq!(lease["spec"]["holderIdentity"], "replica-1");
+    let deployment = api.find("Deployment", "orders-stream").unwrap();
+    assert_eq!(
+        deployment["metadata"]["ownerReferences"][0]["kind"],
+        "Worker"
+    );
+    let stamp = deployment["spec"]["template"]["metadata"]["annotations"]["stackhook.io/stamp"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let worker = api.find("Worker", "orders-stream").unwrap();
+    assert_eq!(worker["status"]["stamp"], stamp.as_str());
+    let config_map = worker["status"]["configMapName"].as_str().unwrap();
+    assert!(api.find("ConfigMap", config_map).is_some(), "{config_map}");
+    assert!(
+        api.objects().iter().any(|o| o["kind"] == "Event"
+            && o["reason"] == "Applied"
+            && o["regarding"]["name"] == "orders-stream"),
+        "no Applied event"
+    );
+
+    // SIGTERM: the replica lets go of the Lease on its way out.
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{}", server.log.lock().unwrap());
+    let lease = api.find("Lease", "stackhook-controller").unwrap();
+    assert_ne!(lease["spec"]["holderIdentity"], "replica-1", "{lease}");
 }

@@ -74,6 +74,27 @@ pub fn have_tool(name: &str) -> bool {
     found
 }
 
+/// Whether python3 can import `module` (a skip on a developer machine, a failure under
+/// `CI=true`, like [`have_tool`]).
+pub fn have_python_module(module: &str) -> bool {
+    if !have_tool("python3") {
+        return false;
+    }
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Python module {module} is required under CI=true (.ci/run installs it)"
+        );
+        eprintln!("skipping: the Python module {module} is not installed");
+    }
+    ok
+}
+
 /// Writes `text` to `dir/name` and returns the path.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

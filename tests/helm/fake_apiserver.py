@@ -126,6 +126,19 @@ def secret_from_protobuf(raw):
     return obj
 
 
+def matches(obj, selector):
+    """Equality (`k=v`) and existence (`k`) terms of a label selector."""
+    labels = obj.get("metadata", {}).get("labels") or {}
+    for term in filter(None, selector.split(",")):
+        if "=" in term:
+            k, want = term.split("=", 1)
+            if labels.get(k.rstrip("=!")) != want:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
 class Store:
     def __init__(self):
         self.lock = threading.Lock()
@@ -248,6 +261,9 @@ class Handler(BaseHTTPRequestHandler):
             d = self.discovery(url.path)
             if d is not None:
                 return self.send_json(200, d)
+        if url.path == "/_objects":
+            with s.lock:
+                return self.send_json(200, {"objects": list(s.objects.values()), "patched": s.patched})
         if url.path.startswith("/openapi"):
             return self.status(404, "NotFound", "no openapi here")
         r = self.route(url.path)
@@ -260,22 +276,17 @@ class Handler(BaseHTTPRequestHandler):
         kind = res[3]
         api_version = f"{g}/{v}" if g else v
         body = self.body() if method in ("POST", "PUT", "PATCH") else None
-        with s.lock:
-            if name is None and method == "GET":
+        if name is None and method == "GET":
+            selector = query.get("labelSelector", [""])[0]
+            if query.get("watch", ["false"])[0] in ("1", "true"):
+                return self.watch(g, v, plural, ns, selector, query)
+            with s.lock:
                 items = [o for (og, ov, op, ons, _), o in sorted(s.objects.items())
-                         if (og, ov, op) == (g, v, plural) and (ns is None or ons == ns)]
-                selector = query.get("labelSelector", [""])[0]
-                for term in filter(None, selector.split(",")):
-                    if "=" in term:
-                        k, want = term.split("=", 1)
-                        k = k.rstrip("=!")
-                        items = [o for o in items if o.get("metadata", {}).get("labels", {}).get(k) == want]
-                    else:
-                        items = [o for o in items if term in o.get("metadata", {}).get("labels", {})]
-                if query.get("watch", ["false"])[0] in ("1", "true"):
-                    return self.watch(items)
+                         if (og, ov, op) == (g, v, plural) and (ns is None or ons == ns)
+                         and matches(o, selector)]
                 return self.send_json(200, {"apiVersion": api_version, "kind": kind + "List",
                                             "metadata": {"resourceVersion": str(s.rv)}, "items": items})
+        with s.lock:
             if name is None and method == "POST":
                 obj = body or {}
                 meta = obj.setdefault("metadata", {})
@@ -341,16 +352,41 @@ class Handler(BaseHTTPRequestHandler):
             if entry not in self.store.resources:
                 self.store.resources.append(entry)
 
-    def watch(self, items):
+    def watch(self, g, v, plural, ns, selector, query):
+        """Streams changes after the request's resourceVersion for a few seconds (the
+        client watches again after), polling the store."""
+        s = self.store
+        since = int((query.get("resourceVersion", ["0"])[0] or "0").split(".")[0] or 0)
+        deadline = time.time() + min(int(query.get("timeoutSeconds", ["5"])[0]), 5)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        for o in items:
-            line = (json.dumps({"type": "ADDED", "object": o}) + "\n").encode()
-            self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
-        self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+        seen = {}
+        try:
+            while time.time() < deadline:
+                with s.lock:
+                    now = {key: o for key, o in s.objects.items()
+                           if key[:3] == (g, v, plural) and (ns is None or key[3] == ns)
+                           and matches(o, selector)}
+                events = []
+                for key, o in now.items():
+                    rv = int(o.get("metadata", {}).get("resourceVersion") or 0)
+                    if rv > since and seen.get(key) != rv:
+                        events.append({"type": "MODIFIED" if key in seen else "ADDED", "object": o})
+                        seen[key] = rv
+                for key in [k for k in seen if k not in now]:
+                    events.append({"type": "DELETED", "object": {"apiVersion": v if not g else f"{g}/{v}",
+                                   "metadata": {"name": key[4], "namespace": key[3] or None}}})
+                    del seen[key]
+                for e in events:
+                    line = (json.dumps(e) + "\n").encode()
+                    self.wfile.write(f"{len(line):x}\r\n".encode() + line + b"\r\n")
+                self.wfile.flush()
+                time.sleep(0.05)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def do_GET(self):
         self.handle_any("GET")
@@ -384,3 +420,34 @@ def kubeconfig(url, path):
                    "clusters": [{"name": "fake", "cluster": {"server": url}}],
                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": "default"}}],
                    "users": [{"name": "fake", "user": {"token": "fake"}}]}, f)
+
+
+def seed(url, paths):
+    """Creates every document of the YAML files, in order, through the API."""
+    import urllib.request
+
+    import yaml
+
+    for path in paths:
+        with open(path) as f:
+            for doc in yaml.safe_load_all(f):
+                if not doc:
+                    continue
+                group_version = doc["apiVersion"]
+                g, v = group_version.split("/") if "/" in group_version else ("", group_version)
+                res = next(r for r in _STORE.resources if r[0] == g and r[1] == v and r[3] == doc["kind"])
+                ns = doc.get("metadata", {}).get("namespace")
+                prefix = f"/apis/{g}/{v}" if g else f"/api/{v}"
+                target = f"{prefix}/namespaces/{ns}/{res[2]}" if res[4] and ns else f"{prefix}/{res[2]}"
+                request = urllib.request.Request(url + target, data=json.dumps(doc).encode(), method="POST",
+                                                 headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(request).read()
+
+
+if __name__ == "__main__":
+    # Standalone: create the documents of the files given, then serve until killed; the
+    # first line of stdout is the URL. GET /_objects dumps what is stored.
+    _server, _STORE, _url = start()
+    seed(_url, sys.argv[1:])
+    print(_url, flush=True)
+    threading.Event().wait()
