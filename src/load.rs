@@ -62,6 +62,17 @@ pub enum LoadError {
         #[source]
         source: Box<DocumentError>,
     },
+    /// A `stackhook-config` ConfigMap with an entry that is not usable.
+    #[error("{file}:{position}: {source}")]
+    Settings {
+        /// The file.
+        file: Arc<str>,
+        /// Where: the ConfigMap's start.
+        position: Position,
+        /// What.
+        #[source]
+        source: stackhook_core::settings::SettingsError,
+    },
     /// A resource that conflicts with one already loaded.
     #[error("{file}:{position}: {source}")]
     Conflict {
@@ -290,6 +301,25 @@ pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), Lo
         for doc in docs {
             match parse(&doc) {
                 Ok(Parsed::Resource(r)) => add(&mut catalog, &doc, *r, &mut report, &mut errors),
+                Ok(Parsed::Skipped { .. }) if is_settings(&doc.value) => {
+                    // Per-namespace settings, as the cluster's stackhook-config gives them.
+                    match stackhook_core::settings::entries(&doc.value) {
+                        Ok(entries) => {
+                            let namespace = doc
+                                .value
+                                .pointer("/metadata/namespace")
+                                .and_then(Value::as_str)
+                                .unwrap_or("default");
+                            catalog.set_settings(namespace, entries);
+                            report.resources += 1;
+                        }
+                        Err(source) => errors.push(LoadError::Settings {
+                            file: Arc::clone(&doc.file),
+                            position: doc.start(),
+                            source,
+                        }),
+                    }
+                }
                 Ok(Parsed::Skipped { .. }) => report.skipped += 1,
                 Err(e) => errors.push(e),
             }
@@ -300,6 +330,14 @@ pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), Lo
     } else {
         Err(LoadErrors(errors))
     }
+}
+
+/// Whether a document is a `v1` ConfigMap named `stackhook-config`.
+fn is_settings(doc: &Value) -> bool {
+    doc.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        && doc.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+        && doc.pointer("/metadata/name").and_then(Value::as_str)
+            == Some(stackhook_core::settings::CONFIG_MAP_NAME)
 }
 
 fn add(

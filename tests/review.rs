@@ -589,3 +589,55 @@ fn render_command_prints_config_maps_and_orchestration_objects() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.starts_with("Workflow retail/w: configFileTemplate of stack flare:6.0: template: workflowJobConfig.configFileTemplate:15:21:"), "{}", run.stderr);
 }
+
+#[test]
+fn a_stackhook_config_in_the_catalog_gives_namespace_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "stackhook-config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stackhook-config, namespace: retail}\ndata:\n  default: |\n    ingressDomainSuffix: apps.retail.example\n",
+    );
+    let run = stackhook(
+        &[
+            "render",
+            "--catalog",
+            "examples/catalog",
+            "--catalog",
+            config.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("host: orders-api.retail.apps.retail.example"),
+        "{}",
+        run.stdout
+    );
+    // An entry that is not usable: its file and position, exit 2.
+    let broken = write(
+        dir.path(),
+        "broken.yaml",
+        "# settings\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: stackhook-config, namespace: retail}\ndata:\n  x: |\n    colour: blue\n",
+    );
+    let run = stackhook(
+        &[
+            "render",
+            "--catalog",
+            "examples/catalog",
+            "--catalog",
+            broken.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(&format!(
+            "{}:2:1: retail/stackhook-config entry \"x\": unknown field `colour`",
+            broken.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}

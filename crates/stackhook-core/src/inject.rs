@@ -339,6 +339,10 @@ fn inject(
         .projector_image
         .as_deref()
         .unwrap_or(&config.projector_image);
+    let projector_resources = settings
+        .projector_resources
+        .as_ref()
+        .unwrap_or(&config.projector_resources);
     // The pod's annotation decides; the namespace's setting is the default.
     let refresh = match annotation(SECRET_REFRESH_ANNOTATION) {
         Some(v) => v == "true",
@@ -596,7 +600,7 @@ fn inject(
                         ("imagePullPolicy", text("IfNotPresent")),
                         ("args", Value::Array(a)),
                         ("volumeMounts", Value::Array(mounts.clone())),
-                        ("resources", config.projector_resources.clone()),
+                        ("resources", projector_resources.clone()),
                         ("securityContext", restricted(run_as)),
                         ("terminationMessagePolicy", text("FallbackToLogsOnError")),
                     ];

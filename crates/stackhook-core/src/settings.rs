@@ -15,6 +15,7 @@
 //!     selector: {env: prod}
 //!     ingressDomainSuffix: prod.example.org
 //!     secretRefresh: true
+//!     projectorResources: {limits: {memory: 32Mi}}
 //!   default: |
 //!     ingressDomainSuffix: example.org
 //! ```
@@ -40,6 +41,9 @@ pub struct Settings {
     /// The projector image.
     #[serde(default)]
     pub projector_image: Option<String>,
+    /// The projector containers' `resources` (requests and limits).
+    #[serde(default)]
+    pub projector_resources: Option<Value>,
     /// Run the refresh sidecar for every pod.
     #[serde(default)]
     pub secret_refresh: Option<bool>,
@@ -118,6 +122,9 @@ pub fn resolve(sources: &[&[(String, Settings)]], labels: &BTreeMap<String, Stri
                 .ingress_domain_suffix
                 .or_else(|| s.ingress_domain_suffix.clone());
             out.projector_image = out.projector_image.or_else(|| s.projector_image.clone());
+            out.projector_resources = out
+                .projector_resources
+                .or_else(|| s.projector_resources.clone());
             out.secret_refresh = out.secret_refresh.or(s.secret_refresh);
         }
     }

@@ -26,9 +26,9 @@ metadata: {name: w, namespace: ns1, uid: w1, generation: 1, labels: {env: prod}}
 spec: {stack: "app:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
 "#;
 
-/// The images of the init containers the patch adds, with `settings` as ns1's
+/// The init containers the patch adds, with `settings` as ns1's
 /// `stackhook-config` and `annotations` on the pod.
-fn init_images(settings: &[(&str, Settings)], annotations: Value) -> Vec<(String, String)> {
+fn init_containers(settings: &[(&str, Settings)], annotations: Value) -> Vec<Value> {
     let mut fixture = Fixture::new(CATALOG);
     fixture.catalog.set_settings(
         "ns1",
@@ -49,6 +49,13 @@ fn init_images(settings: &[(&str, Settings)], annotations: Value) -> Vec<(String
     ops.iter()
         .filter(|op| op.path == "/spec/initContainers")
         .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The names and images of [`init_containers`].
+fn init_images(settings: &[(&str, Settings)], annotations: Value) -> Vec<(String, String)> {
+    init_containers(settings, annotations)
+        .iter()
         .map(|c| {
             (
                 c["name"].as_str().unwrap_or_default().to_owned(),
@@ -100,5 +107,22 @@ fn the_namespace_settings_pick_the_projector_image_and_refresh() {
     assert_eq!(
         init_images(&entries, json!({SECRET_REFRESH_ANNOTATION: "false"})),
         [(PROJECTOR_NAME.to_owned(), "prod.io/stackhook:1".to_owned())]
+    );
+}
+
+#[test]
+fn the_namespace_settings_pick_the_projector_resources() {
+    let small = json!({"limits": {"memory": "32Mi"}});
+    let entries = [(
+        "all",
+        Settings {
+            projector_resources: Some(small.clone()),
+            ..Settings::default()
+        },
+    )];
+    assert_eq!(init_containers(&entries, json!({}))[0]["resources"], small);
+    assert_eq!(
+        init_containers(&[], json!({}))[0]["resources"],
+        Config::default().projector_resources
     );
 }
