@@ -128,7 +128,7 @@ pub fn escape(key: &str) -> String {
 }
 
 /// One RFC 6902 `add` operation (the only kind stackhook needs), serialized directly.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PatchOp {
     op: &'static str,
     /// The JSON pointer.

@@ -91,9 +91,10 @@ pub struct Response<'a> {
     /// `JSONPatch` when there is a patch.
     #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
     pub patch_type: Option<&'static str>,
-    /// The RFC 6902 patch, base64-encoded (the API server's contract).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch: Option<String>,
+    /// The RFC 6902 patch. It is written last, base64-encoded as the API server
+    /// expects, straight into the output (see [`Reviewer::review`]).
+    #[serde(skip)]
+    pub patch: Option<Vec<inject::PatchOp>>,
     /// Warnings shown to the client.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -238,6 +239,28 @@ pub struct Summary {
     pub patched: bool,
 }
 
+/// Adds `"patch": "<base64 of the ops>"` as the last field of the response object
+/// that closes `out` (`…}}`). Base64's alphabet needs no JSON escaping, so the encoded
+/// patch is written as is instead of going through serde's string escaper, which
+/// costs more than the encoding.
+fn append_patch(out: &mut Vec<u8>, ops: &[inject::PatchOp]) -> Result<(), serde_json::Error> {
+    let text = serde_json::to_vec(ops)?;
+    let close = out.split_off(out.len().saturating_sub(2));
+    out.extend_from_slice(b",\"patch\":\"");
+    let start = out.len();
+    out.resize(
+        start + base64::encoded_len(text.len(), true).unwrap_or(0),
+        0,
+    );
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(&text, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+    out.push(b'"');
+    out.extend_from_slice(&close);
+    Ok(())
+}
+
 impl Reviewer<'_> {
     /// Answers an AdmissionReview (JSON bytes) with the response AdmissionReview.
     pub fn review(&self, body: &[u8]) -> Result<(Vec<u8>, Summary), ReviewError> {
@@ -257,12 +280,16 @@ impl Reviewer<'_> {
             allowed: response.allowed,
             patched: response.patch.is_some(),
         };
-        let out = ReviewOut {
+        let mut out = ReviewOut {
             api_version: &review.api_version,
             kind: "AdmissionReview",
             response,
         };
-        let bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        let patch = out.response.patch.take();
+        let mut bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        if let Some(ops) = patch {
+            append_patch(&mut bytes, &ops).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        }
         Ok((bytes, summary))
     }
 
@@ -302,10 +329,9 @@ impl Reviewer<'_> {
             return match inject::inject_json(raw.get(), namespace, &self.admission, self.inject) {
                 Ok(Ok(ops)) if ops.is_empty() => (allowed(uid, Vec::new()), who),
                 Ok(Ok(ops)) => {
-                    let text = serde_json::to_vec(&ops).unwrap_or_default();
                     let mut r = allowed(uid, Vec::new());
                     r.patch_type = Some("JSONPatch");
-                    r.patch = Some(base64::engine::general_purpose::STANDARD.encode(text));
+                    r.patch = Some(ops);
                     (r, who)
                 }
                 Ok(Err(e)) => (

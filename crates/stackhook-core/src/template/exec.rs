@@ -42,9 +42,11 @@ impl V {
 
 /// The node an error is reported at: its position and Go's `String()`.
 #[derive(Clone)]
-struct At {
+/// Where execution is, for error messages: the node is only formatted when an error
+/// names it (formatting every node visited cost a tenth of a dry render).
+struct At<'t> {
     pos: usize,
-    text: String,
+    text: &'t dyn std::fmt::Display,
 }
 
 pub(crate) enum Flow {
@@ -68,7 +70,7 @@ pub(crate) struct Exec<'t> {
     /// The template being executed (a `define` name or the main one).
     name: String,
     vars: Vec<(String, V)>,
-    at: Option<At>,
+    at: Option<At<'t>>,
     out: String,
     depth: usize,
     range_iterations: u64,
@@ -98,7 +100,8 @@ impl<'t> Exec<'t> {
     }
 
     pub(crate) fn run(mut self, name: &str, data: Value) -> Result<String, TemplateError> {
-        let Some(tree) = self.tmpl.trees.trees.get(name).cloned() else {
+        let tmpl: &'t Template = self.tmpl;
+        let Some(tree) = tmpl.trees.trees.get(name) else {
             return Err(TemplateError::Execution {
                 name: self.tmpl.name.clone(),
                 line: 0,
@@ -119,19 +122,19 @@ impl<'t> Exec<'t> {
             data
         });
         self.vars.push(("$".into(), dot.clone()));
-        match self.walk(&dot, &tree) {
+        match self.walk(&dot, tree) {
             Ok(()) => Ok(self.out),
             Err(Flow::Error(e)) => Err(e),
             Err(Flow::Break | Flow::Continue) => Ok(self.out),
         }
     }
 
-    fn at_node(&mut self, pos: usize, text: impl FnOnce() -> String) {
-        self.at = Some(At { pos, text: text() });
+    fn at_node(&mut self, pos: usize, text: &'t dyn std::fmt::Display) {
+        self.at = Some(At { pos, text });
     }
 
-    fn at_arg(&mut self, arg: &Arg) {
-        self.at_node(arg.pos(), || arg.to_string());
+    fn at_arg(&mut self, arg: &'t Arg) {
+        self.at_node(arg.pos(), arg);
     }
 
     fn error(&self, message: impl Into<String>) -> Flow {
@@ -197,22 +200,22 @@ impl<'t> Exec<'t> {
         Ok(())
     }
 
-    fn walk(&mut self, dot: &V, list: &List) -> R<()> {
+    fn walk(&mut self, dot: &V, list: &'t List) -> R<()> {
         for node in &list.nodes {
             self.walk_node(dot, node)?;
         }
         Ok(())
     }
 
-    fn walk_node(&mut self, dot: &V, node: &Node) -> R<()> {
+    fn walk_node(&mut self, dot: &V, node: &'t Node) -> R<()> {
         self.step()?;
         match node {
             Node::Text(t) => self.write(t),
             Node::Action(a) => {
-                self.at_node(a.pipe.pos, || node.to_string());
+                self.at_node(a.pipe.pos, node);
                 let val = self.eval_pipeline(dot, &a.pipe)?;
                 if a.pipe.decl.is_empty() {
-                    self.at_node(a.pipe.pos, || node.to_string());
+                    self.at_node(a.pipe.pos, node);
                     let mut s = String::new();
                     match &val.v {
                         Value::Missing => s.push_str("<no value>"),
@@ -231,9 +234,9 @@ impl<'t> Exec<'t> {
         }
     }
 
-    fn walk_if_or_with(&mut self, dot: &V, b: &Branch, with: bool, node: &Node) -> R<()> {
+    fn walk_if_or_with(&mut self, dot: &V, b: &'t Branch, with: bool, node: &'t Node) -> R<()> {
         let mark = self.vars.len();
-        self.at_node(b.pos, || node.to_string());
+        self.at_node(b.pos, node);
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let result = if val.v.truth() {
             if with {
@@ -250,9 +253,9 @@ impl<'t> Exec<'t> {
         result
     }
 
-    fn walk_range(&mut self, dot: &V, b: &Branch, node: &Node) -> R<()> {
+    fn walk_range(&mut self, dot: &V, b: &'t Branch, node: &'t Node) -> R<()> {
         let mark = self.vars.len();
-        self.at_node(b.pos, || node.to_string());
+        self.at_node(b.pos, node);
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let inner_mark = self.vars.len();
         let items: Vec<(V, V)> = match &val.v {
@@ -340,9 +343,10 @@ impl<'t> Exec<'t> {
         result
     }
 
-    fn walk_template(&mut self, dot: &V, t: &TemplateCall, node: &Node) -> R<()> {
-        self.at_node(t.pos, || node.to_string());
-        let Some(tree) = self.tmpl.trees.trees.get(&t.name).cloned() else {
+    fn walk_template(&mut self, dot: &V, t: &'t TemplateCall, node: &'t Node) -> R<()> {
+        self.at_node(t.pos, node);
+        let tmpl: &'t Template = self.tmpl;
+        let Some(tree) = tmpl.trees.trees.get(&t.name) else {
             return Err(self.error(format!(
                 "template {} not defined",
                 super::fmt::quote(&t.name)
@@ -364,7 +368,7 @@ impl<'t> Exec<'t> {
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, t.name.clone());
         self.depth += 1;
-        let r = self.walk(&new_dot, &tree);
+        let r = self.walk(&new_dot, tree);
         self.depth -= 1;
         self.name = saved_name;
         self.vars = saved_vars;
@@ -393,8 +397,8 @@ impl<'t> Exec<'t> {
             .ok_or_else(|| self.error(format!("undefined variable: {name}")))
     }
 
-    fn eval_pipeline(&mut self, dot: &V, pipe: &Pipe) -> R<V> {
-        self.at_node(pipe.pos, || pipe.to_string());
+    fn eval_pipeline(&mut self, dot: &V, pipe: &'t Pipe) -> R<V> {
+        self.at_node(pipe.pos, pipe);
         let mut value: Option<V> = None;
         for cmd in &pipe.cmds {
             let v = self.eval_command(dot, cmd, value.take())?;
@@ -411,18 +415,18 @@ impl<'t> Exec<'t> {
         Ok(value)
     }
 
-    fn not_a_function(&self, args: &[Arg], fin: &Option<V>) -> R<()> {
+    fn not_a_function(&self, args: &'t [Arg], fin: &Option<V>) -> R<()> {
         if args.len() > 1 || fin.is_some() {
             return Err(self.error(format!("can't give argument to non-function {}", args[0])));
         }
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &V, cmd: &Command, fin: Option<V>) -> R<V> {
+    fn eval_command(&mut self, dot: &V, cmd: &'t Command, fin: Option<V>) -> R<V> {
         let first = &cmd.args[0];
         match first {
             Arg::Field(pos, idents) => {
-                self.at_node(*pos, || first.to_string());
+                self.at_node(*pos, first);
                 self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin)
             }
             Arg::Chain(..) => self.eval_chain(dot, first, &cmd.args, fin),
@@ -452,7 +456,7 @@ impl<'t> Exec<'t> {
         }
     }
 
-    fn ideal_constant(&mut self, arg: &Arg) -> R<Value> {
+    fn ideal_constant(&mut self, arg: &'t Arg) -> R<Value> {
         self.at_arg(arg);
         let Arg::Number(_, n) = arg else {
             return Ok(Value::Missing);
@@ -469,11 +473,11 @@ impl<'t> Exec<'t> {
         Err(self.error(format!("{} overflows int", n.text)))
     }
 
-    fn eval_variable(&mut self, dot: &V, arg: &Arg, args: &[Arg], fin: Option<V>) -> R<V> {
+    fn eval_variable(&mut self, dot: &V, arg: &'t Arg, args: &'t [Arg], fin: Option<V>) -> R<V> {
         let Arg::Variable(pos, idents) = arg else {
             return Ok(V::missing());
         };
-        self.at_node(*pos, || arg.to_string());
+        self.at_node(*pos, arg);
         let value = self.var_value(&idents[0])?;
         if idents.len() == 1 {
             self.not_a_function(args, &fin)?;
@@ -482,11 +486,11 @@ impl<'t> Exec<'t> {
         self.eval_field_chain(dot, value, arg, &idents[1..], args, fin)
     }
 
-    fn eval_chain(&mut self, dot: &V, arg: &Arg, args: &[Arg], fin: Option<V>) -> R<V> {
+    fn eval_chain(&mut self, dot: &V, arg: &'t Arg, args: &'t [Arg], fin: Option<V>) -> R<V> {
         let Arg::Chain(pos, node, fields) = arg else {
             return Ok(V::missing());
         };
-        self.at_node(*pos, || arg.to_string());
+        self.at_node(*pos, arg);
         if matches!(**node, Arg::Nil(_)) {
             return Err(self.error(format!("indirection through explicit nil in {arg}")));
         }
@@ -498,9 +502,9 @@ impl<'t> Exec<'t> {
         &mut self,
         dot: &V,
         mut receiver: V,
-        node: &Arg,
+        node: &'t Arg,
         idents: &[String],
-        args: &[Arg],
+        args: &'t [Arg],
         fin: Option<V>,
     ) -> R<V> {
         let _ = dot;
@@ -514,8 +518,8 @@ impl<'t> Exec<'t> {
     fn eval_field(
         &mut self,
         field: &str,
-        node: &Arg,
-        args: &[Arg],
+        node: &'t Arg,
+        args: &'t [Arg],
         fin: &Option<V>,
         receiver: V,
     ) -> R<V> {
@@ -552,9 +556,9 @@ impl<'t> Exec<'t> {
         &mut self,
         dot: &V,
         name: &str,
-        ident: &Arg,
-        cmd: Option<&Command>,
-        args: &[Arg],
+        ident: &'t Arg,
+        cmd: Option<&'t Command>,
+        args: &'t [Arg],
         fin: Option<V>,
     ) -> R<V> {
         self.at_arg(ident);
@@ -571,9 +575,9 @@ impl<'t> Exec<'t> {
         &mut self,
         dot: &V,
         func: &Func,
-        cmd: Option<&Command>,
-        ident: &Arg,
-        args: &[Arg],
+        cmd: Option<&'t Command>,
+        ident: &'t Arg,
+        args: &'t [Arg],
         fin: Option<V>,
     ) -> R<V> {
         let name = func.name;
@@ -631,7 +635,7 @@ impl<'t> Exec<'t> {
         }
         let result = (func.call)(self.context, &argv);
         match cmd {
-            Some(c) => self.at_node(c.pos, || c.to_string()),
+            Some(c) => self.at_node(c.pos, c),
             None => self.at_arg(ident),
         }
         match result {
@@ -650,11 +654,11 @@ impl<'t> Exec<'t> {
         }
     }
 
-    fn eval_arg_any(&mut self, dot: &V, arg: &Arg) -> R<V> {
+    fn eval_arg_any(&mut self, dot: &V, arg: &'t Arg) -> R<V> {
         self.eval_arg(dot, Param::Any, arg)
     }
 
-    fn eval_arg(&mut self, dot: &V, param: Param, arg: &Arg) -> R<V> {
+    fn eval_arg(&mut self, dot: &V, param: Param, arg: &'t Arg) -> R<V> {
         self.at_arg(arg);
         match arg {
             Arg::Dot(_) => return self.validate_type(dot.clone(), param),
@@ -665,7 +669,7 @@ impl<'t> Exec<'t> {
                 return Err(self.error(format!("cannot assign nil to {}", param.go_type())));
             }
             Arg::Field(pos, idents) => {
-                self.at_node(*pos, || arg.to_string());
+                self.at_node(*pos, arg);
                 let v = self.eval_field_chain(
                     dot,
                     dot.clone(),
