@@ -327,15 +327,7 @@ fn the_self_signed_ca_is_the_webhooks_ca_and_survives_an_upgrade() {
             rustls_pki_types::UnixTime::now(),
         )
         .unwrap();
-    let sans: Vec<String> = cert
-        .subject_alternative_name()
-        .unwrap()
-        .unwrap()
-        .value
-        .general_names
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let sans = crate::support::subject_alt_names(&cert);
     assert!(
         sans.contains(&"DNSName(stackhook.stackhook-system.svc)".to_owned()),
         "{sans:?}"

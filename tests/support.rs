@@ -120,3 +120,18 @@ pub fn assert_kubernetes_valid(files: &[PathBuf]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A certificate's subject alternative names as x509-parser shows them
+/// (`DNSName(host)`).
+pub fn subject_alt_names(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    cert.subject_alternative_name()
+        .expect("a valid SAN extension")
+        .map(|ext| {
+            ext.value
+                .general_names
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
