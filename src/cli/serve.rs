@@ -156,9 +156,7 @@ impl ServeArgs {
         } = self;
         let kube = *kube || (catalogs.is_empty() && in_cluster());
         if *controller && !kube {
-            anyhow::bail!(
-                "--controller needs the catalog from the cluster (--kube, or run in a cluster without --catalog)"
-            );
+            anyhow::bail!(server::CONTROLLER_NEEDS_KUBE);
         }
         logging::init(*log_format);
         let config = ServeConfig {

@@ -67,6 +67,9 @@ pub struct ServeConfig {
     pub controller: Option<ControllerSettings>,
 }
 
+/// Why `--controller` is refused without the cluster's catalog.
+pub const CONTROLLER_NEEDS_KUBE: &str = "--controller needs the catalog from the cluster (--kube, or run in a cluster without --catalog)";
+
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct ControllerSettings {
@@ -155,9 +158,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             inputs,
             stop_rx,
         ))),
-        (Some(_), None) => {
-            anyhow::bail!("--controller needs --kube (the catalog from the cluster)")
-        }
+        (Some(_), None) => anyhow::bail!(CONTROLLER_NEEDS_KUBE),
         _ => None,
     };
     if let Some((cert, key)) = watched {
@@ -314,13 +315,36 @@ pub async fn run_controller(
         settings.defaults,
         &settings.identity,
     ));
-    let stopped = async move {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    if let Err(e) =
-        crate::controller::run_leader(ctx, inputs, &namespace, &settings.identity, stopped).await
-    {
-        tracing::error!(error = %e, "the controller cannot take part in leader election");
+    // Taking part in the election needs the API server (the Lease is read or made
+    // first); while it cannot be reached, try again rather than idle without a
+    // controller.
+    let mut delay = Duration::from_secs(5);
+    loop {
+        let mut stop_here = stop.clone();
+        let stopped = async move {
+            let _ = stop_here.wait_for(|s| *s).await;
+        };
+        match crate::controller::run_leader(
+            Arc::clone(&ctx),
+            inputs.clone(),
+            &namespace,
+            &settings.identity,
+            stopped,
+        )
+        .await
+        {
+            Ok(()) => return,
+            Err(e) => tracing::error!(
+                error = %e,
+                retry_in_s = delay.as_secs(),
+                "the controller cannot take part in leader election"
+            ),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
     }
 }
 
