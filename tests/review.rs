@@ -11,7 +11,7 @@ use stackhook::load::load_catalog;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::Config;
+use stackhook_core::inject::{Config, InjectMemo};
 use stackhook_core::review::{ReviewError, Reviewer};
 
 use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook, write};
@@ -27,15 +27,28 @@ fn review(catalog: &MemoryCatalog, body: &[u8]) -> Value {
         version: "test".into(),
         ..Config::default()
     };
-    let reviewer = Reviewer {
+    let memo = InjectMemo::new();
+    let reviewer = |memo| Reviewer {
         admission: Admission {
             catalog,
             cache: &cache,
             options: &options,
         },
         inject: &config,
+        memo,
     };
-    serde_json::from_slice(&reviewer.review(body).unwrap().0).unwrap()
+    let built = reviewer(None).review(body).unwrap().0;
+    // The webhook keeps plans and patches: the first review of a pod fills the memo,
+    // the next one answers from it; both must be what building anew gives.
+    for round in ["cold", "warm"] {
+        let kept = reviewer(Some(&memo)).review(body).unwrap().0;
+        assert_eq!(
+            String::from_utf8_lossy(&kept),
+            String::from_utf8_lossy(&built),
+            "{round} memo"
+        );
+    }
+    serde_json::from_slice(&built).unwrap()
 }
 
 fn fixture(name: &str) -> Value {
@@ -423,6 +436,7 @@ fn undecodable_reviews_are_errors_for_the_caller() {
             options: &options,
         },
         inject: &config,
+        memo: None,
     };
     let e = reviewer.review(b"{not json").unwrap_err();
     assert!(matches!(e, ReviewError::Decode(_)), "{e}");
@@ -639,5 +653,63 @@ fn a_stackhook_config_in_the_catalog_gives_namespace_defaults() {
         )),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
+    // The webhook keeps one memo per catalog for all pods: pods of one workload with
+    // different shapes (another container, their own Stamp, init containers, env
+    // they set) must each get their own patch.
+    let c = catalog();
+    let cache = StackCache::new();
+    let options = Options::default();
+    let config = Config::default();
+    let memo = InjectMemo::new();
+    let reviewer = |memo| Reviewer {
+        admission: Admission {
+            catalog: &c,
+            cache: &cache,
+            options: &options,
+        },
+        inject: &config,
+        memo,
+    };
+    let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in std::fs::read_dir(repo("tests/fixtures/reviews")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut review: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        bodies.push((name.clone(), serde_json::to_vec(&review).unwrap()));
+        // The same pod with an env var of its own, and with one of the variables
+        // stackhook would add: the same lists, not the same patch.
+        for var in ["APP_MODE", "LOG_LEVEL"] {
+            if let Some(container) = review.pointer_mut("/request/object/spec/containers/0") {
+                container["env"] = json!([{"name": var, "value": "x"}]);
+                bodies.push((
+                    format!("{name} + {var}"),
+                    serde_json::to_vec(&review).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut patched = 0;
+    for round in ["cold", "warm"] {
+        for (name, body) in &bodies {
+            let built = reviewer(None).review(body).unwrap();
+            let kept = reviewer(Some(&memo)).review(body).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&kept.0),
+                String::from_utf8_lossy(&built.0),
+                "{name}, {round} memo"
+            );
+            patched += usize::from(built.1.patched);
+        }
+    }
+    assert!(patched >= 10, "{patched}");
+    let (plans, patches) = memo.sizes();
+    assert!(
+        plans >= 3 && patches > plans,
+        "{plans} plans, {patches} patches"
     );
 }

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::{Bytes, Frame};
 use hyper_rustls::HttpsConnectorBuilder;
@@ -570,6 +571,35 @@ fn reloads_the_catalog_and_keeps_the_last_good_one() {
                 .await
                 .unwrap();
             !deny(body)
+        })
+        .await;
+        // The webhook keeps each workload's patch for its catalog: a changed workload
+        // changes the next pod's patch.
+        let batch_size = |body: Vec<u8>| {
+            let r: Value = serde_json::from_slice(&body).unwrap();
+            let patch = base64::engine::general_purpose::STANDARD
+                .decode(r["response"]["patch"].as_str().unwrap())
+                .unwrap();
+            let ops: Vec<Value> = serde_json::from_slice(&patch).unwrap();
+            ops.iter()
+                .find(|op| op["value"]["name"] == "BATCH_SIZE")
+                .map(|op| op["value"]["value"].as_str().unwrap().to_owned())
+        };
+        let (_, _, body) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
+            .await
+            .unwrap();
+        assert_eq!(batch_size(body).as_deref(), Some("500"));
+        let workloads = std::fs::read_to_string(repo("examples/catalog/workloads.yaml")).unwrap();
+        std::fs::write(
+            dir.path().join("workloads.yaml"),
+            workloads.replace("BATCH_SIZE: \"500\"", "BATCH_SIZE: \"800\""),
+        )
+        .unwrap();
+        eventually(&server, "changed workload not used", || async {
+            let (_, _, body) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
+                .await
+                .unwrap();
+            batch_size(body).as_deref() == Some("800")
         })
         .await;
         // A broken file: the last good catalog keeps serving.

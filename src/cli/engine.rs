@@ -47,6 +47,8 @@ impl Engine {
         Reviewer {
             admission: self.admission(),
             inject: &self.inject,
+            // One review per run: nothing to reuse.
+            memo: None,
         }
     }
 }

@@ -249,7 +249,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     let (planned, compiled) = {
         let catalog = ctx.catalog.load();
         let admission = Admission {
-            catalog: &**catalog,
+            catalog: &catalog.catalog,
             cache: &ctx.catalog.cache,
             options: &ctx.options,
         };

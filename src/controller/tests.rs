@@ -128,7 +128,7 @@ fn catalog() -> Arc<CatalogState> {
 
 fn workload(state: &CatalogState, kind: &str, name: &str) -> Workload {
     let kind = stackhook_core::model::WorkloadKind::parse(kind).unwrap_or_else(|| panic!("{kind}"));
-    let w = stackhook_core::Catalog::workload(&**state.load(), "retail", kind, name)
+    let w = stackhook_core::Catalog::workload(&state.load().catalog, "retail", kind, name)
         .unwrap_or_else(|| panic!("no {name}"));
     // The API server's view: a uid and a generation.
     let mut v = serde_json::to_value(

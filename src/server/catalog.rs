@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::CatalogCounts;
 use stackhook_core::compiled::StackCache;
+use stackhook_core::inject::InjectMemo;
 use stackhook_core::model::Parsed;
 
 use super::metrics::{KindLabels, Metrics, ResultLabels};
@@ -70,9 +71,35 @@ pub fn embedded() -> Result<MemoryCatalog, LoadErrors> {
     }
 }
 
+/// One catalog and what the webhook keeps for it: the plans and patches of its
+/// workloads' pods, dropped with it when the catalog is replaced.
+pub struct Snapshot {
+    /// The catalog.
+    pub catalog: MemoryCatalog,
+    /// Pod plans and patches made from it.
+    pub memo: InjectMemo,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = MemoryCatalog;
+
+    fn deref(&self) -> &MemoryCatalog {
+        &self.catalog
+    }
+}
+
+impl Snapshot {
+    fn new(catalog: MemoryCatalog) -> Self {
+        Self {
+            catalog,
+            memo: InjectMemo::new(),
+        }
+    }
+}
+
 /// The catalog, its compiled-Stack cache, and readiness.
 pub struct CatalogState {
-    current: ArcSwap<MemoryCatalog>,
+    current: ArcSwap<Snapshot>,
     /// Compiled Stacks.
     pub cache: StackCache,
     ready: AtomicBool,
@@ -82,14 +109,14 @@ impl CatalogState {
     /// An empty, not yet ready state.
     pub fn new() -> Self {
         Self {
-            current: ArcSwap::from_pointee(MemoryCatalog::new()),
+            current: ArcSwap::from_pointee(Snapshot::new(MemoryCatalog::new())),
             cache: StackCache::new(),
             ready: AtomicBool::new(false),
         }
     }
 
     /// The current catalog.
-    pub fn load(&self) -> arc_swap::Guard<Arc<MemoryCatalog>> {
+    pub fn load(&self) -> arc_swap::Guard<Arc<Snapshot>> {
         self.current.load()
     }
 
@@ -107,7 +134,7 @@ impl CatalogState {
             }
         }
         set_counts(metrics, catalog.counts());
-        self.current.store(Arc::new(catalog));
+        self.current.store(Arc::new(Snapshot::new(catalog)));
         self.ready.store(true, Ordering::Release);
     }
 

@@ -106,11 +106,12 @@ fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
     let catalog = state.catalog.load();
     let reviewer = Reviewer {
         admission: Admission {
-            catalog: catalog.as_ref(),
+            catalog: &catalog.catalog,
             cache: &state.catalog.cache,
             options: &state.options,
         },
         inject: &state.inject,
+        memo: Some(&catalog.memo),
     };
     let result = reviewer.review(body);
     let elapsed = started.elapsed();

@@ -6,21 +6,35 @@
 //! `/-` (the projector is inserted first among the init containers), and `/` and `~` in
 //! keys are escaped. A Pod that already carries `stackhook.io/injected` gets an empty
 //! patch, so the webhook is safe under `reinvocationPolicy: IfNeeded`.
+//!
+//! A patch is made in two halves: the workload's plan (from the catalog alone) and
+//! the pod's shape (which lists exist, which container, which env vars it
+//! sets, its user, its Stamp). The operations are a function of those two only, which
+//! lets the webhook keep plans and encoded patches per catalog ([`InjectMemo`]): the
+//! replicas of a Deployment cost a parse and two lookups.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::admit::{Admission, Verdict};
-use crate::compiled::TemplateField;
-use crate::model::{ProjectionType, WorkloadKind};
-use crate::projection::env_prefix;
-use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
+use crate::admit::Admission;
+use crate::model::WorkloadKind;
+
+mod memo;
+mod patch;
+mod plan;
+
+pub use memo::InjectMemo;
+use memo::PlanKey;
+use patch::Shape;
+use plan::Plan;
 
 pub use crate::render::{WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+/// The prefix of every label and annotation stackhook reads on a pod.
+const OUR_PREFIX: &str = "stackhook.io/";
 /// Pod label naming the DAG step, for Workflow steps.
 pub const STEP_LABEL: &str = "stackhook.io/step";
 /// Annotation naming the container to inject into (default: the first).
@@ -151,9 +165,55 @@ struct MetaView<'a> {
     #[serde(borrow, default)]
     namespace: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    labels: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    labels: Option<OurKeys<'a>>,
     #[serde(borrow, default)]
-    annotations: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    annotations: Option<OurKeys<'a>>,
+}
+
+/// The `stackhook.io/` entries of a labels or annotations map; the others (most of a
+/// pod's annotations) are skipped without being kept.
+#[derive(Debug, Default)]
+struct OurKeys<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl OurKeys<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        // As in a map, the last of duplicate keys wins.
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for OurKeys<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = OurKeys<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of strings")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut ours = Vec::new();
+                while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                    if key.starts_with(OUR_PREFIX) {
+                        let value: Cow<'a, str> = map.next_value()?;
+                        ours.push((key, value));
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(OurKeys(ours))
+            }
+        }
+        deserializer.deserialize_map(Visitor(std::marker::PhantomData))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -196,84 +256,64 @@ struct SecurityView {
     run_as_user: Option<i64>,
 }
 
-/// RFC 6902 operations, built against one object: which maps and lists exist is
-/// known from the pod as received and from what earlier operations created.
-struct PatchBuilder {
-    existing: HashSet<String>,
-    ops: Vec<PatchOp>,
-}
-
-impl PatchBuilder {
-    fn exists(&self, pointer: &str) -> bool {
-        self.existing.contains(pointer)
-    }
-
-    fn add(&mut self, path: String, value: Value) {
-        self.ops.push(PatchOp {
-            op: "add",
-            path,
-            value,
-        });
-    }
-
-    /// Adds `key: value` to the map at `map`, creating the map if missing.
-    fn put(&mut self, map: &str, key: &str, value: Value) {
-        if !self.exists(map) {
-            self.add(map.to_owned(), Value::Object(Map::new()));
-            self.existing.insert(map.to_owned());
-        }
-        self.add(format!("{map}/{}", escape(key)), value);
-    }
-
-    /// Appends to the list at `list`, creating it if missing.
-    fn append(&mut self, list: &str, value: Value) {
-        if self.exists(list) {
-            self.add(format!("{list}/-"), value);
-        } else {
-            self.add(list.to_owned(), Value::Array(vec![value]));
-            self.existing.insert(list.to_owned());
-        }
-    }
-
-    /// Inserts at the front of the list at `list`, creating it if missing.
-    fn prepend(&mut self, list: &str, values: Vec<Value>) {
-        if self.exists(list) {
-            for (i, v) in values.into_iter().enumerate() {
-                self.add(format!("{list}/{i}"), v);
-            }
-        } else {
-            self.add(list.to_owned(), Value::Array(values));
-            self.existing.insert(list.to_owned());
-        }
-    }
-}
-
-/// A JSON object from pairs, moving the values (no re-serialization).
-fn object<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-}
-
-fn text(s: &str) -> Value {
-    Value::String(s.to_owned())
-}
-
-/// The restricted-profile security context of the injected containers, running as
-/// `uid`.
-fn restricted(uid: i64) -> Value {
-    json!({
-        "runAsNonRoot": true,
-        "runAsUser": uid,
-        "allowPrivilegeEscalation": false,
-        "readOnlyRootFilesystem": true,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"}
-    })
-}
-
 /// Why a Pod's JSON cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the pod cannot be read: {0}")]
 pub struct PodError(pub String);
+
+impl PodView<'_> {
+    fn label(&self, key: &str) -> Option<&str> {
+        self.metadata.labels.as_ref().and_then(|l| l.get(key))
+    }
+
+    fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata.annotations.as_ref().and_then(|l| l.get(key))
+    }
+}
+
+/// Which workload unit a pod belongs to, from its labels; `None` when the pod is not
+/// a stackhook workload's or is injected already.
+fn plan_key(pod: &PodView<'_>, request_namespace: &str) -> Result<Option<PlanKey>, InjectError> {
+    let Some(name) = pod.label(WORKLOAD_LABEL) else {
+        return Ok(None);
+    };
+    if pod.annotation(INJECTED_ANNOTATION).is_some() {
+        return Ok(None);
+    }
+    let kind_text = pod.label(WORKLOAD_KIND_LABEL).unwrap_or("Worker");
+    let kind = WorkloadKind::parse(kind_text)
+        .ok_or_else(|| InjectError::UnknownKind(kind_text.to_owned()))?;
+    Ok(Some(PlanKey {
+        namespace: pod
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(request_namespace)
+            .to_owned(),
+        kind,
+        name: name.to_owned(),
+        step: pod.label(STEP_LABEL).map(str::to_owned),
+    }))
+}
+
+fn build_plan(
+    key: &PlanKey,
+    admission: &Admission<'_>,
+    config: &Config,
+) -> Result<Plan, InjectError> {
+    Plan::build(
+        admission,
+        config,
+        &key.namespace,
+        key.kind,
+        &key.name,
+        key.step.as_deref(),
+    )
+}
+
+fn read_pod(pod: &str) -> Result<PodView<'_>, PodError> {
+    serde_json::from_str(pod).map_err(|e| PodError(e.to_string()))
+}
 
 /// The patch for a Pod given as JSON text (the object of an AdmissionReview): empty
 /// when there is nothing to do. `namespace` is the request's, for pods whose object
@@ -284,365 +324,63 @@ pub fn inject_json(
     admission: &Admission<'_>,
     config: &Config,
 ) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
-    let view: PodView<'_> = serde_json::from_str(pod).map_err(|e| PodError(e.to_string()))?;
-    Ok(inject(&view, namespace, admission, config))
+    let view = read_pod(pod)?;
+    Ok((|| {
+        let Some(key) = plan_key(&view, namespace)? else {
+            return Ok(Vec::new());
+        };
+        let plan = build_plan(&key, admission, config)?;
+        let shape = Shape::of(&view, &plan)?;
+        Ok(patch::ops(&plan, &shape))
+    })())
 }
 
-fn inject(
-    pod: &PodView<'_>,
-    request_namespace: &str,
+/// The patch as an AdmissionReview response carries it: the JSON of the operations,
+/// base64-encoded.
+fn encode(ops: &[PatchOp]) -> Result<Arc<str>, PodError> {
+    use base64::Engine as _;
+    let json = serde_json::to_vec(ops).map_err(|e| PodError(e.to_string()))?;
+    Ok(base64::engine::general_purpose::STANDARD
+        .encode(json)
+        .into())
+}
+
+/// [`inject_json`], answered as the response carries it (base64 of the patch's JSON;
+/// `None` when there is nothing to do), with plans and patches taken from `memo` when
+/// it has them.
+pub fn encoded_patch(
+    pod: &str,
+    namespace: &str,
     admission: &Admission<'_>,
     config: &Config,
-) -> Result<Vec<PatchOp>, InjectError> {
-    let label = |k: &str| {
-        pod.metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(k))
-            .map(|v| v.as_ref())
+    memo: Option<&InjectMemo>,
+) -> Result<Result<Option<Arc<str>>, InjectError>, PodError> {
+    let view = read_pod(pod)?;
+    let key = match plan_key(&view, namespace) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(e)),
     };
-    let annotation = |k: &str| {
-        pod.metadata
-            .annotations
-            .as_ref()
-            .and_then(|l| l.get(k))
-            .map(|v| v.as_ref())
+    let Some(memo) = memo else {
+        let made = build_plan(&key, admission, config)
+            .and_then(|plan| Ok((Shape::of(&view, &plan)?, plan)));
+        return match made {
+            Ok((shape, plan)) => encode(&patch::ops(&plan, &shape)).map(|p| Ok(Some(p))),
+            Err(e) => Ok(Err(e)),
+        };
     };
-    let Some(name) = label(WORKLOAD_LABEL) else {
-        return Ok(Vec::new());
+    let numbered = match memo.plan(&key, || build_plan(&key, admission, config)) {
+        Ok(n) => n,
+        Err(e) => return Ok(Err(e)),
     };
-    if annotation(INJECTED_ANNOTATION).is_some() {
-        return Ok(Vec::new());
-    }
-    let kind_text = label(WORKLOAD_KIND_LABEL).unwrap_or("Worker");
-    let kind = WorkloadKind::parse(kind_text)
-        .ok_or_else(|| InjectError::UnknownKind(kind_text.to_owned()))?;
-    let namespace = pod
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(request_namespace);
-    let workload = admission
-        .catalog
-        .workload(namespace, kind, name)
-        .ok_or_else(|| InjectError::WorkloadNotFound {
-            kind,
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        })?;
-    let no_labels = BTreeMap::new();
-    let settings = admission.catalog.settings(
-        namespace,
-        workload.meta().labels.as_ref().unwrap_or(&no_labels),
-    );
-    let projector_image = settings
-        .projector_image
-        .as_deref()
-        .unwrap_or(&config.projector_image);
-    let projector_resources = settings
-        .projector_resources
-        .as_ref()
-        .unwrap_or(&config.projector_resources);
-    // The pod's annotation decides; the namespace's setting is the default.
-    let refresh = match annotation(SECRET_REFRESH_ANNOTATION) {
-        Some(v) => v == "true",
-        None => settings.secret_refresh == Some(true),
+    let shape = match Shape::of(&view, &numbered.plan) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
     };
-    let mut units = render::units(&workload);
-    let unit = match label(STEP_LABEL) {
-        Some(step) => {
-            let wanted = format!("{name}-{step}");
-            let i = units.iter().position(|u| u.name == wanted).ok_or_else(|| {
-                InjectError::StepNotFound {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                    step: step.to_owned(),
-                }
-            })?;
-            units.swap_remove(i)
-        }
-        None => units.swap_remove(0),
-    };
-    let mut verdict = Verdict::default();
-    let stack_error = |verdict: &Verdict| InjectError::Stack {
-        kind,
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-        message: verdict
-            .violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "),
-    };
-    let Some(resolved) = admission.resolve_unit(&workload, unit, false, &mut verdict) else {
-        return Err(stack_error(&verdict));
-    };
-
-    let containers = &pod.spec.containers;
-    if containers.is_empty() {
-        return Err(InjectError::NoContainers);
-    }
-    let target = match annotation(CONTAINER_ANNOTATION) {
-        Some(wanted) => containers
-            .iter()
-            .position(|c| c.name == wanted)
-            .ok_or_else(|| InjectError::ContainerNotFound {
-                name: wanted.to_owned(),
-                has: containers
-                    .iter()
-                    .map(|c| c.name.as_ref())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?,
-        None => 0,
-    };
-    let container = &containers[target];
-    let c = format!("/spec/containers/{target}");
-    // A pod from a controller-rendered template keeps the Stamp it was made with.
-    let stamp = annotation(STAMP_ANNOTATION).map_or_else(|| resolved.stamp.clone(), str::to_owned);
-    let stack = &resolved.stack;
-
-    let mut existing = HashSet::new();
-    for (present, path) in [
-        (
-            pod.metadata.annotations.is_some(),
-            "/metadata/annotations".to_owned(),
-        ),
-        (
-            pod.spec.init_containers.is_some(),
-            "/spec/initContainers".to_owned(),
-        ),
-        (pod.spec.volumes.is_some(), "/spec/volumes".to_owned()),
-        (
-            pod.spec.image_pull_secrets.is_some(),
-            "/spec/imagePullSecrets".to_owned(),
-        ),
-        (container.env.is_some(), format!("{c}/env")),
-        (container.env_from.is_some(), format!("{c}/envFrom")),
-        (
-            container.volume_mounts.is_some(),
-            format!("{c}/volumeMounts"),
-        ),
-    ] {
-        if present {
-            existing.insert(path);
-        }
-    }
-    let mut p = PatchBuilder {
-        existing,
-        ops: Vec::with_capacity(32),
-    };
-
-    p.put(
-        "/metadata/annotations",
-        INJECTED_ANNOTATION,
-        text(&config.version),
-    );
-    if annotation(STAMP_ANNOTATION).is_none() {
-        p.put("/metadata/annotations", STAMP_ANNOTATION, text(&stamp));
-    }
-    p.put(
-        "/metadata/annotations",
-        STACK_ANNOTATION,
-        Value::String(stack.spec.reference().to_string()),
-    );
-
-    // Environment: ours, the Stack's, the workload's; never over what the pod sets.
-    let mut env: Vec<(String, String)> = vec![
-        ("DATAOS_NAME".into(), resolved.unit.name.clone()),
-        ("DATAOS_TYPE".into(), workload.kind().type_name().into()),
-        ("DATAOS_WORKSPACE".into(), namespace.into()),
-        ("DATAOS_STAMP".into(), stamp.clone()),
-        ("DATAOS_CONFIG_DIR".into(), CONFIG_MOUNT_PATH.into()),
-        ("DATAOS_SECRET_DIR".into(), SECRET_MOUNT_PATH.into()),
-        ("LOG_LEVEL".into(), resolved.unit.log_level.clone()),
-        ("DATAOS_LOG_LEVEL".into(), resolved.unit.log_level.clone()),
-    ];
-    let ours: BTreeMap<String, String> = render::environment(stack, &resolved.unit);
-    env.retain(|(k, _)| !ours.contains_key(k));
-    env.extend(ours);
-    let set: HashSet<&str> = container
-        .env
-        .as_ref()
-        .map(|l| l.iter().map(|e| e.name.as_ref()).collect())
-        .unwrap_or_default();
-    let env_path = format!("{c}/env");
-    for (k, v) in env {
-        if !set.contains(k.as_str()) {
-            p.append(
-                &env_path,
-                object([("name", Value::String(k)), ("value", Value::String(v))]),
-            );
-        }
-    }
-
-    let has_config = resolved
-        .compiled
-        .template(workload.kind(), TemplateField::ConfigFile)
-        .is_some()
-        || !workload.common().configs.is_empty();
-    let mounts_path = format!("{c}/volumeMounts");
-    if has_config {
-        let cm = render::config_map_name(&resolved.unit.name, workload.kind(), &stamp);
-        p.append(
-            "/spec/volumes",
-            object([
-                ("name", text(CONFIG_VOLUME)),
-                ("configMap", object([("name", Value::String(cm))])),
-            ]),
-        );
-        p.append(
-            &mounts_path,
-            object([
-                ("name", text(CONFIG_VOLUME)),
-                ("mountPath", text(CONFIG_MOUNT_PATH)),
-                ("readOnly", Value::Bool(true)),
-            ]),
-        );
-    }
-
-    if !resolved.depots.is_empty() {
-        match stack.spec.projection_type() {
-            ProjectionType::EnvVars => {
-                for d in &resolved.depots {
-                    p.append(
-                        &format!("{c}/envFrom"),
-                        object([
-                            ("prefix", Value::String(env_prefix(d.name()))),
-                            ("secretRef", object([("name", text(&d.secret.name))])),
-                        ]),
-                    );
-                }
-            }
-            ProjectionType::PropFile => {
-                let uid = container
-                    .security_context
-                    .as_ref()
-                    .and_then(|s| s.run_as_user)
-                    .or_else(|| {
-                        pod.spec
-                            .security_context
-                            .as_ref()
-                            .and_then(|s| s.run_as_user)
-                    })
-                    .filter(|u| *u > 0);
-                // Same user as the program: owner-only files. Otherwise (the image's
-                // default user), readable by the pod's containers only — the volume
-                // is this pod's own memory.
-                let (run_as, mode) = match uid {
-                    Some(u) => (u, "0400"),
-                    None => (PROJECTOR_UID, "0444"),
-                };
-                let mut mounts = Vec::new();
-                let mut args: Vec<Value> = [
-                    "project",
-                    "--from",
-                    DEPOT_MOUNT_ROOT,
-                    "--to",
-                    SECRET_MOUNT_PATH,
-                    "--format",
-                    "propFile",
-                    "--mode",
-                    mode,
-                ]
-                .into_iter()
-                .map(text)
-                .collect();
-                for d in &resolved.depots {
-                    let volume = format!("stackhook-depot-{}-{}", d.name(), d.secret.acl.as_str());
-                    p.append(
-                        "/spec/volumes",
-                        object([
-                            ("name", text(&volume)),
-                            ("secret", object([("secretName", text(&d.secret.name))])),
-                        ]),
-                    );
-                    mounts.push(object([
-                        ("name", Value::String(volume)),
-                        (
-                            "mountPath",
-                            Value::String(format!(
-                                "{DEPOT_MOUNT_ROOT}/{}/{}",
-                                d.name(),
-                                d.secret.acl.as_str()
-                            )),
-                        ),
-                        ("readOnly", Value::Bool(true)),
-                    ]));
-                    args.push(text("--depot"));
-                    args.push(text(d.name()));
-                    for f in &d.secret.files {
-                        args.push(text("--file"));
-                        args.push(Value::String(format!("{}/{f}", d.name())));
-                    }
-                }
-                p.append(
-                    "/spec/volumes",
-                    object([
-                        ("name", text(SECRETS_VOLUME)),
-                        (
-                            "emptyDir",
-                            object([("medium", text("Memory")), ("sizeLimit", text("16Mi"))]),
-                        ),
-                    ]),
-                );
-                mounts.push(object([
-                    ("name", text(SECRETS_VOLUME)),
-                    ("mountPath", text(SECRET_MOUNT_PATH)),
-                ]));
-                let projector = |name: &str, mode_arg: &str, sidecar: bool| {
-                    let mut a = args.clone();
-                    a.push(text(mode_arg));
-                    let mut fields = vec![
-                        ("name", text(name)),
-                        ("image", text(projector_image)),
-                        ("imagePullPolicy", text("IfNotPresent")),
-                        ("args", Value::Array(a)),
-                        ("volumeMounts", Value::Array(mounts.clone())),
-                        ("resources", projector_resources.clone()),
-                        ("securityContext", restricted(run_as)),
-                        ("terminationMessagePolicy", text("FallbackToLogsOnError")),
-                    ];
-                    if sidecar {
-                        fields.push(("restartPolicy", text("Always")));
-                    }
-                    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-                };
-                let mut init = vec![projector(PROJECTOR_NAME, "--once", false)];
-                if refresh {
-                    init.push(projector(REFRESH_NAME, "--watch", true));
-                }
-                p.prepend("/spec/initContainers", init);
-                p.append(
-                    &mounts_path,
-                    object([
-                        ("name", text(SECRETS_VOLUME)),
-                        ("mountPath", text(SECRET_MOUNT_PATH)),
-                        ("readOnly", Value::Bool(true)),
-                    ]),
-                );
-            }
-        }
-    }
-
-    if let Some(secret) = stack
-        .spec
-        .image
-        .as_ref()
-        .and_then(|i| i.auth.as_ref())
-        .map(|a| &a.image_pull_secret)
-    {
-        let has = pod
-            .spec
-            .image_pull_secrets
-            .as_ref()
-            .is_some_and(|l| l.iter().any(|s| s.name == secret.as_str()));
-        if !has {
-            p.append("/spec/imagePullSecrets", object([("name", text(secret))]));
-        }
-    }
-    Ok(p.ops)
+    memo.patch(numbered.id, shape, |shape| {
+        encode(&patch::ops(&numbered.plan, shape))
+    })
+    .map(|p| Ok(Some(p)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! One AdmissionReview in, one out: the function behind `/validate`, `/mutate`,
 //! `stackhook review` and `stackhook mutate`.
 //!
-//! Pods go to [`inject`](crate::inject), stackhook kinds to [`admit`](crate::admit);
+//! Pods go to [`inject`], stackhook kinds to [`admit`](crate::admit);
 //! anything else is allowed. The response echoes the request's `uid` and `apiVersion`;
 //! a decision is always an AdmissionReview (never an HTTP error); only a request that
 //! cannot be decoded is an error, for the caller to answer (HTTP 400, exit 2).
@@ -11,12 +11,13 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::admit::{Admission, Operation, Verdict};
-use crate::inject::{self, Config};
+use crate::inject::{self, Config, InjectMemo};
 use crate::model::{self, GROUP, Parsed};
 
 /// The only AdmissionReview version served.
@@ -91,10 +92,10 @@ pub struct Response<'a> {
     /// `JSONPatch` when there is a patch.
     #[serde(rename = "patchType", skip_serializing_if = "Option::is_none")]
     pub patch_type: Option<&'static str>,
-    /// The RFC 6902 patch. It is written last, base64-encoded as the API server
-    /// expects, straight into the output (see [`Reviewer::review`]).
+    /// The RFC 6902 patch, base64-encoded as the API server expects. It is written
+    /// last, straight into the output (see [`Reviewer::review`]).
     #[serde(skip)]
-    pub patch: Option<Vec<inject::PatchOp>>,
+    pub patch: Option<Arc<str>>,
     /// Warnings shown to the client.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -220,6 +221,8 @@ pub struct Reviewer<'a> {
     pub admission: Admission<'a>,
     /// Injection settings.
     pub inject: &'a Config,
+    /// Plans and patches kept for the catalog in use (`None`: build every time).
+    pub memo: Option<&'a InjectMemo>,
 }
 
 /// What a review was about, for logs and metrics.
@@ -239,26 +242,16 @@ pub struct Summary {
     pub patched: bool,
 }
 
-/// Adds `"patch": "<base64 of the ops>"` as the last field of the response object
-/// that closes `out` (`…}}`). Base64's alphabet needs no JSON escaping, so the encoded
-/// patch is written as is instead of going through serde's string escaper, which
-/// costs more than the encoding.
-fn append_patch(out: &mut Vec<u8>, ops: &[inject::PatchOp]) -> Result<(), serde_json::Error> {
-    let text = serde_json::to_vec(ops)?;
+/// Adds `"patch": "<base64>"` as the last field of the response object that closes
+/// `out` (`…}}`). Base64's alphabet needs no JSON escaping, so the encoded patch is
+/// written as is instead of going through serde's string escaper.
+fn append_patch(out: &mut Vec<u8>, encoded: &str) {
     let close = out.split_off(out.len().saturating_sub(2));
+    out.reserve(encoded.len() + 12);
     out.extend_from_slice(b",\"patch\":\"");
-    let start = out.len();
-    out.resize(
-        start + base64::encoded_len(text.len(), true).unwrap_or(0),
-        0,
-    );
-    let written = base64::engine::general_purpose::STANDARD
-        .encode_slice(&text, &mut out[start..])
-        .unwrap_or(0);
-    out.truncate(start + written);
+    out.extend_from_slice(encoded.as_bytes());
     out.push(b'"');
     out.extend_from_slice(&close);
-    Ok(())
 }
 
 impl Reviewer<'_> {
@@ -287,8 +280,8 @@ impl Reviewer<'_> {
         };
         let patch = out.response.patch.take();
         let mut bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
-        if let Some(ops) = patch {
-            append_patch(&mut bytes, &ops).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        if let Some(encoded) = patch {
+            append_patch(&mut bytes, &encoded);
         }
         Ok((bytes, summary))
     }
@@ -326,12 +319,19 @@ impl Reviewer<'_> {
                 );
             };
             // A pod being created may not carry its namespace yet; the request does.
-            return match inject::inject_json(raw.get(), namespace, &self.admission, self.inject) {
-                Ok(Ok(ops)) if ops.is_empty() => (allowed(uid, Vec::new()), who),
-                Ok(Ok(ops)) => {
+            let patch = inject::encoded_patch(
+                raw.get(),
+                namespace,
+                &self.admission,
+                self.inject,
+                self.memo,
+            );
+            return match patch {
+                Ok(Ok(None)) => (allowed(uid, Vec::new()), who),
+                Ok(Ok(Some(encoded))) => {
                     let mut r = allowed(uid, Vec::new());
                     r.patch_type = Some("JSONPatch");
-                    r.patch = Some(ops);
+                    r.patch = Some(encoded);
                     (r, who)
                 }
                 Ok(Err(e)) => (

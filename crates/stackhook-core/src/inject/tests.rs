@@ -126,3 +126,40 @@ fn the_namespace_settings_pick_the_projector_resources() {
         Config::default().projector_resources
     );
 }
+
+#[test]
+fn every_key_read_on_a_pod_has_our_prefix() {
+    // The pod view keeps only `stackhook.io/` labels and annotations.
+    for key in [
+        WORKLOAD_LABEL,
+        WORKLOAD_KIND_LABEL,
+        STEP_LABEL,
+        CONTAINER_ANNOTATION,
+        SECRET_REFRESH_ANNOTATION,
+        INJECTED_ANNOTATION,
+        STAMP_ANNOTATION,
+    ] {
+        assert!(key.starts_with(OUR_PREFIX), "{key}");
+    }
+}
+
+#[test]
+fn labels_and_annotations_keep_our_keys_only_and_the_last_duplicate() {
+    let view: PodView<'_> = serde_json::from_str(
+        r#"{"metadata": {"labels": {"app": "x", "stackhook.io/workload": "a", "stackhook.io/workload": "b"},
+            "annotations": {"other": {"not": "a string"}, "stackhook.io/stamp": "s1"}}}"#,
+    )
+    .unwrap();
+    assert_eq!(view.label(WORKLOAD_LABEL), Some("b"));
+    assert_eq!(view.label("app"), None);
+    assert_eq!(view.annotation(STAMP_ANNOTATION), Some("s1"));
+    assert_eq!(
+        view.metadata.annotations.as_ref().map(|a| a.0.len()),
+        Some(1)
+    );
+    let e = read_pod(r#"{"metadata": {"labels": {"stackhook.io/workload": 3}}}"#).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the pod cannot be read: invalid type: integer `3`, expected a string at line 1 column 51"
+    );
+}

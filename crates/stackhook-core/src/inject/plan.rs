@@ -1,0 +1,232 @@
+//! The half of an injection that does not depend on the Pod: what a workload's pods
+//! get from its Stack, Depots and `stackhook-config`. Every replica of a Deployment and
+//! every run of a CronJob shares one [`Plan`], so the webhook builds it once per
+//! catalog (see [`super::memo`]).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Config, InjectError};
+use crate::admit::{Admission, Verdict};
+use crate::compiled::TemplateField;
+use crate::model::{ProjectionType, WorkloadKind};
+use crate::projection::env_prefix;
+use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
+
+/// An environment variable's value: text, or the Stamp the pod ends up with (its own
+/// `stackhook.io/stamp` when it has one).
+#[derive(Debug)]
+pub(super) enum EnvValue {
+    Text(String),
+    Stamp,
+}
+
+/// A Depot Secret mounted for the projector.
+#[derive(Debug)]
+pub(super) struct DepotVolume {
+    pub(super) volume: String,
+    pub(super) secret: String,
+    pub(super) mount_path: String,
+}
+
+/// How the Depots' Secrets reach the program.
+#[derive(Debug)]
+pub(super) enum Secrets {
+    /// No Depot.
+    None,
+    /// `envFrom` entries: (prefix, Secret name).
+    EnvFrom(Vec<(String, String)>),
+    /// The projector: the Secret volumes it reads, and its arguments after `--mode`'s
+    /// value (`--depot`, `--file` for each Depot).
+    PropFile {
+        volumes: Vec<DepotVolume>,
+        args: Vec<String>,
+    },
+}
+
+/// What every pod of one workload unit gets.
+#[derive(Debug)]
+pub struct Plan {
+    pub(super) kind: WorkloadKind,
+    pub(super) unit_name: String,
+    /// The Stamp of the workload as the catalog has it.
+    pub(super) stamp: String,
+    /// The Stack's reference, `name:version`.
+    pub(super) stack: String,
+    /// Ours, then the Stack's and the unit's (which replace ours of the same name).
+    pub(super) env: Vec<(String, EnvValue)>,
+    /// Whether there is a rendered config to mount.
+    pub(super) has_config: bool,
+    pub(super) secrets: Secrets,
+    pub(super) projector_image: String,
+    pub(super) projector_resources: Value,
+    /// The namespace's `secretRefresh` (a pod's annotation overrides it).
+    pub(super) refresh: bool,
+    pub(super) image_pull_secret: Option<String>,
+    /// The stackhook version, for `stackhook.io/injected`.
+    pub(super) version: String,
+}
+
+impl Plan {
+    /// The plan for the unit of workload `kind/namespace/name` that a pod labelled with
+    /// `step` (a DAG step) or no step (the workload itself) belongs to.
+    pub(super) fn build(
+        admission: &Admission<'_>,
+        config: &Config,
+        namespace: &str,
+        kind: WorkloadKind,
+        name: &str,
+        step: Option<&str>,
+    ) -> Result<Self, InjectError> {
+        let workload = admission
+            .catalog
+            .workload(namespace, kind, name)
+            .ok_or_else(|| InjectError::WorkloadNotFound {
+                kind,
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            })?;
+        let no_labels = BTreeMap::new();
+        let settings = admission.catalog.settings(
+            namespace,
+            workload.meta().labels.as_ref().unwrap_or(&no_labels),
+        );
+        let mut units = render::units(&workload);
+        let unit = match step {
+            Some(step) => {
+                let wanted = format!("{name}-{step}");
+                let i = units.iter().position(|u| u.name == wanted).ok_or_else(|| {
+                    InjectError::StepNotFound {
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
+                        step: step.to_owned(),
+                    }
+                })?;
+                units.swap_remove(i)
+            }
+            None => units.swap_remove(0),
+        };
+        let mut verdict = Verdict::default();
+        let Some(resolved) = admission.resolve_unit(&workload, unit, false, &mut verdict) else {
+            return Err(InjectError::Stack {
+                kind,
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                message: verdict
+                    .violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        };
+        let stack = &resolved.stack;
+
+        let text = |s: &str| EnvValue::Text(s.to_owned());
+        let mut env: Vec<(String, EnvValue)> = vec![
+            ("DATAOS_NAME".into(), text(&resolved.unit.name)),
+            ("DATAOS_TYPE".into(), text(workload.kind().type_name())),
+            ("DATAOS_WORKSPACE".into(), text(namespace)),
+            ("DATAOS_STAMP".into(), EnvValue::Stamp),
+            ("DATAOS_CONFIG_DIR".into(), text(CONFIG_MOUNT_PATH)),
+            ("DATAOS_SECRET_DIR".into(), text(SECRET_MOUNT_PATH)),
+            ("LOG_LEVEL".into(), text(&resolved.unit.log_level)),
+            ("DATAOS_LOG_LEVEL".into(), text(&resolved.unit.log_level)),
+        ];
+        let theirs = render::environment(stack, &resolved.unit);
+        env.retain(|(k, _)| !theirs.contains_key(k));
+        env.extend(theirs.into_iter().map(|(k, v)| (k, EnvValue::Text(v))));
+
+        let has_config = resolved
+            .compiled
+            .template(workload.kind(), TemplateField::ConfigFile)
+            .is_some()
+            || !workload.common().configs.is_empty();
+
+        let secrets = if resolved.depots.is_empty() {
+            Secrets::None
+        } else {
+            match stack.spec.projection_type() {
+                ProjectionType::EnvVars => Secrets::EnvFrom(
+                    resolved
+                        .depots
+                        .iter()
+                        .map(|d| (env_prefix(d.name()), d.secret.name.clone()))
+                        .collect(),
+                ),
+                ProjectionType::PropFile => {
+                    let mut volumes = Vec::new();
+                    let mut args = Vec::new();
+                    for d in &resolved.depots {
+                        let acl = d.secret.acl.as_str();
+                        volumes.push(DepotVolume {
+                            volume: format!("stackhook-depot-{}-{acl}", d.name()),
+                            secret: d.secret.name.clone(),
+                            mount_path: format!("{DEPOT_MOUNT_ROOT}/{}/{acl}", d.name()),
+                        });
+                        args.push("--depot".to_owned());
+                        args.push(d.name().to_owned());
+                        for f in &d.secret.files {
+                            args.push("--file".to_owned());
+                            args.push(format!("{}/{f}", d.name()));
+                        }
+                    }
+                    Secrets::PropFile { volumes, args }
+                }
+            }
+        };
+
+        Ok(Self {
+            kind: workload.kind(),
+            unit_name: resolved.unit.name.clone(),
+            stamp: resolved.stamp.clone(),
+            stack: stack.spec.reference().to_string(),
+            env,
+            has_config,
+            secrets,
+            projector_image: settings
+                .projector_image
+                .unwrap_or_else(|| config.projector_image.clone()),
+            projector_resources: settings
+                .projector_resources
+                .unwrap_or_else(|| config.projector_resources.clone()),
+            refresh: settings.secret_refresh == Some(true),
+            image_pull_secret: stack
+                .spec
+                .image
+                .as_ref()
+                .and_then(|i| i.auth.as_ref())
+                .map(|a| a.image_pull_secret.clone()),
+            version: config.version.clone(),
+        })
+    }
+
+    /// An estimate of the memory the plan holds, for the cache's budget.
+    pub(super) fn weight(&self) -> usize {
+        let env: usize = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + match v {
+                        EnvValue::Text(t) => t.len(),
+                        EnvValue::Stamp => 0,
+                    }
+                    + 64
+            })
+            .sum();
+        let secrets = match &self.secrets {
+            Secrets::None => 0,
+            Secrets::EnvFrom(l) => l.iter().map(|(p, s)| p.len() + s.len() + 48).sum(),
+            Secrets::PropFile { volumes, args } => {
+                volumes
+                    .iter()
+                    .map(|v| v.volume.len() + v.secret.len() + v.mount_path.len() + 72)
+                    .sum::<usize>()
+                    + args.iter().map(|a| a.len() + 24).sum::<usize>()
+            }
+        };
+        512 + env + secrets + self.projector_image.len()
+    }
+}
