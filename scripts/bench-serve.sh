@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load run of BENCHMARKS.md: `stackhook serve` (release, embedded catalog,
 # self-signed TLS, default info logging to a file) pinned to core 0, oha on core 1,
-# TLS keep-alive. For each request body: latency at a fixed 1,000 req/s
+# TLS keep-alive. For each request body, after a 2 s warm-up: latency at a fixed 1,000 req/s
 # (latency-corrected), then maximum throughput, the server's CPU time per review
 # (from /proc/PID/stat), and its peak RSS. Needs oha (`cargo install oha --locked`).
 set -euo pipefail
@@ -22,6 +22,9 @@ for body in pod-5k pod-20k worker; do
     size=$(stat -c %s "$work/$body.json")
     common=(--no-tui --output-format json --insecure -m POST -H 'content-type: application/json'
             -D "$work/$body.json" "https://127.0.0.1:18443$path")
+    # Warm-up: connections made, the Stack compiled, the workload's plan and patch
+    # kept — what a webhook that has been up for a while has.
+    taskset -c 1 oha -z 2s -c 16 "${common[@]}" > /dev/null
     taskset -c 1 oha -z "$duration" -q 1000 --latency-correction -c 16 "${common[@]}" > "$work/rate.json"
     before=$(cpu)
     taskset -c 1 oha -z "$duration" -c 32 "${common[@]}" > "$work/max.json"
