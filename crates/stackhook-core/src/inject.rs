@@ -153,7 +153,7 @@ pub struct PatchOp {
 
 /// The parts of a Pod injection reads; everything else is skipped unparsed.
 #[derive(Debug, Default, Deserialize)]
-struct PodView<'a> {
+pub(crate) struct PodView<'a> {
     #[serde(borrow, default)]
     metadata: MetaView<'a>,
     #[serde(borrow, default)]
@@ -356,14 +356,25 @@ pub fn encoded_patch(
     memo: Option<&InjectMemo>,
 ) -> Result<Result<Option<Arc<str>>, InjectError>, PodError> {
     let view = read_pod(pod)?;
-    let key = match plan_key(&view, namespace) {
+    encoded_patch_of(&view, namespace, admission, config, memo)
+}
+
+/// [`encoded_patch`] of a pod already read.
+pub(crate) fn encoded_patch_of(
+    view: &PodView<'_>,
+    namespace: &str,
+    admission: &Admission<'_>,
+    config: &Config,
+    memo: Option<&InjectMemo>,
+) -> Result<Result<Option<Arc<str>>, InjectError>, PodError> {
+    let key = match plan_key(view, namespace) {
         Ok(Some(key)) => key,
         Ok(None) => return Ok(Ok(None)),
         Err(e) => return Ok(Err(e)),
     };
     let Some(memo) = memo else {
         let made = build_plan(&key, admission, config)
-            .and_then(|plan| Ok((Shape::of(&view, &plan)?, plan)));
+            .and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
             Ok((shape, plan)) => encode(&patch::ops(&plan, &shape)).map(|p| Ok(Some(p))),
             Err(e) => Ok(Err(e)),
@@ -373,7 +384,7 @@ pub fn encoded_patch(
         Ok(n) => n,
         Err(e) => return Ok(Err(e)),
     };
-    let shape = match Shape::of(&view, &numbered.plan) {
+    let shape = match Shape::of(view, &numbered.plan) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };

@@ -14,11 +14,14 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::admit::{Admission, Operation, Verdict};
 use crate::inject::{self, Config, InjectMemo};
+
+mod decode;
+
 use crate::model::{self, GROUP, Parsed};
+use decode::{Mode, ObjectIn, RequestIn};
 
 /// The only AdmissionReview version served.
 pub const ADMISSION_V1: &str = "admission.k8s.io/v1";
@@ -35,40 +38,6 @@ pub enum ReviewError {
     /// Another version than `admission.k8s.io/v1`.
     #[error("unsupported AdmissionReview apiVersion {0:?} (only admission.k8s.io/v1 is served)")]
     Version(String),
-}
-
-#[derive(Deserialize)]
-struct ReviewIn<'a> {
-    #[serde(rename = "apiVersion", borrow)]
-    api_version: Cow<'a, str>,
-    #[serde(borrow)]
-    request: Option<RequestIn<'a>>,
-}
-
-#[derive(Deserialize)]
-struct Gvk<'a> {
-    #[serde(borrow, default)]
-    group: Cow<'a, str>,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct RequestIn<'a> {
-    #[serde(borrow)]
-    uid: Cow<'a, str>,
-    #[serde(borrow)]
-    kind: Gvk<'a>,
-    #[serde(borrow)]
-    operation: Cow<'a, str>,
-    #[serde(borrow, default)]
-    namespace: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    object: Option<&'a RawValue>,
-    #[serde(rename = "oldObject", borrow, default)]
-    old_object: Option<&'a RawValue>,
 }
 
 #[derive(Serialize)]
@@ -257,8 +226,10 @@ fn append_patch(out: &mut Vec<u8>, encoded: &str) {
 impl Reviewer<'_> {
     /// Answers an AdmissionReview (JSON bytes) with the response AdmissionReview.
     pub fn review(&self, body: &[u8]) -> Result<(Vec<u8>, Summary), ReviewError> {
-        let review: ReviewIn<'_> =
-            serde_json::from_slice(body).map_err(|e| decode_error(body, &e))?;
+        // A pod the view cannot read is read again as text, to be answered with why.
+        let review = decode::read(body, Mode::Pods)
+            .or_else(|_| decode::read(body, Mode::Text))
+            .map_err(|e| decode_error(body, &e))?;
         if review.api_version != ADMISSION_V1 {
             return Err(ReviewError::Version(review.api_version.into_owned()));
         }
@@ -289,9 +260,12 @@ impl Reviewer<'_> {
     fn decide<'r>(&self, request: &'r RequestIn<'r>) -> (Response<'r>, String) {
         let uid: &str = &request.uid;
         let namespace = request.namespace.as_deref().unwrap_or_default();
-        let raw = match request.operation.as_ref() {
-            "DELETE" => request.old_object,
-            _ => request.object,
+        // A pod being created comes read already (see `decode`); other objects as text.
+        let (raw, view) = match (request.operation.as_ref(), &request.object) {
+            ("DELETE", _) => (request.old_object, None),
+            (_, Some(ObjectIn::Raw(raw))) => (Some(*raw), None),
+            (_, Some(ObjectIn::Pod(view))) => (None, Some(&**view)),
+            (_, None) => (None, None),
         };
         // Pods created from a template have only a generateName: the request's name
         // (if any) is what there is.
@@ -306,26 +280,28 @@ impl Reviewer<'_> {
             if request.operation != "CREATE" {
                 return (allowed(uid, Vec::new()), who);
             }
-            let Some(raw) = raw else {
-                return (
-                    denied(
-                        uid,
-                        400,
-                        "BadRequest",
-                        "the review carries no pod object".into(),
-                        Vec::new(),
-                    ),
-                    who,
-                );
-            };
             // A pod being created may not carry its namespace yet; the request does.
-            let patch = inject::encoded_patch(
-                raw.get(),
-                namespace,
-                &self.admission,
-                self.inject,
-                self.memo,
-            );
+            let (admission, config, memo) = (&self.admission, self.inject, self.memo);
+            let patch = match (view, raw) {
+                (Some(view), _) => {
+                    inject::encoded_patch_of(view, namespace, admission, config, memo)
+                }
+                (None, Some(raw)) => {
+                    inject::encoded_patch(raw.get(), namespace, admission, config, memo)
+                }
+                (None, None) => {
+                    return (
+                        denied(
+                            uid,
+                            400,
+                            "BadRequest",
+                            "the review carries no pod object".into(),
+                            Vec::new(),
+                        ),
+                        who,
+                    );
+                }
+            };
             return match patch {
                 Ok(Ok(None)) => (allowed(uid, Vec::new()), who),
                 Ok(Ok(Some(encoded))) => {
@@ -400,3 +376,6 @@ impl Reviewer<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
