@@ -20,23 +20,46 @@ fn catalog() -> MemoryCatalog {
     load_catalog(&[repo("examples/catalog")]).unwrap().0
 }
 
+/// What a `Reviewer` borrows besides the catalog.
+struct Engine {
+    cache: StackCache,
+    options: Options,
+    config: Config,
+}
+
+impl Engine {
+    fn new(config: Config) -> Self {
+        Self {
+            cache: StackCache::new(),
+            options: Options::default(),
+            config,
+        }
+    }
+
+    fn reviewer<'a>(
+        &'a self,
+        catalog: &'a MemoryCatalog,
+        memo: Option<&'a InjectMemo>,
+    ) -> Reviewer<'a> {
+        Reviewer {
+            admission: Admission {
+                catalog,
+                cache: &self.cache,
+                options: &self.options,
+            },
+            inject: &self.config,
+            memo,
+        }
+    }
+}
+
 fn review(catalog: &MemoryCatalog, body: &[u8]) -> Value {
-    let cache = StackCache::new();
-    let options = Options::default();
-    let config = Config {
+    let engine = Engine::new(Config {
         version: "test".into(),
         ..Config::default()
-    };
+    });
     let memo = InjectMemo::new();
-    let reviewer = |memo| Reviewer {
-        admission: Admission {
-            catalog,
-            cache: &cache,
-            options: &options,
-        },
-        inject: &config,
-        memo,
-    };
+    let reviewer = |memo| engine.reviewer(catalog, memo);
     let built = reviewer(None).review(body).unwrap().0;
     // The webhook keeps plans and patches: the first review of a pod fills the memo,
     // the next one answers from it; both must be what building anew gives.
@@ -426,18 +449,8 @@ fn invalid_workloads_are_denied_with_causes() {
 #[test]
 fn undecodable_reviews_are_errors_for_the_caller() {
     let c = catalog();
-    let cache = StackCache::new();
-    let options = Options::default();
-    let config = Config::default();
-    let reviewer = Reviewer {
-        admission: Admission {
-            catalog: &c,
-            cache: &cache,
-            options: &options,
-        },
-        inject: &config,
-        memo: None,
-    };
+    let engine = Engine::new(Config::default());
+    let reviewer = engine.reviewer(&c, None);
     let e = reviewer.review(b"{not json").unwrap_err();
     assert!(matches!(e, ReviewError::Decode(_)), "{e}");
     assert!(
@@ -662,19 +675,9 @@ fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
     // different shapes (another container, their own Stamp, init containers, env
     // they set) must each get their own patch.
     let c = catalog();
-    let cache = StackCache::new();
-    let options = Options::default();
-    let config = Config::default();
+    let engine = Engine::new(Config::default());
     let memo = InjectMemo::new();
-    let reviewer = |memo| Reviewer {
-        admission: Admission {
-            catalog: &c,
-            cache: &cache,
-            options: &options,
-        },
-        inject: &config,
-        memo,
-    };
+    let reviewer = |memo| engine.reviewer(&c, memo);
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
     for entry in std::fs::read_dir(repo("tests/fixtures/reviews")).unwrap() {
         let path = entry.unwrap().path();
