@@ -21,6 +21,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 use crate::admit::Admission;
+use crate::borrowed::Text;
 use crate::model::WorkloadKind;
 
 mod memo;
@@ -201,9 +202,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for OurKeys<'a> {
                 mut map: M,
             ) -> Result<Self::Value, M::Error> {
                 let mut ours = Vec::new();
-                while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                while let Some(Text(key)) = map.next_key()? {
                     if key.starts_with(OUR_PREFIX) {
-                        let value: Cow<'a, str> = map.next_value()?;
+                        let Text(value) = map.next_value()?;
                         ours.push((key, value));
                     } else {
                         map.next_value::<IgnoredAny>()?;

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod admit;
+mod borrowed;
 pub mod catalog;
 pub mod compiled;
 pub mod condition;
