@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p stackhook-core --bench review`
 
+// A benchmark whose own fixture does not load is broken: it stops there.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 
 // The stackhook binary's allocator, so the figures are what ships.

@@ -724,10 +724,10 @@ mod tests {
                 problems.push(format!("{path}: has {banned}"));
             }
         }
-        if let Some(any_of) = node.get("anyOf").and_then(Value::as_array) {
-            if !int_or_string || any_of.iter().any(|b| b.get("description").is_some()) {
-                problems.push(format!("{path}: anyOf outside int-or-string"));
-            }
+        if let Some(any_of) = node.get("anyOf").and_then(Value::as_array)
+            && (!int_or_string || any_of.iter().any(|b| b.get("description").is_some()))
+        {
+            problems.push(format!("{path}: anyOf outside int-or-string"));
         }
         if let Some(props) = node.get("properties").and_then(Value::as_object) {
             for (k, v) in props {

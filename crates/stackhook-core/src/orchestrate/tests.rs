@@ -1,7 +1,4 @@
 use super::*;
-use crate::MemoryCatalog;
-use crate::admit::Options;
-use crate::compiled::StackCache;
 use crate::model::Resource;
 use crate::test_support::{Fixture, resources};
 

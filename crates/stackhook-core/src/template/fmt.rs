@@ -702,7 +702,7 @@ mod tests {
         ] {
             assert_eq!(format_float_g(f), s, "{f}");
         }
-        assert_eq!(format_float(3.14159, 'f', Some(2)), "3.14");
+        assert_eq!(format_float(1.23556, 'f', Some(2)), "1.24");
         assert_eq!(format_float(1234.5678, 'e', None), "1.2345678e+03");
         assert_eq!(format_float(1234.5678, 'e', Some(2)), "1.23e+03");
         assert_eq!(format_float(1234.5678, 'g', Some(3)), "1.23e+03");
