@@ -10,17 +10,16 @@
 //! JSON until the route that needs it parses it.
 
 use std::borrow::Cow;
-
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::admit::{Admission, Operation, Verdict};
 use crate::inject::{self, Config, InjectMemo};
+use crate::model::{self, GROUP, Parsed};
 
 mod decode;
 
-use crate::model::{self, GROUP, Parsed};
 use decode::{Mode, ObjectIn, RequestIn};
 
 /// The only AdmissionReview version served.
