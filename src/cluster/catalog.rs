@@ -142,6 +142,38 @@ fn inputs_version(s: &Snapshot) -> u64 {
     h.finish()
 }
 
+/// Identifies everything the catalog is built from: the inputs, and each workload's
+/// identity, spec generation, labels and annotations. A workload's status is left
+/// out: the controller's own status writes must not rebuild the catalog (and drop the
+/// webhook's kept plans and patches with it).
+fn catalog_version(s: &Snapshot) -> u64 {
+    let mut h = DefaultHasher::new();
+    inputs_version(s).hash(&mut h);
+    let mut ids: Vec<_> = s
+        .workloads
+        .iter()
+        .map(|w| {
+            let m = w.meta();
+            (
+                w.kind(),
+                m.namespace.as_deref(),
+                m.name.as_deref(),
+                m.uid.as_deref(),
+                // Without a generation (not a CRD the API server versions), any change.
+                m.generation
+                    .map_or(m.resource_version.as_deref().map(str::to_owned), |g| {
+                        Some(g.to_string())
+                    }),
+                m.labels.as_ref(),
+                m.annotations.as_ref(),
+            )
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.hash(&mut h);
+    h.finish()
+}
+
 /// Starts one reflector; its events wake the rebuild.
 fn reflect<K>(
     api: Api<K>,
@@ -249,20 +281,25 @@ pub async fn run(
     }
     tracing::info!("initial sync of Stacks, Depots, workloads and stackhook-config done");
     let mut last_inputs = None;
+    let mut last_catalog = None;
     loop {
         let snapshot = stores.snapshot();
         let version = inputs_version(&snapshot);
-        let (catalog, problems) = build(snapshot, release_namespace.as_deref());
-        for p in &problems {
-            tracing::warn!(problem = %p, "left out of the catalog");
+        let whole = catalog_version(&snapshot);
+        if last_catalog != Some(whole) {
+            last_catalog = Some(whole);
+            let (catalog, problems) = build(snapshot, release_namespace.as_deref());
+            for p in &problems {
+                tracing::warn!(problem = %p, "left out of the catalog");
+            }
+            let counts = state.reload(catalog, &metrics);
+            tracing::debug!(
+                stacks = counts.stacks,
+                depots = counts.depots,
+                workloads = counts.workloads,
+                "catalog rebuilt from the watches"
+            );
         }
-        let counts = state.reload(catalog, &metrics);
-        tracing::debug!(
-            stacks = counts.stacks,
-            depots = counts.depots,
-            workloads = counts.workloads,
-            "catalog rebuilt from the watches"
-        );
         if last_inputs != Some(version) {
             last_inputs = Some(version);
             inputs.send_modify(|v| *v = v.wrapping_add(1));
@@ -353,6 +390,44 @@ mod tests {
             problems.iter().any(|p| p.starts_with("Stack : ")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn the_catalog_version_ignores_a_workload_status_and_nothing_else() {
+        let worker = |generation: i64, labels: serde_json::Value, status: &str| {
+            Workload::Worker(object(json!({
+                "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+                "metadata": {"name": "w", "namespace": "team", "uid": "w1",
+                             "generation": generation, "resourceVersion": status, "labels": labels},
+                "spec": {"stack": "app:1", "stackSpec": {}},
+                "status": {"phase": status}})))
+        };
+        let with = |w: Workload| Snapshot {
+            workloads: vec![w],
+            ..snapshot()
+        };
+        let a = catalog_version(&with(worker(1, json!({"env": "prod"}), "Pending")));
+        // The controller's status write: a new resourceVersion, the same generation.
+        assert_eq!(
+            catalog_version(&with(worker(1, json!({"env": "prod"}), "Running"))),
+            a
+        );
+        // A spec change, a label change (settings select by labels), a deletion.
+        assert_ne!(
+            catalog_version(&with(worker(2, json!({"env": "prod"}), "Pending"))),
+            a
+        );
+        assert_ne!(
+            catalog_version(&with(worker(1, json!({"env": "dev"}), "Pending"))),
+            a
+        );
+        let mut gone = snapshot();
+        gone.workloads.clear();
+        assert_ne!(catalog_version(&gone), a);
+        // The inputs count too.
+        let mut s = with(worker(1, json!({"env": "prod"}), "Pending"));
+        s.depots.clear();
+        assert_ne!(catalog_version(&s), a);
     }
 
     #[test]
