@@ -88,6 +88,7 @@ impl TemplateArgs {
             .map(|catalog| CatalogResolver { catalog, namespace });
         let context = CallContext {
             resolver: resolver.as_ref().map(|r| r as _),
+            deadline: None,
         };
         let result = Template::parse(&name, &text)
             .and_then(|t| t.execute_json(&data, &context, &Limits::default()));

@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
         catalog: &catalog,
         cache: &cache,
         options: &options,
+        deadline: None,
     };
     assert!(admission.resource(&workload, Operation::Create).allowed());
     c.bench_function("admit a Workflow (flare, 3 addresses, dry render)", |b| {

@@ -51,7 +51,11 @@ fn bench(c: &mut Criterion) {
     let limits = Limits::default();
     let ctx = CallContext::default();
     c.bench_function("render benthos configFileTemplate (parsed)", |b| {
-        b.iter(|| template.execute(&data, &ctx, &limits).expect("renders"));
+        b.iter(|| {
+            template
+                .execute(data.clone(), &ctx, &limits)
+                .expect("renders")
+        });
     });
     c.bench_function("parse benthos configFileTemplate", |b| {
         b.iter(|| Template::parse("configFileTemplate", BENTHOS).expect("parses"));

@@ -74,6 +74,7 @@ fn bench(c: &mut Criterion) {
             catalog: &catalog,
             cache: &cache,
             options: &options,
+            deadline: None,
         },
         inject: &config,
         memo,

@@ -6,11 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::fmt::print_value;
-use super::funcs::{self, CallContext, Func, Param};
+use super::budget::{Budget, SLOT};
+use super::fmt::{PrintError, display, print_value};
+use super::funcs::{self, CallContext, Env, FnError, Func, Param};
 use super::parse::{Arg, Branch, Command, List, Node, Pipe, TemplateCall};
-use super::value::Value;
+use super::value::{Elem, Mutated, Value};
 use super::{Bound, Limits, Template, TemplateError};
+
+/// Deepest nesting of pipelines and template calls in one execution, whatever the
+/// templates: each level is a few stack frames.
+pub(crate) const MAX_EXEC_DEPTH: usize = 1000;
 
 /// A value and whether it has Go's static type `interface{}` (it came out of a map or
 /// list), which decides Go's wording of some errors.
@@ -72,10 +77,18 @@ pub(crate) struct Exec<'t> {
     vars: Vec<(String, V)>,
     at: Option<At<'t>>,
     out: String,
+    /// `{{template}}` calls in progress.
     depth: usize,
+    /// Pipelines and template calls in progress.
+    nesting: usize,
     range_iterations: u64,
-    started: Instant,
-    steps: u32,
+    /// When execution must stop.
+    stop_at: Instant,
+    /// Whether `stop_at` is the caller's deadline rather than the time limit.
+    stop_is_deadline: bool,
+    steps: u64,
+    budget: Budget,
+    mutated: Mutated,
 }
 
 impl<'t> Exec<'t> {
@@ -84,6 +97,11 @@ impl<'t> Exec<'t> {
         context: &'t CallContext<'t>,
         limits: &'t Limits,
     ) -> Self {
+        let own = Instant::now() + limits.timeout;
+        let (stop_at, stop_is_deadline) = match context.deadline {
+            Some(d) if d < own => (d, true),
+            _ => (own, false),
+        };
         Self {
             tmpl,
             context,
@@ -93,9 +111,13 @@ impl<'t> Exec<'t> {
             at: None,
             out: String::new(),
             depth: 0,
+            nesting: 0,
             range_iterations: 0,
-            started: Instant::now(),
+            stop_at,
+            stop_is_deadline,
             steps: 0,
+            budget: Budget::new(limits.max_alloc_bytes),
+            mutated: Mutated::default(),
         }
     }
 
@@ -116,7 +138,7 @@ impl<'t> Exec<'t> {
         };
         self.name = name.to_owned();
         // Go: reflect.ValueOf(nil data) is no value at all.
-        let dot = V::concrete(if data == Value::Nil {
+        let dot = V::concrete(if matches!(data, Value::Nil) {
             Value::Missing
         } else {
             data
@@ -174,37 +196,95 @@ impl<'t> Exec<'t> {
         }
     }
 
+    /// One unit of work: counted against the step limit, and every 256 steps the
+    /// clock is read.
     fn step(&mut self) -> R<()> {
-        self.steps = self.steps.wrapping_add(1);
-        if self.steps.is_multiple_of(256) && self.started.elapsed() > self.limits.timeout {
-            let ms = self.limits.timeout.as_millis();
-            return Err(self.error_with(
-                format!("exceeded the execution time limit of {ms} ms"),
-                Some(Bound::Time),
-            ));
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(self.bound(Bound::Steps));
+        }
+        if self.steps.is_multiple_of(256) && Instant::now() > self.stop_at {
+            return Err(self.bound(Bound::Time));
         }
         Ok(())
     }
 
+    /// What a bound says when it is exceeded.
+    fn bound_message(&self, bound: Bound) -> String {
+        match bound {
+            Bound::Output => format!(
+                "exceeded the output limit of {} bytes",
+                self.limits.max_output_bytes
+            ),
+            Bound::Memory => format!(
+                "exceeded the memory limit of {} bytes",
+                self.limits.max_alloc_bytes
+            ),
+            Bound::Steps => format!("exceeded the step limit of {}", self.limits.max_steps),
+            Bound::RangeIterations => format!(
+                "exceeded the range iteration limit of {}",
+                self.limits.max_range_iterations
+            ),
+            Bound::CallDepth => format!(
+                "exceeded the template call depth limit of {}",
+                self.limits.max_template_depth
+            ),
+            Bound::Nesting => {
+                format!("nested deeper than {MAX_EXEC_DEPTH} pipelines and template calls")
+            }
+            Bound::ValueDepth => format!(
+                "a value is nested deeper than {} levels",
+                super::fmt::MAX_VALUE_DEPTH
+            ),
+            Bound::Time if self.stop_is_deadline => "stopped at the request's deadline".to_owned(),
+            Bound::Time => format!(
+                "exceeded the execution time limit of {} ms",
+                self.limits.timeout.as_millis()
+            ),
+        }
+    }
+
+    fn bound(&self, bound: Bound) -> Flow {
+        self.error_with(self.bound_message(bound), Some(bound))
+    }
+
+    /// Charges the memory budget for what execution itself builds.
+    fn charge(&mut self, n: usize) -> R<()> {
+        self.budget.charge(n).map_err(|_| self.bound(Bound::Memory))
+    }
+
+    fn enter(&mut self) -> R<()> {
+        self.nesting += 1;
+        if self.nesting > MAX_EXEC_DEPTH {
+            self.nesting -= 1;
+            return Err(self.bound(Bound::Nesting));
+        }
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.nesting -= 1;
+    }
+
     fn write(&mut self, s: &str) -> R<()> {
         if self.out.len() + s.len() > self.limits.max_output_bytes {
-            return Err(self.error_with(
-                format!(
-                    "exceeded the output limit of {} bytes",
-                    self.limits.max_output_bytes
-                ),
-                Some(Bound::Output),
-            ));
+            return Err(self.bound(Bound::Output));
         }
         self.out.push_str(s);
         Ok(())
     }
 
     fn walk(&mut self, dot: &V, list: &'t List) -> R<()> {
+        self.enter()?;
+        let mut result = Ok(());
         for node in &list.nodes {
-            self.walk_node(dot, node)?;
+            result = self.walk_node(dot, node);
+            if result.is_err() {
+                break;
+            }
         }
-        Ok(())
+        self.leave();
+        result
     }
 
     fn walk_node(&mut self, dot: &V, node: &'t Node) -> R<()> {
@@ -216,12 +296,20 @@ impl<'t> Exec<'t> {
                 let val = self.eval_pipeline(dot, &a.pipe)?;
                 if a.pipe.decl.is_empty() {
                     self.at_node(a.pipe.pos, node);
-                    let mut s = String::new();
                     match &val.v {
-                        Value::Missing => s.push_str("<no value>"),
-                        v => print_value(&mut s, v),
+                        Value::Missing => self.write("<no value>")?,
+                        Value::String(s) => self.write(s)?,
+                        v => {
+                            let room = self.limits.max_output_bytes.saturating_sub(self.out.len());
+                            let mut out = std::mem::take(&mut self.out);
+                            let r = print_value(&mut out, v, room);
+                            self.out = out;
+                            r.map_err(|e| match e {
+                                PrintError::Bytes => self.bound(Bound::Output),
+                                PrintError::Depth => self.bound(Bound::ValueDepth),
+                            })?;
+                        }
                     }
-                    self.write(&s)?;
                 }
                 Ok(())
             }
@@ -259,34 +347,45 @@ impl<'t> Exec<'t> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let inner_mark = self.vars.len();
         let items: Vec<(V, V)> = match &val.v {
-            Value::List(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (V::concrete(Value::Int(i as i64)), V::boxed(v.clone())))
-                .collect(),
-            Value::Strings(l) => l
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    (
-                        V::concrete(Value::Int(i as i64)),
-                        V::concrete(Value::str(v)),
-                    )
-                })
-                .collect(),
-            Value::Map(m) => m
-                .iter()
-                .map(|(k, v)| (V::concrete(Value::str(k)), V::boxed(v.clone())))
-                .collect(),
-            Value::StringMap(m) => m
-                .iter()
-                .map(|(k, v)| (V::concrete(Value::str(k)), V::concrete(Value::str(v))))
-                .collect(),
+            Value::List(l) => {
+                self.charge(2 * SLOT * l.items.len())?;
+                let boxed = l.elem == Elem::Any;
+                l.items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let v = if boxed {
+                            V::boxed(v.clone())
+                        } else {
+                            V::concrete(v.clone())
+                        };
+                        (V::concrete(Value::Int(i as i64)), v)
+                    })
+                    .collect()
+            }
+            Value::Map(m) => {
+                let m = m.borrow();
+                let keys: usize = m.entries.keys().map(String::len).sum();
+                let boxed = m.elem == Elem::Any;
+                let items = m
+                    .entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = if boxed {
+                            V::boxed(v.clone())
+                        } else {
+                            V::concrete(v.clone())
+                        };
+                        (V::concrete(Value::str(k)), v)
+                    })
+                    .collect();
+                drop(m);
+                self.charge(keys + 2 * SLOT * m_len(&val.v))?;
+                items
+            }
             Value::Missing => Vec::new(),
             other => {
-                let mut shown = String::new();
-                print_value(&mut shown, other);
-                return Err(self.error(format!("range can't iterate over {shown}")));
+                return Err(self.error(format!("range can't iterate over {}", display(other))));
             }
         };
         let mut result = Ok(());
@@ -299,13 +398,7 @@ impl<'t> Exec<'t> {
                 self.step()?;
                 self.range_iterations += 1;
                 if self.range_iterations > self.limits.max_range_iterations {
-                    return Err(self.error_with(
-                        format!(
-                            "exceeded the range iteration limit of {}",
-                            self.limits.max_range_iterations
-                        ),
-                        Some(Bound::RangeIterations),
-                    ));
+                    return Err(self.bound(Bound::RangeIterations));
                 }
                 let decl = &b.pipe.decl;
                 if !decl.is_empty() {
@@ -353,13 +446,7 @@ impl<'t> Exec<'t> {
             )));
         };
         if self.depth >= self.limits.max_template_depth {
-            return Err(self.error_with(
-                format!(
-                    "exceeded the template call depth limit of {}",
-                    self.limits.max_template_depth
-                ),
-                Some(Bound::CallDepth),
-            ));
+            return Err(self.bound(Bound::CallDepth));
         }
         let new_dot = match &t.pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -399,11 +486,20 @@ impl<'t> Exec<'t> {
 
     fn eval_pipeline(&mut self, dot: &V, pipe: &'t Pipe) -> R<V> {
         self.at_node(pipe.pos, pipe);
+        self.enter()?;
         let mut value: Option<V> = None;
         for cmd in &pipe.cmds {
-            let v = self.eval_command(dot, cmd, value.take())?;
+            self.step()?;
+            let v = match self.eval_command(dot, cmd, value.take()) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.leave();
+                    return Err(e);
+                }
+            };
             value = Some(v.unwrapped());
         }
+        self.leave();
         let value = value.unwrap_or_else(V::missing);
         for name in &pipe.decl {
             if pipe.is_assign {
@@ -536,17 +632,13 @@ impl<'t> Exec<'t> {
                 if args.len() > 1 || fin.is_some() {
                     return Err(self.error(format!("{field} is not a method but has arguments")));
                 }
-                Ok(m.get(field)
-                    .map_or_else(V::missing, |v| V::boxed(v.clone())))
-            }
-            Value::StringMap(m) => {
-                if args.len() > 1 || fin.is_some() {
-                    return Err(self.error(format!("{field} is not a method but has arguments")));
-                }
-                Ok(m.get(field).map_or_else(
-                    || V::concrete(Value::str("")),
-                    |v| V::concrete(Value::str(v)),
-                ))
+                let m = m.borrow();
+                Ok(match (m.entries.get(field), m.elem) {
+                    (Some(v), Elem::Any) => V::boxed(v.clone()),
+                    (Some(v), _) => V::concrete(v.clone()),
+                    (None, Elem::String) => V::concrete(Value::str("")),
+                    (None, _) => V::missing(),
+                })
             }
             _ => Err(self.error(format!("can't evaluate field {field} in type {type_name}"))),
         }
@@ -633,14 +725,27 @@ impl<'t> Exec<'t> {
             let v = self.validate_type(f, param)?;
             argv.push(self.pass(param, v.v));
         }
-        let result = (func.call)(self.context, &argv);
+        let result = {
+            let mut env = Env {
+                ctx: self.context,
+                budget: &mut self.budget,
+                mutated: &mut self.mutated,
+            };
+            (func.call)(&mut env, &argv)
+        };
         match cmd {
             Some(c) => self.at_node(c.pos, c),
             None => self.at_arg(ident),
         }
         match result {
             Ok(v) => Ok(V::concrete(v)),
-            Err(message) => Err(self.error(format!("error calling {name}: {message}"))),
+            Err(FnError::Go(message)) => {
+                Err(self.error(format!("error calling {name}: {message}")))
+            }
+            Err(FnError::Bound(bound)) => Err(self.error_with(
+                format!("error calling {name}: {}", self.bound_message(bound)),
+                Some(bound),
+            )),
         }
     }
 
@@ -727,7 +832,7 @@ impl<'t> Exec<'t> {
     }
 
     fn validate_type(&self, v: V, param: Param) -> R<V> {
-        if v.v == Value::Missing {
+        if v.v.is_missing() {
             if param.can_be_nil() {
                 return Ok(V::concrete(if param == Param::Reflect {
                     Value::Missing
@@ -742,12 +847,12 @@ impl<'t> Exec<'t> {
             Param::Str => matches!(v.v, Value::String(_)),
             Param::Int => matches!(v.v, Value::Int(_)),
             Param::Bool => matches!(v.v, Value::Bool(_)),
-            Param::Map => matches!(v.v, Value::Map(_)),
+            Param::Map => matches!(&v.v, Value::Map(m) if m.borrow().elem == Elem::Any),
         };
         if ok {
             return Ok(v);
         }
-        let got = if v.v == Value::Nil {
+        let got = if matches!(v.v, Value::Nil) {
             "interface {}"
         } else {
             v.v.type_name()
@@ -756,5 +861,12 @@ impl<'t> Exec<'t> {
             "wrong type for value; expected {}; got {got}",
             param.go_type()
         )))
+    }
+}
+
+fn m_len(v: &Value) -> usize {
+    match v {
+        Value::Map(m) => m.borrow().entries.len(),
+        _ => 0,
     }
 }

@@ -1,48 +1,70 @@
 //! Go's `fmt` and `strconv` as templates see them: `%v` of every value (`map[a:1]`,
-//! `1e+06`), `printf` verbs with flags, width and precision and Go's `%!verb(type=value)`
-//! complaints, and `strconv.Quote`/`Unquote`.
+//! `1e+06`), `printf` with Go's flags, argument indexes (`%[2]s`), width and precision
+//! and its `%!verb(type=value)` complaints, and `strconv`'s `Quote`, `Unquote` and
+//! `FormatFloat`. The printer follows `fmt/print.go` and `fmt/format.go` of Go 1.19.
+//!
+//! Printing is bounded: a [`Printer`] is given the most bytes it may write, checks
+//! before every padding and every element of a container (a list holding itself twice
+//! at every level would otherwise print 2^n elements), and refuses values nested
+//! deeper than [`MAX_VALUE_DEPTH`]. As in Go, a width or precision above 10^6 is not
+//! one (`%!(NOVERB)`, `%!(BADWIDTH)`, `%!(BADPREC)`).
 
 use std::fmt::Write as _;
 
-use super::value::Value;
+use super::value::{Elem, Value};
+
+/// Deepest nesting of lists and maps a value may have when it is printed, encoded or
+/// compared (templates can build deeper ones in a loop).
+pub const MAX_VALUE_DEPTH: usize = 1000;
+
+/// Why printing stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PrintError {
+    /// The output would pass the byte cap.
+    Bytes,
+    /// A value is nested deeper than [`MAX_VALUE_DEPTH`].
+    Depth,
+}
+
+pub(crate) type PResult = Result<(), PrintError>;
 
 /// Whether Go's `strconv.IsPrint` holds: letters, marks, numbers, punctuation, symbols
 /// and the ASCII space (not other spaces, controls or format characters).
 pub(crate) fn is_print(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    !matches!(c as u32,
-        0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
-        | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
-        | 0xD800..=0xDFFF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+    super::unicode::is_print(c)
 }
 
 /// `strconv.Quote`.
 pub(crate) fn quote(s: &str) -> String {
-    quote_with(s, '"')
+    quote_with(s, '"', false)
 }
 
-fn quote_with(s: &str, q: char) -> String {
+/// `strconv.QuoteToASCII`.
+pub(crate) fn quote_ascii(s: &str) -> String {
+    quote_with(s, '"', true)
+}
+
+fn quote_with(s: &str, q: char, ascii: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for c in s.chars() {
-        escape_char(&mut out, c, q);
+        escape_char(&mut out, c, q, ascii);
     }
     out.push(q);
     out
 }
 
-fn escape_char(out: &mut String, c: char, q: char) {
+fn escape_char(out: &mut String, c: char, q: char, ascii: bool) {
     if c == q || c == '\\' {
         out.push('\\');
         out.push(c);
         return;
     }
-    if is_print(c) {
+    if if ascii {
+        c.is_ascii() && is_print(c)
+    } else {
+        is_print(c)
+    } {
         out.push(c);
         return;
     }
@@ -64,6 +86,20 @@ fn escape_char(out: &mut String, c: char, q: char) {
             let _ = write!(out, "\\U{:08x}", c as u32);
         }
     }
+}
+
+/// `strconv.QuoteRune` (`'x'`).
+fn quote_rune(c: char, ascii: bool) -> String {
+    let mut out = String::from('\'');
+    escape_char(&mut out, c, '\'', ascii);
+    out.push('\'');
+    out
+}
+
+/// `strconv.CanBackquote`.
+fn can_backquote(s: &str) -> bool {
+    s.chars()
+        .all(|c| c != '`' && c != '\u{FEFF}' && (c == '\t' || !(c < ' ' || c == '\x7f')))
 }
 
 /// `%#U`: `U+0041 'A'`.
@@ -146,108 +182,58 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -
     })
 }
 
-/// Shortest decimal digits and decimal exponent of a finite, non-zero `f`:
-/// `f = 0.DIGITS × 10^exp` in Go's `decimal` terms (`dp`).
-fn shortest_digits(f: f64) -> (String, i32) {
-    // Rust's `{:e}` gives the shortest round-trip digits, e.g. "1.2345e3".
-    let s = format!("{:e}", f.abs());
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+// ---------------------------------------------------------------------------------
+// strconv.FormatFloat
+
+/// The exact decimal expansion of any finite float64 has at most 767 significant
+/// digits and 1074 fraction digits; past these, more precision only adds zeros (and
+/// Rust's formatter takes at most 65535).
+const EXACT_SIGNIFICANT: usize = 800;
+const EXACT_FRACTION: usize = 1100;
+
+/// Decimal digits (no leading zeros) and the position of the decimal point: the value
+/// is `0.DIGITS × 10^dp`, as Go's `decimalSlice`. `digits` is empty for zero.
+struct Decimal {
+    digits: String,
+    dp: i32,
+}
+
+fn from_exp_form(s: &str) -> Decimal {
+    let (mantissa, exp) = s.split_once('e').unwrap_or((s, "0"));
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let exp: i32 = exp.parse().unwrap_or(0);
-    (digits, exp + 1)
+    if digits.bytes().all(|b| b == b'0') {
+        return Decimal {
+            digits: String::new(),
+            dp: 0,
+        };
+    }
+    Decimal {
+        digits,
+        dp: exp + 1,
+    }
 }
 
-/// Digits of `f` rounded to `sig` significant digits, trailing zeros kept.
-fn rounded_digits(f: f64, sig: usize) -> (String, i32) {
-    let s = format!("{:.*e}", sig.saturating_sub(1), f.abs());
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    (digits, exp.parse::<i32>().unwrap_or(0) + 1)
+/// Shortest digits that read back as `f` (Go's Ryu shortest; Rust's `{:e}`).
+fn shortest_digits(f: f64) -> Decimal {
+    from_exp_form(&format!("{:e}", f.abs()))
 }
 
-fn exp_suffix(out: &mut String, e: i32, upper: bool) {
-    out.push(if upper { 'E' } else { 'e' });
-    out.push(if e < 0 { '-' } else { '+' });
-    let _ = write!(out, "{:02}", e.abs());
+/// `f` rounded to `n` (≥ 1) significant digits, trailing zeros kept.
+fn significant(f: f64, n: usize) -> Decimal {
+    let exact = n.min(EXACT_SIGNIFICANT);
+    let mut d = from_exp_form(&format!("{:.*e}", exact - 1, f.abs()));
+    if !d.digits.is_empty() {
+        d.digits.extend(std::iter::repeat_n('0', n - exact));
+    }
+    d
 }
 
-/// `%e` from digits `d` and decimal point position `dp`.
-fn fmt_e(neg: bool, digits: &str, dp: i32, prec: Option<usize>, upper: bool) -> String {
+/// `strconv.FormatFloat(f, verb, prec, 64)`; `prec` `None` is Go's -1 (shortest).
+pub(crate) fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    let first = digits.chars().next().unwrap_or('0');
-    out.push(first);
-    let rest = &digits[first.len_utf8().min(digits.len())..];
-    let rest = match prec {
-        Some(p) => {
-            let mut r = rest.to_owned();
-            while r.len() < p {
-                r.push('0');
-            }
-            r.truncate(p);
-            r
-        }
-        None => rest.to_owned(),
-    };
-    if !rest.is_empty() {
-        out.push('.');
-        out.push_str(&rest);
-    }
-    let e = if digits.bytes().all(|b| b == b'0') {
-        0
-    } else {
-        dp - 1
-    };
-    exp_suffix(&mut out, e, upper);
+    append_float(&mut out, f, verb, prec);
     out
-}
-
-/// `%f` from digits and decimal point position, with exactly `prec` fraction digits
-/// (`None`: as many as the digits need).
-fn fmt_f(neg: bool, digits: &str, dp: i32, prec: Option<usize>) -> String {
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if dp <= 0 {
-        out.push('0');
-    } else {
-        for i in 0..dp as usize {
-            out.push(digits.as_bytes().get(i).map_or('0', |b| char::from(*b)));
-        }
-    }
-    let frac_len = match prec {
-        Some(p) => p,
-        None => (digits.len() as i32 - dp).max(0) as usize,
-    };
-    if frac_len > 0 {
-        out.push('.');
-        for i in 0..frac_len as i32 {
-            let idx = dp + i;
-            let c = if idx < 0 {
-                '0'
-            } else {
-                digits
-                    .as_bytes()
-                    .get(idx as usize)
-                    .map_or('0', |b| char::from(*b))
-            };
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn special(f: f64) -> Option<String> {
-    if f.is_nan() {
-        Some("NaN".into())
-    } else if f.is_infinite() {
-        Some(if f > 0.0 { "+Inf" } else { "-Inf" }.into())
-    } else {
-        None
-    }
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: what `%v` prints for a float64.
@@ -255,437 +241,1055 @@ pub(crate) fn format_float_g(f: f64) -> String {
     format_float(f, 'g', None)
 }
 
-/// `strconv.FormatFloat(f, verb, prec, 64)` for `e`, `E`, `f`, `g`, `G`.
-pub(crate) fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
-    if let Some(s) = special(f) {
-        return s;
+fn append_float(out: &mut String, f: f64, verb: char, prec: Option<usize>) {
+    if f.is_nan() {
+        out.push_str("NaN");
+        return;
     }
-    let neg = f.is_sign_negative() && f != 0.0 || (f == 0.0 && f.is_sign_negative());
-    let upper = verb.is_ascii_uppercase();
-    if f == 0.0 {
-        return match verb {
-            'e' | 'E' => fmt_e(
-                neg,
-                "0",
-                1,
-                prec.or(Some(0)).filter(|_| prec.is_some()),
-                upper,
-            ),
-            'f' | 'F' => fmt_f(neg, "0", 1, prec),
-            _ => {
-                if neg {
-                    "-0".into()
-                } else {
-                    "0".into()
-                }
-            }
-        };
+    if f.is_infinite() {
+        out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
+        return;
     }
+    let neg = f.is_sign_negative();
     match verb {
-        'e' | 'E' => {
-            let (digits, dp) = match prec {
-                Some(p) => rounded_digits(f, p + 1),
-                None => shortest_digits(f),
+        'b' => return fmt_b(out, f),
+        'x' | 'X' => return fmt_x(out, f, prec, verb),
+        _ => {}
+    }
+    let shortest = prec.is_none();
+    let (d, prec) = match prec {
+        None => {
+            let d = shortest_digits(f);
+            let p = match verb {
+                'e' | 'E' => d.digits.len().saturating_sub(1),
+                'f' => (d.digits.len() as i64 - i64::from(d.dp)).max(0) as usize,
+                _ => d.digits.len(),
             };
-            fmt_e(neg, &digits, dp, prec, upper)
+            (d, p)
         }
-        'f' | 'F' => match prec {
-            Some(p) => {
-                let s = format!("{:.*}", p, f.abs());
-                if neg { format!("-{s}") } else { s }
-            }
-            None => {
-                let (digits, dp) = shortest_digits(f);
-                fmt_f(neg, &digits, dp, None)
+        Some(p) => match verb {
+            'e' | 'E' => (significant(f, p + 1), p),
+            'f' => (fraction_digits(f, p), p),
+            _ => {
+                let p = p.max(1);
+                (significant(f, p), p)
             }
         },
+    };
+    format_digits(out, shortest, neg, &d, prec, verb);
+}
+
+/// `f` rounded to `n` fraction digits.
+fn fraction_digits(f: f64, n: usize) -> Decimal {
+    let exact = n.min(EXACT_FRACTION);
+    let s = format!("{:.*}", exact, f.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let all: String = format!("{int}{frac}");
+    let trimmed = all.trim_start_matches('0');
+    if trimmed.is_empty() {
+        return Decimal {
+            digits: String::new(),
+            dp: 0,
+        };
+    }
+    let lead = all.len() - trimmed.len();
+    let dp = int.len() as i32 - lead as i32;
+    Decimal {
+        digits: trimmed.to_owned(),
+        dp,
+    }
+}
+
+fn format_digits(
+    out: &mut String,
+    shortest: bool,
+    neg: bool,
+    d: &Decimal,
+    prec: usize,
+    verb: char,
+) {
+    let nd = d.digits.len() as i64;
+    let dp = i64::from(d.dp);
+    match verb {
+        'e' | 'E' => fmt_e(out, neg, d, prec as i64, verb),
+        'f' => fmt_f(out, neg, d, prec as i64),
         _ => {
-            let (digits, dp, eprec) = match prec {
-                None => {
-                    let (d, dp) = shortest_digits(f);
-                    (d, dp, 6)
-                }
-                Some(p) => {
-                    let p = p.max(1);
-                    let (d, dp) = rounded_digits(f, p);
-                    let trimmed = d.trim_end_matches('0');
-                    let trimmed = if trimmed.is_empty() { "0" } else { trimmed };
-                    let mut eprec = p as i32;
-                    if eprec > trimmed.len() as i32 && trimmed.len() as i32 >= dp {
-                        eprec = trimmed.len() as i32;
-                    }
-                    (trimmed.to_owned(), dp, eprec)
-                }
-            };
+            let mut prec = prec as i64;
+            let mut eprec = prec;
+            if eprec > nd && nd >= dp {
+                eprec = nd;
+            }
+            if shortest {
+                eprec = 6;
+            }
             let exp = dp - 1;
+            let e = if verb == 'G' { 'E' } else { 'e' };
             if exp < -4 || exp >= eprec {
-                fmt_e(neg, &digits, dp, None, upper)
+                if prec > nd {
+                    prec = nd;
+                }
+                return fmt_e(out, neg, d, prec - 1, e);
+            }
+            if prec > dp {
+                prec = nd;
+            }
+            fmt_f(out, neg, d, (prec - dp).max(0));
+        }
+    }
+}
+
+fn fmt_e(out: &mut String, neg: bool, d: &Decimal, prec: i64, verb: char) {
+    if neg {
+        out.push('-');
+    }
+    let digits = d.digits.as_bytes();
+    out.push(digits.first().map_or('0', |b| char::from(*b)));
+    if prec > 0 {
+        out.push('.');
+        let m = digits.len().min(prec as usize + 1);
+        if m > 1 {
+            out.push_str(&d.digits[1..m]);
+        }
+        let have = m.max(1) - 1;
+        out.extend(std::iter::repeat_n('0', prec as usize - have));
+    }
+    out.push(verb);
+    let mut exp = i64::from(d.dp) - 1;
+    if digits.is_empty() {
+        exp = 0;
+    }
+    out.push(if exp < 0 { '-' } else { '+' });
+    let exp = exp.abs();
+    if exp < 10 {
+        out.push('0');
+    }
+    let _ = write!(out, "{exp}");
+}
+
+fn fmt_f(out: &mut String, neg: bool, d: &Decimal, prec: i64) {
+    if neg {
+        out.push('-');
+    }
+    let digits = d.digits.as_bytes();
+    let dp = i64::from(d.dp);
+    if dp > 0 {
+        let m = digits.len().min(dp as usize);
+        out.push_str(&d.digits[..m]);
+        out.extend(std::iter::repeat_n('0', dp as usize - m));
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 0..prec {
+            let j = dp + i;
+            out.push(if (0..digits.len() as i64).contains(&j) {
+                char::from(digits[j as usize])
             } else {
-                fmt_f(neg, &digits, dp, None)
+                '0'
+            });
+        }
+    }
+}
+
+/// `%b` of a float64: `mantissa p exponent`, both decimal.
+fn fmt_b(out: &mut String, f: f64) {
+    let bits = f.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp += -1023 - 52;
+    if neg {
+        out.push('-');
+    }
+    let _ = write!(out, "{mant}p");
+    if exp >= 0 {
+        out.push('+');
+    }
+    let _ = write!(out, "{exp}");
+}
+
+/// `%x` / `%X` of a float64: hexadecimal mantissa and binary exponent.
+fn fmt_x(out: &mut String, f: f64, prec: Option<usize>, verb: char) {
+    let bits = f.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp += -1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if let Some(p) = prec.filter(|p| *p < 15) {
+        let shift = (p * 4) as u32;
+        let extra = (mant << shift) & ((1 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8; 16] = if verb == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    if neg {
+        out.push('-');
+    }
+    out.push('0');
+    out.push(verb);
+    out.push(char::from(b'0' + ((mant >> 60) & 1) as u8));
+    mant <<= 4;
+    match prec {
+        None if mant != 0 => {
+            out.push('.');
+            while mant != 0 {
+                out.push(char::from(hex[((mant >> 60) & 15) as usize]));
+                mant <<= 4;
             }
         }
+        Some(p) if p > 0 => {
+            out.push('.');
+            for _ in 0..p {
+                out.push(char::from(hex[((mant >> 60) & 15) as usize]));
+                mant <<= 4;
+            }
+        }
+        _ => {}
     }
+    out.push(if verb == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let exp = exp.abs();
+    if exp < 10 {
+        out.push('0');
+    }
+    let _ = write!(out, "{exp}");
 }
 
-/// `%v` of a value as `fmt.Print` writes it (`<nil>` for nil; `Missing` is a nil
-/// interface argument too).
-pub(crate) fn print_value(out: &mut String, v: &Value) {
-    match v {
-        Value::Missing | Value::Nil => out.push_str("<nil>"),
-        Value::Bool(b) => {
-            let _ = write!(out, "{b}");
-        }
-        Value::Int(i) | Value::Int64(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::Float(f) => out.push_str(&format_float_g(*f)),
-        Value::String(s) => out.push_str(s),
-        Value::List(_) | Value::Strings(_) | Value::Map(_) | Value::StringMap(_) => {
-            format_verb(out, v, &Spec::plain('v'));
-        }
-    }
-}
+// ---------------------------------------------------------------------------------
+// fmt
 
-/// A parsed `%…` directive.
-#[derive(Clone, Debug, Default)]
-struct Spec {
+/// Go's `fmt` flags, width and precision for one directive.
+#[derive(Clone, Copy, Debug, Default)]
+struct Flags {
+    wid_present: bool,
+    prec_present: bool,
     minus: bool,
     plus: bool,
     sharp: bool,
     space: bool,
     zero: bool,
-    width: Option<usize>,
-    prec: Option<usize>,
-    verb: char,
+    plus_v: bool,
+    sharp_v: bool,
+    wid: usize,
+    prec: usize,
 }
 
-impl Spec {
-    fn plain(verb: char) -> Self {
+/// Go's `fmt.pp`: a buffer and the flags of the directive being printed.
+pub(crate) struct Printer {
+    /// What has been printed.
+    pub buf: String,
+    cap: usize,
+    f: Flags,
+    erroring: bool,
+    reordered: bool,
+    good_arg_num: bool,
+}
+
+fn too_large(x: i64) -> bool {
+    !(-1_000_000..=1_000_000).contains(&x)
+}
+
+/// Go's `parsenum`: a decimal number at `s[start..end]`, `None` (and the end) on
+/// overflow.
+fn parse_num(s: &[u8], start: usize, end: usize) -> (usize, bool, usize) {
+    if start >= end {
+        return (0, false, end);
+    }
+    let mut num: i64 = 0;
+    let mut is_num = false;
+    let mut i = start;
+    while i < end && s[i].is_ascii_digit() {
+        if too_large(num) {
+            return (0, false, end);
+        }
+        num = num * 10 + i64::from(s[i] - b'0');
+        is_num = true;
+        i += 1;
+    }
+    (num as usize, is_num, i)
+}
+
+impl Printer {
+    /// A printer that may write at most `cap` bytes.
+    pub(crate) fn new(cap: usize) -> Self {
         Self {
-            verb,
-            ..Self::default()
+            buf: String::new(),
+            cap,
+            f: Flags::default(),
+            erroring: false,
+            reordered: false,
+            good_arg_num: true,
         }
     }
-}
 
-fn pad(out: &mut String, body: &str, spec: &Spec, numeric: bool) {
-    let len = body.chars().count();
-    let width = spec.width.unwrap_or(0);
-    if len >= width {
-        out.push_str(body);
-        return;
-    }
-    let fill = width - len;
-    if spec.minus {
-        out.push_str(body);
-        out.extend(std::iter::repeat_n(' ', fill));
-    } else if spec.zero && numeric {
-        // Zeros go after the sign.
-        let (sign, rest) = match body.chars().next() {
-            Some(c @ ('-' | '+' | ' ')) => (Some(c), &body[1..]),
-            _ => (None, body),
-        };
-        if let Some(c) = sign {
-            out.push(c);
-        }
-        out.extend(std::iter::repeat_n('0', fill));
-        out.push_str(rest);
-    } else {
-        out.extend(std::iter::repeat_n(' ', fill));
-        out.push_str(body);
-    }
-}
-
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
-    match v {
-        Value::Missing | Value::Nil => {
-            let _ = write!(out, "%!{verb}(<nil>)");
-        }
-        _ => {
-            let mut shown = String::new();
-            print_value(&mut shown, v);
-            let _ = write!(out, "%!{verb}({}={shown})", v.type_name());
-        }
-    }
-}
-
-fn signed(i: i64, spec: &Spec, body: String) -> String {
-    if i >= 0 && spec.plus {
-        format!("+{body}")
-    } else if i >= 0 && spec.space {
-        format!(" {body}")
-    } else {
-        body
-    }
-}
-
-fn format_int(out: &mut String, v: &Value, i: i64, spec: &Spec) {
-    let abs = i.unsigned_abs();
-    let neg = if i < 0 { "-" } else { "" };
-    let body = match spec.verb {
-        'v' | 'd' => format!("{neg}{abs}"),
-        'b' => format!("{neg}{abs:b}"),
-        'o' => format!("{neg}{}{abs:o}", if spec.sharp { "0" } else { "" }),
-        'O' => format!("{neg}0o{abs:o}"),
-        'x' => format!("{neg}{}{abs:x}", if spec.sharp { "0x" } else { "" }),
-        'X' => format!("{neg}{}{abs:X}", if spec.sharp { "0X" } else { "" }),
-        'c' => {
-            let c = u32::try_from(i)
-                .ok()
-                .and_then(char::from_u32)
-                .unwrap_or('\u{fffd}');
-            return pad(out, &c.to_string(), spec, false);
-        }
-        'q' => {
-            let c = u32::try_from(i)
-                .ok()
-                .and_then(char::from_u32)
-                .unwrap_or('\u{fffd}');
-            return pad(out, &quote_with(&c.to_string(), '\''), spec, false);
-        }
-        'U' => {
-            let c = u32::try_from(i).unwrap_or(0xfffd);
-            let mut s = format!("U+{c:04X}");
-            if spec.sharp
-                && let Some(ch) = char::from_u32(c).filter(|ch| is_print(*ch))
-            {
-                let _ = write!(s, " '{ch}'");
-            }
-            return pad(out, &s, spec, false);
-        }
-        _ => return bad_verb(out, v, spec.verb),
-    };
-    let body = match spec.prec {
-        Some(p) if body.trim_start_matches('-').len() < p => {
-            let digits = body.trim_start_matches('-');
-            format!("{neg}{}{digits}", "0".repeat(p - digits.len()))
-        }
-        _ => body,
-    };
-    pad(out, &signed(i, spec, body), spec, spec.prec.is_none());
-}
-
-fn format_float_verb(out: &mut String, v: &Value, f: f64, spec: &Spec) {
-    let verb = match spec.verb {
-        'v' => 'g',
-        c @ ('e' | 'E' | 'f' | 'F' | 'g' | 'G') => c,
-        _ => return bad_verb(out, v, spec.verb),
-    };
-    // fmt's %e and %f default to 6 digits; %g and %v to the shortest.
-    let prec = match verb {
-        'e' | 'E' | 'f' | 'F' => spec.prec.or(Some(6)),
-        _ => spec.prec,
-    };
-    let mut body = format_float(f, verb, prec);
-    if (spec.plus || spec.space) && !body.starts_with('-') && !body.starts_with('+') {
-        body.insert(0, if spec.plus { '+' } else { ' ' });
-    } else if !spec.plus && body.starts_with('+') {
-        body.remove(0);
-    }
-    pad(out, &body, spec, f.is_finite());
-}
-
-fn format_string(out: &mut String, v: &Value, s: &str, spec: &Spec) {
-    let truncated: String = match spec.prec {
-        Some(p) => s.chars().take(p).collect(),
-        None => s.to_owned(),
-    };
-    let body = match spec.verb {
-        'v' | 's' => truncated,
-        'q' => {
-            if spec.sharp && !truncated.contains('`') {
-                format!("`{truncated}`")
-            } else {
-                quote(&truncated)
-            }
-        }
-        'x' | 'X' => {
-            let mut h = String::new();
-            for (i, b) in truncated.bytes().enumerate() {
-                if i > 0 && spec.space {
-                    h.push(' ');
-                }
-                if spec.verb == 'x' {
-                    let _ = write!(h, "{b:02x}");
-                } else {
-                    let _ = write!(h, "{b:02X}");
-                }
-            }
-            h
-        }
-        _ => return bad_verb(out, v, spec.verb),
-    };
-    pad(out, &body, spec, false);
-}
-
-fn format_verb(out: &mut String, v: &Value, spec: &Spec) {
-    match v {
-        Value::Missing | Value::Nil => {
-            if spec.verb == 'v' {
-                pad(out, "<nil>", spec, false);
-            } else {
-                bad_verb(out, v, spec.verb);
-            }
-        }
-        Value::Bool(b) => match spec.verb {
-            'v' | 't' => pad(out, if *b { "true" } else { "false" }, spec, false),
-            _ => bad_verb(out, v, spec.verb),
-        },
-        Value::Int(i) | Value::Int64(i) => format_int(out, v, *i, spec),
-        Value::Float(f) => format_float_verb(out, v, *f, spec),
-        Value::String(s) => format_string(out, v, s, spec),
-        Value::List(_) | Value::Strings(_) => {
-            let items = v.list_items().unwrap_or_default();
-            let mut body = String::from("[");
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    body.push(' ');
-                }
-                let inner = Spec {
-                    width: spec.width,
-                    ..spec.clone()
-                };
-                format_verb(&mut body, item, &inner);
-            }
-            body.push(']');
-            out.push_str(&body);
-        }
-        Value::Map(_) | Value::StringMap(_) => {
-            let entries = v.map_entries().unwrap_or_default();
-            out.push_str("map[");
-            for (i, (k, item)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(' ');
-                }
-                format_verb(out, &Value::str(k), spec);
-                out.push(':');
-                format_verb(out, item, spec);
-            }
-            out.push(']');
-        }
-    }
-}
-
-/// `fmt.Sprintf`.
-pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
-    let mut arg = 0;
-    let mut chars = format.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = Spec::default();
-        while let Some(&(_, f)) = chars.peek() {
-            match f {
-                '-' => spec.minus = true,
-                '+' => spec.plus = true,
-                '#' => spec.sharp = true,
-                ' ' => spec.space = true,
-                '0' => spec.zero = !spec.minus,
-                _ => break,
-            }
-            chars.next();
-        }
-        let number = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
-            let mut n: Option<usize> = None;
-            while let Some(&(_, d)) = chars.peek() {
-                let Some(digit) = d.to_digit(10) else { break };
-                n = Some(n.unwrap_or(0) * 10 + digit as usize);
-                chars.next();
-            }
-            n
-        };
-        if chars.peek().is_some_and(|&(_, c)| c == '*') {
-            chars.next();
-            spec.width = args
-                .get(arg)
-                .and_then(Value::as_int)
-                .and_then(|w| usize::try_from(w).ok());
-            arg += 1;
+    fn room(&self, n: usize) -> PResult {
+        if self.buf.len().saturating_add(n) > self.cap {
+            Err(PrintError::Bytes)
         } else {
-            spec.width = number(&mut chars);
+            Ok(())
         }
-        if chars.peek().is_some_and(|&(_, c)| c == '.') {
-            chars.next();
-            if chars.peek().is_some_and(|&(_, c)| c == '*') {
-                chars.next();
-                spec.prec = args
-                    .get(arg)
-                    .and_then(Value::as_int)
-                    .and_then(|w| usize::try_from(w).ok());
-                arg += 1;
-            } else {
-                spec.prec = Some(number(&mut chars).unwrap_or(0));
-            }
+    }
+
+    fn write(&mut self, s: &str) -> PResult {
+        self.room(s.len())?;
+        self.buf.push_str(s);
+        Ok(())
+    }
+
+    fn write_char(&mut self, c: char) -> PResult {
+        self.room(c.len_utf8())?;
+        self.buf.push(c);
+        Ok(())
+    }
+
+    fn write_padding(&mut self, n: usize) -> PResult {
+        self.room(n)?;
+        let c = if self.f.zero { '0' } else { ' ' };
+        self.buf.extend(std::iter::repeat_n(c, n));
+        Ok(())
+    }
+
+    fn pad(&mut self, s: &str) -> PResult {
+        if !self.f.wid_present || self.f.wid == 0 {
+            return self.write(s);
         }
-        let Some((_, verb)) = chars.next() else {
-            out.push_str("%!(NOVERB)");
-            break;
+        let width = self.f.wid.saturating_sub(s.chars().count());
+        if self.f.minus {
+            self.write(s)?;
+            self.write_padding(width)
+        } else {
+            self.write_padding(width)?;
+            self.write(s)
+        }
+    }
+
+    fn fmt_boolean(&mut self, b: bool) -> PResult {
+        self.pad(if b { "true" } else { "false" })
+    }
+
+    fn fmt_unicode(&mut self, u: u64) -> PResult {
+        let mut prec = 4;
+        if self.f.prec_present && self.f.prec > 4 {
+            prec = self.f.prec;
+        }
+        self.room(prec + 16)?;
+        let hex = format!("{u:X}");
+        let mut s = String::from("U+");
+        s.extend(std::iter::repeat_n('0', prec.saturating_sub(hex.len())));
+        s.push_str(&hex);
+        if self.f.sharp
+            && let Some(c) = u32::try_from(u).ok().and_then(char::from_u32)
+            && is_print(c)
+        {
+            s.push_str(" '");
+            s.push(c);
+            s.push('\'');
+        }
+        let zero = self.f.zero;
+        self.f.zero = false;
+        let r = self.pad(&s);
+        self.f.zero = zero;
+        r
+    }
+
+    /// `fmt.fmtInteger`.
+    fn fmt_integer(&mut self, u: u64, base: u32, signed: bool, verb: char, upper: bool) -> PResult {
+        let negative = signed && (u as i64) < 0;
+        let u = if negative {
+            (u as i64).unsigned_abs()
+        } else {
+            u
         };
-        spec.verb = verb;
-        if verb == '%' {
-            out.push('%');
-            continue;
-        }
-        match args.get(arg) {
-            None => {
-                let _ = write!(out, "%!{verb}(MISSING)");
+        self.room(self.f.wid + self.f.prec + 70)?;
+        let mut prec = 0usize;
+        if self.f.prec_present {
+            prec = self.f.prec;
+            if prec == 0 && u == 0 {
+                let zero = self.f.zero;
+                self.f.zero = false;
+                let r = self.write_padding(self.f.wid);
+                self.f.zero = zero;
+                return r;
             }
-            Some(v) => format_verb(&mut out, v, &spec),
+        } else if self.f.zero && self.f.wid_present {
+            prec = self.f.wid;
+            if negative || self.f.plus || self.f.space {
+                prec = prec.saturating_sub(1);
+            }
         }
-        arg += 1;
+        let mut digits = match (base, upper) {
+            (10, _) => u.to_string(),
+            (16, false) => format!("{u:x}"),
+            (16, true) => format!("{u:X}"),
+            (8, _) => format!("{u:o}"),
+            _ => format!("{u:b}"),
+        };
+        if digits.len() < prec {
+            digits.insert_str(0, &"0".repeat(prec - digits.len()));
+        }
+        let mut prefix = String::new();
+        if self.f.sharp {
+            match base {
+                2 => prefix.push_str("0b"),
+                8 if !digits.starts_with('0') => prefix.push('0'),
+                16 => prefix.push_str(if upper { "0X" } else { "0x" }),
+                _ => {}
+            }
+        }
+        if verb == 'O' {
+            prefix.insert_str(0, "0o");
+        }
+        if negative {
+            prefix.insert(0, '-');
+        } else if self.f.plus {
+            prefix.insert(0, '+');
+        } else if self.f.space {
+            prefix.insert(0, ' ');
+        }
+        prefix.push_str(&digits);
+        let zero = self.f.zero;
+        self.f.zero = false;
+        let r = self.pad(&prefix);
+        self.f.zero = zero;
+        r
     }
-    if arg < args.len() {
-        out.push_str("%!(EXTRA ");
-        for (i, v) in args[arg..].iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
+
+    fn truncate<'s>(&self, s: &'s str) -> &'s str {
+        if self.f.prec_present
+            && let Some((i, _)) = s.char_indices().nth(self.f.prec)
+        {
+            return &s[..i];
+        }
+        s
+    }
+
+    fn fmt_s(&mut self, s: &str) -> PResult {
+        let s = self.truncate(s);
+        self.pad(s)
+    }
+
+    fn fmt_sx(&mut self, s: &str, upper: bool) -> PResult {
+        let mut length = s.len();
+        if self.f.prec_present && self.f.prec < length {
+            length = self.f.prec;
+        }
+        let mut width = 2 * length;
+        if width > 0 {
+            if self.f.space {
+                if self.f.sharp {
+                    width *= 2;
+                }
+                width += length - 1;
+            } else if self.f.sharp {
+                width += 2;
             }
-            if v.is_nil() {
-                out.push_str("<nil>");
+        } else {
+            if self.f.wid_present {
+                self.write_padding(self.f.wid)?;
+            }
+            return Ok(());
+        }
+        self.room(width.max(self.f.wid))?;
+        if self.f.wid_present && self.f.wid > width && !self.f.minus {
+            self.write_padding(self.f.wid - width)?;
+        }
+        let x = if upper { 'X' } else { 'x' };
+        if self.f.sharp {
+            self.buf.push('0');
+            self.buf.push(x);
+        }
+        for (i, b) in s.bytes().take(length).enumerate() {
+            if self.f.space && i > 0 {
+                self.buf.push(' ');
+                if self.f.sharp {
+                    self.buf.push('0');
+                    self.buf.push(x);
+                }
+            }
+            if upper {
+                let _ = write!(self.buf, "{b:02X}");
             } else {
-                let _ = write!(out, "{}=", v.type_name());
-                print_value(&mut out, v);
+                let _ = write!(self.buf, "{b:02x}");
             }
         }
-        out.push(')');
+        if self.f.wid_present && self.f.wid > width && self.f.minus {
+            self.write_padding(self.f.wid - width)?;
+        }
+        Ok(())
     }
-    out
+
+    fn fmt_q(&mut self, s: &str) -> PResult {
+        let s = self.truncate(s);
+        if self.f.sharp && can_backquote(s) {
+            return self.pad(&format!("`{s}`"));
+        }
+        let quoted = if self.f.plus {
+            quote_ascii(s)
+        } else {
+            quote(s)
+        };
+        self.pad(&quoted)
+    }
+
+    fn fmt_c(&mut self, c: u64) -> PResult {
+        let c = u32::try_from(c)
+            .ok()
+            .and_then(char::from_u32)
+            .unwrap_or('\u{FFFD}');
+        self.pad(c.encode_utf8(&mut [0; 4]))
+    }
+
+    fn fmt_qc(&mut self, c: u64) -> PResult {
+        let c = u32::try_from(c)
+            .ok()
+            .and_then(char::from_u32)
+            .unwrap_or('\u{FFFD}');
+        let q = quote_rune(c, self.f.plus);
+        self.pad(&q)
+    }
+
+    /// `fmt.fmtFloat`; `prec` is the verb's default (-1 as `None`).
+    fn fmt_float_with(&mut self, v: f64, verb: char, prec: Option<usize>) -> PResult {
+        let prec = if self.f.prec_present {
+            Some(self.f.prec)
+        } else {
+            prec
+        };
+        self.room(prec.unwrap_or(0) + self.f.wid + 340)?;
+        let mut num = String::from("+");
+        append_float(&mut num, v, verb, prec);
+        if num[1..].starts_with(['-', '+']) {
+            num.remove(0);
+        }
+        if self.f.space && num.starts_with('+') && !self.f.plus {
+            num.replace_range(0..1, " ");
+        }
+        if num[1..].starts_with(['I', 'N']) {
+            let zero = self.f.zero;
+            self.f.zero = false;
+            if num[1..].starts_with('N') && !self.f.space && !self.f.plus {
+                num.remove(0);
+            }
+            let r = self.pad(&num);
+            self.f.zero = zero;
+            return r;
+        }
+        if self.f.sharp && verb != 'b' {
+            let mut digits: i64 = match verb {
+                'v' | 'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
+                _ => 0,
+            };
+            let mut tail = String::new();
+            let mut has_point = false;
+            let mut saw_nonzero = false;
+            let bytes: Vec<u8> = num.bytes().collect();
+            let mut cut = bytes.len();
+            for (i, &b) in bytes.iter().enumerate().skip(1) {
+                match b {
+                    b'.' => has_point = true,
+                    b'p' | b'P' => {
+                        tail = num[i..].to_owned();
+                        cut = i;
+                        break;
+                    }
+                    b'e' | b'E' if verb != 'x' && verb != 'X' => {
+                        tail = num[i..].to_owned();
+                        cut = i;
+                        break;
+                    }
+                    _ => {
+                        if b != b'0' {
+                            saw_nonzero = true;
+                        }
+                        if saw_nonzero {
+                            digits -= 1;
+                        }
+                    }
+                }
+            }
+            num.truncate(cut);
+            if !has_point {
+                if num.len() == 2 && num.as_bytes()[1] == b'0' {
+                    digits -= 1;
+                }
+                num.push('.');
+            }
+            while digits > 0 {
+                num.push('0');
+                digits -= 1;
+            }
+            num.push_str(&tail);
+        }
+        if self.f.plus || !num.starts_with('+') {
+            if self.f.zero && self.f.wid_present && self.f.wid > num.len() {
+                let (sign, rest) = num.split_at(1);
+                let (sign, rest) = (sign.to_owned(), rest.to_owned());
+                self.write(&sign)?;
+                self.write_padding(self.f.wid - num.len())?;
+                return self.write(&rest);
+            }
+            return self.pad(&num);
+        }
+        let rest = num[1..].to_owned();
+        self.pad(&rest)
+    }
+
+    fn fmt_float(&mut self, v: f64, verb: char) -> PResult {
+        match verb {
+            'v' => self.fmt_float_with(v, 'g', None),
+            'b' | 'g' | 'G' | 'x' | 'X' => self.fmt_float_with(v, verb, None),
+            'f' | 'e' | 'E' => self.fmt_float_with(v, verb, Some(6)),
+            'F' => self.fmt_float_with(v, 'f', Some(6)),
+            _ => self.bad_verb(verb, &Value::Float(v)),
+        }
+    }
+
+    fn fmt_int(&mut self, u: u64, signed: bool, verb: char, v: &Value) -> PResult {
+        match verb {
+            'v' if self.f.sharp_v && !signed => {
+                let sharp = self.f.sharp;
+                self.f.sharp = true;
+                let r = self.fmt_integer(u, 16, false, 'v', false);
+                self.f.sharp = sharp;
+                r
+            }
+            'v' | 'd' => self.fmt_integer(u, 10, signed, verb, false),
+            'b' => self.fmt_integer(u, 2, signed, verb, false),
+            'o' | 'O' => self.fmt_integer(u, 8, signed, verb, false),
+            'x' => self.fmt_integer(u, 16, signed, verb, false),
+            'X' => self.fmt_integer(u, 16, signed, verb, true),
+            'c' => self.fmt_c(u),
+            'q' => self.fmt_qc(u),
+            'U' => self.fmt_unicode(u),
+            _ => self.bad_verb(verb, v),
+        }
+    }
+
+    fn fmt_string(&mut self, s: &str, verb: char, v: &Value) -> PResult {
+        match verb {
+            'v' if self.f.sharp_v => self.fmt_q(s),
+            'v' | 's' => self.fmt_s(s),
+            'x' => self.fmt_sx(s, false),
+            'X' => self.fmt_sx(s, true),
+            'q' => self.fmt_q(s),
+            _ => self.bad_verb(verb, v),
+        }
+    }
+
+    /// `%!verb(type=value)`.
+    fn bad_verb(&mut self, verb: char, v: &Value) -> PResult {
+        self.erroring = true;
+        self.write("%!")?;
+        self.write_char(verb)?;
+        self.write_char('(')?;
+        let r = if v.is_nil() {
+            self.write("<nil>")
+        } else {
+            self.write(v.type_name())?;
+            self.write_char('=')?;
+            let flags = self.f;
+            let r = self.print_arg(v, 'v', 0);
+            self.f = flags;
+            r
+        };
+        self.erroring = false;
+        r?;
+        self.write_char(')')
+    }
+
+    /// `pp.printArg`: one argument (an `interface{}` holding `v`).
+    pub(crate) fn print_arg(&mut self, v: &Value, verb: char, depth: usize) -> PResult {
+        if v.is_nil() {
+            return match verb {
+                'T' | 'v' => self.pad("<nil>"),
+                _ => self.bad_verb(verb, v),
+            };
+        }
+        if verb == 'T' {
+            return self.fmt_s(v.type_name());
+        }
+        if verb == 'p' {
+            return self.bad_verb(verb, v);
+        }
+        self.print_value(v, verb, depth)
+    }
+
+    /// `pp.printValue`.
+    fn print_value(&mut self, v: &Value, verb: char, depth: usize) -> PResult {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(PrintError::Depth);
+        }
+        match v {
+            Value::Missing | Value::Nil => {
+                if depth == 0 {
+                    self.write("<invalid reflect.Value>")
+                } else if verb == 'v' {
+                    self.write("<nil>")
+                } else {
+                    self.bad_verb(verb, v)
+                }
+            }
+            Value::Bool(b) => match verb {
+                't' | 'v' => self.fmt_boolean(*b),
+                _ => self.bad_verb(verb, v),
+            },
+            Value::Int(i) | Value::Int64(i) => self.fmt_int(*i as u64, true, verb, v),
+            Value::Uint64(u) => self.fmt_int(*u, false, verb, v),
+            Value::Float(f) => self.fmt_float(*f, verb),
+            Value::String(s) => self.fmt_string(s, verb, v),
+            Value::Map(m) => {
+                let m = m.borrow();
+                if self.f.sharp_v {
+                    self.write(v.type_name())?;
+                    self.write_char('{')?;
+                } else {
+                    self.write("map[")?;
+                }
+                for (i, (k, item)) in m.entries.iter().enumerate() {
+                    if i > 0 {
+                        if self.f.sharp_v {
+                            self.write(", ")?;
+                        } else {
+                            self.write_char(' ')?;
+                        }
+                    }
+                    self.fmt_string(k, verb, &Value::str(k))?;
+                    self.write_char(':')?;
+                    self.print_element(item, m.elem, verb, depth + 1)?;
+                }
+                self.write_char(if self.f.sharp_v { '}' } else { ']' })
+            }
+            Value::List(l) => {
+                if self.f.sharp_v {
+                    self.write(v.type_name())?;
+                    self.write_char('{')?;
+                    for (i, item) in l.items.iter().enumerate() {
+                        if i > 0 {
+                            self.write(", ")?;
+                        }
+                        self.print_element(item, l.elem, verb, depth + 1)?;
+                    }
+                    self.write_char('}')
+                } else {
+                    self.write_char('[')?;
+                    for (i, item) in l.items.iter().enumerate() {
+                        if i > 0 {
+                            self.write_char(' ')?;
+                        }
+                        self.print_element(item, l.elem, verb, depth + 1)?;
+                    }
+                    self.write_char(']')
+                }
+            }
+        }
+    }
+
+    /// An element of a container: an `interface {}` element is unwrapped (and a nil
+    /// one prints `<nil>` whatever the verb), a typed one is printed as it is.
+    fn print_element(&mut self, item: &Value, elem: Elem, verb: char, depth: usize) -> PResult {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(PrintError::Depth);
+        }
+        if elem == Elem::Any && item.is_nil() {
+            return if self.f.sharp_v {
+                self.write("interface {}(nil)")
+            } else {
+                self.write("<nil>")
+            };
+        }
+        self.print_value(item, verb, depth)
+    }
+
+    fn arg_number(
+        &mut self,
+        arg_num: usize,
+        format: &[u8],
+        i: usize,
+        n: usize,
+    ) -> (usize, usize, bool) {
+        if format.len() <= i || format[i] != b'[' {
+            return (arg_num, i, false);
+        }
+        self.reordered = true;
+        let (index, wid, ok) = parse_arg_number(&format[i..]);
+        if ok && let Some(index) = index.filter(|x| *x < n) {
+            return (index, i + wid, true);
+        }
+        self.good_arg_num = false;
+        (arg_num, i + wid, ok)
+    }
+
+    /// `fmt.Sprintf`.
+    pub(crate) fn printf(&mut self, format: &str, a: &[Value]) -> PResult {
+        let bytes = format.as_bytes();
+        let end = bytes.len();
+        let mut arg_num = 0usize;
+        let mut after_index;
+        self.reordered = false;
+        let mut i = 0;
+        'format: while i < end {
+            self.good_arg_num = true;
+            let last = i;
+            while i < end && bytes[i] != b'%' {
+                i += 1;
+            }
+            if i > last {
+                self.write(&format[last..i])?;
+            }
+            if i >= end {
+                break;
+            }
+            i += 1;
+            self.f = Flags::default();
+            while i < end {
+                match bytes[i] {
+                    b'#' => self.f.sharp = true,
+                    b'0' => self.f.zero = !self.f.minus,
+                    b'+' => self.f.plus = true,
+                    b'-' => {
+                        self.f.minus = true;
+                        self.f.zero = false;
+                    }
+                    b' ' => self.f.space = true,
+                    c => {
+                        if c.is_ascii_lowercase() && arg_num < a.len() {
+                            if c == b'v' {
+                                self.f.sharp_v = self.f.sharp;
+                                self.f.sharp = false;
+                                self.f.plus_v = self.f.plus;
+                                self.f.plus = false;
+                            }
+                            self.print_arg(&a[arg_num], char::from(c), 0)?;
+                            arg_num += 1;
+                            i += 1;
+                            continue 'format;
+                        }
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            (arg_num, i, after_index) = self.arg_number(arg_num, bytes, i, a.len());
+            if i < end && bytes[i] == b'*' {
+                i += 1;
+                let (w, ok, next) = int_from_arg(a, arg_num);
+                arg_num = next;
+                self.f.wid_present = ok;
+                if !ok {
+                    self.write("%!(BADWIDTH)")?;
+                }
+                if w < 0 {
+                    self.f.wid = w.unsigned_abs() as usize;
+                    self.f.minus = true;
+                    self.f.zero = false;
+                } else {
+                    self.f.wid = w as usize;
+                }
+                after_index = false;
+            } else {
+                let (w, present, next) = parse_num(bytes, i, end);
+                self.f.wid = w;
+                self.f.wid_present = present;
+                i = next;
+                if after_index && present {
+                    self.good_arg_num = false;
+                }
+            }
+            if i + 1 < end && bytes[i] == b'.' {
+                i += 1;
+                if after_index {
+                    self.good_arg_num = false;
+                }
+                (arg_num, i, after_index) = self.arg_number(arg_num, bytes, i, a.len());
+                if i < end && bytes[i] == b'*' {
+                    i += 1;
+                    let (p, ok, next) = int_from_arg(a, arg_num);
+                    arg_num = next;
+                    let (p, ok) = if p < 0 { (0, false) } else { (p as usize, ok) };
+                    self.f.prec = p;
+                    self.f.prec_present = ok;
+                    if !ok {
+                        self.write("%!(BADPREC)")?;
+                    }
+                    after_index = false;
+                } else {
+                    let (p, present, next) = parse_num(bytes, i, end);
+                    i = next;
+                    self.f.prec = if present { p } else { 0 };
+                    self.f.prec_present = true;
+                }
+            }
+            if !after_index {
+                (arg_num, i, after_index) = self.arg_number(arg_num, bytes, i, a.len());
+            }
+            let _ = after_index;
+            if i >= end {
+                self.write("%!(NOVERB)")?;
+                break;
+            }
+            let verb = format[i..].chars().next().unwrap_or('\u{FFFD}');
+            i += verb.len_utf8();
+            if verb == '%' {
+                self.write_char('%')?;
+            } else if !self.good_arg_num {
+                self.write("%!")?;
+                self.write_char(verb)?;
+                self.write("(BADINDEX)")?;
+            } else if arg_num >= a.len() {
+                self.write("%!")?;
+                self.write_char(verb)?;
+                self.write("(MISSING)")?;
+            } else {
+                if verb == 'v' {
+                    self.f.sharp_v = self.f.sharp;
+                    self.f.sharp = false;
+                    self.f.plus_v = self.f.plus;
+                    self.f.plus = false;
+                }
+                self.print_arg(&a[arg_num], verb, 0)?;
+                arg_num += 1;
+            }
+        }
+        if !self.reordered && arg_num < a.len() {
+            self.f = Flags::default();
+            self.write("%!(EXTRA ")?;
+            for (i, v) in a[arg_num..].iter().enumerate() {
+                if i > 0 {
+                    self.write(", ")?;
+                }
+                if v.is_nil() {
+                    self.write("<nil>")?;
+                } else {
+                    self.write(v.type_name())?;
+                    self.write_char('=')?;
+                    self.print_arg(v, 'v', 0)?;
+                }
+            }
+            self.write_char(')')?;
+        }
+        Ok(())
+    }
+
+    /// `fmt.Sprint`: spaces between operands when neither is a string.
+    pub(crate) fn print(&mut self, a: &[Value]) -> PResult {
+        let mut prev_string = false;
+        for (i, v) in a.iter().enumerate() {
+            let is_string = matches!(v, Value::String(_));
+            if i > 0 && !is_string && !prev_string {
+                self.write_char(' ')?;
+            }
+            self.f = Flags::default();
+            self.print_arg(v, 'v', 0)?;
+            prev_string = is_string;
+        }
+        Ok(())
+    }
+
+    /// `fmt.Sprintln`: spaces always, and a newline.
+    pub(crate) fn println(&mut self, a: &[Value]) -> PResult {
+        for (i, v) in a.iter().enumerate() {
+            if i > 0 {
+                self.write_char(' ')?;
+            }
+            self.f = Flags::default();
+            self.print_arg(v, 'v', 0)?;
+        }
+        self.write_char('\n')
+    }
 }
 
-/// `fmt.Sprint`: spaces between operands when neither is a string.
-pub(crate) fn sprint(args: &[Value]) -> String {
-    let mut out = String::new();
-    let mut prev_string = false;
-    for (i, v) in args.iter().enumerate() {
-        let is_string = matches!(v, Value::String(_));
-        if i > 0 && !is_string && !prev_string {
-            out.push(' ');
-        }
-        print_value(&mut out, v);
-        prev_string = is_string;
+/// Go's `intFromArg`: the argument as a width or precision.
+fn int_from_arg(a: &[Value], arg_num: usize) -> (i64, bool, usize) {
+    let Some(v) = a.get(arg_num) else {
+        return (0, false, arg_num);
+    };
+    let (num, ok) = match v {
+        Value::Int(i) | Value::Int64(i) => (*i, true),
+        Value::Uint64(u) => match i64::try_from(*u) {
+            Ok(i) => (i, true),
+            Err(_) => (0, false),
+        },
+        _ => (0, false),
+    };
+    if too_large(num) {
+        return (0, false, arg_num + 1);
     }
-    out
+    (num, ok, arg_num + 1)
 }
 
-/// `fmt.Sprintln`: spaces always, and a newline.
-pub(crate) fn sprintln(args: &[Value]) -> String {
-    let mut out = String::new();
-    for (i, v) in args.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        print_value(&mut out, v);
+/// Go's `parseArgNumber`: `[n]` at the start of `format`: the 0-based index (`None`
+/// for `[0]`), the bytes taken, and whether it is one.
+fn parse_arg_number(format: &[u8]) -> (Option<usize>, usize, bool) {
+    if format.len() < 3 {
+        return (None, 1, false);
     }
-    out.push('\n');
+    for i in 1..format.len() {
+        if format[i] == b']' {
+            let (width, ok, next) = parse_num(format, 1, i);
+            if !ok || next != i {
+                return (None, i + 1, false);
+            }
+            return (width.checked_sub(1), i + 1, true);
+        }
+    }
+    (None, 1, false)
+}
+
+/// `%v` of a value as `fmt.Print` writes it, bounded by `cap` bytes.
+pub(crate) fn print_value(out: &mut String, v: &Value, cap: usize) -> PResult {
+    let mut p = Printer::new(cap.saturating_add(out.len()));
+    p.buf = std::mem::take(out);
+    let r = p.print_arg(v, 'v', 0);
+    *out = p.buf;
+    r
+}
+
+/// `fmt.Sprint` of one value, unbounded: for error messages about small values.
+pub(crate) fn display(v: &Value) -> String {
+    let mut out = String::new();
+    let _ = print_value(&mut out, v, 1 << 16);
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sprintf(format: &str, args: &[Value]) -> String {
+        let mut p = Printer::new(usize::MAX);
+        p.printf(format, args).unwrap();
+        p.buf
+    }
 
     #[test]
     fn formats_floats_like_go() {
@@ -707,6 +1311,8 @@ mod tests {
         assert_eq!(format_float(1234.5678, 'e', Some(2)), "1.23e+03");
         assert_eq!(format_float(1234.5678, 'g', Some(3)), "1.23e+03");
         assert_eq!(format_float(1234.5678, 'f', Some(0)), "1235");
+        assert_eq!(format_float(1.5, 'x', None), "0x1.8p+00");
+        assert_eq!(format_float(1.5, 'b', None), "6755399441055744p-52");
     }
 
     #[test]
@@ -731,11 +1337,55 @@ mod tests {
         assert_eq!(sprintf("%d", &[v("str")]), "%!d(string=str)");
         assert_eq!(sprintf("100%%", &[]), "100%");
         assert_eq!(sprintf("%x %X", &[Value::Int(255), v("hi")]), "ff 6869");
+        assert_eq!(
+            sprintf("%T %T", &[Value::Float(3.0), v("x")]),
+            "float64 string"
+        );
+        assert_eq!(sprintf("%[2]s %[1]s", &[v("a"), v("b")]), "b a");
+        assert_eq!(sprintf("%[3]s", &[v("a")]), "%!s(BADINDEX)");
+    }
+
+    #[test]
+    fn widths_and_precisions_over_a_million_are_refused_as_go_refuses_them() {
+        assert_eq!(
+            sprintf("%999999999999d", &[Value::Int(5)]),
+            "%!(NOVERB)%!(EXTRA int=5)"
+        );
+        assert_eq!(
+            sprintf("%.999999999f", &[Value::Float(1.5)]),
+            "%!(NOVERB)%!(EXTRA float64=1.5)"
+        );
+        assert_eq!(
+            sprintf("%*d", &[Value::Int(10_000_000), Value::Int(5)]),
+            "%!(BADWIDTH)5"
+        );
+        assert_eq!(
+            sprintf("%.*f", &[Value::Int(10_000_000), Value::Float(1.5)]),
+            "%!(BADPREC)1.500000"
+        );
+    }
+
+    #[test]
+    fn printing_stops_at_the_cap() {
+        let mut p = Printer::new(100);
+        assert_eq!(
+            p.printf("%9999999d", &[Value::Int(1)]),
+            Err(PrintError::Bytes)
+        );
+        assert!(p.buf.len() <= 100);
+        let mut big = Value::list(vec![Value::str("x")]);
+        for _ in 0..64 {
+            big = Value::list(vec![big.clone(), big]);
+        }
+        let mut out = String::new();
+        assert_eq!(print_value(&mut out, &big, 1 << 20), Err(PrintError::Bytes));
+        assert!(out.len() <= 1 << 20);
     }
 
     #[test]
     fn quotes_like_strconv() {
         assert_eq!(quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
+        assert_eq!(quote_ascii("é"), "\"\\u00e9\"");
         assert_eq!(unquote("\"a\\tb\\u00e9\"").as_deref(), Some("a\tbé"));
         assert_eq!(unquote("`raw\\n`").as_deref(), Some("raw\\n"));
         assert_eq!(unquote_char("'a'"), Some('a'));

@@ -33,12 +33,16 @@
 //! Parse once per Stack generation ([`Template::parse`]), execute per request
 //! ([`Template::execute`]): a `Template` is immutable and `Send + Sync`.
 
+mod budget;
 mod exec;
 pub mod fmt;
 mod funcs;
 mod lex;
 pub mod parse;
 mod resolve;
+mod unicode;
+#[rustfmt::skip]
+mod unicode_tables;
 mod value;
 mod yaml;
 
@@ -54,19 +58,36 @@ pub use value::Value;
 pub enum Bound {
     /// [`Limits::max_output_bytes`].
     Output,
+    /// [`Limits::max_alloc_bytes`].
+    Memory,
+    /// [`Limits::max_steps`].
+    Steps,
     /// [`Limits::max_range_iterations`].
     RangeIterations,
     /// [`Limits::max_template_depth`].
     CallDepth,
-    /// [`Limits::timeout`].
+    /// Pipelines, control structures and template calls nested deeper than the
+    /// executor allows (a stack bound, not configurable).
+    Nesting,
+    /// A value nested deeper than [`fmt::MAX_VALUE_DEPTH`] was printed, encoded or
+    /// compared.
+    ValueDepth,
+    /// [`Limits::timeout`], or the caller's deadline.
     Time,
 }
 
-/// Execution bounds.
+/// Execution bounds, enforced while the template runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Largest output, in bytes (default 1 MiB).
     pub max_output_bytes: usize,
+    /// Most bytes one execution may allocate for strings, lists and maps, over its
+    /// whole run and counting what it later drops (default 16 MiB): charged before
+    /// each allocation, so a template that doubles a string in a loop stops here.
+    pub max_alloc_bytes: usize,
+    /// Most steps (nodes, pipeline commands, range iterations) one execution may take
+    /// (default 1,000,000).
+    pub max_steps: u64,
     /// Most `range` iterations in one execution, over all loops (default 100,000).
     pub max_range_iterations: u64,
     /// Deepest nesting of `{{template}}` calls (default 100).
@@ -79,6 +100,8 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_output_bytes: 1 << 20,
+            max_alloc_bytes: 16 << 20,
+            max_steps: 1_000_000,
             max_range_iterations: 100_000,
             max_template_depth: 100,
             timeout: Duration::from_millis(250),
@@ -163,14 +186,17 @@ impl Template {
         &self.name
     }
 
-    /// Executes the template with `data` as dot.
+    /// Executes the template with `data` as dot. Maps are references, as in Go: a
+    /// template may change the maps of `data` in place (Sprig's `set`), and the maps
+    /// it changed are emptied when the execution ends (that frees any cycle it made),
+    /// so give each execution its own data.
     pub fn execute(
         &self,
-        data: &Value,
+        data: Value,
         context: &CallContext<'_>,
         limits: &Limits,
     ) -> Result<String, TemplateError> {
-        exec::Exec::new(self, context, limits).run(&self.name, data.clone())
+        exec::Exec::new(self, context, limits).run(&self.name, data)
     }
 
     /// Executes with JSON data, decoded as Go decodes JSON (numbers are `float64`).
@@ -180,7 +206,7 @@ impl Template {
         context: &CallContext<'_>,
         limits: &Limits,
     ) -> Result<String, TemplateError> {
-        self.execute(&Value::from(data), context, limits)
+        self.execute(Value::from(data), context, limits)
     }
 }
 
@@ -275,6 +301,175 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("exceeded the execution time limit of 1 ms"),
+            "{e}"
+        );
+    }
+
+    fn fails(t: &str) -> TemplateError {
+        let t = Template::parse("t", t).unwrap();
+        t.execute_json(&json!({}), &CallContext::default(), &Limits::default())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn growing_functions_fail_on_the_memory_budget_before_allocating() {
+        for (t, node) in [
+            (
+                r#"{{ indent 100000000000 "x" }}"#,
+                r#"indent 100000000000 "x""#,
+            ),
+            (
+                r#"{{ nindent 100000000000 "x" }}"#,
+                r#"nindent 100000000000 "x""#,
+            ),
+            (
+                r#"{{ $x := "ab" }}{{ range $i, $_ := until 64 }}{{ $x = printf "%s%s" $x $x }}{{ end }}"#,
+                r#"printf "%s%s" $x $x"#,
+            ),
+            (
+                r#"{{ $x := "ab" }}{{ range $i, $_ := until 64 }}{{ $x = replace "a" $x $x }}{{ end }}"#,
+                r#"replace "a" $x $x"#,
+            ),
+        ] {
+            if t.contains("until") && !funcs::exists("until") {
+                continue;
+            }
+            let e = fails(t);
+            assert_eq!(e.bound(), Some(Bound::Memory), "{t}: {e}");
+            let name = node.split(' ').next().unwrap();
+            assert!(
+                e.to_string().ends_with(&format!(
+                    "at <{node}>: error calling {name}: exceeded the memory limit of 16777216 bytes"
+                )),
+                "{t}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn doubling_a_variable_in_a_range_stops_at_the_memory_budget() {
+        let t = Template::parse(
+            "t",
+            r#"{{ $x := "ab" }}{{ range .l }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ len $x }}"#,
+        )
+        .unwrap();
+        let l: Vec<u32> = (0..64).collect();
+        let e = t
+            .execute_json(
+                &json!({ "l": l }),
+                &CallContext::default(),
+                &Limits::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.bound(), Some(Bound::Memory), "{e}");
+    }
+
+    #[test]
+    fn widths_and_precisions_are_capped_as_go_caps_them() {
+        assert_eq!(
+            render(r#"{{ printf "%999999999999d" 5 }}"#, json!({})).unwrap(),
+            "%!(NOVERB)%!(EXTRA int=5)"
+        );
+        assert_eq!(
+            render(r#"{{ printf "%.999999999f" 1.5 }}"#, json!({})).unwrap(),
+            "%!(NOVERB)%!(EXTRA float64=1.5)"
+        );
+        // Just under Go's cap is allowed, within the budget and the output limit.
+        assert_eq!(
+            render(r#"{{ len (printf "%.900000f" 1.5) }}"#, json!({})).unwrap(),
+            "900002"
+        );
+        let e = render(r#"{{ printf "%9999999d" 5 }}"#, json!({})).unwrap_err();
+        assert!(
+            e.ends_with("exceeded the output limit of 1048576 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn values_nested_in_a_loop_are_refused_when_printed_and_dropped_without_recursing() {
+        let t = Template::parse(
+            "t",
+            r#"{{ $x := list }}{{ range .l }}{{ range $.l }}{{ $x = list $x }}{{ end }}{{ end }}{{ $x }}"#,
+        )
+        .unwrap();
+        let l: Vec<u32> = (0..40).collect();
+        let e = t
+            .execute_json(
+                &json!({ "l": l }),
+                &CallContext::default(),
+                &Limits::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.bound(), Some(Bound::ValueDepth), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("a value is nested deeper than 1000 levels"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bounds_steps() {
+        let limits = Limits {
+            max_steps: 1000,
+            ..Limits::default()
+        };
+        let t = Template::parse("t", "{{ range .l }}{{ range $.l }}{{ end }}{{ end }}").unwrap();
+        let l: Vec<u32> = (0..100).collect();
+        let e = t
+            .execute_json(&json!({ "l": l }), &CallContext::default(), &limits)
+            .unwrap_err();
+        assert_eq!(e.bound(), Some(Bound::Steps));
+        assert!(
+            e.to_string().contains("exceeded the step limit of 1000"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn stops_at_the_callers_deadline() {
+        let t = Template::parse(
+            "t",
+            "{{ range .l }}{{ range $.l }}{{ range $.l }}{{ end }}{{ end }}{{ end }}",
+        )
+        .unwrap();
+        let l: Vec<u32> = (0..200).collect();
+        let limits = Limits {
+            max_range_iterations: u64::MAX,
+            max_steps: u64::MAX,
+            ..Limits::default()
+        };
+        let context = CallContext {
+            deadline: Some(std::time::Instant::now()),
+            ..CallContext::default()
+        };
+        let e = t
+            .execute_json(&json!({ "l": l }), &context, &limits)
+            .unwrap_err();
+        assert_eq!(e.bound(), Some(Bound::Time));
+        assert!(
+            e.to_string().contains("stopped at the request's deadline"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_recursion_is_refused_on_a_small_stack() {
+        // A recursive template that nests a parenthesised pipeline at each level:
+        // the executor's own depth bound must come before the thread's stack ends.
+        let mut t = String::from(r#"{{ define "r" }}{{ template "r" "#);
+        t.push_str(&"(".repeat(90));
+        t.push('.');
+        t.push_str(&")".repeat(90));
+        t.push_str(" }}{{ end }}{{ template \"r\" . }}");
+        let handle = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || fails(&t).to_string())
+            .unwrap();
+        let e = handle.join().unwrap();
+        assert!(
+            e.contains("nested deeper than 1000") || e.contains("call depth limit"),
             "{e}"
         );
     }

@@ -1,11 +1,7 @@
 //! `resolve "dataos://depot:collection/dataset"` for templates: the address's parts
 //! and its Depot's type and (non-secret) details, read from the catalog.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use super::funcs::Resolver;
-use super::value::Value;
 use crate::address::Address;
 use crate::catalog::Catalog;
 
@@ -20,7 +16,7 @@ pub struct CatalogResolver<'a> {
 impl Resolver for CatalogResolver<'_> {
     /// `{Depot, Collection, Dataset, Type, Spec}` plus the Depot's `spec` keys at the top
     /// (`(resolve "dataos://icebase").account`), where they do not collide.
-    fn resolve(&self, address: &str) -> Result<Value, String> {
+    fn resolve(&self, address: &str) -> Result<serde_json::Value, String> {
         let parsed = Address::parse(address).map_err(|e| e.to_string())?;
         let depot = self
             .catalog
@@ -31,18 +27,15 @@ impl Resolver for CatalogResolver<'_> {
                     parsed.depot, self.namespace
                 )
             })?;
-        let spec = Value::from(&serde_json::Value::Object(depot.spec.spec.clone()));
-        let mut out: BTreeMap<String, Value> = match &spec {
-            Value::Map(m) => m.as_ref().clone(),
-            _ => BTreeMap::new(),
-        };
-        let text = |s: Option<&String>| Value::str(s.map_or("", String::as_str));
-        out.insert("Depot".into(), Value::str(&parsed.depot));
+        let spec = serde_json::Value::Object(depot.spec.spec.clone());
+        let mut out = depot.spec.spec.clone();
+        let text = |s: Option<&String>| serde_json::Value::from(s.map_or("", String::as_str));
+        out.insert("Depot".into(), parsed.depot.clone().into());
         out.insert("Collection".into(), text(parsed.collection.as_ref()));
         out.insert("Dataset".into(), text(parsed.dataset.as_ref()));
-        out.insert("Type".into(), Value::str(&depot.spec.r#type));
+        out.insert("Type".into(), depot.spec.r#type.clone().into());
         out.insert("Spec".into(), spec);
-        Ok(Value::Map(Arc::new(out)))
+        Ok(serde_json::Value::Object(out))
     }
 }
 
@@ -74,6 +67,7 @@ mod tests {
         };
         let context = CallContext {
             resolver: Some(&resolver),
+            ..CallContext::default()
         };
         Template::parse("t", t)
             .and_then(|t| t.execute_json(&json!({}), &context, &Limits::default()))

@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use super::fmt::format_float;
+use super::fmt::{MAX_VALUE_DEPTH, PrintError, format_float};
 use super::value::Value;
 use crate::source::{Plain, is_timestamp, resolve_plain};
 
@@ -49,11 +49,23 @@ fn json_float(f: f64) -> Option<String> {
     }
 }
 
-fn to_node(v: &Value) -> Node {
-    match v {
+/// Bytes a node is counted as, besides its text.
+const NODE_COST: usize = 48;
+
+/// The JSON round trip of `v`, counting what it builds against `cap` bytes.
+fn to_node(v: &Value, depth: usize, used: &mut usize, cap: usize) -> Result<Node, PrintError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(PrintError::Depth);
+    }
+    *used += NODE_COST;
+    if *used > cap {
+        return Err(PrintError::Bytes);
+    }
+    Ok(match v {
         Value::Missing | Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Node::Int(i.to_string()),
+        Value::Uint64(u) => Node::Int(u.to_string()),
         Value::Float(f) => match json_float(*f) {
             // What yaml.v2 reads the JSON number back as.
             Some(text) if !text.contains(['.', 'e', 'E']) => {
@@ -66,25 +78,31 @@ fn to_node(v: &Value) -> Node {
             Some(_) => Node::Float(*f),
             None => Node::Null,
         },
-        Value::String(s) => Node::Str(s.to_string()),
-        Value::List(_) | Value::Strings(_) => Node::Seq(
-            v.list_items()
-                .unwrap_or_default()
-                .iter()
-                .map(to_node)
-                .collect(),
-        ),
-        Value::Map(_) | Value::StringMap(_) => {
-            let mut entries: Vec<(String, Node)> = v
-                .map_entries()
-                .unwrap_or_default()
-                .iter()
-                .map(|(k, v)| (k.clone(), to_node(v)))
-                .collect();
+        Value::String(s) => {
+            *used += s.len();
+            if *used > cap {
+                return Err(PrintError::Bytes);
+            }
+            Node::Str(s.to_string())
+        }
+        Value::List(l) => {
+            let mut items = Vec::with_capacity(l.items.len());
+            for item in &l.items {
+                items.push(to_node(item, depth + 1, used, cap)?);
+            }
+            Node::Seq(items)
+        }
+        Value::Map(m) => {
+            let m = m.borrow();
+            let mut entries = Vec::with_capacity(m.entries.len());
+            for (k, item) in &m.entries {
+                *used += k.len();
+                entries.push((k.clone(), to_node(item, depth + 1, used, cap)?));
+            }
             entries.sort_by(|a, b| key_order(&a.0, &b.0));
             Node::Map(entries)
         }
-    }
+    })
 }
 
 /// yaml.v2's `keyList.Less` for string keys.
@@ -362,10 +380,19 @@ fn select_style(s: &str, simple_key: bool) -> Style {
 struct Emitter {
     out: String,
     column: usize,
+    /// Most bytes to write; past it the emitter stops writing and reports it.
+    cap: usize,
 }
 
 impl Emitter {
+    fn over(&self) -> bool {
+        self.out.len() > self.cap
+    }
+
     fn put(&mut self, c: char) {
+        if self.over() {
+            return;
+        }
         self.out.push(c);
         if c == '\n' {
             self.column = 0;
@@ -563,6 +590,9 @@ impl Emitter {
 
     fn map(&mut self, entries: &[(String, Node)], indent: usize, first_inline: bool) {
         for (i, (k, v)) in entries.iter().enumerate() {
+            if self.over() {
+                return;
+            }
             if i > 0 || !first_inline {
                 self.line(indent);
             }
@@ -581,6 +611,9 @@ impl Emitter {
 
     fn seq(&mut self, items: &[Node], indent: usize, first_inline: bool) {
         for (i, item) in items.iter().enumerate() {
+            if self.over() {
+                return;
+            }
             if i > 0 || !first_inline {
                 self.line(indent);
             }
@@ -595,12 +628,15 @@ impl Emitter {
     }
 }
 
-/// `yaml.Marshal` of the value after a JSON round trip, ending in a newline.
-pub(crate) fn to_yaml(v: &Value) -> String {
-    let node = to_node(v);
+/// `yaml.Marshal` of the value after a JSON round trip, ending in a newline; at most
+/// `cap` bytes (counting what the round trip builds).
+pub(crate) fn to_yaml(v: &Value, cap: usize) -> Result<String, PrintError> {
+    let mut used = 0;
+    let node = to_node(v, 0, &mut used, cap)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,
+        cap: cap.saturating_sub(used),
     };
     match &node {
         Node::Map(m) if !m.is_empty() => e.map(m, 0, true),
@@ -610,51 +646,76 @@ pub(crate) fn to_yaml(v: &Value) -> String {
     if e.column > 0 {
         e.put('\n');
     }
-    e.out
-}
-
-/// Go's `json.Marshal` (sorted keys, HTML-safe escaping); `""` where Go fails (NaN).
-pub(crate) fn to_go_json(v: &Value) -> String {
-    let mut out = String::new();
-    if write_json(&mut out, v).is_none() {
-        return String::new();
+    if e.over() {
+        return Err(PrintError::Bytes);
     }
-    out
+    Ok(e.out)
 }
 
-fn write_json(out: &mut String, v: &Value) -> Option<()> {
+/// Go's `json.Marshal` (sorted keys, HTML-safe escaping), at most `cap` bytes;
+/// `Ok(None)` where Go fails (NaN, infinities).
+pub(crate) fn to_go_json(v: &Value, cap: usize) -> Result<Option<String>, PrintError> {
+    let mut out = String::new();
+    match write_json(&mut out, v, 0, cap) {
+        Ok(true) => Ok(Some(out)),
+        Ok(false) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `v` as JSON; `Ok(false)` for a value JSON cannot hold.
+fn write_json(out: &mut String, v: &Value, depth: usize, cap: usize) -> Result<bool, PrintError> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(PrintError::Depth);
+    }
+    if out.len() > cap {
+        return Err(PrintError::Bytes);
+    }
     match v {
         Value::Missing | Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
-        Value::Float(f) => out.push_str(&json_float(*f)?),
+        Value::Uint64(u) => {
+            let _ = write!(out, "{u}");
+        }
+        Value::Float(f) => match json_float(*f) {
+            Some(t) => out.push_str(&t),
+            None => return Ok(false),
+        },
         Value::String(s) => json_string(out, s),
-        Value::List(_) | Value::Strings(_) => {
+        Value::List(l) => {
             out.push('[');
-            for (i, item) in v.list_items().unwrap_or_default().iter().enumerate() {
+            for (i, item) in l.items.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json(out, item)?;
+                if !write_json(out, item, depth + 1, cap)? {
+                    return Ok(false);
+                }
             }
             out.push(']');
         }
-        Value::Map(_) | Value::StringMap(_) => {
+        Value::Map(m) => {
             out.push('{');
-            for (i, (k, item)) in v.map_entries().unwrap_or_default().iter().enumerate() {
+            for (i, (k, item)) in m.borrow().entries.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 json_string(out, k);
                 out.push(':');
-                write_json(out, item)?;
+                if !write_json(out, item, depth + 1, cap)? {
+                    return Ok(false);
+                }
             }
             out.push('}');
         }
     }
-    Some(())
+    if out.len() > cap {
+        return Err(PrintError::Bytes);
+    }
+    Ok(true)
 }
 
 fn json_string(out: &mut String, s: &str) {
@@ -705,16 +766,38 @@ mod tests {
             ("it's", "it's"),
             ("'q'", "'''q'''"),
         ] {
-            assert_eq!(to_yaml(&Value::str(s)), format!("{quoted}\n"), "{s:?}");
+            assert_eq!(
+                to_yaml(&Value::str(s), usize::MAX).unwrap(),
+                format!("{quoted}\n"),
+                "{s:?}"
+            );
         }
     }
 
     #[test]
     fn writes_numbers_as_json_leaves_them() {
-        assert_eq!(to_yaml(&Value::Float(1e6)), "1000000\n");
-        assert_eq!(to_yaml(&Value::Float(1.5)), "1.5\n");
-        assert_eq!(to_yaml(&Value::Float(1e21)), "1e+21\n");
-        assert_eq!(to_go_json(&Value::Float(1e-7)), "1e-7");
-        assert_eq!(to_go_json(&Value::Float(2.0)), "2");
+        let yaml = |v| to_yaml(&v, usize::MAX).unwrap();
+        let json = |v| to_go_json(&v, usize::MAX).unwrap().unwrap();
+        assert_eq!(yaml(Value::Float(1e6)), "1000000\n");
+        assert_eq!(yaml(Value::Float(1.5)), "1.5\n");
+        assert_eq!(yaml(Value::Float(1e21)), "1e+21\n");
+        assert_eq!(json(Value::Float(1e-7)), "1e-7");
+        assert_eq!(json(Value::Float(2.0)), "2");
+    }
+
+    #[test]
+    fn stops_at_the_cap_and_the_depth_limit() {
+        let mut big = Value::list(vec![Value::str("x")]);
+        for _ in 0..64 {
+            big = Value::list(vec![big.clone(), big]);
+        }
+        assert_eq!(to_yaml(&big, 1 << 20), Err(PrintError::Bytes));
+        assert_eq!(to_go_json(&big, 1 << 20), Err(PrintError::Bytes));
+        let mut deep = Value::list(Vec::new());
+        for _ in 0..=MAX_VALUE_DEPTH {
+            deep = Value::list(vec![deep]);
+        }
+        assert_eq!(to_yaml(&deep, usize::MAX), Err(PrintError::Depth));
+        assert_eq!(to_go_json(&deep, usize::MAX), Err(PrintError::Depth));
     }
 }
