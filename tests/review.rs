@@ -46,6 +46,7 @@ impl Engine {
                 catalog,
                 cache: &self.cache,
                 options: &self.options,
+                deadline: None,
             },
             inject: &self.config,
             memo,

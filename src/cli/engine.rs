@@ -40,6 +40,7 @@ impl Engine {
             catalog: &self.catalog,
             cache: &self.cache,
             options: &self.options,
+            deadline: None,
         }
     }
 

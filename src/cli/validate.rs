@@ -131,6 +131,7 @@ impl ValidateArgs {
             catalog: &catalog,
             cache: &cache,
             options: &options,
+            deadline: None,
         };
         let mut checked = Vec::new();
         let mut skipped = 0usize;

@@ -252,6 +252,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
             catalog: &catalog.catalog,
             cache: &ctx.catalog.cache,
             options: &ctx.options,
+            deadline: None,
         };
         let planned = match w {
             // Which steps may start depends on which have succeeded with their

@@ -109,6 +109,7 @@ fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
             catalog: &catalog.catalog,
             cache: &state.catalog.cache,
             options: &state.options,
+            deadline: None,
         },
         inject: &state.inject,
         memo: Some(&catalog.memo),

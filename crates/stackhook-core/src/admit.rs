@@ -108,6 +108,9 @@ pub struct Admission<'a> {
     pub cache: &'a StackCache,
     /// Settings.
     pub options: &'a Options,
+    /// When the request being answered must be answered: template execution stops
+    /// there (the webhook answers a denial in time rather than not at all).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A unit with its Stack found and its Depots checked.
@@ -493,6 +496,7 @@ impl Admission<'_> {
                 };
                 let call = CallContext {
                     resolver: Some(&resolver),
+                    deadline: self.deadline,
                 };
                 let out = template
                     .execute_json(&context, &call, &self.options.limits)
@@ -530,6 +534,7 @@ impl Admission<'_> {
         };
         let call = CallContext {
             resolver: Some(&resolver),
+            deadline: self.deadline,
         };
         match template.execute_json(&context, &call, &self.options.limits) {
             Ok(out) => {

@@ -228,6 +228,7 @@ fn render_template(
             &context,
             &CallContext {
                 resolver: Some(&resolver),
+                deadline: admission.deadline,
             },
             &admission.options.limits,
         )

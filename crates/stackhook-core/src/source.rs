@@ -10,8 +10,9 @@
 //! and Helm read manifests ([`resolve_plain`]): `yes` is `true`, `0755` is 493; quoted
 //! and block scalars are text; `!!str` forces text. Anchors, aliases
 //! and `<<` merge keys work; duplicate keys are an error, as they are for `kubectl`.
-//! Nesting depth and alias expansion are bounded, so a hostile file cannot exhaust
-//! memory or the stack.
+//! Nesting depth and alias expansion are bounded ([`Limits`]), in values and in bytes,
+//! so a hostile file cannot exhaust memory or the stack: an anchor on a 200 KB string
+//! referenced 5,000 times is refused, not expanded to a gigabyte.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
@@ -23,6 +24,42 @@ use serde_json::{Map, Number, Value};
 pub const MAX_DEPTH: usize = 256;
 /// Most values a document may hold after alias expansion (stops "billion laughs").
 pub const MAX_NODES: usize = 1_000_000;
+/// Most bytes aliases may add to a text's documents, beyond the text's own size.
+pub const MAX_ALIAS_BYTES: usize = 16 << 20;
+/// Bytes a value is counted as, besides its text.
+const VALUE_COST: usize = 16;
+
+/// How much a text may expand into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most values in one document, after expanding aliases.
+    pub max_nodes: usize,
+    /// Most bytes (strings and keys, plus [`VALUE_COST`] a value) all documents of the
+    /// text may hold after expanding aliases, beyond the text's own length.
+    pub max_alias_bytes: usize,
+    /// Most bytes in all, whatever the text's length (`usize::MAX`: no such bound).
+    pub max_total_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_nodes: MAX_NODES,
+            max_alias_bytes: MAX_ALIAS_BYTES,
+            max_total_bytes: usize::MAX,
+        }
+    }
+}
+
+impl Limits {
+    /// At most `bytes` in all (a template's `fromYaml`, within its memory budget).
+    pub fn within(bytes: usize) -> Self {
+        Self {
+            max_total_bytes: bytes,
+            ..Self::default()
+        }
+    }
+}
 
 /// A 1-based line and column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -56,6 +93,8 @@ pub struct SyntaxError {
     pub position: Position,
     /// What is wrong.
     pub message: String,
+    /// Whether a size limit stopped reading (rather than the syntax).
+    pub limit: bool,
 }
 
 /// One document of a file.
@@ -133,28 +172,53 @@ struct Builder {
     stack: Vec<Frame>,
     path: String,
     positions: HashMap<String, Position>,
-    anchors: HashMap<usize, Value>,
+    /// Each anchored value with its node count and bytes.
+    anchors: HashMap<usize, (Value, usize, usize)>,
     nodes: usize,
     root: Option<Value>,
+    max_nodes: usize,
+}
+
+/// What the documents of one text hold so far, in bytes, against the limits.
+struct Weight {
+    bytes: usize,
+    cap: usize,
 }
 
 fn err(position: Position, message: impl Into<String>) -> SyntaxError {
     SyntaxError {
         position,
         message: message.into(),
+        limit: false,
     }
 }
 
-fn count_nodes(v: &Value) -> usize {
+fn limit(position: Position, message: impl Into<String>) -> SyntaxError {
+    SyntaxError {
+        position,
+        message: message.into(),
+        limit: true,
+    }
+}
+
+/// Values and bytes of a finished value.
+fn weigh(v: &Value) -> (usize, usize) {
     match v {
-        Value::Array(a) => 1 + a.iter().map(count_nodes).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(count_nodes).sum::<usize>(),
-        _ => 1,
+        Value::Array(a) => a.iter().fold((1, VALUE_COST), |(n, b), x| {
+            let (xn, xb) = weigh(x);
+            (n + xn, b + xb)
+        }),
+        Value::Object(m) => m.iter().fold((1, VALUE_COST), |(n, b), (k, x)| {
+            let (xn, xb) = weigh(x);
+            (n + xn, b + xb + k.len())
+        }),
+        Value::String(s) => (1, VALUE_COST + s.len()),
+        _ => (1, VALUE_COST),
     }
 }
 
 impl Builder {
-    fn new() -> Self {
+    fn new(max_nodes: usize) -> Self {
         Self {
             stack: Vec::new(),
             path: String::new(),
@@ -162,6 +226,7 @@ impl Builder {
             anchors: HashMap::new(),
             nodes: 0,
             root: None,
+            max_nodes,
         }
     }
 
@@ -197,14 +262,18 @@ impl Builder {
         pos: Position,
     ) -> Result<(), SyntaxError> {
         self.nodes += nodes;
-        if self.nodes > MAX_NODES {
-            return Err(err(
+        if self.nodes > self.max_nodes {
+            return Err(limit(
                 pos,
-                format!("document has more than {MAX_NODES} values (after expanding aliases)"),
+                format!(
+                    "document has more than {} values (after expanding aliases)",
+                    self.max_nodes
+                ),
             ));
         }
         if anchor != 0 {
-            self.anchors.insert(anchor, value.clone());
+            let (n, b) = weigh(&value);
+            self.anchors.insert(anchor, (value.clone(), n, b));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -255,15 +324,27 @@ impl Builder {
         Ok(())
     }
 
-    fn alias(&mut self, id: usize, pos: Position) -> Result<(), SyntaxError> {
-        let value = self
+    fn alias(&mut self, id: usize, pos: Position, weight: &mut Weight) -> Result<(), SyntaxError> {
+        let (value, nodes, bytes) = self
             .anchors
             .get(&id)
-            .cloned()
             .ok_or_else(|| err(pos, "alias to an unknown anchor"))?;
+        let (nodes, bytes) = (*nodes, *bytes);
+        // Checked before the value is copied: the copy is what a "billion laughs"
+        // file makes, in bytes as much as in values.
+        weight.add(bytes, pos)?;
+        if self.nodes + nodes > self.max_nodes {
+            return Err(limit(
+                pos,
+                format!(
+                    "document has more than {} values (after expanding aliases)",
+                    self.max_nodes
+                ),
+            ));
+        }
+        let value = value.clone();
         let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
         let before = if is_key { None } else { Some(self.enter(pos)) };
-        let nodes = count_nodes(&value);
         self.add(value, nodes, 0, pos)?;
         if let Some(before) = before {
             self.path.truncate(before);
@@ -556,12 +637,46 @@ pub fn is_timestamp(s: &str) -> bool {
     }
 }
 
-/// Reads every document of a YAML (or JSON) text. Empty documents (a lone `---`, a
-/// file of comments) are left out.
+impl Weight {
+    fn add(&mut self, bytes: usize, pos: Position) -> Result<(), SyntaxError> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > self.cap {
+            return Err(limit(
+                pos,
+                format!(
+                    "expanding aliases makes more than {} bytes; refusing (as yaml.v2 refuses excessive aliasing)",
+                    self.cap
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads every document of a YAML (or JSON) text, within the default [`Limits`].
+/// Empty documents (a lone `---`, a file of comments) are left out.
 pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, SyntaxError> {
+    parse_documents_with(text, &Limits::default())
+}
+
+/// Reads every document of a YAML (or JSON) text within `limits`.
+pub fn parse_documents_with(
+    text: &str,
+    limits: &Limits,
+) -> Result<Vec<SourceDocument>, SyntaxError> {
     let mut docs = Vec::new();
-    let mut builder = Builder::new();
+    let mut builder = Builder::new(limits.max_nodes);
     let mut doc_start = Position { line: 1, col: 1 };
+    // The text's own values cost at most the text's length (and a value each), so
+    // what passes this is what aliases add.
+    let mut weight = Weight {
+        bytes: 0,
+        cap: text
+            .len()
+            .saturating_mul(2)
+            .saturating_add(limits.max_alias_bytes)
+            .min(limits.max_total_bytes),
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
             err(
@@ -575,11 +690,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, SyntaxError> {
         let pos = Position::of(&span);
         match event {
             Event::DocumentStart(_) => {
-                builder = Builder::new();
+                builder = Builder::new(limits.max_nodes);
                 doc_start = pos;
             }
             Event::DocumentEnd => {
-                let b = std::mem::replace(&mut builder, Builder::new());
+                let b = std::mem::replace(&mut builder, Builder::new(limits.max_nodes));
                 if let Some(value) = b.root
                     && !value.is_null()
                 {
@@ -594,13 +709,15 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, SyntaxError> {
                 if builder.stack.is_empty() {
                     doc_start = pos;
                 }
+                weight.add(VALUE_COST + text.len(), pos)?;
                 builder.scalar(&text, style, anchor, tag.as_deref(), pos)?;
             }
-            Event::Alias(id) => builder.alias(id, pos)?,
+            Event::Alias(id) => builder.alias(id, pos, &mut weight)?,
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if builder.stack.is_empty() {
                     doc_start = pos;
                 }
+                weight.add(VALUE_COST, pos)?;
                 let seq = matches!(event, Event::SequenceStart(..));
                 builder.start(seq, anchor, pos)?;
             }
@@ -722,8 +839,50 @@ mod tests {
             let (prev, next) = ((b'a' + i) as char, (b'b' + i) as char);
             bomb.push_str(&format!("{next}: &{next} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
+        // 10^8 values of a few bytes each: the byte bound comes first.
         let e = parse_documents(&bomb).unwrap_err();
-        assert!(e.message.contains("more than 1000000 values"), "{e}");
+        assert!(
+            e.message.contains("expanding aliases makes more than"),
+            "{e}"
+        );
+        assert!(e.limit);
+        let e = parse_documents_with(
+            &bomb,
+            &Limits {
+                max_nodes: 1000,
+                ..Limits::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.message.contains("more than 1000 values"), "{e}");
+    }
+
+    #[test]
+    fn bounds_the_bytes_aliases_expand_to() {
+        // A 200 KB string referenced 5,000 times would be a gigabyte.
+        let mut text = format!("big: &big \"{}\"\nuses:\n", "x".repeat(200_000));
+        for _ in 0..5_000 {
+            text.push_str("  - *big\n");
+        }
+        let e = parse_documents(&text).unwrap_err();
+        assert!(e.limit);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: expanding aliases makes more than {} bytes; refusing (as yaml.v2 refuses excessive aliasing)",
+                e.position,
+                text.len() * 2 + MAX_ALIAS_BYTES
+            )
+        );
+        // A few uses of it are fine.
+        let ok = format!(
+            "big: &big \"{}\"\nuses: [*big, *big]\n",
+            "x".repeat(200_000)
+        );
+        assert_eq!(parse_documents(&ok).unwrap().len(), 1);
+        // Within a smaller budget, the same text is refused sooner.
+        let e = parse_documents_with(&ok, &Limits::within(300_000)).unwrap_err();
+        assert!(e.limit, "{e}");
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Fixture {
             catalog: &self.catalog,
             cache: &self.cache,
             options: &self.options,
+            deadline: None,
         }
     }
 }

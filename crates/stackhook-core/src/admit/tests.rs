@@ -60,6 +60,7 @@ fn admit(catalog: &MemoryCatalog, cache: &StackCache, text: &str, op: Operation)
         catalog,
         cache,
         options: &options,
+        deadline: None,
     }
     .resource(&one(text), op)
 }
@@ -183,7 +184,7 @@ fn a_filter_failing_at_run_time_is_named() {
     assert_eq!(
         violations(&v),
         [
-            r#"spec.stackSpec: address filter ".inputs[].dataset" of stack loose:1 failed: cannot index "flat string" with "dataset""#
+            r#"spec.stackSpec: address filter ".inputs[].dataset" of stack loose:1 failed: Cannot index string with string "dataset""#
         ]
     );
 }
@@ -284,8 +285,8 @@ spec:
             "spec.image.tag: must be set",
             "spec.ports.servicePort: 70000 is not a port number (1-65535)",
             "spec.stackSpecValueSchema.jsonSchema: schema is not valid JSON: expected value at line 2 column 16",
-            "spec.dataOsAddressJqFilters[1]: cannot parse: expected closing bracket at the end",
-            "spec.dataOsAddressJqFilters[2]: `range` is not allowed in address filters (it could run without bound)",
+            "spec.dataOsAddressJqFilters[1]: cannot parse: expected a filter at the end",
+            "spec.dataOsAddressJqFilters[2]: `range` is not allowed in address filters (they select parts of the spec; they do not compute)",
             "spec.workerConfig.conatinerResourceTemplate: template: workerConfig.conatinerResourceTemplate:1: unexpected {{end}}",
             "spec.workerConfig.configFileTemplate: template: workerConfig.configFileTemplate:1: unclosed action",
             r#"spec.workflowJobConfig.resourceTemplateConfig.failureCondition: condition "status.state in FAILED": in needs a list in parentheses, found "FAILED""#,
@@ -350,7 +351,8 @@ fn deleting_a_used_stack_is_denied_naming_users() {
         Admission {
             catalog: &c,
             cache: &cache,
-            options: &options
+            options: &options,
+            deadline: None,
         }
         .resource(&one(stack), Operation::Delete)
         .allowed()
