@@ -5,8 +5,13 @@
 //! `$schema` picks the draft (4, 6, 7, 2019-09, 2020-12); a missing or unknown one
 //! (real Stacks declare `draft-01`, which does not exist) means draft-07, with a
 //! warning. `$ref`s are resolved inside the document only — nothing is fetched.
-//! Patterns run on the linear-time `regex` engine, so no pattern can stall admission;
-//! the schema text and the number of reported errors are bounded.
+//! Patterns run on the linear-time `regex` engine, so no pattern can stall admission.
+//! Before compiling, [`cost`] refuses schemas whose validation cost can grow
+//! exponentially (it counts the paths through the `$ref`/`allOf` graph) and bounds the
+//! number and size of subschemas and patterns; the schema text and the number of
+//! reported errors are bounded too.
+
+pub mod cost;
 
 use jsonschema::{Draft, PatternOptions, Validator};
 use serde_json::Value;
@@ -42,6 +47,9 @@ pub enum SchemaError {
     /// The JSON is not a usable schema.
     #[error("schema does not compile: {0}")]
     Invalid(String),
+    /// Validating against it could cost too much.
+    #[error("schema refused: {0}")]
+    TooCostly(String),
 }
 
 /// One `stackSpec` problem.
@@ -134,9 +142,16 @@ impl CompiledSchema {
                 Draft::Draft7
             }
         };
+        cost::check(&schema).map_err(|e| SchemaError::TooCostly(e.0))?;
+        // 64 patterns of at most 1 KiB each: each compiled program and its lazy DFA
+        // cache stay small.
         let validator = jsonschema::options()
             .with_draft(draft)
-            .with_pattern_options(PatternOptions::regex().size_limit(1 << 20))
+            .with_pattern_options(
+                PatternOptions::regex()
+                    .size_limit(256 << 10)
+                    .dfa_size_limit(256 << 10),
+            )
             .build(&schema)
             .map_err(|e| SchemaError::Invalid(shorten(e.to_string())))?;
         Ok((Self { validator, draft }, warnings))
