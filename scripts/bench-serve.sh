@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${DURATION:-10s}"
 work="$(mktemp -d)"
-cargo build --release --locked --quiet
+# STACKHOOK_BIN measures another build (an earlier commit's, side by side).
+bin="${STACKHOOK_BIN:-target/release/stackhook}"
+[ -n "${STACKHOOK_BIN:-}" ] || cargo build --release --locked --quiet
 python3 scripts/make-bench-reviews.py "$work"
-RUST_LOG="${RUST_LOG:-info}" taskset -c 0 target/release/stackhook serve --listen 127.0.0.1:18443 --probe-listen 127.0.0.1:18080 \
+RUST_LOG="${RUST_LOG:-info}" taskset -c 0 "$bin" serve --listen 127.0.0.1:18443 --probe-listen 127.0.0.1:18080 \
     --ca-out "$work/ca.crt" 2> "$work/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT

@@ -100,7 +100,12 @@ impl fmt::Display for LoadErrors {
             let mut source = std::error::Error::source(e);
             while let Some(s) = source {
                 // Document errors already carry their cause's text.
-                if !matches!(e, LoadError::Document { .. } | LoadError::Conflict { .. }) {
+                if !matches!(
+                    e,
+                    LoadError::Document { .. }
+                        | LoadError::Conflict { .. }
+                        | LoadError::Settings { .. }
+                ) {
                     write!(f, ": {s}")?;
                 }
                 source = s.source();

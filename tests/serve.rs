@@ -21,11 +21,11 @@ use serde_json::Value;
 
 use crate::support::repo;
 
-struct Server {
-    child: Child,
-    listen: SocketAddr,
-    probe: SocketAddr,
-    log: Arc<Mutex<String>>,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) listen: SocketAddr,
+    pub(crate) probe: SocketAddr,
+    pub(crate) log: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -46,7 +46,7 @@ fn start(args: &[&str]) -> Server {
 }
 
 /// [`start`] with environment variables.
-fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
+pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_stackhook"))
         .args([
             "serve",
@@ -98,7 +98,7 @@ fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 /// A plain HTTP GET on the probe port: status and body.
-fn probe_get(addr: SocketAddr, path: &str) -> (u16, String) {
+pub(crate) fn probe_get(addr: SocketAddr, path: &str) -> (u16, String) {
     use std::io::{Read as _, Write as _};
     let Ok(mut s) = std::net::TcpStream::connect(addr) else {
         return (0, String::new());
@@ -121,10 +121,10 @@ fn probe_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
-type HttpsClient<B> =
+pub(crate) type HttpsClient<B> =
     Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, B>;
 
-fn tls_config(ca_pem: &str, identity: Option<(&str, &str)>) -> rustls::ClientConfig {
+pub(crate) fn tls_config(ca_pem: &str, identity: Option<(&str, &str)>) -> rustls::ClientConfig {
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
@@ -148,7 +148,7 @@ fn tls_config(ca_pem: &str, identity: Option<(&str, &str)>) -> rustls::ClientCon
     }
 }
 
-fn client<B>(ca_pem: &str, identity: Option<(&str, &str)>, http2: bool) -> HttpsClient<B>
+pub(crate) fn client<B>(ca_pem: &str, identity: Option<(&str, &str)>, http2: bool) -> HttpsClient<B>
 where
     B: hyper::body::Body + Send + Unpin + 'static,
     B::Data: Send,
@@ -168,7 +168,7 @@ where
         .build(connector)
 }
 
-async fn post(
+pub(crate) async fn post(
     c: &HttpsClient<Full<Bytes>>,
     addr: SocketAddr,
     path: &str,
@@ -211,7 +211,7 @@ where
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -881,4 +881,53 @@ fn in_cluster_mode_watches_the_api_and_reconciles_the_workloads() {
     assert!(status.success(), "{}", server.log.lock().unwrap());
     let lease = api.find("Lease", "stackhook-controller").unwrap();
     assert_ne!(lease["spec"]["holderIdentity"], "replica-1", "{lease}");
+}
+
+#[test]
+fn closes_connections_that_stall_before_their_headers_or_sit_idle() {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.crt");
+    let server = start(&[
+        "--ca-out",
+        ca.to_str().unwrap(),
+        "--header-read-timeout",
+        "1s",
+        "--idle-timeout",
+        "1s",
+    ]);
+    let ca = std::fs::read_to_string(ca).unwrap();
+    let connect = || {
+        let config = Arc::new(tls_config(&ca, None));
+        let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
+        let tcp = std::net::TcpStream::connect(server.listen).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    };
+    // Headers that never end: closed at the header-read timeout (hyper's timer is
+    // set, so the timeout is not silently off).
+    let mut stalled = connect();
+    stalled
+        .write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    let r = stalled.read_to_end(&mut out);
+    assert!(
+        r.is_ok() || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{r:?}"
+    );
+    // A connection that handshakes and then says nothing: closed when idle.
+    let mut idle = connect();
+    idle.write_all(b"").unwrap();
+    idle.flush().unwrap();
+    let mut out = Vec::new();
+    let r = idle.read_to_end(&mut out);
+    assert!(
+        r.is_ok() || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof),
+        "{r:?}"
+    );
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    // And the server still serves.
+    assert_eq!(probe_get(server.probe, "/healthz").0, 200);
 }

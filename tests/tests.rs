@@ -13,6 +13,7 @@ mod convert;
 mod crds;
 mod filters;
 mod gotmpl;
+mod hostile;
 mod project;
 mod review;
 mod serve;

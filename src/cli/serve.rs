@@ -55,9 +55,40 @@ pub struct ServeArgs {
     /// Where to write the self-signed certificate's CA bundle.
     #[arg(long, value_name = "FILE")]
     ca_out: Option<PathBuf>,
-    /// Per-request deadline, below the API server's webhook timeout (10 s by default).
-    #[arg(long, default_value = "8s", value_parser = parse_duration)]
+    /// Per-review deadline, below the webhook's `timeoutSeconds` (10 s by default): a
+    /// review not decided by then is answered with a denial saying so.
+    #[arg(long, default_value = "8s", value_parser = parse_duration, env = "STACKHOOK_REQUEST_TIMEOUT")]
     request_timeout: Duration,
+    /// Longest TLS handshake; a connection that does not finish it is closed.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    tls_handshake_timeout: Duration,
+    /// Longest wait for a request's headers (HTTP/1.1).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// A connection without traffic this long is closed.
+    #[arg(long, default_value = "90s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// Most admission connections open at once (more wait to be accepted).
+    #[arg(long, default_value_t = 1024, env = "STACKHOOK_MAX_CONNECTIONS")]
+    max_connections: usize,
+    /// Most concurrent HTTP/2 streams on one connection.
+    #[arg(long, default_value_t = 250)]
+    max_concurrent_streams: u32,
+    /// Most admission requests read or answered at once (bodies up to 3 MiB each);
+    /// more wait for a slot.
+    #[arg(long, default_value_t = 64)]
+    max_requests_in_flight: usize,
+    /// Decisions that may run at once (default: one per core).
+    #[arg(long, env = "STACKHOOK_DECISION_THREADS")]
+    decision_threads: Option<usize>,
+    /// Decisions that may wait for a thread; past that, reviews are denied at once
+    /// ("try again").
+    #[arg(long, default_value_t = 64)]
+    queued_decisions: usize,
+    /// The most time one review's templates may take in all (a Workflow renders one
+    /// per step); past it the review is denied, naming the budget.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    review_time_budget: Duration,
     /// The projector image injected into pods (default: this version's stackhook image).
     #[arg(long, env = "STACKHOOK_PROJECTOR_IMAGE")]
     projector_image: Option<String>,
@@ -148,6 +179,15 @@ impl ServeArgs {
             dns,
             ca_out,
             request_timeout,
+            tls_handshake_timeout,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
+            max_concurrent_streams,
+            max_requests_in_flight,
+            decision_threads,
+            queued_decisions,
+            review_time_budget,
             projector_image,
             kube,
             controller,
@@ -169,6 +209,18 @@ impl ServeArgs {
             ca_out: ca_out.clone(),
             catalogs: catalogs.clone(),
             deadline: *request_timeout,
+            limits: server::ConnectionLimits {
+                handshake_timeout: *tls_handshake_timeout,
+                header_read_timeout: *header_read_timeout,
+                idle_timeout: *idle_timeout,
+                max_connections: (*max_connections).max(1),
+                max_concurrent_streams: (*max_concurrent_streams).max(1),
+                max_requests_in_flight: (*max_requests_in_flight).max(1),
+            },
+            decision_threads: decision_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            queued_decisions: *queued_decisions,
+            review_time: *review_time_budget,
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             projector_image: projector_image.clone(),
@@ -176,8 +228,11 @@ impl ServeArgs {
             release_namespace: cluster.release_namespace(),
             controller: controller.then(|| cluster.controller()),
         };
+        // Decisions run on the blocking threads: a deep template or schema walk gets
+        // a generous stack, whatever the platform's default.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            .thread_stack_size(8 << 20)
             .build()?;
         runtime.block_on(server::run(config))?;
         Ok(ExitCode::SUCCESS)

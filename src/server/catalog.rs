@@ -120,19 +120,9 @@ impl CatalogState {
         self.current.load()
     }
 
-    /// Replaces the catalog, drops compiled Stacks that are gone, and reports ready.
+    /// Replaces the catalog and reports ready. Compiled Stacks are kept by content
+    /// and evicted by the cache's own bound.
     pub fn replace(&self, catalog: MemoryCatalog, metrics: &Metrics) {
-        let live: std::collections::HashSet<String> = catalog
-            .stacks()
-            .filter_map(|s| s.metadata.name.clone())
-            .collect();
-        for old in self.current.load().stacks() {
-            if let Some(name) = &old.metadata.name
-                && !live.contains(name)
-            {
-                self.cache.forget(name);
-            }
-        }
         set_counts(metrics, catalog.counts());
         self.current.store(Arc::new(Snapshot::new(catalog)));
         self.ready.store(true, Ordering::Release);

@@ -1,7 +1,9 @@
 //! The HTTP side: `POST /validate` and `POST /mutate` on the TLS listener, and
 //! `/healthz`, `/readyz`, `/metrics` on the plain probe listener. A handler reads the
-//! body, calls the core's review, and answers; every decision is an HTTP 200 with an
-//! AdmissionReview, only an undecodable request is a 400.
+//! body, has the core's review run on the decision pool ([`super::decide`]), and
+//! answers; every decision is an HTTP 200 with an AdmissionReview — a review not
+//! decided by its deadline, or refused because the pool is full, is a denial saying
+//! so — and only an undecodable request is a 400.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,11 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use stackhook_core::admit::{Admission, Options};
 use stackhook_core::inject::Config;
-use stackhook_core::review::Reviewer;
+use stackhook_core::review::{ReviewError, Reviewer, Summary, Unanswered, unanswered};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::catalog::CatalogState;
+use super::decide::{DecisionPool, Refused};
 use super::metrics::{
     EndpointLabels, KindLabels, Metrics, RequestLabels, kind_label, operation_label,
 };
@@ -36,15 +39,49 @@ pub struct AppState {
     pub inject: Config,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// Where decisions run.
+    pub decisions: DecisionPool,
+    /// The review deadline (below the webhook's `timeoutSeconds`).
+    pub deadline: Duration,
+    /// The most time one review's templates may take in all: well under the
+    /// deadline, so a few slow reviews cannot hold every decision thread until it.
+    pub review_time: Duration,
 }
 
-/// The admission routes (served over TLS).
-pub fn admission_router(state: Arc<AppState>, deadline: Duration) -> Router {
+impl AppState {
+    /// The state for the given parts, with a decision pool of one thread per core.
+    pub fn new(
+        catalog: Arc<CatalogState>,
+        inject: Config,
+        metrics: Arc<Metrics>,
+        deadline: Duration,
+    ) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            catalog,
+            options: Options::default(),
+            inject,
+            metrics,
+            decisions: DecisionPool::new(cores, 64),
+            deadline,
+            review_time: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The admission routes (served over TLS). The deadline of the HTTP layer is a
+/// backstop after the review deadline (a body that never arrives, say): a review is
+/// answered as a denial before it.
+pub fn admission_router(state: Arc<AppState>, in_flight: usize) -> Router {
+    let backstop = state.deadline + Duration::from_millis(500);
     guarded(
         Router::new()
             .route("/validate", post(validate))
-            .route("/mutate", post(mutate)),
-        deadline,
+            .route("/mutate", post(mutate))
+            // Bodies are read only by requests that have a slot: memory stays bounded
+            // whatever the number of connections and streams.
+            .layer(tower::limit::ConcurrencyLimitLayer::new(in_flight.max(1))),
+        backstop,
     )
     .with_state(state)
 }
@@ -93,16 +130,67 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn validate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    answer(&state, "validate", &body)
+    answer(state, "validate", body).await
 }
 
 async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    answer(&state, "mutate", &body)
+    answer(state, "mutate", body).await
 }
 
-/// Parse, call the core, answer — and count and log the decision.
-fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
+/// The review's decision, on the pool: the core stops template execution a little
+/// before the answer is due, so a slow render is its own clear error, and the pool's
+/// deadline is the backstop.
+async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Response {
     let started = Instant::now();
+    // A pod whose patch is kept (a Deployment's replicas, a rollout) is answered here,
+    // in microseconds: handing it to the pool would cost more than deciding it. Small
+    // bodies only, so no answer given here takes long.
+    if body.len() <= INLINE_BODY_BYTES
+        && let Some(result) = kept(&state, &body)
+    {
+        return respond(&state, endpoint, started, result, "");
+    }
+    let answer_by = started + state.deadline.mul_f64(0.95);
+    let decide_by = started + state.deadline.mul_f64(0.9);
+    let (task_state, task_body) = (Arc::clone(&state), body.clone());
+    let outcome = state
+        .decisions
+        .run(answer_by, move || {
+            // The review's time budget starts when it gets a thread.
+            let budget = decide_by.min(Instant::now() + task_state.review_time);
+            decide(&task_state, &task_body, budget)
+        })
+        .await;
+    let result = match outcome {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => {
+            tracing::error!(endpoint, error = %panic, "a decision panicked; answered 500, still serving");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+        }
+        Err(refused) => {
+            let why = match refused {
+                Refused::Deadline => Unanswered::Deadline(state.deadline),
+                Refused::Overloaded => Unanswered::Overloaded {
+                    running: state.decisions.max_running,
+                    waiting: state.decisions.max_waiting,
+                },
+            };
+            let label = match refused {
+                Refused::Deadline => "deadline",
+                Refused::Overloaded => "overloaded",
+            };
+            tracing::warn!(endpoint, reason = %why, "review not decided; answered with a denial");
+            return respond(&state, endpoint, started, unanswered(&body, &why), label);
+        }
+    };
+    respond(&state, endpoint, started, result, "")
+}
+
+/// Largest body answered without the decision pool (when its answer is kept).
+const INLINE_BODY_BYTES: usize = 64 << 10;
+
+/// The review's answer if it is already kept: see [`Reviewer::review_kept`].
+fn kept(state: &AppState, body: &[u8]) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
     let catalog = state.catalog.load();
     let reviewer = Reviewer {
         admission: Admission {
@@ -114,7 +202,37 @@ fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
         inject: &state.inject,
         memo: Some(&catalog.memo),
     };
-    let result = reviewer.review(body);
+    reviewer.review_kept(body)
+}
+
+/// The core's review of one body, with the catalog as it is now.
+fn decide(
+    state: &AppState,
+    body: &[u8],
+    deadline: Instant,
+) -> Result<(Vec<u8>, Summary), ReviewError> {
+    let catalog = state.catalog.load();
+    let reviewer = Reviewer {
+        admission: Admission {
+            catalog: &catalog.catalog,
+            cache: &state.catalog.cache,
+            options: &state.options,
+            deadline: Some(deadline),
+        },
+        inject: &state.inject,
+        memo: Some(&catalog.memo),
+    };
+    reviewer.review(body)
+}
+
+/// Counts, logs and answers; `unanswered` names why a review was not decided.
+fn respond(
+    state: &AppState,
+    endpoint: &'static str,
+    started: Instant,
+    result: Result<(Vec<u8>, Summary), ReviewError>,
+    unanswered: &'static str,
+) -> Response {
     let elapsed = started.elapsed();
     state
         .metrics
@@ -123,10 +241,11 @@ fn answer(state: &AppState, endpoint: &'static str, body: &[u8]) -> Response {
         .observe(elapsed.as_secs_f64());
     match result {
         Ok((bytes, summary)) => {
-            let result = match (summary.allowed, summary.patched) {
-                (false, _) => "denied",
-                (true, true) => "patched",
-                (true, false) => "allowed",
+            let result = match (summary.allowed, summary.patched, unanswered) {
+                (_, _, u) if !u.is_empty() => u,
+                (false, _, _) => "denied",
+                (true, true, _) => "patched",
+                (true, false, _) => "allowed",
             };
             state
                 .metrics
@@ -185,12 +304,12 @@ mod tests {
     use tower::ServiceExt as _;
 
     fn state() -> Arc<AppState> {
-        Arc::new(AppState {
-            catalog: Arc::new(CatalogState::new()),
-            options: Options::default(),
-            inject: Config::default(),
-            metrics: Arc::new(Metrics::new()),
-        })
+        Arc::new(AppState::new(
+            Arc::new(CatalogState::new()),
+            Config::default(),
+            Arc::new(Metrics::new()),
+            Duration::from_secs(8),
+        ))
     }
 
     async fn get(router: Router, path: &str) -> (StatusCode, String) {
@@ -252,9 +371,9 @@ mod tests {
         assert_eq!(get(router, "/slow").await.0, StatusCode::REQUEST_TIMEOUT);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn answers_in_process_without_tls() {
-        let router = admission_router(state(), Duration::from_secs(8));
+        let router = admission_router(state(), 8);
         let resp = router
             .oneshot(
                 Request::post("/validate")

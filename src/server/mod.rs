@@ -4,8 +4,15 @@
 //! listener for probes and metrics, a catalog (files, reloaded on change, or the
 //! embedded examples), certificates from files (reloaded on change) or generated
 //! self-signed. SIGTERM stops accepting, lets in-flight requests finish, and exits 0.
+//!
+//! Whatever one request does, the server stays responsive: decisions run on a bounded
+//! pool off the async runtime ([`decide`]), connections are bounded ([`conn`]), and the
+//! probes are served by a thread of their own, so the kubelet's `/healthz` never waits
+//! behind admission work.
 
 pub mod catalog;
+pub mod conn;
+pub mod decide;
 pub mod http;
 pub mod metrics;
 pub mod tls;
@@ -16,17 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
-use stackhook_core::admit::Options;
 use stackhook_core::inject::Config;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::certs;
 use catalog::CatalogState;
+pub use conn::ConnectionLimits;
+use decide::DecisionPool;
 use http::AppState;
 use metrics::Metrics;
 use tls::ReloadingResolver;
@@ -50,8 +54,16 @@ pub struct ServeConfig {
     pub ca_out: Option<PathBuf>,
     /// Catalog directories (empty: the embedded examples).
     pub catalogs: Vec<PathBuf>,
-    /// Per-request deadline.
+    /// Per-review deadline (below the webhook's `timeoutSeconds`).
     pub deadline: Duration,
+    /// Bounds of admission connections.
+    pub limits: ConnectionLimits,
+    /// Decisions that may run at once.
+    pub decision_threads: usize,
+    /// Decisions that may wait for a thread.
+    pub queued_decisions: usize,
+    /// The most time one review's templates may take in all.
+    pub review_time: Duration,
     /// How often the catalog files are checked.
     pub reload_interval: Duration,
     /// How long in-flight requests may take after SIGTERM.
@@ -116,30 +128,25 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     if let Some(image) = &config.projector_image {
         inject.projector_image = image.clone();
     }
-    let state = Arc::new(AppState {
-        catalog: Arc::clone(&catalog),
-        options: Options::default(),
+    let mut app = AppState::new(
+        Arc::clone(&catalog),
         inject,
-        metrics: Arc::clone(&metrics),
-    });
+        Arc::clone(&metrics),
+        config.deadline,
+    );
+    app.decisions = DecisionPool::new(config.decision_threads, config.queued_decisions);
+    app.review_time = config.review_time;
+    let state = Arc::new(app);
 
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let probe = TcpListener::bind(config.probe_listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.probe_listen))?;
+    let probe = serve_probes(config.probe_listen, http::probe_router(Arc::clone(&state)))?;
     tracing::info!(
         listen = %listener.local_addr()?,
-        probe = %probe.local_addr()?,
+        probe = %probe,
         "serving /validate and /mutate over TLS; probes and metrics over HTTP"
     );
-    let probe_router = http::probe_router(Arc::clone(&state));
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(probe, probe_router).await {
-            tracing::error!(error = %e, "probe listener stopped");
-        }
-    });
 
     // The catalog loads after the listeners are up, so /readyz can say "not yet".
     let cluster = if config.kube {
@@ -180,49 +187,50 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
         });
     }
 
-    let router = http::admission_router(state, config.deadline);
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    let limits = config.limits;
+    let router = http::admission_router(state, limits.max_requests_in_flight);
+    let builder = conn::http_builder(&limits);
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let (stop_conns, stop_rx_conns) = tokio::sync::watch::channel(false);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                };
-                // Without it Nagle holds the last TLS record of a response until the
-                // client's delayed ACK: milliseconds added to a sub-millisecond answer.
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-                }
-                let (acceptor, builder, router) = (acceptor.clone(), builder.clone(), router.clone());
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let tls = match acceptor.accept(tcp).await {
-                        Ok(t) => t,
-                        Err(e) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                    };
-                    let service = TowerToHyperService::new(router);
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    if let Err(e) = watcher.watch(conn.into_owned()).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
+        // A permit per open connection: at the cap, new ones wait in the kernel's
+        // backlog until one closes.
+        let permit = tokio::select! {
+            p = Arc::clone(&connections).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
             () = &mut shutdown => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Without it Nagle holds the last TLS record of a response until the
+        // client's delayed ACK: milliseconds added to a sub-millisecond answer.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
         }
+        let (acceptor, builder, router) = (acceptor.clone(), builder.clone(), router.clone());
+        let stop = stop_rx_conns.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            conn::serve(tcp, peer, acceptor, builder, router, limits, stop).await;
+        });
     }
     drop(listener);
     tracing::info!("stopping: no new connections; finishing requests in flight");
-    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+    let _ = stop_conns.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(config.shutdown_grace, connections.acquire_many(all))
         .await
         .is_err()
     {
@@ -234,6 +242,42 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves the probe routes on a thread and runtime of their own, so that no amount of
+/// admission work can delay `/healthz`. Returns the address bound.
+pub fn serve_probes(addr: SocketAddr, router: axum::Router) -> anyhow::Result<SocketAddr> {
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("stackhook-probes".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the probe listener");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(error = %e, "probe listener stopped");
+                        return;
+                    }
+                };
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "probe listener stopped");
+                }
+            });
+        })?;
+    Ok(bound)
 }
 
 /// Loads the catalog from files (or the embedded examples) and watches the files.
@@ -357,22 +401,14 @@ pub async fn run_controller_only(
 ) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let catalog = Arc::new(CatalogState::new());
-    let state = Arc::new(AppState {
-        catalog: Arc::clone(&catalog),
-        options: Options::default(),
-        inject: Config::default(),
-        metrics: Arc::clone(&metrics),
-    });
-    let probe = TcpListener::bind(probe_listen)
-        .await
-        .with_context(|| format!("cannot listen on {probe_listen}"))?;
-    tracing::info!(probe = %probe.local_addr()?, "controller; probes and metrics over HTTP");
-    let probe_router = http::probe_router(state);
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(probe, probe_router).await {
-            tracing::error!(error = %e, "probe listener stopped");
-        }
-    });
+    let state = Arc::new(AppState::new(
+        Arc::clone(&catalog),
+        Config::default(),
+        Arc::clone(&metrics),
+        Duration::from_secs(8),
+    ));
+    let probe = serve_probes(probe_listen, http::probe_router(state))?;
+    tracing::info!(%probe, "controller; probes and metrics over HTTP");
     let (client, inputs) = start_cluster(release_namespace.clone(), &catalog, &metrics).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let controller = tokio::spawn(run_controller(

@@ -140,7 +140,7 @@ impl Admission<'_> {
     }
 
     /// A Stack on CREATE or UPDATE.
-    pub fn stack(&self, stack: &Stack) -> Verdict {
+    pub fn stack(&self, stack: &Arc<Stack>) -> Verdict {
         let mut v = Verdict::default();
         let spec = &stack.spec;
         let me = stack.metadata.name.as_deref().unwrap_or_default();

@@ -1,13 +1,17 @@
 //! Everything a Stack needs compiled — its schema, address filters and templates —
-//! built once per Stack generation and shared, so admission never parses or compiles
-//! on the request path.
+//! built once per Stack content and shared, so admission never parses or compiles on
+//! the request path.
 //!
-//! The cache key is the Stack's name, uid and generation (in a cluster), or its
-//! content (files have no generation). Compiling a new generation drops the old one.
+//! The cache key is a digest of the Stack's spec, never its name, uid or generation:
+//! a dry-run or refused UPDATE at generation N must not decide a later real UPDATE at
+//! the same generation, and two objects with the same spec compile the same. The
+//! digest of a catalog's Stack is computed once per object (kept by pointer while the
+//! object lives). The cache is bounded by weight and evicts the least recently used,
+//! so no stream of distinct Stacks can grow it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use sha2::Digest as _;
 
@@ -59,6 +63,8 @@ pub struct CompiledStack {
     templates: HashMap<(WorkloadKind, TemplateField), CompiledTemplate>,
     /// `workflowJobConfig.resourceTemplateConfig`'s success and failure conditions.
     pub conditions: ResourceConditions,
+    /// Estimated bytes it holds.
+    pub weight: usize,
 }
 
 /// The compiled `successCondition` and `failureCondition` of a `resourceTemplateConfig`
@@ -211,12 +217,21 @@ impl CompiledStack {
                 ((kind, field), CompiledTemplate { path, template })
             })
             .collect();
+        // Parse trees, compiled schemas and filters are a few times their text; each
+        // pattern's program and DFA cache are bounded by the schema's regex limits.
+        let text = serde_json::to_vec(spec).map_or(0, |t| t.len());
+        let patterns = spec
+            .stack_spec_value_schema
+            .as_ref()
+            .map_or(0, |s| s.json_schema.matches("pattern").count());
+        let weight = 1024 + 8 * text + patterns * (64 << 10);
         Self {
             schema,
             schema_warnings,
             filters: AddressFilters::compile(&spec.data_os_address_jq_filters),
             templates,
             conditions: ResourceConditions::compile(spec),
+            weight,
         }
     }
 
@@ -233,30 +248,54 @@ impl CompiledStack {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Key {
-    name: String,
-    version: String,
+/// A digest of a Stack's spec: what its compiled form is a function of.
+pub type SpecDigest = [u8; 16];
+
+/// The digest of a spec.
+pub fn spec_digest(spec: &StackSpec) -> SpecDigest {
+    let text = serde_json::to_vec(spec).unwrap_or_default();
+    let digest = sha2::Sha256::digest(&text);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
 }
 
-fn key(stack: &Stack) -> Key {
-    let version = crate::model::version_identity(&stack.metadata, || {
-        let text = serde_json::to_string(&stack.spec).unwrap_or_default();
-        let digest = sha2::Sha256::digest(text.as_bytes());
-        digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-    });
-    Key {
-        name: stack.metadata.name.clone().unwrap_or_default(),
-        version,
+#[derive(Clone)]
+struct CompiledWeight;
+
+impl quick_cache::Weighter<SpecDigest, Arc<CompiledStack>> for CompiledWeight {
+    fn weight(&self, _: &SpecDigest, value: &Arc<CompiledStack>) -> u64 {
+        value.weight as u64
     }
 }
 
+/// Memory the compiled Stacks may hold, in bytes (estimated).
+pub const COMPILED_BUDGET: u64 = 64 << 20;
+/// Stacks whose digest is kept by object.
+const DIGESTS_KEPT: usize = 4096;
+
 /// Compiled Stacks, shared by every request.
-#[derive(Debug, Default)]
 pub struct StackCache {
-    entries: Mutex<HashMap<Key, Arc<CompiledStack>>>,
+    entries: quick_cache::sync::Cache<SpecDigest, Arc<CompiledStack>, CompiledWeight>,
+    /// Digests by object address, with the object to tell a reused address apart.
+    digests: Mutex<HashMap<usize, (Weak<Stack>, SpecDigest)>>,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+impl std::fmt::Debug for StackCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StackCache")
+            .field("len", &self.entries.len())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Default for StackCache {
+    fn default() -> Self {
+        Self::with_budget(COMPILED_BUDGET)
+    }
 }
 
 /// How often the cache was hit and missed.
@@ -269,39 +308,55 @@ pub struct CacheStats {
 }
 
 impl StackCache {
-    /// An empty cache.
+    /// An empty cache of the default budget.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The compiled form of this generation of `stack`, compiling it on first use (and
-    /// dropping older generations of the same Stack).
-    pub fn get(&self, stack: &Stack) -> Arc<CompiledStack> {
-        let key = key(stack);
-        if let Some(found) = self
-            .entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Arc::clone(found);
+    /// An empty cache that holds at most `bytes` of compiled Stacks (estimated).
+    pub fn with_budget(bytes: u64) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::with_weighter(1024, bytes, CompiledWeight),
+            digests: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
-        // Compile outside the lock; a racing request may compile the same generation
-        // too, and one of the results wins.
-        let compiled = Arc::new(CompiledStack::compile(&stack.spec));
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|k, _| k.name != key.name || k.version == key.version);
-        Arc::clone(entries.entry(key).or_insert(compiled))
     }
 
-    /// Drops the compiled forms of a Stack that is gone.
-    pub fn forget(&self, name: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|k, _| k.name != name);
+    fn digest(&self, stack: &Arc<Stack>) -> SpecDigest {
+        let addr = Arc::as_ptr(stack) as usize;
+        let digests = self.digests.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((weak, d)) = digests.get(&addr)
+            && weak.upgrade().is_some_and(|s| Arc::ptr_eq(&s, stack))
+        {
+            return *d;
+        }
+        drop(digests);
+        let d = spec_digest(&stack.spec);
+        let mut digests = self.digests.lock().unwrap_or_else(PoisonError::into_inner);
+        if digests.len() >= DIGESTS_KEPT {
+            digests.retain(|_, (w, _)| w.strong_count() > 0);
+            if digests.len() >= DIGESTS_KEPT {
+                digests.clear();
+            }
+        }
+        digests.insert(addr, (Arc::downgrade(stack), d));
+        d
+    }
+
+    /// The compiled form of `stack`'s spec, compiling it on first use.
+    pub fn get(&self, stack: &Arc<Stack>) -> Arc<CompiledStack> {
+        let key = self.digest(stack);
+        if let Some(found) = self.entries.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return found;
+        }
+        // Compile outside any lock; a racing request may compile the same spec too,
+        // and one of the results is kept.
+        let compiled = Arc::new(CompiledStack::compile(&stack.spec));
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        self.entries.insert(key, Arc::clone(&compiled));
+        compiled
     }
 
     /// Hits and misses so far.
@@ -312,16 +367,18 @@ impl StackCache {
         }
     }
 
-    /// How many Stacks are held.
+    /// How many compiled Stacks are held.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.entries.len()
     }
 
     /// Whether none is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The estimated bytes held.
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
     }
 }

@@ -395,5 +395,30 @@ pub(crate) fn encoded_patch_of(
     .map(|p| Ok(Some(p)))
 }
 
+/// A pod's encoded patch (`None`: the pod is not a workload's), or why it is refused
+/// (the inner error) or cannot be read (the outer one).
+pub(crate) type PatchResult = Result<Result<Option<Arc<str>>, InjectError>, PodError>;
+
+/// [`encoded_patch_of`] when the answer is already kept (or needs no plan): `None`
+/// when a plan or patch would have to be built. This is the answer a webhook can give
+/// without leaving its I/O thread.
+pub(crate) fn kept_patch_of(
+    view: &PodView<'_>,
+    namespace: &str,
+    memo: &InjectMemo,
+) -> Option<PatchResult> {
+    let key = match plan_key(view, namespace) {
+        Ok(Some(key)) => key,
+        Ok(None) => return Some(Ok(Ok(None))),
+        Err(e) => return Some(Ok(Err(e))),
+    };
+    let numbered = memo.kept_plan(&key)?;
+    let shape = match Shape::of(view, &numbered.plan) {
+        Ok(s) => s,
+        Err(e) => return Some(Ok(Err(e))),
+    };
+    memo.kept_patch(numbered.id, shape).map(|p| Ok(Ok(Some(p))))
+}
+
 #[cfg(test)]
 mod tests;

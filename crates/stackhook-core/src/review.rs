@@ -183,6 +183,90 @@ fn decode_error(body: &[u8], e: &serde_json::Error) -> ReviewError {
     ReviewError::Decode(e.to_string())
 }
 
+/// Why the webhook answers a review without deciding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unanswered {
+    /// The decision did not finish within the review's deadline.
+    Deadline(std::time::Duration),
+    /// Too many decisions were running or waiting.
+    Overloaded {
+        /// Decisions that may run at once.
+        running: usize,
+        /// Decisions that may wait.
+        waiting: usize,
+    },
+}
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Deadline(d) => write!(
+                f,
+                "stackhook could not decide within the review's deadline of {} ms; denied, nothing was admitted",
+                d.as_millis()
+            ),
+            Self::Overloaded { running, waiting } => write!(
+                f,
+                "stackhook is deciding {running} reviews and has {waiting} waiting, its limit; denied, try again"
+            ),
+        }
+    }
+}
+
+/// The denial for a review the webhook could not decide, echoing its uid and
+/// apiVersion (an AdmissionReview, as every answer is; never silence).
+pub fn unanswered(body: &[u8], why: &Unanswered) -> Result<(Vec<u8>, Summary), ReviewError> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(rename = "apiVersion", borrow)]
+        api_version: Cow<'a, str>,
+        #[serde(borrow)]
+        request: Option<Request<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Request<'a> {
+        #[serde(borrow)]
+        uid: Cow<'a, str>,
+        #[serde(default, borrow)]
+        operation: Cow<'a, str>,
+        #[serde(default, borrow)]
+        kind: Option<Kind<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(default, borrow)]
+        kind: Cow<'a, str>,
+    }
+    let envelope: Envelope<'_> =
+        serde_json::from_slice(body).map_err(|e| decode_error(body, &e))?;
+    if envelope.api_version != ADMISSION_V1 {
+        return Err(ReviewError::Version(envelope.api_version.into_owned()));
+    }
+    let request = envelope.request.ok_or(ReviewError::NoRequest)?;
+    let (code, reason) = match why {
+        Unanswered::Deadline(_) => (504, "Timeout"),
+        Unanswered::Overloaded { .. } => (429, "TooManyRequests"),
+    };
+    let out = ReviewOut {
+        api_version: &envelope.api_version,
+        kind: "AdmissionReview",
+        response: denied(&request.uid, code, reason, why.to_string(), Vec::new()),
+    };
+    let bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
+    let summary = Summary {
+        uid: request.uid.into_owned(),
+        kind: request
+            .kind
+            .map(|k| k.kind.into_owned())
+            .unwrap_or_default(),
+        operation: request.operation.into_owned(),
+        object: String::new(),
+        allowed: false,
+        patched: false,
+    };
+    Ok((bytes, summary))
+}
+
 /// What to do with a review: the pieces of the engine it needs.
 pub struct Reviewer<'a> {
     /// Validation.
@@ -225,16 +309,39 @@ fn append_patch(out: &mut Vec<u8>, encoded: &str) {
 impl Reviewer<'_> {
     /// Answers an AdmissionReview (JSON bytes) with the response AdmissionReview.
     pub fn review(&self, body: &[u8]) -> Result<(Vec<u8>, Summary), ReviewError> {
-        // A pod the view cannot read is read again as text, to be answered with why.
-        let review = decode::read(body, Mode::Pods)
-            .or_else(|_| decode::read(body, Mode::Text))
-            .map_err(|e| decode_error(body, &e))?;
-        if review.api_version != ADMISSION_V1 {
-            return Err(ReviewError::Version(review.api_version.into_owned()));
+        match self.answer(body, true) {
+            Some(r) => r,
+            None => Err(ReviewError::Decode("no answer".into())),
         }
-        let request = review.request.ok_or(ReviewError::NoRequest)?;
+    }
+
+    /// [`Reviewer::review`] if the answer needs no work beyond reading the review:
+    /// a pod whose plan and patch are kept, an object stackhook does not judge.
+    /// `None` when the review needs a decision (a Stack, Depot or workload; a pod
+    /// whose plan or patch must be built). Equal to `review` whenever it answers.
+    pub fn review_kept(&self, body: &[u8]) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
+        self.memo?;
+        self.answer(body, false)
+    }
+
+    fn answer(&self, body: &[u8], build: bool) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
+        // A pod the view cannot read is read again as text, to be answered with why.
+        let review = match decode::read(body, Mode::Pods) {
+            Ok(r) => r,
+            Err(_) if !build => return None,
+            Err(_) => match decode::read(body, Mode::Text) {
+                Ok(r) => r,
+                Err(e) => return Some(Err(decode_error(body, &e))),
+            },
+        };
+        if review.api_version != ADMISSION_V1 {
+            return Some(Err(ReviewError::Version(review.api_version.into_owned())));
+        }
+        let Some(request) = review.request else {
+            return Some(Err(ReviewError::NoRequest));
+        };
         let uid: &str = &request.uid;
-        let (response, object) = self.decide(&request);
+        let (response, object) = self.decide(&request, build)?;
         let summary = Summary {
             uid: uid.to_owned(),
             kind: request.kind.kind.to_string(),
@@ -249,14 +356,22 @@ impl Reviewer<'_> {
             response,
         };
         let patch = out.response.patch.take();
-        let mut bytes = serde_json::to_vec(&out).map_err(|e| ReviewError::Decode(e.to_string()))?;
+        let mut bytes = match serde_json::to_vec(&out) {
+            Ok(b) => b,
+            Err(e) => return Some(Err(ReviewError::Decode(e.to_string()))),
+        };
         if let Some(encoded) = patch {
             append_patch(&mut bytes, &encoded);
         }
-        Ok((bytes, summary))
+        Some(Ok((bytes, summary)))
     }
 
-    fn decide<'r>(&self, request: &'r RequestIn<'r>) -> (Response<'r>, String) {
+    /// The decision; `None` (only when `build` is off) when it needs work.
+    fn decide<'r>(
+        &self,
+        request: &'r RequestIn<'r>,
+        build: bool,
+    ) -> Option<(Response<'r>, String)> {
         let uid: &str = &request.uid;
         let namespace = request.namespace.as_deref().unwrap_or_default();
         // A pod being created comes read already (see `decode`); other objects as text.
@@ -277,11 +392,13 @@ impl Reviewer<'_> {
 
         if request.kind.group.is_empty() && request.kind.kind == "Pod" {
             if request.operation != "CREATE" {
-                return (allowed(uid, Vec::new()), who);
+                return Some((allowed(uid, Vec::new()), who));
             }
             // A pod being created may not carry its namespace yet; the request does.
             let (admission, config, memo) = (&self.admission, self.inject, self.memo);
             let patch = match (view, raw) {
+                (Some(view), _) if !build => inject::kept_patch_of(view, namespace, memo?)?,
+                (_, Some(_)) if !build => return None,
                 (Some(view), _) => {
                     inject::encoded_patch_of(view, namespace, admission, config, memo)
                 }
@@ -289,7 +406,7 @@ impl Reviewer<'_> {
                     inject::encoded_patch(raw.get(), namespace, admission, config, memo)
                 }
                 (None, None) => {
-                    return (
+                    return Some((
                         denied(
                             uid,
                             400,
@@ -298,10 +415,10 @@ impl Reviewer<'_> {
                             Vec::new(),
                         ),
                         who,
-                    );
+                    ));
                 }
             };
-            return match patch {
+            return Some(match patch {
                 Ok(Ok(None)) => (allowed(uid, Vec::new()), who),
                 Ok(Ok(Some(encoded))) => {
                     let mut r = allowed(uid, Vec::new());
@@ -317,31 +434,48 @@ impl Reviewer<'_> {
                     denied(uid, 400, "BadRequest", e.to_string(), Vec::new()),
                     who,
                 ),
-            };
+            });
         }
 
         if request.kind.group != GROUP {
-            return (allowed(uid, Vec::new()), who);
+            return Some((allowed(uid, Vec::new()), who));
         }
         let operation = match request.operation.as_ref() {
             "CREATE" => Operation::Create,
             "UPDATE" => Operation::Update,
             "DELETE" => Operation::Delete,
-            _ => return (allowed(uid, Vec::new()), who),
+            _ => return Some((allowed(uid, Vec::new()), who)),
         };
-        let Some(object) =
-            raw.and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
-        else {
-            return (
-                denied(
-                    uid,
-                    400,
-                    "BadRequest",
-                    "the review carries no object".into(),
-                    Vec::new(),
-                ),
-                who,
-            );
+        if !build {
+            return None;
+        }
+        let object = match raw.map(|r| serde_json::from_str::<serde_json::Value>(r.get())) {
+            Some(Ok(object)) => object,
+            // Nesting deeper than serde_json's limit (128) is refused here, by name.
+            Some(Err(e)) => {
+                return Some((
+                    denied(
+                        uid,
+                        400,
+                        "BadRequest",
+                        format!("the review's object cannot be read: {e}"),
+                        Vec::new(),
+                    ),
+                    who,
+                ));
+            }
+            None => {
+                return Some((
+                    denied(
+                        uid,
+                        400,
+                        "BadRequest",
+                        "the review carries no object".into(),
+                        Vec::new(),
+                    ),
+                    who,
+                ));
+            }
         };
         let name = object
             .pointer("/metadata/name")
@@ -353,7 +487,7 @@ impl Reviewer<'_> {
             format!("{namespace}/{name}")
         };
         let who = format!("{} {who}", request.kind.kind);
-        match model::parse_document(object) {
+        Some(match model::parse_document(object) {
             Ok(Parsed::Resource(resource)) => {
                 let verdict = self.admission.resource(&resource, operation);
                 (verdict_response(uid, &who, verdict), who)
@@ -372,7 +506,7 @@ impl Reviewer<'_> {
                     .unwrap_or_default();
                 (denied(uid, 400, "BadRequest", e.to_string(), causes), who)
             }
-        }
+        })
     }
 }
 

@@ -389,19 +389,38 @@ fn compiles_a_stack_generation_once() {
 }
 
 #[test]
-fn a_new_stack_generation_replaces_the_old_one() {
+fn compiled_stacks_are_keyed_by_content_not_generation() {
     let cache = StackCache::new();
-    let stack = |generation: i64| match one(&format!(
-        "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {{name: s, uid: u1, generation: {generation}}}\nspec: {{name: s, version: \"1\"}}\n"
+    let stack = |generation: i64, schema: &str| match one(&format!(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {{name: s, uid: u1, generation: {generation}}}\nspec: {{name: s, version: \"1\", stackSpecValueSchema: {{jsonSchema: '{schema}'}}}}\n"
     )) {
         Resource::Stack(s) => s,
         _ => unreachable!(),
     };
-    cache.get(&stack(1));
-    cache.get(&stack(1));
-    cache.get(&stack(2));
-    assert_eq!(cache.len(), 1);
+    // A dry-run UPDATE with a broken schema at generation 2 ...
+    let broken = cache.get(&stack(2, "{not json"));
+    assert!(matches!(broken.schema, Some(Err(_))));
+    // ... does not decide the real UPDATE at generation 2.
+    let good = cache.get(&stack(2, r#"{"type": "object"}"#));
+    assert!(matches!(good.schema, Some(Ok(_))));
+    // Equal specs share one compiled form, whatever their generation.
+    cache.get(&stack(3, r#"{"type": "object"}"#));
     assert_eq!(cache.stats().misses, 2);
-    cache.forget("s");
-    assert!(cache.is_empty());
+    assert_eq!(cache.stats().hits, 1);
+}
+
+#[test]
+fn the_compiled_stack_cache_is_bounded_by_weight() {
+    let cache = StackCache::with_budget(64 << 10);
+    for i in 0..200 {
+        let s = match one(&format!(
+            "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {{name: s{i}}}\nspec: {{name: s{i}, version: \"1\"}}\n"
+        )) {
+            Resource::Stack(s) => s,
+            _ => unreachable!(),
+        };
+        cache.get(&s);
+    }
+    assert!(cache.weight() <= 64 << 10, "{}", cache.weight());
+    assert!(cache.len() < 200);
 }

@@ -104,6 +104,16 @@ impl InjectMemo {
         Ok(p)
     }
 
+    /// The plan for `key`, if kept.
+    pub(super) fn kept_plan(&self, key: &PlanKey) -> Option<Arc<Numbered>> {
+        self.plans.get(key)
+    }
+
+    /// The encoded patch of plan `id` for `shape`, if kept.
+    pub(super) fn kept_patch(&self, id: u64, shape: Shape) -> Option<Arc<str>> {
+        self.patches.get(&(id, shape))
+    }
+
     /// How many plans and patches are kept.
     pub fn sizes(&self) -> (usize, usize) {
         (self.plans.len(), self.patches.len())

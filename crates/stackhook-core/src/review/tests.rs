@@ -136,3 +136,45 @@ fn a_pod_read_before_its_operation_is_judged_by_the_operation() {
     let r = answer(&f, &sorted("CREATE", &odd)).unwrap();
     assert_eq!(r["response"]["status"]["code"], 400);
 }
+
+#[test]
+fn a_review_not_decided_in_time_is_a_denial_with_the_reason() {
+    let body = br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u-7", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE", "object": {"big": [1, 2, 3]}}}"#;
+    let (bytes, summary) = unanswered(
+        body,
+        &Unanswered::Deadline(std::time::Duration::from_millis(7500)),
+    )
+    .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "response": {"uid": "u-7", "allowed": false, "status": {"status": "Failure", "code": 504,
+                "reason": "Timeout",
+                "message": "stackhook could not decide within the review's deadline of 7500 ms; denied, nothing was admitted"}}})
+    );
+    assert_eq!(
+        (summary.kind.as_str(), summary.operation.as_str()),
+        ("Pod", "CREATE")
+    );
+    let (bytes, _) = unanswered(
+        body,
+        &Unanswered::Overloaded {
+            running: 2,
+            waiting: 64,
+        },
+    )
+    .unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["response"]["status"]["code"], 429);
+    assert_eq!(
+        v["response"]["status"]["message"],
+        "stackhook is deciding 2 reviews and has 64 waiting, its limit; denied, try again"
+    );
+    assert_eq!(
+        unanswered(b"[]", &Unanswered::Deadline(std::time::Duration::ZERO))
+            .unwrap_err()
+            .to_string(),
+        "cannot decode the AdmissionReview: expected a JSON object (an AdmissionReview)"
+    );
+}

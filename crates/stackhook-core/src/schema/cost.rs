@@ -428,7 +428,7 @@ fn descent_growth(g: &Graph) -> Result<(), CostError> {
 fn in_place_reach(
     g: &Graph,
     s: usize,
-    memo: &mut Vec<Option<BTreeMap<usize, u64>>>,
+    memo: &mut [Option<BTreeMap<usize, u64>>],
 ) -> BTreeMap<usize, u64> {
     if let Some(r) = &memo[s] {
         return r.clone();

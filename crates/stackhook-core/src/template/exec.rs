@@ -196,14 +196,14 @@ impl<'t> Exec<'t> {
         }
     }
 
-    /// One unit of work: counted against the step limit, and every 256 steps the
+    /// One unit of work: counted against the step limit, and every 32 steps the
     /// clock is read.
     fn step(&mut self) -> R<()> {
         self.steps += 1;
         if self.steps > self.limits.max_steps {
             return Err(self.bound(Bound::Steps));
         }
-        if self.steps.is_multiple_of(256) && Instant::now() > self.stop_at {
+        if self.steps.is_multiple_of(32) && Instant::now() > self.stop_at {
             return Err(self.bound(Bound::Time));
         }
         Ok(())

@@ -67,8 +67,8 @@ pub trait Resolver {
 pub struct CallContext<'a> {
     /// Resolves addresses for `resolve`; without one, `resolve` fails.
     pub resolver: Option<&'a dyn Resolver>,
-    /// When the whole request this execution is part of must be answered; execution
-    /// stops there if that comes before its own time limit.
+    /// When the review this execution is part of must be done (its time budget, before
+    /// its deadline); execution stops there if that comes before its own time limit.
     pub deadline: Option<std::time::Instant>,
 }
 
