@@ -615,7 +615,21 @@ fn render_command_prints_config_maps_and_orchestration_objects() {
         "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: retail}\nspec: {stack: \"flare:6.0\", stackSpec: {inputs: [], steps: [{sql: 1}]}}\n",
     );
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("Workflow retail/w: configFileTemplate of stack flare:6.0: template: workflowJobConfig.configFileTemplate:15:21:"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "Workflow retail/w: spec.stackSpec: \"outputs\" is a required property\nWorkflow retail/w: spec.stackSpec.inputs: [] has less than 1 item\n"
+    );
+    // A spec the schema takes whose template fails: the render's error.
+    let run = stackhook(
+        &["render", "--catalog", "examples/catalog", "-"],
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: w, namespace: retail}\nspec: {stack: \"flare:6.0\", stackSpec: {inputs: [{dataset: \"dataos://icebase:retail/city\"}], outputs: [{dataset: \"dataos://gcdexport:none/c.csv\"}], steps: [{sql: 1}]}}\n",
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("Workflow retail/w: spec.stackSpec: configFileTemplate of stack flare:6.0 fails with this spec: template: workflowJobConfig.configFileTemplate:15:21:"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -69,12 +69,21 @@ impl RenderArgs {
             match orchestrate::desired(&admission, workload, defaults, &orchestrate::Dag::All) {
                 Ok(made) => objects.extend(made),
                 Err(e) => {
-                    eprintln!(
-                        "{} {}/{}: {e}",
+                    let who = format!(
+                        "{} {}/{}",
                         workload.kind(),
                         workload.namespace(),
                         workload.name()
                     );
+                    // The problems `validate` reports, one a line.
+                    match e {
+                        orchestrate::OrchestrateError::Invalid(problems) => {
+                            for p in problems {
+                                eprintln!("{who}: {}", p.at());
+                            }
+                        }
+                        e => eprintln!("{who}: {e}"),
+                    }
                     failed = true;
                 }
             }

@@ -273,11 +273,20 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         Ok(objects) => objects,
         Err(e) => {
             let text = e.to_string();
+            // The reason is the first problem's, the message every problem, as
+            // admission would deny the workload.
             let (reason, outcome) = match &e {
-                OrchestrateError::Unresolved(_) => ("StackNotFound", Outcome::Unresolved(&text)),
-                OrchestrateError::Render(_) | OrchestrateError::Dag(_) => {
-                    ("RenderFailed", Outcome::RenderFailed(&text))
+                OrchestrateError::Invalid(problems) => {
+                    let reason = problems.first().map_or("Invalid", |p| p.reason());
+                    (
+                        reason,
+                        Outcome::Invalid {
+                            reason,
+                            message: &text,
+                        },
+                    )
                 }
+                OrchestrateError::Render(_) => ("RenderFailed", Outcome::RenderFailed(&text)),
             };
             publish(ctx, w, EventType::Warning, reason, text.clone()).await;
             let status = progress::status(w, &outcome, None, None, previous, &now);

@@ -105,8 +105,8 @@ metadata: {name: etl, namespace: retail, uid: wf-1, generation: 1}
 spec:
   stack: flare:6.0
   dag:
-    - {name: a, spec: {stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}]}}}
-    - {name: b, dependencies: [a], spec: {stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}]}}}
+    - {name: a, stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/a.csv"}]}}
+    - {name: b, dependencies: [a], stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/b.csv"}]}}
 "#;
 
 /// The embedded example catalog plus [`EXTRA`]; every workload gets a uid.
@@ -406,7 +406,7 @@ async fn an_unknown_stack_is_a_warning_event_and_an_invalid_status() {
     );
     let status = status_of(&seen).unwrap_or_default();
     assert_eq!(status["phase"], "Invalid");
-    assert_eq!(status["conditions"][0]["reason"], "Unresolved");
+    assert_eq!(status["conditions"][0]["reason"], "StackNotFound");
 }
 
 #[tokio::test]

@@ -5,14 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::address::Address;
 use crate::catalog::Catalog;
-use crate::compiled::{CompiledStack, StackCache, TemplateField, section};
-use crate::model::{Acl, Depot, Resource, Stack, StackRef, Workload};
+use crate::compiled::StackCache;
+use crate::model::{Acl, Depot, Resource, Stack, Workload};
 use crate::projection::check_name;
-use crate::render::{self, DepotUse, Unit};
-use crate::source::push_key;
-use crate::template::{CallContext, CatalogResolver, Limits};
+use crate::resolve;
+use crate::template::Limits;
 
 /// Most workloads a denied Stack deletion names.
 pub const MAX_LISTED_USERS: usize = 10;
@@ -59,15 +57,18 @@ impl Verdict {
     }
 
     fn warn(&mut self, message: String) {
-        // Warnings must stay short (the API server shows them to kubectl users).
-        let message = if message.chars().count() >= 120 {
-            let mut m: String = message.chars().take(116).collect();
-            m.push('…');
-            m
-        } else {
-            message
-        };
-        self.warnings.push(message);
+        self.warnings.push(short_warning(message));
+    }
+}
+
+/// A warning cut to what the API server shows kubectl users (under 120 characters).
+pub(crate) fn short_warning(message: String) -> String {
+    if message.chars().count() >= 120 {
+        let mut m: String = message.chars().take(116).collect();
+        m.push('…');
+        m
+    } else {
+        message
     }
 }
 
@@ -111,20 +112,6 @@ pub struct Admission<'a> {
     /// When the request being answered must be answered: template execution stops
     /// there (the webhook answers a denial in time rather than not at all).
     pub deadline: Option<std::time::Instant>,
-}
-
-/// A unit with its Stack found and its Depots checked.
-pub struct ResolvedUnit {
-    /// The unit.
-    pub unit: Unit,
-    /// Its Stack.
-    pub stack: Arc<Stack>,
-    /// The Stack, compiled.
-    pub compiled: Arc<CompiledStack>,
-    /// The Depots its addresses need (read-write wins over read for one depot).
-    pub depots: Vec<DepotUse>,
-    /// Its Stamp.
-    pub stamp: String,
 }
 
 impl Admission<'_> {
@@ -285,270 +272,19 @@ impl Admission<'_> {
         v
     }
 
-    /// A Worker, Service or Workflow on CREATE or UPDATE.
+    /// A Worker, Service or Workflow on CREATE or UPDATE: every problem
+    /// [`resolve::problems`] finds, the same ones the controller and `render` report.
     pub fn workload(&self, workload: &Workload) -> Verdict {
-        let mut v = Verdict::default();
-        for key in workload.common().configs.keys() {
-            if let Err(reason) = check_name(key) {
-                let mut path = "spec.configs".to_owned();
-                push_key(&mut path, key);
-                v.deny(path, format!("{key:?} cannot be a file name: {reason}"));
-            }
-        }
-        for unit in render::units(workload) {
-            let before = v.violations.len();
-            if let Some(resolved) = self.resolve_unit(workload, unit, true, &mut v) {
-                // A spec that already failed would fail the render for the same reason.
-                if v.violations.len() == before {
-                    self.dry_render(workload, &resolved, &mut v);
-                }
-            }
-        }
-        v
-    }
-
-    /// Finds a unit's Stack, checks its `stackSpec` (against the schema when `schema`
-    /// is set; mutation leaves that to validation) and addresses, and computes its
-    /// Depots and Stamp. Problems go into `v`; `None` when nothing more can be checked.
-    pub fn resolve_unit(
-        &self,
-        workload: &Workload,
-        unit: Unit,
-        schema: bool,
-        v: &mut Verdict,
-    ) -> Option<ResolvedUnit> {
-        let reference = match StackRef::parse(&unit.stack) {
-            Ok(r) => r,
-            Err(e) => {
-                v.deny(unit.stack_path.clone(), e.to_string());
-                return None;
-            }
-        };
-        let stack = match self.catalog.stack(&reference) {
-            Ok(s) => s,
-            Err(e) => {
-                v.deny(unit.stack_path.clone(), e.to_string());
-                return None;
-            }
-        };
-        if !reference.is_pinned() {
-            v.warn(format!(
-                "{}: {:?} is not pinned; using {} (pin a version)",
-                unit.stack_path,
-                unit.stack,
-                stack.spec.reference()
-            ));
-        }
-        let kind = workload.kind();
-        let served = stack.spec.served_kinds();
-        if !served.contains(&kind.kind()) {
-            let serves = if served.is_empty() {
-                "it serves no workload kind".to_owned()
-            } else {
-                format!("it serves: {}", served.join(", "))
-            };
-            v.deny(
-                unit.stack_path.clone(),
-                format!(
-                    "stack {} has no {} for {}s; {serves}",
-                    stack.spec.reference(),
-                    section(kind),
-                    kind
-                ),
-            );
-            return None;
-        }
-        let compiled = self.cache.get(&stack);
-        let reference_text = stack.spec.reference().to_string();
-        let at = |rel: &str| {
-            if rel.is_empty() {
-                unit.stack_spec_path.clone()
-            } else if rel.starts_with('[') {
-                format!("{}{rel}", unit.stack_spec_path)
-            } else {
-                format!("{}.{rel}", unit.stack_spec_path)
-            }
-        };
-        let mut schema_ok = true;
-        match compiled.schema.as_ref().filter(|_| schema) {
-            Some(Ok(schema)) => {
-                for e in schema.validate(unit.stack_spec.value()) {
-                    schema_ok = false;
-                    v.deny(at(&e.path), e.message);
-                }
-            }
-            Some(Err(e)) => v.deny(
-                unit.stack_path.clone(),
-                format!("stack {reference_text} has an invalid stackSpecValueSchema: {e}"),
-            ),
-            None => {}
-        }
-        let mut needed: BTreeMap<String, Acl> = BTreeMap::new();
-        match &compiled.filters {
-            Ok(filters) => {
-                let (found, errors) = filters.extract(unit.stack_spec.value());
-                // On a spec of the wrong shape a filter fails for the reason the schema
-                // already gave.
-                for e in errors.into_iter().filter(|_| schema_ok) {
-                    let filter = stack
-                        .spec
-                        .data_os_address_jq_filters
-                        .get(e.index)
-                        .map(|f| f.filter().to_owned())
-                        .unwrap_or_default();
-                    v.deny(
-                        unit.stack_spec_path.clone(),
-                        format!(
-                            "address filter {filter:?} of stack {reference_text} failed: {}",
-                            e.message
-                        ),
-                    );
-                }
-                for address in found {
-                    let path = at(&address.path);
-                    let parsed = match Address::parse(&address.text) {
-                        Ok(a) => a,
-                        Err(e) => {
-                            v.deny(path, e.to_string());
-                            continue;
-                        }
-                    };
-                    let namespace = workload.namespace();
-                    let Some(depot) = self.catalog.depot(namespace, &parsed.depot) else {
-                        v.deny(
-                            path,
-                            format!(
-                                "depot {:?} not found in namespace {namespace:?}",
-                                parsed.depot
-                            ),
-                        );
-                        continue;
-                    };
-                    if depot.spec.secret_for(address.acl).is_none() {
-                        let has: Vec<&str> =
-                            depot.spec.secrets.iter().map(|s| s.acl.as_str()).collect();
-                        let has = if has.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            has.join(", ")
-                        };
-                        v.deny(
-                            path,
-                            format!(
-                                "depot {:?} has no secret for acl {} (it has: {has})",
-                                parsed.depot, address.acl
-                            ),
-                        );
-                        continue;
-                    }
-                    let acl = needed.entry(parsed.depot).or_insert(address.acl);
-                    if address.acl == Acl::ReadWrite {
-                        *acl = Acl::ReadWrite;
-                    }
-                }
-            }
-            Err(_) => v.deny(
-                unit.stack_path.clone(),
-                format!("stack {reference_text} has invalid dataOsAddressJqFilters"),
-            ),
-        }
-        let depots: Vec<DepotUse> = needed
-            .into_iter()
-            .filter_map(|(name, acl)| {
-                let depot = self.catalog.depot(workload.namespace(), &name)?;
-                let secret = depot.spec.secret_for(acl)?.clone();
-                Some(DepotUse { depot, acl, secret })
-            })
-            .collect();
-        let stamp = render::stamp(workload, &stack, &depots);
-        Some(ResolvedUnit {
-            unit,
-            stack,
-            compiled,
-            depots,
-            stamp,
-        })
-    }
-
-    /// The unit's ConfigMap: its `configFileTemplate` rendered for real (not a dry
-    /// run) plus the workload's `configs`. The message says what failed.
-    pub fn config_map(
-        &self,
-        workload: &Workload,
-        r: &ResolvedUnit,
-    ) -> Result<serde_json::Value, String> {
-        let reference = r.stack.spec.reference();
-        let files = match r
-            .compiled
-            .template(workload.kind(), TemplateField::ConfigFile)
-        {
-            None => BTreeMap::new(),
-            Some(t) => {
-                let template = t
-                    .template
-                    .as_ref()
-                    .map_err(|e| format!("stack {reference}: {e}"))?;
-                let context =
-                    render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, false);
-                let resolver = CatalogResolver {
-                    catalog: self.catalog,
-                    namespace: workload.namespace(),
-                };
-                let call = CallContext {
-                    resolver: Some(&resolver),
-                    deadline: self.deadline,
-                };
-                let out = template
-                    .execute_json(&context, &call, &self.options.limits)
-                    .map_err(|e| format!("configFileTemplate of stack {reference}: {e}"))?;
-                render::config_files(&out)
-                    .map_err(|e| format!("configFileTemplate of stack {reference}: {e}"))?
-            }
-        };
-        Ok(render::config_map(workload, &r.unit, &r.stamp, files))
-    }
-
-    /// Renders the unit's `configFileTemplate` with the real context.
-    fn dry_render(&self, workload: &Workload, r: &ResolvedUnit, v: &mut Verdict) {
-        let Some(t) = r
-            .compiled
-            .template(workload.kind(), TemplateField::ConfigFile)
-        else {
-            return;
-        };
-        let reference = r.stack.spec.reference();
-        let template = match &t.template {
-            Ok(t) => t,
-            Err(e) => {
-                v.deny(
-                    r.unit.stack_path.clone(),
-                    format!("stack {reference} has a broken configFileTemplate: {e}"),
-                );
-                return;
-            }
-        };
-        let context = render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, true);
-        let resolver = CatalogResolver {
-            catalog: self.catalog,
-            namespace: workload.namespace(),
-        };
-        let call = CallContext {
-            resolver: Some(&resolver),
-            deadline: self.deadline,
-        };
-        match template.execute_json(&context, &call, &self.options.limits) {
-            Ok(out) => {
-                if let Err(e) = render::config_files(&out) {
-                    v.deny(
-                        r.unit.stack_spec_path.clone(),
-                        format!("configFileTemplate of stack {reference}: {e}"),
-                    );
-                }
-            }
-            Err(e) => v.deny(
-                r.unit.stack_spec_path.clone(),
-                format!("configFileTemplate of stack {reference} fails with this spec: {e}"),
-            ),
+        let (resolution, problems) = resolve::problems(self, workload);
+        Verdict {
+            violations: problems
+                .iter()
+                .map(|p| Violation {
+                    path: p.path().to_owned(),
+                    message: p.to_string(),
+                })
+                .collect(),
+            warnings: resolution.warnings,
         }
     }
 }

@@ -33,6 +33,17 @@ pub enum TemplateField {
     Resource,
 }
 
+impl TemplateField {
+    /// The field's name, as messages give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ConfigFile => "configFileTemplate",
+            Self::ContainerResource => "containerResourceTemplate",
+            Self::Resource => "resourceTemplate",
+        }
+    }
+}
+
 /// The config section a workload kind uses.
 pub fn section(kind: WorkloadKind) -> &'static str {
     match kind {
@@ -45,6 +56,10 @@ pub fn section(kind: WorkloadKind) -> &'static str {
 /// One compiled template, with the field path it came from.
 #[derive(Debug)]
 pub struct CompiledTemplate {
+    /// The workload kind whose section it is in.
+    pub kind: WorkloadKind,
+    /// Which template it is.
+    pub field: TemplateField,
     /// `spec.workerConfig.configFileTemplate`.
     pub path: String,
     /// The template, or why it does not parse.
@@ -214,7 +229,15 @@ impl CompiledStack {
             .map(|(kind, field, path, text)| {
                 let name = path.trim_start_matches("spec.").to_owned();
                 let template = Template::parse(&name, text);
-                ((kind, field), CompiledTemplate { path, template })
+                (
+                    (kind, field),
+                    CompiledTemplate {
+                        kind,
+                        field,
+                        path,
+                        template,
+                    },
+                )
             })
             .collect();
         // Parse trees, compiled schemas and filters are a few times their text; each

@@ -355,7 +355,7 @@ pub fn encoded_patch(
     admission: &Admission<'_>,
     config: &Config,
     memo: Option<&InjectMemo>,
-) -> Result<Result<Option<Arc<str>>, InjectError>, PodError> {
+) -> PatchResult {
     let view = read_pod(pod)?;
     encoded_patch_of(&view, namespace, admission, config, memo)
 }
@@ -367,7 +367,7 @@ pub(crate) fn encoded_patch_of(
     admission: &Admission<'_>,
     config: &Config,
     memo: Option<&InjectMemo>,
-) -> Result<Result<Option<Arc<str>>, InjectError>, PodError> {
+) -> PatchResult {
     let key = match plan_key(view, namespace) {
         Ok(Some(key)) => key,
         Ok(None) => return Ok(Ok(None)),
@@ -377,7 +377,12 @@ pub(crate) fn encoded_patch_of(
         let made = build_plan(&key, admission, config)
             .and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
-            Ok((shape, plan)) => encode(&patch::ops(&plan, &shape)).map(|p| Ok(Some(p))),
+            Ok((shape, plan)) => encode(&patch::ops(&plan, &shape)).map(|patch| {
+                Ok(Some(Injected {
+                    patch,
+                    warnings: Arc::clone(&plan.warnings),
+                }))
+            }),
             Err(e) => Ok(Err(e)),
         };
     };
@@ -392,12 +397,28 @@ pub(crate) fn encoded_patch_of(
     memo.patch(numbered.id, shape, |shape| {
         encode(&patch::ops(&numbered.plan, shape))
     })
-    .map(|p| Ok(Some(p)))
+    .map(|patch| {
+        Ok(Some(Injected {
+            patch,
+            warnings: Arc::clone(&numbered.plan.warnings),
+        }))
+    })
 }
 
 /// A pod's encoded patch (`None`: the pod is not a workload's), or why it is refused
 /// (the inner error) or cannot be read (the outer one).
-pub(crate) type PatchResult = Result<Result<Option<Arc<str>>, InjectError>, PodError>;
+pub type PatchResult = Result<Result<Option<Injected>, InjectError>, PodError>;
+
+/// What a pod gets: the patch, base64-encoded as the response carries it, and what
+/// the response should warn about (a Depot of the workload that does not resolve,
+/// and so is not mounted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Injected {
+    /// The encoded patch.
+    pub patch: Arc<str>,
+    /// Warnings for the response.
+    pub warnings: Arc<[String]>,
+}
 
 /// [`encoded_patch_of`] when the answer is already kept (or needs no plan): `None`
 /// when a plan or patch would have to be built. This is the answer a webhook can give
@@ -417,7 +438,12 @@ pub(crate) fn kept_patch_of(
         Ok(s) => s,
         Err(e) => return Some(Ok(Err(e))),
     };
-    memo.kept_patch(numbered.id, shape).map(|p| Ok(Ok(Some(p))))
+    memo.kept_patch(numbered.id, shape).map(|patch| {
+        Ok(Ok(Some(Injected {
+            patch,
+            warnings: Arc::clone(&numbered.plan.warnings),
+        })))
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod orchestrate;
 pub mod progress;
 pub mod projection;
 pub mod render;
+pub mod resolve;
 pub mod review;
 pub mod schema;
 pub mod settings;

@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::admit::{Admission, ResolvedUnit, Verdict};
+use crate::admit::Admission;
 use crate::compiled::TemplateField;
 use crate::model::{API_VERSION, Workload, WorkloadKind};
-use crate::render::{self, STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
-use crate::template::{CallContext, CatalogResolver};
+use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+use crate::resolve::{self, Problem, Resolved};
 
 /// Annotation that turns orchestration off (`"false"`): only the ConfigMap is made.
 pub const ORCHESTRATE_ANNOTATION: &str = "stackhook.io/orchestrate";
@@ -56,17 +56,14 @@ pub enum Dag<'a> {
 }
 
 /// Why the objects cannot be made.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum OrchestrateError {
-    /// The workload does not resolve (Stack, depots).
-    #[error("{0}")]
-    Unresolved(String),
-    /// A template fails.
-    #[error("{0}")]
-    Render(String),
-    /// The DAG names an unknown step or has a cycle.
-    #[error("spec.dag: {0}")]
-    Dag(String),
+    /// The workload has problems (the ones admission denies it for).
+    #[error("{}", .0.iter().map(Problem::at).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Problem>),
+    /// A template fails when rendered for real.
+    #[error("{}", .0.at())]
+    Render(Problem),
 }
 
 /// Whether the controller makes more than the ConfigMap (not annotated
@@ -131,7 +128,7 @@ fn container_name(stack: &str) -> String {
 /// The pod template of a unit.
 fn pod_template(
     workload: &Workload,
-    r: &ResolvedUnit,
+    r: &Resolved,
     restart: Option<&str>,
     extra: &[(&str, &str)],
     shape: Option<&Value>,
@@ -204,65 +201,37 @@ fn pod_template(
     json!({"metadata": {"labels": labels, "annotations": annotations}, "spec": spec})
 }
 
+/// A template rendered for real and read as YAML (its first document).
 fn render_template(
     admission: &Admission<'_>,
     workload: &Workload,
-    r: &ResolvedUnit,
+    r: &Resolved,
     field: TemplateField,
 ) -> Result<Option<Value>, OrchestrateError> {
-    let Some(t) = r.compiled.template(workload.kind(), field) else {
+    let Some(out) =
+        resolve::render(admission, workload, r, field, false).map_err(OrchestrateError::Render)?
+    else {
         return Ok(None);
     };
-    let reference = r.stack.spec.reference();
-    let template = t
-        .template
-        .as_ref()
-        .map_err(|e| OrchestrateError::Render(format!("stack {reference}: {e}")))?;
-    let context = render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, false);
-    let resolver = CatalogResolver {
-        catalog: admission.catalog,
-        namespace: workload.namespace(),
-    };
-    let out = template
-        .execute_json(
-            &context,
-            &CallContext {
-                resolver: Some(&resolver),
-                deadline: admission.deadline,
-            },
-            &admission.options.limits,
-        )
-        .map_err(|e| {
-            OrchestrateError::Render(format!(
-                "{} of stack {reference}: {e}",
-                t.path.trim_start_matches("spec.")
-            ))
-        })?;
     let docs = crate::source::parse_documents(&out).map_err(|e| {
-        OrchestrateError::Render(format!(
-            "{} of stack {reference} did not render YAML: line {e}",
-            t.path.trim_start_matches("spec.")
-        ))
+        OrchestrateError::Render(Problem::Rendered {
+            path: r.unit.stack_spec_path.clone(),
+            stack: r.stack.spec.reference().to_string(),
+            field: field.name(),
+            message: format!("did not render YAML: line {e}"),
+        })
     })?;
     Ok(docs.into_iter().next().map(|d| d.value))
 }
 
-/// The order DAG steps run in, checked: every dependency names a step, no cycles.
-fn dag_order(steps: &[(String, Vec<String>)]) -> Result<Vec<usize>, OrchestrateError> {
+/// The order DAG steps run in. [`resolve::resolve`] has checked that every dependency
+/// names a step and that there is no cycle; anything it could not order is left out.
+fn dag_order(steps: &[(String, Vec<String>)]) -> Vec<usize> {
     let names: BTreeMap<&str, usize> = steps
         .iter()
         .enumerate()
         .map(|(i, (n, _))| (n.as_str(), i))
         .collect();
-    for (name, deps) in steps {
-        for d in deps {
-            if !names.contains_key(d.as_str()) {
-                return Err(OrchestrateError::Dag(format!(
-                    "step {name:?} depends on {d:?}, which is not a step"
-                )));
-            }
-        }
-    }
     let mut order = Vec::new();
     let mut done: BTreeSet<usize> = BTreeSet::new();
     while order.len() < steps.len() {
@@ -276,21 +245,14 @@ fn dag_order(steps: &[(String, Vec<String>)]) -> Result<Vec<usize>, OrchestrateE
             })
             .collect();
         if ready.is_empty() {
-            let stuck: Vec<&str> = (0..steps.len())
-                .filter(|i| !done.contains(i))
-                .map(|i| steps[i].0.as_str())
-                .collect();
-            return Err(OrchestrateError::Dag(format!(
-                "the steps {} depend on each other in a cycle",
-                stuck.join(", ")
-            )));
+            break;
         }
         for i in ready {
             done.insert(i);
             order.push(i);
         }
     }
-    Ok(order)
+    order
 }
 
 /// Every object the controller applies for `workload`.
@@ -300,30 +262,17 @@ pub fn desired(
     defaults: &Defaults,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
-    let mut resolved = Vec::new();
-    for unit in render::units(workload) {
-        let mut v = Verdict::default();
-        match admission.resolve_unit(workload, unit, false, &mut v) {
-            Some(r) => resolved.push(r),
-            None => {
-                let text: Vec<String> = v.violations.iter().map(ToString::to_string).collect();
-                return Err(OrchestrateError::Unresolved(text.join("; ")));
-            }
-        }
+    let resolution = resolve::resolve(admission, workload);
+    if !resolution.ok() {
+        return Err(OrchestrateError::Invalid(resolution.problems));
     }
+    let resolved = resolution.units;
     let mut objects = Vec::new();
     for r in &resolved {
         // As the webhook mounts one only then: a ConfigMap when there is config.
-        let has_config = r
-            .compiled
-            .template(workload.kind(), TemplateField::ConfigFile)
-            .is_some()
-            || !workload.common().configs.is_empty();
-        if has_config {
+        if r.has_config(workload) {
             objects.push(
-                admission
-                    .config_map(workload, r)
-                    .map_err(OrchestrateError::Render)?,
+                resolve::config_map(admission, workload, r).map_err(OrchestrateError::Render)?,
             );
         }
     }
@@ -331,7 +280,7 @@ pub fn desired(
         return Ok(objects);
     }
     let name = workload.name();
-    let stamp_label = |r: &ResolvedUnit| r.stamp.trim_start_matches('-').to_owned();
+    let stamp_label = |r: &Resolved| r.stamp.trim_start_matches('-').to_owned();
 
     if let Some(first) = resolved.first()
         && let Some(object) = render_template(admission, workload, first, TemplateField::Resource)?
@@ -435,7 +384,7 @@ pub fn desired(
             }
         }
         Workload::Workflow(wf) => {
-            let job_spec = |r: &ResolvedUnit,
+            let job_spec = |r: &Resolved,
                             extra: &[(&str, &str)]|
              -> Result<Value, OrchestrateError> {
                 let shape =
@@ -468,7 +417,7 @@ pub fn desired(
                     .iter()
                     .map(|n| (n.name.clone(), n.dependencies.clone()))
                     .collect();
-                for i in dag_order(&steps)? {
+                for i in dag_order(&steps) {
                     let (step, deps) = &steps[i];
                     let ready = match dag {
                         Dag::All => true,

@@ -21,8 +21,14 @@ pub const KEPT_STAMPS: usize = 3;
 /// What reconciling a workload came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome<'a> {
-    /// The workload's Stack or depots do not resolve.
-    Unresolved(&'a str),
+    /// The workload has problems (admission's): the first one's reason, and all of
+    /// them.
+    Invalid {
+        /// A CamelCase reason.
+        reason: &'a str,
+        /// Every problem, `path: message`, separated by `; `.
+        message: &'a str,
+    },
     /// A template failed.
     RenderFailed(&'a str),
     /// The objects were applied; `live` holds them as the API server answered (with
@@ -331,23 +337,18 @@ pub fn status(
         }
     };
     let (phase, conditions) = match outcome {
-        Outcome::Unresolved(why) => (
+        Outcome::Invalid { reason, message } => (
             "Invalid",
             vec![
-                cond("Validated", false, "Unresolved", (*why).to_owned()),
-                cond("ConfigRendered", false, "Unresolved", "not rendered".into()),
-                cond("Ready", false, "Unresolved", "not applied".into()),
+                cond("Validated", false, reason, (*message).to_owned()),
+                cond("ConfigRendered", false, reason, "not rendered".into()),
+                cond("Ready", false, reason, "not applied".into()),
             ],
         ),
         Outcome::RenderFailed(why) => (
             "Invalid",
             vec![
-                cond(
-                    "Validated",
-                    true,
-                    "Resolved",
-                    "the Stack and depots resolve".into(),
-                ),
+                cond("Validated", true, "Valid", "the workload validates".into()),
                 cond("ConfigRendered", false, "RenderFailed", (*why).to_owned()),
                 cond("Ready", false, "RenderFailed", "not applied".into()),
             ],
@@ -357,12 +358,7 @@ pub fn status(
             (
                 p.phase,
                 vec![
-                    cond(
-                        "Validated",
-                        true,
-                        "Resolved",
-                        "the Stack and depots resolve".into(),
-                    ),
+                    cond("Validated", true, "Valid", "the workload validates".into()),
                     cond(
                         "ConfigRendered",
                         true,

@@ -136,26 +136,23 @@ fn meta_identity(meta: &kube::core::ObjectMeta, spec: impl FnOnce() -> String) -
 /// The Stamp: `-` and 4 base36 characters from the workload's, its Stack's and its
 /// Depots' identities and generations. Any change to one gives a new Stamp.
 pub fn stamp(workload: &Workload, stack: &Stack, depots: &[DepotUse]) -> String {
+    use crate::model::{depot_content_hash, stack_content_hash, workload_content_hash};
     let mut hasher = sha2::Sha256::new();
-    let w = meta_identity(workload.meta(), || {
-        serde_json::to_string(workload.common()).unwrap_or_default()
-    });
+    // Without uid and generation (files, stdin), the same content hash every loader
+    // records: `render` of a file and the catalog holding it name one ConfigMap.
+    let w = meta_identity(workload.meta(), || workload_content_hash(workload));
     hasher.update(format!(
         "{}|{}|{}|{w}\n",
         workload.kind(),
         workload.namespace(),
         workload.name()
     ));
-    let s = meta_identity(&stack.metadata, || {
-        serde_json::to_string(&stack.spec).unwrap_or_default()
-    });
+    let s = meta_identity(&stack.metadata, || stack_content_hash(stack));
     hasher.update(format!("stack|{s}\n"));
     let mut ids: Vec<String> = depots
         .iter()
         .map(|d| {
-            let id = meta_identity(&d.depot.metadata, || {
-                serde_json::to_string(&d.depot.spec).unwrap_or_default()
-            });
+            let id = meta_identity(&d.depot.metadata, || depot_content_hash(&d.depot));
             format!("depot|{}|{id}", d.name())
         })
         .collect();

@@ -420,10 +420,10 @@ impl Reviewer<'_> {
             };
             return Some(match patch {
                 Ok(Ok(None)) => (allowed(uid, Vec::new()), who),
-                Ok(Ok(Some(encoded))) => {
-                    let mut r = allowed(uid, Vec::new());
+                Ok(Ok(Some(injected))) => {
+                    let mut r = allowed(uid, injected.warnings.to_vec());
                     r.patch_type = Some("JSONPatch");
-                    r.patch = Some(encoded);
+                    r.patch = Some(injected.patch);
                     (r, who)
                 }
                 Ok(Err(e)) => (

@@ -3,16 +3,16 @@
 //! every run of a CronJob shares one [`Plan`], so the webhook builds it once per
 //! catalog (see [`super::memo`]).
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::{Config, InjectError};
-use crate::admit::{Admission, Verdict};
-use crate::compiled::TemplateField;
+use crate::admit::Admission;
 use crate::model::{ProjectionType, WorkloadKind};
 use crate::projection::env_prefix;
 use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
+use crate::resolve::{self, Problem};
 
 /// An environment variable's value: text, or the Stamp the pod ends up with (its own
 /// `stackhook.io/stamp` when it has one).
@@ -66,7 +66,12 @@ pub struct Plan {
     pub(super) image_pull_secret: Option<String>,
     /// The stackhook version, for `stackhook.io/injected`.
     pub(super) version: String,
+    /// What the response warns about (Depots that do not resolve).
+    pub(super) warnings: Arc<[String]>,
 }
+
+/// Most warnings a pod's response carries.
+const MAX_WARNINGS: usize = 3;
 
 impl Plan {
     /// The plan for the unit of workload `kind/namespace/name` that a pod labelled with
@@ -87,40 +92,46 @@ impl Plan {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
             })?;
-        let no_labels = BTreeMap::new();
-        let settings = admission.catalog.settings(
-            namespace,
-            workload.meta().labels.as_ref().unwrap_or(&no_labels),
-        );
-        let mut units = render::units(&workload);
-        let unit = match step {
-            Some(step) => {
-                let wanted = format!("{name}-{step}");
-                let i = units.iter().position(|u| u.name == wanted).ok_or_else(|| {
-                    InjectError::StepNotFound {
-                        namespace: namespace.to_owned(),
-                        name: name.to_owned(),
-                        step: step.to_owned(),
-                    }
-                })?;
-                units.swap_remove(i)
-            }
-            None => units.swap_remove(0),
+        let resolution = resolve::resolve(admission, &workload);
+        let wanted = match step {
+            Some(step) => format!("{name}-{step}"),
+            None => name.to_owned(),
         };
-        let mut verdict = Verdict::default();
-        let Some(resolved) = admission.resolve_unit(&workload, unit, false, &mut verdict) else {
+        let Some(resolved) = resolution.unit(&wanted) else {
+            if step.is_some() && !render::units(&workload).iter().any(|u| u.name == wanted) {
+                return Err(InjectError::StepNotFound {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                    step: step.unwrap_or_default().to_owned(),
+                });
+            }
             return Err(InjectError::Stack {
                 kind,
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
-                message: verdict
-                    .violations
+                message: resolution
+                    .problems
                     .iter()
-                    .map(ToString::to_string)
+                    .map(Problem::at)
                     .collect::<Vec<_>>()
                     .join("; "),
             });
         };
+        // Pods are made from workloads already admitted; what no longer resolves
+        // (a Depot deleted since) is left out of the pod and named in a warning.
+        let warnings: Arc<[String]> = resolution
+            .problems
+            .iter()
+            .filter(|p| p.is_depot())
+            .take(MAX_WARNINGS)
+            .map(|p| {
+                crate::admit::short_warning(format!(
+                    "{kind} {namespace}/{name}: not mounted: {}",
+                    p.at()
+                ))
+            })
+            .collect();
+        let settings = resolved.settings.clone();
         let stack = &resolved.stack;
 
         let text = |s: &str| EnvValue::Text(s.to_owned());
@@ -138,11 +149,7 @@ impl Plan {
         env.retain(|(k, _)| !theirs.contains_key(k));
         env.extend(theirs.into_iter().map(|(k, v)| (k, EnvValue::Text(v))));
 
-        let has_config = resolved
-            .compiled
-            .template(workload.kind(), TemplateField::ConfigFile)
-            .is_some()
-            || !workload.common().configs.is_empty();
+        let has_config = resolved.has_config(&workload);
 
         let secrets = if resolved.depots.is_empty() {
             Secrets::None
@@ -199,6 +206,7 @@ impl Plan {
                 .and_then(|i| i.auth.as_ref())
                 .map(|a| a.image_pull_secret.clone()),
             version: config.version.clone(),
+            warnings,
         })
     }
 
@@ -227,6 +235,9 @@ impl Plan {
                     + args.iter().map(|a| a.len() + 24).sum::<usize>()
             }
         };
-        512 + env + secrets + self.projector_image.len()
+        512 + env
+            + secrets
+            + self.projector_image.len()
+            + self.warnings.iter().map(String::len).sum::<usize>()
     }
 }

@@ -61,6 +61,26 @@ pub fn version_identity(meta: &ObjectMeta, hash: impl FnOnce() -> String) -> Str
     }
 }
 
+/// The hash of a workload's whole spec: what identifies a version of it without uid
+/// and generation, the same whether a loader recorded it or it is computed now.
+pub fn workload_content_hash(workload: &Workload) -> String {
+    match workload {
+        Workload::Worker(w) => content_hash(&w.spec),
+        Workload::Service(w) => content_hash(&w.spec),
+        Workload::Workflow(w) => content_hash(&w.spec),
+    }
+}
+
+/// The hash of a Stack's spec (see [`workload_content_hash`]).
+pub fn stack_content_hash(stack: &Stack) -> String {
+    content_hash(&stack.spec)
+}
+
+/// The hash of a Depot's spec (see [`workload_content_hash`]).
+pub fn depot_content_hash(depot: &Depot) -> String {
+    content_hash(&depot.spec)
+}
+
 fn content_hash(value: &impl serde::Serialize) -> String {
     use sha2::Digest as _;
     let text = serde_json::to_string(value).unwrap_or_default();

@@ -238,13 +238,13 @@ fn dag_cycles_and_unknown_steps_are_errors() {
         )
         .unwrap_err()
         .to_string(),
-        "spec.dag: the steps a, b depend on each other in a cycle"
+        "spec.dag: the steps \"a\", \"b\" depend on each other in a cycle"
     );
     assert_eq!(
         plan(&wf("[{name: a, dependencies: [zz]}]"), &Dag::All)
             .unwrap_err()
             .to_string(),
-        "spec.dag: step \"a\" depends on \"zz\", which is not a step"
+        "spec.dag[0].dependencies[0]: depends on \"zz\", which is not a step of this Workflow"
     );
 }
 

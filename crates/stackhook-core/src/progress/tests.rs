@@ -207,7 +207,10 @@ fn failures_are_invalid_with_the_reason_on_the_condition() {
     let w = worker();
     let s = status(
         &w,
-        &Outcome::Unresolved("spec.stack: stack app:1 not found"),
+        &Outcome::Invalid {
+            reason: "StackNotFound",
+            message: "spec.stack: stack app:1 not found",
+        },
         None,
         None,
         None,
@@ -225,7 +228,7 @@ fn failures_are_invalid_with_the_reason_on_the_condition() {
         (
             "Validated",
             "False",
-            "Unresolved",
+            "StackNotFound",
             "spec.stack: stack app:1 not found"
         )
     );

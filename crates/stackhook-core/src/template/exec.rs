@@ -236,7 +236,9 @@ impl<'t> Exec<'t> {
                 "a value is nested deeper than {} levels",
                 super::fmt::MAX_VALUE_DEPTH
             ),
-            Bound::Time if self.stop_is_deadline => "stopped at the request's deadline".to_owned(),
+            Bound::Time if self.stop_is_deadline => {
+                "stopped: the review reached its time budget".to_owned()
+            }
             Bound::Time => format!(
                 "exceeded the execution time limit of {} ms",
                 self.limits.timeout.as_millis()

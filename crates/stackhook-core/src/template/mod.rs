@@ -449,7 +449,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.bound(), Some(Bound::Time));
         assert!(
-            e.to_string().contains("stopped at the request's deadline"),
+            e.to_string()
+                .contains("stopped: the review reached its time budget"),
             "{e}"
         );
     }

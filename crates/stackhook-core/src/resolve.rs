@@ -1,0 +1,764 @@
+//! Resolving a workload: the one step every consumer starts from.
+//!
+//! Admission, the webhook's pod plans, the controller and `stackhook render` all need
+//! the same things of a workload — its Stack (compiled), the Depots its addresses
+//! name, its settings and its Stamp — and must agree on what is wrong with it. So they
+//! all call [`resolve`], which returns each unit it could resolve ([`Resolved`]) and
+//! every [`Problem`] it found, typed and at its field path; nothing is dropped on the
+//! way. [`render`] is the only place that executes a Stack's templates.
+//!
+//! Consumers differ only in what they do with problems: admission denies, the
+//! controller writes `Validated=False` with the same messages, `render` prints them
+//! and exits 1, and the webhook injects a pod without the Depots that do not resolve
+//! and says why in a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::address::{Address, AddressError};
+use crate::admit::Admission;
+use crate::catalog::StackLookupError;
+use crate::compiled::{CompiledStack, TemplateField, section};
+use crate::model::{Acl, Stack, StackRef, StackRefError, Workload, WorkloadKind};
+use crate::projection::check_name;
+use crate::render::{self, DepotUse, Unit};
+use crate::schema::SchemaError;
+use crate::settings::Settings;
+use crate::source::push_key;
+use crate::template::{CallContext, CatalogResolver, TemplateError};
+
+/// One problem with a workload, at its field path. Its `Display` is the message
+/// every consumer shows.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Problem {
+    /// A `configs` key that cannot be a file name.
+    #[error("{key:?} cannot be a file name: {reason}")]
+    ConfigName {
+        /// `spec.configs["…"]`.
+        path: String,
+        /// The key.
+        key: String,
+        /// Why not.
+        reason: &'static str,
+    },
+    /// The Stack reference does not parse.
+    #[error("{error}")]
+    StackReference {
+        /// `spec.stack` or `spec.dag[i].stack`.
+        path: String,
+        /// Why.
+        #[source]
+        error: StackRefError,
+    },
+    /// No Stack matches the reference.
+    #[error("{error}")]
+    StackNotFound {
+        /// Where the reference is.
+        path: String,
+        /// What exists instead.
+        #[source]
+        error: StackLookupError,
+    },
+    /// The Stack has no config section for the workload's kind.
+    #[error("stack {stack} has no {section} for {kind}s; {serves}")]
+    KindNotServed {
+        /// Where the reference is.
+        path: String,
+        /// `name:version`.
+        stack: String,
+        /// `workerConfig`, …
+        section: &'static str,
+        /// The workload's kind.
+        kind: WorkloadKind,
+        /// Which kinds it serves.
+        serves: String,
+    },
+    /// The Stack's schema does not compile.
+    #[error("stack {stack} has an invalid stackSpecValueSchema: {error}")]
+    BrokenSchema {
+        /// Where the reference is.
+        path: String,
+        /// `name:version`.
+        stack: String,
+        /// Why.
+        #[source]
+        error: SchemaError,
+    },
+    /// The `stackSpec` violates the Stack's schema.
+    #[error("{message}")]
+    Schema {
+        /// `spec.stackSpec.<path>`.
+        path: String,
+        /// The schema's complaint.
+        message: String,
+    },
+    /// The Stack's address filters do not parse.
+    #[error("stack {stack} has invalid dataOsAddressJqFilters")]
+    BrokenFilters {
+        /// Where the reference is.
+        path: String,
+        /// `name:version`.
+        stack: String,
+    },
+    /// An address filter failed at run time.
+    #[error("address filter {filter:?} of stack {stack} failed: {message}")]
+    Filter {
+        /// The `stackSpec`.
+        path: String,
+        /// The filter.
+        filter: String,
+        /// `name:version`.
+        stack: String,
+        /// jq's message, or the budget's.
+        message: String,
+    },
+    /// An address does not parse.
+    #[error("{error}")]
+    Address {
+        /// Where it is written.
+        path: String,
+        /// Why.
+        #[source]
+        error: AddressError,
+    },
+    /// An address names a Depot that is not in the namespace.
+    #[error("depot {depot:?} not found in namespace {namespace:?}")]
+    DepotNotFound {
+        /// Where the address is.
+        path: String,
+        /// The address.
+        address: String,
+        /// The Depot.
+        depot: String,
+        /// The workload's namespace.
+        namespace: String,
+    },
+    /// The Depot grants no Secret for the access the filter needs.
+    #[error("depot {depot:?} has no secret for acl {acl} (it has: {has})")]
+    NoSecretForAcl {
+        /// Where the address is.
+        path: String,
+        /// The address.
+        address: String,
+        /// The Depot.
+        depot: String,
+        /// The access needed.
+        acl: Acl,
+        /// What it grants.
+        has: String,
+    },
+    /// A DAG step depends on a step that does not exist.
+    #[error("depends on {dependency:?}, which is not a step of this Workflow")]
+    UnknownDependency {
+        /// `spec.dag[i].dependencies[j]`.
+        path: String,
+        /// The name.
+        dependency: String,
+    },
+    /// DAG steps depend on each other in a loop.
+    #[error("the steps {steps} depend on each other in a cycle")]
+    DependencyCycle {
+        /// `spec.dag`.
+        path: String,
+        /// The steps in the cycle.
+        steps: String,
+    },
+    /// Two DAG steps share a name.
+    #[error("step name {name:?} is used twice")]
+    DuplicateStep {
+        /// `spec.dag[i].name`.
+        path: String,
+        /// The name.
+        name: String,
+    },
+    /// A template does not parse.
+    #[error("stack {stack} has a broken {field}: {error}")]
+    BrokenTemplate {
+        /// Where the reference is.
+        path: String,
+        /// `name:version`.
+        stack: String,
+        /// Which template.
+        field: &'static str,
+        /// Go's message.
+        #[source]
+        error: TemplateError,
+    },
+    /// A template fails with this spec.
+    #[error("{field} of stack {stack} fails with this spec: {error}")]
+    Render {
+        /// The `stackSpec`.
+        path: String,
+        /// `name:version`.
+        stack: String,
+        /// Which template.
+        field: &'static str,
+        /// Go's message.
+        #[source]
+        error: TemplateError,
+    },
+    /// The review's time budget ran out before these steps were rendered.
+    #[error("{left} more steps were not rendered: the review reached its time budget")]
+    NotRendered {
+        /// `spec.dag`.
+        path: String,
+        /// How many.
+        left: usize,
+    },
+    /// A template renders, but not into what it must be.
+    #[error("{field} of stack {stack}: {message}")]
+    Rendered {
+        /// The `stackSpec`.
+        path: String,
+        /// `name:version`.
+        stack: String,
+        /// Which template.
+        field: &'static str,
+        /// What is wrong with the output.
+        message: String,
+    },
+}
+
+impl Problem {
+    /// The field path the problem is at (empty for the object as a whole).
+    pub fn path(&self) -> &str {
+        match self {
+            Self::ConfigName { path, .. }
+            | Self::StackReference { path, .. }
+            | Self::StackNotFound { path, .. }
+            | Self::KindNotServed { path, .. }
+            | Self::BrokenSchema { path, .. }
+            | Self::Schema { path, .. }
+            | Self::BrokenFilters { path, .. }
+            | Self::Filter { path, .. }
+            | Self::Address { path, .. }
+            | Self::DepotNotFound { path, .. }
+            | Self::NoSecretForAcl { path, .. }
+            | Self::UnknownDependency { path, .. }
+            | Self::DependencyCycle { path, .. }
+            | Self::DuplicateStep { path, .. }
+            | Self::BrokenTemplate { path, .. }
+            | Self::Render { path, .. }
+            | Self::NotRendered { path, .. }
+            | Self::Rendered { path, .. } => path,
+        }
+    }
+
+    /// A short CamelCase reason, for conditions and Events.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::StackReference { .. } | Self::StackNotFound { .. } => "StackNotFound",
+            Self::KindNotServed { .. } => "KindNotServed",
+            Self::BrokenSchema { .. }
+            | Self::BrokenFilters { .. }
+            | Self::BrokenTemplate { .. } => "StackInvalid",
+            Self::Schema { .. } | Self::ConfigName { .. } => "SpecInvalid",
+            Self::Filter { .. } | Self::Address { .. } => "AddressInvalid",
+            Self::DepotNotFound { .. } | Self::NoSecretForAcl { .. } => "DepotNotFound",
+            Self::UnknownDependency { .. }
+            | Self::DependencyCycle { .. }
+            | Self::DuplicateStep { .. } => "DagInvalid",
+            Self::Render { .. } | Self::Rendered { .. } | Self::NotRendered { .. } => {
+                "RenderFailed"
+            }
+        }
+    }
+
+    /// `path: message`, as violations are shown.
+    pub fn at(&self) -> String {
+        if self.path().is_empty() {
+            self.to_string()
+        } else {
+            format!("{}: {self}", self.path())
+        }
+    }
+
+    /// Whether the problem is about a Depot the workload needs (the webhook injects
+    /// without it, and warns).
+    pub fn is_depot(&self) -> bool {
+        matches!(
+            self,
+            Self::DepotNotFound { .. } | Self::NoSecretForAcl { .. }
+        )
+    }
+}
+
+/// An address a Stack's filters found in a unit's `stackSpec`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedAddress {
+    /// Where it is written.
+    pub path: String,
+    /// The address.
+    pub address: Address,
+    /// The access the filter says it needs.
+    pub acl: Acl,
+}
+
+/// One unit of a workload, resolved as far as it could be.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// The unit (the workload, or one DAG step).
+    pub unit: Unit,
+    /// Its Stack.
+    pub stack: Arc<Stack>,
+    /// The Stack, compiled.
+    pub compiled: Arc<CompiledStack>,
+    /// The Depots its addresses need and that exist with a Secret for the access
+    /// (read-write wins over read for one depot).
+    pub depots: Vec<DepotUse>,
+    /// The addresses found, with their places.
+    pub addresses: Vec<ResolvedAddress>,
+    /// Its namespace's `stackhook-config` settings.
+    pub settings: Settings,
+    /// Its Stamp.
+    pub stamp: String,
+    /// Whether resolving it found no problem (its templates may run).
+    pub clean: bool,
+}
+
+impl Resolved {
+    /// Whether the unit has config to mount: a `configFileTemplate` or `configs`.
+    pub fn has_config(&self, workload: &Workload) -> bool {
+        self.compiled
+            .template(workload.kind(), TemplateField::ConfigFile)
+            .is_some()
+            || !workload.common().configs.is_empty()
+    }
+
+    /// The ConfigMap's name, `{Name}-{Type}{Stamp}`.
+    pub fn config_map_name(&self, workload: &Workload) -> String {
+        render::config_map_name(&self.unit.name, workload.kind(), &self.stamp)
+    }
+}
+
+/// What resolving a workload found.
+#[derive(Clone, Debug, Default)]
+pub struct Resolution {
+    /// The units that resolved far enough to render (their Stack exists and serves
+    /// the kind), in order.
+    pub units: Vec<Resolved>,
+    /// Every problem found, in the order of the fields.
+    pub problems: Vec<Problem>,
+    /// Advice (unpinned Stack references), each under 120 characters.
+    pub warnings: Vec<String>,
+}
+
+impl Resolution {
+    /// Whether there is nothing wrong.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The unit named `name` (the workload's, or `<workflow>-<step>`).
+    pub fn unit(&self, name: &str) -> Option<&Resolved> {
+        self.units.iter().find(|r| r.unit.name == name)
+    }
+}
+
+/// Resolves every unit of `workload` against the catalog: Stack, schema, addresses,
+/// Depots, settings, Stamp, and the Workflow's DAG. No template runs here.
+pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
+    let mut out = Resolution::default();
+    for key in workload.common().configs.keys() {
+        if let Err(reason) = check_name(key) {
+            let mut path = "spec.configs".to_owned();
+            push_key(&mut path, key);
+            out.problems.push(Problem::ConfigName {
+                path,
+                key: key.clone(),
+                reason,
+            });
+        }
+    }
+    dag_problems(workload, &mut out.problems);
+    let no_labels = BTreeMap::new();
+    let settings = engine.catalog.settings(
+        workload.namespace(),
+        workload.meta().labels.as_ref().unwrap_or(&no_labels),
+    );
+    for unit in render::units(workload) {
+        let before = out.problems.len();
+        if let Some(mut r) = resolve_unit(engine, workload, unit, &settings, &mut out) {
+            r.clean = out.problems.len() == before;
+            out.units.push(r);
+        }
+    }
+    out
+}
+
+/// One unit: `None` when its Stack cannot be used at all.
+fn resolve_unit(
+    engine: &Admission<'_>,
+    workload: &Workload,
+    unit: Unit,
+    settings: &Settings,
+    out: &mut Resolution,
+) -> Option<Resolved> {
+    let reference = match StackRef::parse(&unit.stack) {
+        Ok(r) => r,
+        Err(error) => {
+            out.problems.push(Problem::StackReference {
+                path: unit.stack_path.clone(),
+                error,
+            });
+            return None;
+        }
+    };
+    let stack = match engine.catalog.stack(&reference) {
+        Ok(s) => s,
+        Err(error) => {
+            out.problems.push(Problem::StackNotFound {
+                path: unit.stack_path.clone(),
+                error,
+            });
+            return None;
+        }
+    };
+    let warning = (!reference.is_pinned()).then(|| {
+        format!(
+            "{}: {:?} is not pinned; using {} (pin a version)",
+            unit.stack_path,
+            unit.stack,
+            stack.spec.reference()
+        )
+    });
+    if let Some(w) = warning.filter(|w| !out.warnings.contains(w)) {
+        out.warnings.push(crate::admit::short_warning(w));
+    }
+    let kind = workload.kind();
+    let served = stack.spec.served_kinds();
+    let reference_text = stack.spec.reference().to_string();
+    if !served.contains(&kind.kind()) {
+        out.problems.push(Problem::KindNotServed {
+            path: unit.stack_path.clone(),
+            stack: reference_text,
+            section: section(kind),
+            kind,
+            serves: if served.is_empty() {
+                "it serves no workload kind".to_owned()
+            } else {
+                format!("it serves: {}", served.join(", "))
+            },
+        });
+        return None;
+    }
+    let compiled = engine.cache.get(&stack);
+    let at = |rel: &str| {
+        if rel.is_empty() {
+            unit.stack_spec_path.clone()
+        } else if rel.starts_with('[') {
+            format!("{}{rel}", unit.stack_spec_path)
+        } else {
+            format!("{}.{rel}", unit.stack_spec_path)
+        }
+    };
+    let mut schema_ok = true;
+    match &compiled.schema {
+        Some(Ok(schema)) => {
+            for e in schema.validate(unit.stack_spec.value()) {
+                schema_ok = false;
+                out.problems.push(Problem::Schema {
+                    path: at(&e.path),
+                    message: e.message,
+                });
+            }
+        }
+        Some(Err(error)) => out.problems.push(Problem::BrokenSchema {
+            path: unit.stack_path.clone(),
+            stack: reference_text.clone(),
+            error: error.clone(),
+        }),
+        None => {}
+    }
+    let mut needed: BTreeMap<String, Acl> = BTreeMap::new();
+    let mut addresses = Vec::new();
+    // The same address at the same place is one problem, however many filters
+    // select it.
+    let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
+    match &compiled.filters {
+        Ok(filters) => {
+            let (found, errors) = filters.extract(unit.stack_spec.value());
+            // On a spec of the wrong shape a filter fails for the reason the schema
+            // already gave.
+            for e in errors.into_iter().filter(|_| schema_ok) {
+                let filter = stack
+                    .spec
+                    .data_os_address_jq_filters
+                    .get(e.index)
+                    .map(|f| f.filter().to_owned())
+                    .unwrap_or_default();
+                out.problems.push(Problem::Filter {
+                    path: unit.stack_spec_path.clone(),
+                    filter,
+                    stack: reference_text.clone(),
+                    message: e.message,
+                });
+            }
+            for found in found {
+                let path = at(&found.path);
+                let parsed = match Address::parse(&found.text) {
+                    Ok(a) => a,
+                    Err(error) => {
+                        if reported.insert((path.clone(), found.text.clone())) {
+                            out.problems.push(Problem::Address { path, error });
+                        }
+                        continue;
+                    }
+                };
+                let namespace = workload.namespace();
+                let Some(depot) = engine.catalog.depot(namespace, &parsed.depot) else {
+                    if reported.insert((path.clone(), found.text.clone())) {
+                        out.problems.push(Problem::DepotNotFound {
+                            path,
+                            address: found.text.clone(),
+                            depot: parsed.depot.clone(),
+                            namespace: namespace.to_owned(),
+                        });
+                    }
+                    continue;
+                };
+                if depot.spec.secret_for(found.acl).is_none() {
+                    let has: Vec<&str> =
+                        depot.spec.secrets.iter().map(|s| s.acl.as_str()).collect();
+                    if reported.insert((path.clone(), found.text.clone())) {
+                        out.problems.push(Problem::NoSecretForAcl {
+                            path,
+                            address: found.text.clone(),
+                            depot: parsed.depot.clone(),
+                            acl: found.acl,
+                            has: if has.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                has.join(", ")
+                            },
+                        });
+                    }
+                    continue;
+                }
+                let acl = needed.entry(parsed.depot.clone()).or_insert(found.acl);
+                if found.acl == Acl::ReadWrite {
+                    *acl = Acl::ReadWrite;
+                }
+                addresses.push(ResolvedAddress {
+                    path,
+                    address: parsed,
+                    acl: found.acl,
+                });
+            }
+        }
+        Err(_) => out.problems.push(Problem::BrokenFilters {
+            path: unit.stack_path.clone(),
+            stack: reference_text.clone(),
+        }),
+    }
+    for t in compiled.templates() {
+        if let Err(error) = &t.template
+            && t.kind == kind
+        {
+            out.problems.push(Problem::BrokenTemplate {
+                path: unit.stack_path.clone(),
+                stack: reference_text.clone(),
+                field: t.field.name(),
+                error: error.clone(),
+            });
+        }
+    }
+    let depots: Vec<DepotUse> = needed
+        .into_iter()
+        .filter_map(|(name, acl)| {
+            let depot = engine.catalog.depot(workload.namespace(), &name)?;
+            let secret = depot.spec.secret_for(acl)?.clone();
+            Some(DepotUse { depot, acl, secret })
+        })
+        .collect();
+    let stamp = render::stamp(workload, &stack, &depots);
+    Some(Resolved {
+        unit,
+        stack,
+        compiled,
+        depots,
+        addresses,
+        settings: settings.clone(),
+        stamp,
+        clean: true,
+    })
+}
+
+/// A Workflow's DAG: every dependency names a step, no step name twice, no cycle.
+fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
+    let Workload::Workflow(wf) = workload else {
+        return;
+    };
+    let dag = &wf.spec.dag;
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, node) in dag.iter().enumerate() {
+        if names.insert(node.name.as_str(), i).is_some() {
+            problems.push(Problem::DuplicateStep {
+                path: format!("spec.dag[{i}].name"),
+                name: node.name.clone(),
+            });
+        }
+    }
+    let mut known = true;
+    for (i, node) in dag.iter().enumerate() {
+        for (j, dep) in node.dependencies.iter().enumerate() {
+            if !names.contains_key(dep.as_str()) {
+                known = false;
+                problems.push(Problem::UnknownDependency {
+                    path: format!("spec.dag[{i}].dependencies[{j}]"),
+                    dependency: dep.clone(),
+                });
+            }
+        }
+    }
+    if !known {
+        return;
+    }
+    // Kahn's algorithm: what cannot be ordered is on a cycle (or after one).
+    let mut indegree: Vec<usize> = dag.iter().map(|n| n.dependencies.len()).collect();
+    let mut ready: Vec<usize> = (0..dag.len()).filter(|i| indegree[*i] == 0).collect();
+    let mut done = 0;
+    while let Some(i) = ready.pop() {
+        done += 1;
+        for (k, node) in dag.iter().enumerate() {
+            if node.dependencies.iter().any(|d| d == &dag[i].name) {
+                indegree[k] -= node
+                    .dependencies
+                    .iter()
+                    .filter(|d| *d == &dag[i].name)
+                    .count();
+                if indegree[k] == 0 {
+                    ready.push(k);
+                }
+            }
+        }
+    }
+    if done < dag.len() {
+        let steps: Vec<String> = dag
+            .iter()
+            .zip(&indegree)
+            .filter(|(_, d)| **d > 0)
+            .map(|(n, _)| format!("{:?}", n.name))
+            .collect();
+        problems.push(Problem::DependencyCycle {
+            path: "spec.dag".into(),
+            steps: steps.join(", "),
+        });
+    }
+}
+
+/// Renders one template of a resolved unit: `None` when the Stack has no such
+/// template. The only place a Stack's templates run: admission (`dry_run`), the
+/// controller's ConfigMap and objects, `stackhook render`.
+pub fn render(
+    engine: &Admission<'_>,
+    workload: &Workload,
+    r: &Resolved,
+    field: TemplateField,
+    dry_run: bool,
+) -> Result<Option<String>, Problem> {
+    let Some(t) = r.compiled.template(workload.kind(), field) else {
+        return Ok(None);
+    };
+    let stack = r.stack.spec.reference().to_string();
+    let template = t
+        .template
+        .as_ref()
+        .map_err(|error| Problem::BrokenTemplate {
+            path: r.unit.stack_path.clone(),
+            stack: stack.clone(),
+            field: field.name(),
+            error: error.clone(),
+        })?;
+    let context = render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, dry_run);
+    let resolver = CatalogResolver {
+        catalog: engine.catalog,
+        namespace: workload.namespace(),
+    };
+    let call = CallContext {
+        resolver: Some(&resolver),
+        deadline: engine.deadline,
+    };
+    template
+        .execute_json(&context, &call, &engine.options.limits)
+        .map(Some)
+        .map_err(|error| Problem::Render {
+            path: r.unit.stack_spec_path.clone(),
+            stack,
+            field: field.name(),
+            error,
+        })
+}
+
+/// The config files of a unit: its `configFileTemplate` rendered into a map of file
+/// names to text.
+pub fn config_files(
+    engine: &Admission<'_>,
+    workload: &Workload,
+    r: &Resolved,
+    dry_run: bool,
+) -> Result<BTreeMap<String, String>, Problem> {
+    let Some(out) = render(engine, workload, r, TemplateField::ConfigFile, dry_run)? else {
+        return Ok(BTreeMap::new());
+    };
+    render::config_files(&out).map_err(|message| Problem::Rendered {
+        path: r.unit.stack_spec_path.clone(),
+        stack: r.stack.spec.reference().to_string(),
+        field: TemplateField::ConfigFile.name(),
+        message,
+    })
+}
+
+/// The unit's ConfigMap, rendered for real.
+pub fn config_map(
+    engine: &Admission<'_>,
+    workload: &Workload,
+    r: &Resolved,
+) -> Result<serde_json::Value, Problem> {
+    let files = config_files(engine, workload, r, false)?;
+    Ok(render::config_map(workload, &r.unit, &r.stamp, files))
+}
+
+/// Everything wrong with a workload, as admission judges it: what [`resolve`] finds,
+/// and a dry render of each unit's `configFileTemplate` with the real context.
+pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
+    let resolution = resolve(engine, workload);
+    let mut problems = resolution.problems.clone();
+    // A unit that already has a problem would fail its render for the same reason.
+    let clean: Vec<&Resolved> = resolution.units.iter().filter(|r| r.clean).collect();
+    for (i, r) in clean.iter().enumerate() {
+        match config_files(engine, workload, r, true) {
+            Ok(_) => {}
+            // Once the review's time budget is spent, the other steps would say so
+            // too: one problem says it for them.
+            Err(p) if out_of_time(engine, &p) => {
+                problems.push(p);
+                let left = clean.len() - i - 1;
+                if left > 0 {
+                    problems.push(Problem::NotRendered {
+                        path: "spec.dag".into(),
+                        left,
+                    });
+                }
+                break;
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    dedupe(&mut problems);
+    (resolution, problems)
+}
+
+/// Whether a render stopped because the review's time is up.
+fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
+    matches!(p, Problem::Render { error, .. } if error.bound() == Some(crate::template::Bound::Time))
+        && engine
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+}
+
+/// Drops problems identical to an earlier one (DAG steps sharing a `stackSpec`).
+fn dedupe(problems: &mut Vec<Problem>) {
+    let mut seen = BTreeSet::new();
+    problems.retain(|p| seen.insert(p.at()));
+}
