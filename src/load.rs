@@ -291,11 +291,18 @@ pub struct LoadReport {
 /// Fills a catalog from files, directories and stdin. Every error is collected, so a
 /// user sees all of them at once.
 pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
+    let inputs = read_inputs(paths).map_err(|e| LoadErrors(vec![e]))?;
+    load_inputs(&inputs)
+}
+
+/// Fills a catalog from inputs already read (files, stdin, the embedded examples):
+/// the one loader, so every source means the same — `stackhook-config` ConfigMaps
+/// included, conflicts reported, each object's content hash recorded.
+pub fn load_inputs(inputs: &[Input]) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
     let mut catalog = MemoryCatalog::new();
     let mut report = LoadReport::default();
     let mut errors = Vec::new();
-    let inputs = read_inputs(paths).map_err(|e| LoadErrors(vec![e]))?;
-    for input in &inputs {
+    for input in inputs {
         let docs = match documents(input) {
             Ok(d) => d,
             Err(e) => {

@@ -731,3 +731,41 @@ fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
         "{plans} plans, {patches} patches"
     );
 }
+
+#[test]
+fn the_release_namespaces_stackhook_config_counts_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "stackhook-config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stackhook-config, namespace: stackhook-system}\ndata:\n  default: |\n    ingressDomainSuffix: apps.platform.example\n",
+    );
+    let render = |extra: &[&str]| {
+        let mut args = vec![
+            "render",
+            "--catalog",
+            "examples/catalog",
+            "--catalog",
+            config.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        stackhook(&args, "")
+    };
+    // The default release namespace, as the chart installs it.
+    let run = render(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("host: orders-api.retail.apps.platform.example"),
+        "{}",
+        run.stdout
+    );
+    // Another release namespace: that ConfigMap is just another namespace's.
+    let run = render(&["--release-namespace", "elsewhere"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("host: orders-api.retail.example.com"),
+        "{}",
+        run.stdout
+    );
+}

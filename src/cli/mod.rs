@@ -6,6 +6,7 @@ mod controller;
 mod convert;
 mod crds;
 mod engine;
+pub use engine::DEFAULT_RELEASE_NAMESPACE;
 mod mutate;
 mod project;
 mod render;

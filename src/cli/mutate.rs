@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use base64::Engine as _;
 use clap::Args;
+
+use super::engine::CatalogArgs;
 use serde_json::{Value, json};
 
 use super::EXIT_UNUSABLE;
@@ -20,9 +22,8 @@ pub struct MutateArgs {
     /// The Pod (YAML or JSON); `-` or nothing reads stdin.
     #[arg(value_name = "POD")]
     file: Option<PathBuf>,
-    /// Catalogs of Stacks, Depots and workloads (files or directories).
-    #[arg(long = "catalog", value_name = "DIR")]
-    catalogs: Vec<PathBuf>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
     /// Print the RFC 6902 patch instead of the mutated Pod.
     #[arg(long)]
     patch: bool,
@@ -61,11 +62,11 @@ impl MutateArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
         let Self {
             file,
-            catalogs,
+            catalog,
             patch,
             namespace,
         } = self;
-        let engine = Engine::load(catalogs)?;
+        let engine = Engine::load(catalog)?;
         let (name, bytes) = read_input(file.as_ref())?;
         let text =
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name}: not UTF-8 text"))?;

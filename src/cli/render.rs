@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+
+use super::engine::CatalogArgs;
 use stackhook_core::model::{Parsed, Resource};
 use stackhook_core::orchestrate::{self, Defaults};
 
@@ -20,9 +22,8 @@ pub struct RenderArgs {
     /// workload in the catalog.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Catalogs of Stacks, Depots and workloads (files or directories).
-    #[arg(long = "catalog", value_name = "DIR")]
-    catalogs: Vec<PathBuf>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
     /// Domain suffix of Ingress hosts (`<name>.<namespace>.<suffix>`).
     #[arg(long, default_value = "example.com")]
     ingress_domain_suffix: String,
@@ -32,15 +33,15 @@ impl RenderArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
         let Self {
             paths,
-            catalogs,
+            catalog,
             ingress_domain_suffix,
         } = self;
         let defaults = &Defaults {
             ingress_domain_suffix: ingress_domain_suffix.clone(),
         };
-        let mut engine = Engine::load(catalogs)?;
+        let mut engine = Engine::load(catalog)?;
         let mut workloads = Vec::new();
-        if paths.is_empty() && !catalogs.is_empty() {
+        if paths.is_empty() && !catalog.catalogs.is_empty() {
             workloads = stackhook_core::Catalog::workloads(&engine.catalog);
         } else {
             let mut errors = Vec::new();

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
+use super::engine::CatalogArgs;
+
 use super::EXIT_UNUSABLE;
 use super::engine::Engine;
 use crate::output;
@@ -18,9 +20,8 @@ pub struct ReviewArgs {
     /// The AdmissionReview (JSON); `-` or nothing reads stdin.
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
-    /// Catalogs of Stacks, Depots and workloads (files or directories).
-    #[arg(long = "catalog", value_name = "DIR")]
-    catalogs: Vec<PathBuf>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
 }
 
 pub(crate) fn read_input(file: Option<&PathBuf>) -> anyhow::Result<(String, Vec<u8>)> {
@@ -41,8 +42,8 @@ pub(crate) fn read_input(file: Option<&PathBuf>) -> anyhow::Result<(String, Vec<
 
 impl ReviewArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
-        let Self { file, catalogs } = self;
-        let engine = Engine::load(catalogs)?;
+        let Self { file, catalog } = self;
+        let engine = Engine::load(catalog)?;
         let (name, body) = read_input(file.as_ref())?;
         let (response, summary) = match engine.reviewer().review(&body) {
             Ok(r) => r,

@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::engine::CatalogArgs;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{self, Parsed, Resource};
@@ -43,9 +43,8 @@ pub struct ValidateArgs {
     /// stdin. Default: stdin.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Catalogs of Stacks and Depots to validate against (files or directories).
-    #[arg(long = "catalog", value_name = "DIR")]
-    catalogs: Vec<PathBuf>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -92,14 +91,10 @@ impl ValidateArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
         let Self {
             paths,
-            catalogs,
+            catalog,
             format,
         } = self;
-        let mut catalog = if catalogs.is_empty() {
-            MemoryCatalog::new()
-        } else {
-            load::load_catalog(catalogs)?.0
-        };
+        let mut catalog = catalog.load()?;
         let inputs = load::read_inputs(&stdin_if_empty(paths))?;
 
         let mut unusable: Vec<LoadError> = Vec::new();

@@ -111,7 +111,7 @@ spec:
 
 /// The embedded example catalog plus [`EXTRA`]; every workload gets a uid.
 fn catalog() -> Arc<CatalogState> {
-    let mut c: MemoryCatalog = catalog::embedded().unwrap_or_default();
+    let mut c: MemoryCatalog = catalog::embedded(None).unwrap_or_default();
     let input = crate::load::Input {
         name: "extra.yaml".into(),
         text: EXTRA.into(),

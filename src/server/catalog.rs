@@ -12,7 +12,6 @@ use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::CatalogCounts;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::InjectMemo;
-use stackhook_core::model::Parsed;
 
 use super::metrics::{KindLabels, Metrics, ResultLabels};
 use crate::load::{self, LoadErrors};
@@ -38,37 +37,19 @@ pub const EMBEDDED: [(&str, &str); 4] = [
     ),
 ];
 
-/// Loads the embedded catalog.
-pub fn embedded() -> Result<MemoryCatalog, LoadErrors> {
-    let mut catalog = MemoryCatalog::new();
-    let mut errors = Vec::new();
-    for (name, text) in EMBEDDED {
-        let input = load::Input {
-            name: name.into(),
-            text: text.to_owned(),
-        };
-        match load::documents(&input) {
-            Ok(docs) => {
-                for doc in docs {
-                    match load::parse(&doc) {
-                        Ok(Parsed::Resource(r)) => {
-                            let mut r = *r;
-                            stackhook_core::model::record_content_hash(&mut r);
-                            let _ = catalog.insert(r);
-                        }
-                        Ok(Parsed::Skipped { .. }) => {}
-                        Err(e) => errors.push(e),
-                    }
-                }
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(catalog)
-    } else {
-        Err(LoadErrors(errors))
-    }
+/// Loads the embedded catalog, with the loader files go through; the release
+/// namespace's `stackhook-config` applies as in a cluster.
+pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadErrors> {
+    let inputs: Vec<load::Input> = EMBEDDED
+        .iter()
+        .map(|(name, text)| load::Input {
+            name: (*name).into(),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    let (mut catalog, _) = load::load_inputs(&inputs)?;
+    catalog.set_release_namespace(release_namespace.map(str::to_owned));
+    Ok(catalog)
 }
 
 /// One catalog and what the webhook keeps for it: the plans and patches of its
@@ -192,8 +173,13 @@ fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, SystemTime)> {
 }
 
 /// Loads the catalog directories now.
-pub fn load_dirs(dirs: &[PathBuf]) -> Result<MemoryCatalog, LoadErrors> {
-    load::load_catalog(dirs).map(|(c, _)| c)
+pub fn load_dirs(
+    dirs: &[PathBuf],
+    release_namespace: Option<&str>,
+) -> Result<MemoryCatalog, LoadErrors> {
+    let (mut catalog, _) = load::load_catalog(dirs)?;
+    catalog.set_release_namespace(release_namespace.map(str::to_owned));
+    Ok(catalog)
 }
 
 /// Reloads the catalog when its files change (polled every `interval`).
@@ -201,6 +187,7 @@ pub async fn watch(
     state: Arc<CatalogState>,
     metrics: Arc<Metrics>,
     dirs: Vec<PathBuf>,
+    release_namespace: Option<String>,
     interval: Duration,
 ) {
     let mut last = fingerprint(&dirs);
@@ -215,7 +202,8 @@ pub async fn watch(
         }
         last = now;
         let dirs2 = dirs.clone();
-        match tokio::task::spawn_blocking(move || load_dirs(&dirs2)).await {
+        let ns = release_namespace.clone();
+        match tokio::task::spawn_blocking(move || load_dirs(&dirs2, ns.as_deref())).await {
             Ok(Ok(catalog)) => {
                 let counts = state.reload(catalog, &metrics);
                 tracing::info!(

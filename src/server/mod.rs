@@ -287,11 +287,18 @@ async fn load_files(
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<()> {
     let dirs = config.catalogs.clone();
+    // As in a cluster: the release namespace's stackhook-config applies after a
+    // workload's own.
+    let ns = config
+        .release_namespace
+        .clone()
+        .unwrap_or_else(|| crate::cli::DEFAULT_RELEASE_NAMESPACE.to_owned());
     let loaded = if dirs.is_empty() {
-        tokio::task::spawn_blocking(catalog::embedded).await?
+        let ns = ns.clone();
+        tokio::task::spawn_blocking(move || catalog::embedded(Some(&ns))).await?
     } else {
-        let d = dirs.clone();
-        tokio::task::spawn_blocking(move || catalog::load_dirs(&d)).await?
+        let (d, ns) = (dirs.clone(), ns.clone());
+        tokio::task::spawn_blocking(move || catalog::load_dirs(&d, Some(&ns))).await?
     };
     let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
     let counts = loaded.counts();
@@ -312,6 +319,7 @@ async fn load_files(
             Arc::clone(catalog),
             Arc::clone(metrics),
             dirs,
+            Some(ns),
             config.reload_interval,
         ));
     }
