@@ -5,12 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::catalog::Catalog;
-use crate::compiled::StackCache;
+pub use crate::engine::{Admission, Options};
 use crate::model::{Acl, Depot, Resource, Stack, Workload};
 use crate::projection::check_name;
 use crate::resolve;
-use crate::template::Limits;
 
 /// Most workloads a denied Stack deletion names.
 pub const MAX_LISTED_USERS: usize = 10;
@@ -57,18 +55,7 @@ impl Verdict {
     }
 
     fn warn(&mut self, message: String) {
-        self.warnings.push(short_warning(message));
-    }
-}
-
-/// A warning cut to what the API server shows kubectl users (under 120 characters).
-pub(crate) fn short_warning(message: String) -> String {
-    if message.chars().count() >= 120 {
-        let mut m: String = message.chars().take(116).collect();
-        m.push('…');
-        m
-    } else {
-        message
+        self.warnings.push(resolve::short_warning(message));
     }
 }
 
@@ -81,37 +68,6 @@ pub enum Operation {
     Update,
     /// A deletion (checked for Stacks only).
     Delete,
-}
-
-/// Admission settings.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Deny deleting a Stack that workloads use (default true).
-    pub deny_stack_delete_in_use: bool,
-    /// Bounds for the dry render.
-    pub limits: Limits,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            deny_stack_delete_in_use: true,
-            limits: Limits::default(),
-        }
-    }
-}
-
-/// The admission engine: a catalog, the compiled-Stack cache, and settings.
-pub struct Admission<'a> {
-    /// Where Stacks, Depots and workloads are looked up.
-    pub catalog: &'a dyn Catalog,
-    /// Compiled Stacks.
-    pub cache: &'a StackCache,
-    /// Settings.
-    pub options: &'a Options,
-    /// When the request being answered must be answered: template execution stops
-    /// there (the webhook answers a denial in time rather than not at all).
-    pub deadline: Option<std::time::Instant>,
 }
 
 impl Admission<'_> {

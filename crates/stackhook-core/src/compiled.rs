@@ -118,8 +118,8 @@ impl ResourceConditions {
     }
 
     /// The conditions that parse, for [`crate::progress::status`].
-    pub fn usable(&self) -> crate::progress::ResourceConditions<'_> {
-        crate::progress::ResourceConditions {
+    pub fn usable(&self) -> crate::condition::ResourceConditions<'_> {
+        crate::condition::ResourceConditions {
             success: self.success.as_ref().and_then(|r| r.as_ref().ok()),
             failure: self.failure.as_ref().and_then(|r| r.as_ref().ok()),
         }

@@ -220,6 +220,15 @@ impl Requirement {
     }
 }
 
+/// The success and failure conditions of a `resourceTemplate` object.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ResourceConditions<'a> {
+    /// When the object has succeeded.
+    pub success: Option<&'a Condition>,
+    /// When the object has failed.
+    pub failure: Option<&'a Condition>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,18 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::admit::Admission;
 use crate::compiled::TemplateField;
+use crate::engine::Admission;
 use crate::model::{API_VERSION, Workload, WorkloadKind};
 use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 use crate::resolve::{self, Problem, Resolved};
 
-/// Annotation that turns orchestration off (`"false"`): only the ConfigMap is made.
-pub const ORCHESTRATE_ANNOTATION: &str = "stackhook.io/orchestrate";
-/// Annotation on pod templates with the Stamp (a change rolls a Deployment).
-pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
-/// Label on DAG step Jobs naming the step.
-pub const STEP_LABEL: &str = "stackhook.io/step";
+pub use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
 
 /// Settings of the whole installation; a namespace's `stackhook-config` (read through
 /// the catalog) overrides them.

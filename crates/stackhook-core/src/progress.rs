@@ -9,10 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition as K8sCondition, Time};
 use serde_json::Value;
 
-use crate::condition::Condition;
+pub use crate::condition::ResourceConditions;
 use crate::model::{Workload, WorkloadStatus};
-use crate::orchestrate::{ORCHESTRATE_ANNOTATION, STEP_LABEL};
-use crate::render::STAMP_LABEL;
+use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_LABEL, STEP_LABEL};
 
 /// How many Stamps' ConfigMaps are kept (the current one included), so pods of a
 /// rollout in progress still find theirs.
@@ -39,15 +38,6 @@ pub enum Outcome<'a> {
         /// The Stack's `successCondition` / `failureCondition`, for a `resourceTemplate`.
         conditions: ResourceConditions<'a>,
     },
-}
-
-/// The success and failure conditions of a `resourceTemplate` object.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ResourceConditions<'a> {
-    /// When the object has succeeded.
-    pub success: Option<&'a Condition>,
-    /// When the object has failed.
-    pub failure: Option<&'a Condition>,
 }
 
 fn kind_of(v: &Value) -> &str {
@@ -166,9 +156,37 @@ pub fn stale_config_maps(existing: &[Value], current: &BTreeSet<String>) -> Vec<
         .collect()
 }
 
+/// Where a workload is in its life, as `status.phase` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadPhase {
+    /// Applied, not ready yet.
+    Pending,
+    /// Ready (a Deployment's replicas, a CronJob scheduled), or running.
+    Running,
+    /// Its Jobs, or its resourceTemplate object, succeeded.
+    Succeeded,
+    /// A Job, or its resourceTemplate object, failed.
+    Failed,
+    /// It has problems: nothing is applied.
+    Invalid,
+}
+
+impl WorkloadPhase {
+    /// The text of `status.phase`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::Invalid => "Invalid",
+        }
+    }
+}
+
 /// A phase and why.
 struct Phase {
-    phase: &'static str,
+    phase: WorkloadPhase,
     ready: bool,
     reason: &'static str,
     message: String,
@@ -176,7 +194,7 @@ struct Phase {
 
 impl Phase {
     fn of(
-        phase: &'static str,
+        phase: WorkloadPhase,
         ready: bool,
         reason: &'static str,
         message: impl Into<String>,
@@ -193,7 +211,7 @@ impl Phase {
 fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>) -> Phase {
     if !crate::orchestrate::orchestrated(workload) {
         return Phase::of(
-            "Running",
+            WorkloadPhase::Running,
             true,
             "ConfigOnly",
             format!("{ORCHESTRATE_ANNOTATION} is \"false\": only the ConfigMap is made"),
@@ -206,7 +224,7 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         };
         if conditions.failure.is_some_and(|c| c.holds(object)) {
             return Phase::of(
-                "Failed",
+                WorkloadPhase::Failed,
                 false,
                 "FailureCondition",
                 format!("{} met its failureCondition", describe(object)),
@@ -214,14 +232,14 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         }
         if conditions.success.is_some_and(|c| c.holds(object)) {
             return Phase::of(
-                "Succeeded",
+                WorkloadPhase::Succeeded,
                 true,
                 "SuccessCondition",
                 format!("{} met its successCondition", describe(object)),
             );
         }
         return Phase::of(
-            "Running",
+            WorkloadPhase::Running,
             false,
             "Running",
             format!("waiting for {} to meet a condition", describe(object)),
@@ -238,14 +256,14 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         let current = int(d, "/status/observedGeneration") >= int(d, "/metadata/generation");
         return if ready >= want && current {
             Phase::of(
-                "Running",
+                WorkloadPhase::Running,
                 true,
                 "DeploymentReady",
                 format!("{ready}/{want} replicas ready"),
             )
         } else {
             Phase::of(
-                "Pending",
+                WorkloadPhase::Pending,
                 false,
                 "DeploymentProgressing",
                 format!("{ready}/{want} replicas ready"),
@@ -253,7 +271,12 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         };
     }
     if main.iter().any(|o| kind_of(o) == "CronJob") {
-        return Phase::of("Running", true, "Scheduled", "the CronJob is scheduled");
+        return Phase::of(
+            WorkloadPhase::Running,
+            true,
+            "Scheduled",
+            "the CronJob is scheduled",
+        );
     }
     if !jobs.is_empty() {
         let steps = match workload {
@@ -262,7 +285,7 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         };
         if let Some(failed) = jobs.iter().find(|j| job_done(j) == Some(false)) {
             return Phase::of(
-                "Failed",
+                WorkloadPhase::Failed,
                 false,
                 "JobFailed",
                 format!("{} failed", describe(failed)),
@@ -271,14 +294,14 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
         let done = jobs.iter().filter(|j| job_done(j) == Some(true)).count();
         return if done >= steps {
             Phase::of(
-                "Succeeded",
+                WorkloadPhase::Succeeded,
                 true,
                 "JobsComplete",
                 format!("{done}/{steps} jobs complete"),
             )
         } else {
             Phase::of(
-                "Running",
+                WorkloadPhase::Running,
                 false,
                 "JobsRunning",
                 format!("{done}/{steps} jobs complete"),
@@ -287,7 +310,7 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
     }
     match main.first() {
         Some(o) => Phase::of(
-            "Running",
+            WorkloadPhase::Running,
             true,
             "Applied",
             format!("{} applied", describe(o)),
@@ -297,7 +320,7 @@ fn phase(workload: &Workload, live: &[Value], conditions: ResourceConditions<'_>
 }
 
 fn pending(message: &str) -> Phase {
-    Phase::of("Pending", false, "Pending", message)
+    Phase::of(WorkloadPhase::Pending, false, "Pending", message)
 }
 
 fn describe(o: &Value) -> String {
@@ -338,7 +361,7 @@ pub fn status(
     };
     let (phase, conditions) = match outcome {
         Outcome::Invalid { reason, message } => (
-            "Invalid",
+            WorkloadPhase::Invalid,
             vec![
                 cond("Validated", false, reason, (*message).to_owned()),
                 cond("ConfigRendered", false, reason, "not rendered".into()),
@@ -346,7 +369,7 @@ pub fn status(
             ],
         ),
         Outcome::RenderFailed(why) => (
-            "Invalid",
+            WorkloadPhase::Invalid,
             vec![
                 cond("Validated", true, "Valid", "the workload validates".into()),
                 cond("ConfigRendered", false, "RenderFailed", (*why).to_owned()),
@@ -374,7 +397,7 @@ pub fn status(
         }
     };
     WorkloadStatus {
-        phase: Some(phase.into()),
+        phase: Some(phase.as_str().into()),
         conditions,
         observed_generation: generation,
         stamp: stamp.map(str::to_owned),

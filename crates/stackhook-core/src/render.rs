@@ -252,6 +252,12 @@ pub const WORKLOAD_LABEL: &str = "stackhook.io/workload";
 pub const WORKLOAD_KIND_LABEL: &str = "stackhook.io/workload-kind";
 /// Label: the Stamp, without its leading `-` (label values start alphanumeric).
 pub const STAMP_LABEL: &str = "stackhook.io/stamp";
+/// Annotation that turns orchestration off (`"false"`): only the ConfigMap is made.
+pub const ORCHESTRATE_ANNOTATION: &str = "stackhook.io/orchestrate";
+/// Annotation on pod templates with the Stamp (a change rolls a Deployment).
+pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
+/// Label on DAG step Jobs naming the step.
+pub const STEP_LABEL: &str = "stackhook.io/step";
 
 /// The immutable ConfigMap of a unit: `files` (rendered from `configFileTemplate`)
 /// and the workload's `configs` (which win on a name clash), labelled, and owned by the
@@ -292,32 +298,48 @@ pub fn config_map(
     })
 }
 
+/// Why a rendered `configFileTemplate` is not a map of file names to contents.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigFilesError {
+    /// Not YAML.
+    #[error("the rendered configFileTemplate is not YAML: line {0}")]
+    NotYaml(#[source] crate::source::SyntaxError),
+    /// More than one document.
+    #[error("the rendered configFileTemplate holds {0} YAML documents, not one map")]
+    Documents(usize),
+    /// Not a map.
+    #[error("the rendered configFileTemplate must be a map of file names to contents, not {0}")]
+    NotAMap(&'static str),
+    /// A file whose content is not text.
+    #[error(
+        "file {name:?} in the rendered configFileTemplate is {kind}, not text (use `|` for a block)"
+    )]
+    NotText {
+        /// The file.
+        name: String,
+        /// What it is instead.
+        kind: &'static str,
+    },
+}
+
 /// A rendered `configFileTemplate` read as a YAML map of file names to contents.
-pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, String> {
-    let docs = crate::source::parse_documents(rendered)
-        .map_err(|e| format!("the rendered configFileTemplate is not YAML: line {}", e))?;
+pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, ConfigFilesError> {
+    let docs = crate::source::parse_documents(rendered).map_err(ConfigFilesError::NotYaml)?;
     let value = match docs.len() {
         0 => return Ok(BTreeMap::new()),
         1 => &docs[0].value,
-        n => {
-            return Err(format!(
-                "the rendered configFileTemplate holds {n} YAML documents, not one map"
-            ));
-        }
+        n => return Err(ConfigFilesError::Documents(n)),
     };
     let Value::Object(map) = value else {
-        return Err(format!(
-            "the rendered configFileTemplate must be a map of file names to contents, not {}",
-            crate::model::json_type(value)
-        ));
+        return Err(ConfigFilesError::NotAMap(crate::model::json_type(value)));
     };
     map.iter()
         .map(|(name, content)| match content {
             Value::String(s) => Ok((name.clone(), s.clone())),
-            other => Err(format!(
-                "file {name:?} in the rendered configFileTemplate is {}, not text (use `|` for a block)",
-                crate::model::json_type(other)
-            )),
+            other => Err(ConfigFilesError::NotText {
+                name: name.clone(),
+                kind: crate::model::json_type(other),
+            }),
         })
         .collect()
 }
@@ -439,16 +461,17 @@ mod tests {
         assert_eq!(files["a.yaml"], "x: 1\n");
         assert_eq!(files["b.txt"], "hello");
         assert_eq!(
-            config_files("- a\n").unwrap_err(),
+            config_files("- a\n").unwrap_err().to_string(),
             "the rendered configFileTemplate must be a map of file names to contents, not a list"
         );
         assert_eq!(
-            config_files("a: 1\n").unwrap_err(),
+            config_files("a: 1\n").unwrap_err().to_string(),
             "file \"a\" in the rendered configFileTemplate is a number, not text (use `|` for a block)"
         );
         assert!(
             config_files("a: [\n")
                 .unwrap_err()
+                .to_string()
                 .starts_with("the rendered configFileTemplate is not YAML")
         );
     }

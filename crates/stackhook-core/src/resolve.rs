@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::address::{Address, AddressError};
-use crate::admit::Admission;
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
+use crate::engine::Admission;
 use crate::model::{Acl, Stack, StackRef, StackRefError, Workload, WorkloadKind};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
@@ -26,6 +26,17 @@ use crate::schema::SchemaError;
 use crate::settings::Settings;
 use crate::source::push_key;
 use crate::template::{CallContext, CatalogResolver, TemplateError};
+
+/// A warning cut to what the API server shows kubectl users (under 120 characters).
+pub(crate) fn short_warning(message: String) -> String {
+    if message.chars().count() >= 120 {
+        let mut m: String = message.chars().take(116).collect();
+        m.push('…');
+        m
+    } else {
+        message
+    }
+}
 
 /// One problem with a workload, at its field path. Its `Display` is the message
 /// every consumer shows.
@@ -423,7 +434,7 @@ fn resolve_unit(
         )
     });
     if let Some(w) = warning.filter(|w| !out.warnings.contains(w)) {
-        out.warnings.push(crate::admit::short_warning(w));
+        out.warnings.push(short_warning(w));
     }
     let kind = workload.kind();
     let served = stack.spec.served_kinds();
@@ -701,11 +712,11 @@ pub fn config_files(
     let Some(out) = render(engine, workload, r, TemplateField::ConfigFile, dry_run)? else {
         return Ok(BTreeMap::new());
     };
-    render::config_files(&out).map_err(|message| Problem::Rendered {
+    render::config_files(&out).map_err(|e| Problem::Rendered {
         path: r.unit.stack_spec_path.clone(),
         stack: r.stack.spec.reference().to_string(),
         field: TemplateField::ConfigFile.name(),
-        message,
+        message: e.to_string(),
     })
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::MemoryCatalog;
+use crate::compiled::StackCache;
 use crate::test_support::resources;
 
 const CATALOG: &str = r#"

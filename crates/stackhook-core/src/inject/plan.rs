@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{Config, InjectError};
-use crate::admit::Admission;
+use crate::engine::Admission;
 use crate::model::{ProjectionType, WorkloadKind};
 use crate::projection::env_prefix;
 use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
@@ -125,7 +125,7 @@ impl Plan {
             .filter(|p| p.is_depot())
             .take(MAX_WARNINGS)
             .map(|p| {
-                crate::admit::short_warning(format!(
+                resolve::short_warning(format!(
                     "{kind} {namespace}/{name}: not mounted: {}",
                     p.at()
                 ))

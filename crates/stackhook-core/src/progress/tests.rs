@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::condition::Condition;
 use crate::model::Resource;
 use crate::test_support::resources;
 
