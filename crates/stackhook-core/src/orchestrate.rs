@@ -15,7 +15,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Map, Value, json};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::{Value, json};
 
 use crate::compiled::TemplateField;
 use crate::engine::Admission;
@@ -73,31 +84,44 @@ pub fn orchestrated(workload: &Workload) -> bool {
         != Some("false")
 }
 
-fn owner(workload: &Workload) -> Option<Value> {
+/// The workload as the controlling owner of what is made for it (when it has a uid:
+/// objects read from files have none).
+fn owner(workload: &Workload) -> Option<Vec<OwnerReference>> {
     workload.meta().uid.as_ref().map(|uid| {
-        json!([{
-            "apiVersion": API_VERSION,
-            "kind": workload.kind().kind(),
-            "name": workload.name(),
-            "uid": uid,
-            "controller": true,
-            "blockOwnerDeletion": true,
-        }])
+        vec![OwnerReference {
+            api_version: API_VERSION.into(),
+            kind: workload.kind().kind().into(),
+            name: workload.name().into(),
+            uid: uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]
     })
 }
 
-fn metadata(workload: &Workload, name: &str, extra: &[(&str, &str)]) -> Value {
-    let mut labels = Map::new();
+fn labels(workload: &Workload, extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
     labels.insert(WORKLOAD_LABEL.into(), workload.name().into());
     labels.insert(WORKLOAD_KIND_LABEL.into(), workload.kind().kind().into());
     for (k, v) in extra {
         labels.insert((*k).into(), (*v).into());
     }
-    let mut m = json!({"name": name, "namespace": workload.namespace(), "labels": labels});
-    if let Some(o) = owner(workload) {
-        m["ownerReferences"] = o;
+    labels
+}
+
+fn metadata(workload: &Workload, name: &str, extra: &[(&str, &str)]) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(workload.namespace().into()),
+        labels: Some(labels(workload, extra)),
+        owner_references: owner(workload),
+        ..ObjectMeta::default()
     }
-    m
+}
+
+/// A typed object as the JSON the controller applies (with its apiVersion and kind).
+fn object<T: serde::Serialize>(o: &T) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
 /// A container name from the Stack's name (DNS-1123 label).
@@ -120,80 +144,88 @@ fn container_name(stack: &str) -> String {
     }
 }
 
-/// The pod template of a unit.
+/// The pod template of a unit. `shape` is the `containerResourceTemplate`'s output:
+/// `{initContainers, container}` replaces the default container shape.
 fn pod_template(
     workload: &Workload,
     r: &Resolved,
     restart: Option<&str>,
     extra: &[(&str, &str)],
     shape: Option<&Value>,
-) -> Value {
+) -> Result<PodTemplateSpec, OrchestrateError> {
     let common = workload.common();
     let stack = &r.stack.spec;
-    let mut labels: Map<String, Value> = common
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    labels.insert(WORKLOAD_LABEL.into(), workload.name().into());
-    labels.insert(WORKLOAD_KIND_LABEL.into(), workload.kind().kind().into());
-    for (k, v) in extra {
-        labels.insert((*k).into(), (*v).into());
-    }
-    let mut annotations: Map<String, Value> = common
-        .annotations
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    annotations.insert(STAMP_ANNOTATION.into(), r.stamp.clone().into());
-    let mut container = json!({
-        "name": container_name(&stack.name),
-        "image": stack.image.as_ref().map(|i| i.reference()).unwrap_or_default(),
-    });
-    if !stack.command.is_empty() {
-        container["command"] = json!(stack.command);
-    }
-    if !stack.arguments.is_empty() {
-        container["args"] = json!(stack.arguments);
-    }
-    if let Some(p) = &common.image_pull_policy {
-        container["imagePullPolicy"] = json!(p);
-    }
-    if r.unit.resources.as_object().is_some_and(|o| !o.is_empty()) {
-        container["resources"] = r.unit.resources.clone();
-    }
+    let mut labels = common.labels.clone();
+    labels.extend(self::labels(workload, extra));
+    let mut annotations = common.annotations.clone();
+    annotations.insert(STAMP_ANNOTATION.into(), r.stamp.clone());
+    let not_a = |what: &str, e: serde_json::Error| {
+        OrchestrateError::Render(Problem::Rendered {
+            path: r.unit.stack_spec_path.clone(),
+            stack: stack.reference().to_string(),
+            field: TemplateField::ContainerResource.name(),
+            message: format!("its {what} is not a Kubernetes container: {e}"),
+        })
+    };
+    let mut container = Container {
+        name: container_name(&stack.name),
+        image: stack.image.as_ref().map(|i| i.reference()),
+        command: (!stack.command.is_empty()).then(|| stack.command.clone()),
+        args: (!stack.arguments.is_empty()).then(|| stack.arguments.clone()),
+        image_pull_policy: common.image_pull_policy.clone(),
+        // The unit's (a DAG step's own, or the workload's), written from a
+        // ResourceRequirements, so it reads back as one.
+        resources: r
+            .unit
+            .resources
+            .as_object()
+            .filter(|o| !o.is_empty())
+            .and_then(|_| serde_json::from_value(r.unit.resources.clone()).ok()),
+        ..Container::default()
+    };
     if workload.kind() == WorkloadKind::Service
         && let Some(port) = stack.ports.as_ref().and_then(|p| p.target_port)
     {
-        container["ports"] = json!([{"name": stack.ports.as_ref().map(|p| p.name.clone()).filter(|n| !n.is_empty()).unwrap_or_else(|| "http".into()), "containerPort": port}]);
+        container.ports = Some(vec![ContainerPort {
+            name: stack
+                .ports
+                .as_ref()
+                .map(|p| p.name.clone())
+                .filter(|n| !n.is_empty())
+                .or_else(|| Some("http".into())),
+            container_port: port,
+            ..ContainerPort::default()
+        }]);
     }
-    let mut spec = json!({"containers": [container]});
-    // containerResourceTemplate: `{initContainers, container}` replaces the default shape.
+    let mut spec = PodSpec {
+        containers: vec![container],
+        service_account_name: common.service_account_name.clone(),
+        node_selector: (!common.node_selector.is_empty()).then(|| common.node_selector.clone()),
+        tolerations: (!common.tolerations.is_empty()).then(|| common.tolerations.clone()),
+        restart_policy: restart.map(str::to_owned),
+        ..PodSpec::default()
+    };
     if let Some(shape) = shape {
         if let Some(c) = shape.get("container").filter(|c| c.is_object()) {
             let mut c = c.clone();
             if c.get("name").is_none() {
                 c["name"] = json!(container_name(&stack.name));
             }
-            spec["containers"] = json!([c]);
+            spec.containers = vec![serde_json::from_value(c).map_err(|e| not_a("container", e))?];
         }
         if let Some(init) = shape.get("initContainers").filter(|i| i.is_array()) {
-            spec["initContainers"] = init.clone();
+            spec.init_containers =
+                Some(serde_json::from_value(init.clone()).map_err(|e| not_a("initContainers", e))?);
         }
     }
-    if let Some(sa) = &common.service_account_name {
-        spec["serviceAccountName"] = json!(sa);
-    }
-    if !common.node_selector.is_empty() {
-        spec["nodeSelector"] = json!(common.node_selector);
-    }
-    if !common.tolerations.is_empty() {
-        spec["tolerations"] = serde_json::to_value(&common.tolerations).unwrap_or(Value::Null);
-    }
-    if let Some(policy) = restart {
-        spec["restartPolicy"] = json!(policy);
-    }
-    json!({"metadata": {"labels": labels, "annotations": annotations}, "spec": spec})
+    Ok(PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(spec),
+    })
 }
 
 /// A template rendered for real and read as YAML (its first document).
@@ -250,6 +282,54 @@ fn dag_order(steps: &[(String, Vec<String>)]) -> Vec<usize> {
     order
 }
 
+/// Annotation on DAG step Jobs naming the steps they run after.
+pub const AFTER_ANNOTATION: &str = "stackhook.io/after";
+
+/// A Service's ports: the workload's `servicePorts`, else its `servicePort` or the
+/// Stack's port.
+fn service_ports(s: &crate::model::Service, r: &Resolved) -> Vec<ServicePort> {
+    let stack_ports = r.stack.spec.ports.as_ref();
+    let mut ports: Vec<ServicePort> = s
+        .spec
+        .service_ports
+        .iter()
+        .map(|p| ServicePort {
+            name: Some(
+                p.name
+                    .clone()
+                    .unwrap_or_else(|| format!("port-{}", p.service_port)),
+            ),
+            port: p.service_port,
+            target_port: Some(IntOrString::Int(p.target_port.unwrap_or(p.service_port))),
+            ..ServicePort::default()
+        })
+        .collect();
+    if ports.is_empty()
+        && let Some(port) = s
+            .spec
+            .service_port
+            .or_else(|| stack_ports.and_then(|p| p.service_port))
+    {
+        let target = stack_ports.and_then(|p| p.target_port).unwrap_or(port);
+        ports.push(ServicePort {
+            name: Some(
+                stack_ports
+                    .map(|p| p.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "http".into()),
+            ),
+            port,
+            target_port: Some(IntOrString::Int(target)),
+            ..ServicePort::default()
+        });
+    }
+    ports
+}
+
+fn object_list(o: &[OwnerReference]) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
 /// Every object the controller applies for `workload`.
 pub fn desired(
     admission: &Admission<'_>,
@@ -285,7 +365,7 @@ pub fn desired(
             meta.entry("name").or_insert_with(|| name.into());
             meta.insert("namespace".into(), workload.namespace().into());
             if let Some(o) = owner(workload) {
-                meta.insert("ownerReferences".into(), o);
+                meta.insert("ownerReferences".into(), object_list(&o));
             }
         }
         objects.push(object);
@@ -303,107 +383,109 @@ pub fn desired(
             }
             .unwrap_or(1);
             let stamp = stamp_label(r);
-            objects.push(json!({
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": metadata(workload, name, &[(STAMP_LABEL, &stamp)]),
-                "spec": {
-                    "replicas": replicas,
-                    "selector": {"matchLabels": {WORKLOAD_LABEL: name, WORKLOAD_KIND_LABEL: workload.kind().kind()}},
-                    "template": pod_template(workload, r, None, &[], shape.as_ref()),
-                },
+            objects.push(object(&Deployment {
+                metadata: metadata(workload, name, &[(STAMP_LABEL, &stamp)]),
+                spec: Some(DeploymentSpec {
+                    replicas: Some(replicas),
+                    selector: LabelSelector {
+                        match_labels: Some(labels(workload, &[])),
+                        ..LabelSelector::default()
+                    },
+                    template: pod_template(workload, r, None, &[], shape.as_ref())?,
+                    ..DeploymentSpec::default()
+                }),
+                status: None,
             }));
             if let Workload::Service(s) = workload {
-                let stack_ports = r.stack.spec.ports.as_ref();
-                let mut ports: Vec<Value> = s
-                    .spec
-                    .service_ports
-                    .iter()
-                    .map(|p| {
-                        json!({
-                            "name": p.name.clone().unwrap_or_else(|| format!("port-{}", p.service_port)),
-                            "port": p.service_port,
-                            "targetPort": p.target_port.unwrap_or(p.service_port),
-                        })
-                    })
-                    .collect();
-                if ports.is_empty()
-                    && let Some(port) = s
-                        .spec
-                        .service_port
-                        .or_else(|| stack_ports.and_then(|p| p.service_port))
-                {
-                    let target = stack_ports.and_then(|p| p.target_port).unwrap_or(port);
-                    let pname = stack_ports
-                        .map(|p| p.name.clone())
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| "http".into());
-                    ports.push(json!({"name": pname, "port": port, "targetPort": target}));
-                }
-                objects.push(json!({
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": metadata(workload, name, &[]),
-                    "spec": {
-                        "selector": {WORKLOAD_LABEL: name, WORKLOAD_KIND_LABEL: "Service"},
-                        "ports": ports,
-                    },
+                let ports = service_ports(s, r);
+                objects.push(object(&Service {
+                    metadata: metadata(workload, name, &[]),
+                    spec: Some(ServiceSpec {
+                        selector: Some(labels(workload, &[])),
+                        ports: Some(ports.clone()),
+                        ..ServiceSpec::default()
+                    }),
+                    status: None,
                 }));
                 if let Some(ingress) = s.spec.ingress.as_ref().filter(|i| i.enabled) {
-                    let port = ports
-                        .first()
-                        .and_then(|p| p.get("port"))
-                        .cloned()
-                        .unwrap_or(json!(80));
-                    let no_labels = BTreeMap::new();
-                    let suffix = admission
-                        .catalog
-                        .settings(
-                            workload.namespace(),
-                            workload.meta().labels.as_ref().unwrap_or(&no_labels),
-                        )
+                    let port = ports.first().map_or(80, |p| p.port);
+                    let suffix = r
+                        .settings
                         .ingress_domain_suffix
+                        .clone()
                         .unwrap_or_else(|| defaults.ingress_domain_suffix.clone());
-                    let host = format!("{name}.{}.{suffix}", workload.namespace());
-                    objects.push(json!({
-                        "apiVersion": "networking.k8s.io/v1",
-                        "kind": "Ingress",
-                        "metadata": metadata(workload, name, &[]),
-                        "spec": {"rules": [{"host": host, "http": {"paths": [{
-                            "path": ingress.path.clone().unwrap_or_else(|| "/".into()),
-                            "pathType": "Prefix",
-                            "backend": {"service": {"name": name, "port": {"number": port}}},
-                        }]}}]},
+                    objects.push(object(&Ingress {
+                        metadata: metadata(workload, name, &[]),
+                        spec: Some(IngressSpec {
+                            rules: Some(vec![IngressRule {
+                                host: Some(format!("{name}.{}.{suffix}", workload.namespace())),
+                                http: Some(HTTPIngressRuleValue {
+                                    paths: vec![HTTPIngressPath {
+                                        path: Some(
+                                            ingress.path.clone().unwrap_or_else(|| "/".into()),
+                                        ),
+                                        path_type: "Prefix".into(),
+                                        backend: IngressBackend {
+                                            service: Some(IngressServiceBackend {
+                                                name: name.into(),
+                                                port: Some(ServiceBackendPort {
+                                                    number: Some(port),
+                                                    ..ServiceBackendPort::default()
+                                                }),
+                                            }),
+                                            ..IngressBackend::default()
+                                        },
+                                    }],
+                                }),
+                            }]),
+                            ..IngressSpec::default()
+                        }),
+                        status: None,
                     }));
                 }
             }
         }
         Workload::Workflow(wf) => {
-            let job_spec = |r: &Resolved,
-                            extra: &[(&str, &str)]|
-             -> Result<Value, OrchestrateError> {
-                let shape =
-                    render_template(admission, workload, r, TemplateField::ContainerResource)?;
-                Ok(
-                    json!({"backoffLimit": 2, "template": pod_template(workload, r, Some("Never"), extra, shape.as_ref())}),
-                )
-            };
+            let job_spec =
+                |r: &Resolved, extra: &[(&str, &str)]| -> Result<JobSpec, OrchestrateError> {
+                    let shape =
+                        render_template(admission, workload, r, TemplateField::ContainerResource)?;
+                    Ok(JobSpec {
+                        backoff_limit: Some(2),
+                        template: pod_template(workload, r, Some("Never"), extra, shape.as_ref())?,
+                        ..JobSpec::default()
+                    })
+                };
             if wf.spec.dag.is_empty() {
                 let r = &resolved[0];
                 let stamp = stamp_label(r);
-                let job = job_spec(r, &[])?;
-                match wf.spec.schedule.as_ref().and_then(|s| s.cron.as_ref().map(|c| (s, c))) {
-                    Some((schedule, cron)) => {
-                        let mut spec = json!({"schedule": cron, "jobTemplate": {"spec": job}});
-                        if let Some(p) = &schedule.concurrency_policy {
-                            spec["concurrencyPolicy"] = json!(p);
-                        }
-                        if let Some(tz) = &schedule.timezone {
-                            spec["timeZone"] = json!(tz);
-                        }
-                        objects.push(json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata(workload, name, &[(STAMP_LABEL, &stamp)]), "spec": spec}));
-                    }
-                    None => objects.push(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata(workload, name, &[(STAMP_LABEL, &stamp)]), "spec": job})),
+                let spec = job_spec(r, &[])?;
+                let meta = metadata(workload, name, &[(STAMP_LABEL, &stamp)]);
+                match wf
+                    .spec
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| s.cron.as_ref().map(|c| (s, c)))
+                {
+                    Some((schedule, cron)) => objects.push(object(&CronJob {
+                        metadata: meta,
+                        spec: Some(CronJobSpec {
+                            schedule: cron.clone(),
+                            concurrency_policy: schedule.concurrency_policy.clone(),
+                            time_zone: schedule.timezone.clone(),
+                            job_template: JobTemplateSpec {
+                                metadata: None,
+                                spec: Some(spec),
+                            },
+                            ..CronJobSpec::default()
+                        }),
+                        status: None,
+                    })),
+                    None => objects.push(object(&Job {
+                        metadata: meta,
+                        spec: Some(spec),
+                        status: None,
+                    })),
                 }
             } else {
                 let steps: Vec<(String, Vec<String>)> = wf
@@ -424,16 +506,21 @@ pub fn desired(
                     let r = &resolved[i];
                     let stamp = stamp_label(r);
                     let job_name = format!("{name}-{step}");
-                    let job = job_spec(r, &[(STEP_LABEL, step)])?;
+                    let spec = job_spec(r, &[(STEP_LABEL, step)])?;
                     let mut meta = metadata(
                         workload,
                         &job_name,
                         &[(STAMP_LABEL, &stamp), (STEP_LABEL, step)],
                     );
                     if !deps.is_empty() {
-                        meta["annotations"] = json!({"stackhook.io/after": deps.join(",")});
+                        meta.annotations =
+                            Some([(AFTER_ANNOTATION.to_owned(), deps.join(","))].into());
                     }
-                    objects.push(json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": job}));
+                    objects.push(object(&Job {
+                        metadata: meta,
+                        spec: Some(spec),
+                        status: None,
+                    }));
                 }
             }
         }
