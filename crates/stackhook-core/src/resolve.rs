@@ -68,7 +68,7 @@ pub enum Problem {
         path: String,
         /// What exists instead.
         #[source]
-        error: StackLookupError,
+        error: Box<StackLookupError>,
     },
     /// The Stack has no config section for the workload's kind.
     #[error("stack {stack} has no {section} for {kind}s; {serves}")]
@@ -93,7 +93,7 @@ pub enum Problem {
         stack: String,
         /// Why.
         #[source]
-        error: SchemaError,
+        error: Box<SchemaError>,
     },
     /// The `stackSpec` violates the Stack's schema.
     #[error("{message}")]
@@ -193,7 +193,7 @@ pub enum Problem {
         field: &'static str,
         /// Go's message.
         #[source]
-        error: TemplateError,
+        error: Box<TemplateError>,
     },
     /// A template fails with this spec.
     #[error("{field} of stack {stack} fails with this spec: {error}")]
@@ -206,7 +206,7 @@ pub enum Problem {
         field: &'static str,
         /// Go's message.
         #[source]
-        error: TemplateError,
+        error: Box<TemplateError>,
     },
     /// The review's time budget ran out before these steps were rendered.
     #[error("{left} more steps were not rendered: the review reached its time budget")]
@@ -420,7 +420,7 @@ fn resolve_unit(
         Err(error) => {
             out.problems.push(Problem::StackNotFound {
                 path: unit.stack_path.clone(),
-                error,
+                error: Box::new(error),
             });
             return None;
         }
@@ -477,7 +477,7 @@ fn resolve_unit(
         Some(Err(error)) => out.problems.push(Problem::BrokenSchema {
             path: unit.stack_path.clone(),
             stack: reference_text.clone(),
-            error: error.clone(),
+            error: Box::new(error.clone()),
         }),
         None => {}
     }
@@ -570,7 +570,7 @@ fn resolve_unit(
                 path: unit.stack_path.clone(),
                 stack: reference_text.clone(),
                 field: t.field.name(),
-                error: error.clone(),
+                error: Box::new(error.clone()),
             });
         }
     }
@@ -679,7 +679,7 @@ pub fn render(
             path: r.unit.stack_path.clone(),
             stack: stack.clone(),
             field: field.name(),
-            error: error.clone(),
+            error: Box::new(error.clone()),
         })?;
     let context = render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, dry_run);
     let resolver = CatalogResolver {
@@ -697,7 +697,7 @@ pub fn render(
             path: r.unit.stack_spec_path.clone(),
             stack,
             field: field.name(),
-            error,
+            error: Box::new(error),
         })
 }
 
@@ -772,4 +772,12 @@ fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
 fn dedupe(problems: &mut Vec<Problem>) {
     let mut seen = BTreeSet::new();
     problems.retain(|p| seen.insert(p.at()));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_problem_is_small_enough_to_return_by_value() {
+        assert!(size_of::<super::Problem>() <= 128);
+    }
 }
