@@ -46,11 +46,6 @@ impl Budget {
     pub(crate) fn left(&self) -> usize {
         self.limit - self.used
     }
-
-    /// The limit.
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
-    }
 }
 
 #[cfg(test)]

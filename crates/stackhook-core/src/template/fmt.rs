@@ -236,11 +236,6 @@ pub(crate) fn format_float(f: f64, verb: char, prec: Option<usize>) -> String {
     out
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`: what `%v` prints for a float64.
-pub(crate) fn format_float_g(f: f64) -> String {
-    format_float(f, 'g', None)
-}
-
 fn append_float(out: &mut String, f: f64, verb: char, prec: Option<usize>) {
     if f.is_nan() {
         out.push_str("NaN");
@@ -1304,7 +1299,7 @@ mod tests {
             (1234567.5, "1.2345675e+06"),
             (0.0001, "0.0001"),
         ] {
-            assert_eq!(format_float_g(f), s, "{f}");
+            assert_eq!(format_float(f, 'g', None), s, "{f}");
         }
         assert_eq!(format_float(1.23556, 'f', Some(2)), "1.24");
         assert_eq!(format_float(1234.5678, 'e', None), "1.2345678e+03");

@@ -290,6 +290,23 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             e.map(Elem::Any, m)
         },
         "get" (Map, Str) => |_, a| Ok(map_get(&a[0], s(&a[1])).unwrap_or_else(|| Value::str(""))),
+        "set" (Map, Str, Any) => |e, a| {
+            let Value::Map(m) = &a[0] else { return Err("assignment to entry in nil map".into()) };
+            let key = s(&a[1]);
+            e.charge(key.len() + 2 * SLOT)?;
+            e.mutating(m);
+            m.borrow_mut().entries.insert(key.to_owned(), a[2].clone());
+            Ok(a[0].clone())
+        },
+        "unset" (Map, Str) => |e, a| {
+            if let Value::Map(m) = &a[0] {
+                e.mutating(m);
+                // Dropped after the borrow ends: the removed value may hold this map.
+                let removed = m.borrow_mut().entries.remove(s(&a[1]));
+                drop(removed);
+            }
+            Ok(a[0].clone())
+        },
         "hasKey" (Map, Str) => |_, a| Ok(Value::Bool(map_get(&a[0], s(&a[1])).is_some())),
         "keys" () .. Map => |e, a| {
             let mut keys = Vec::new();
@@ -328,6 +345,7 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
         },
         "upper" (Str) => |e, a| e.string(unicode::upper(s(&a[0]))),
         "lower" (Str) => |e, a| e.string(unicode::lower(s(&a[0]))),
+        "swapcase" (Str) => |e, a| e.string(unicode::swap_case(s(&a[0]))),
         "title" (Str) => |e, a| e.string(unicode::title(s(&a[0]))),
         "trim" (Str) => |e, a| e.string(unicode::trim_space(s(&a[0])).to_owned()),
         "trimPrefix" (Str, Str) => |e, a| {

@@ -50,39 +50,9 @@ pub(crate) fn is_digit(c: char) -> bool {
     in_table(t::DIGIT, c)
 }
 
-/// `unicode.IsNumber`.
-pub(crate) fn is_number(c: char) -> bool {
-    in_table(t::NUMBER, c)
-}
-
 /// `unicode.IsSpace`.
 pub(crate) fn is_space(c: char) -> bool {
     in_table(t::SPACE, c)
-}
-
-/// `unicode.IsPunct`.
-pub(crate) fn is_punct(c: char) -> bool {
-    in_table(t::PUNCT, c)
-}
-
-/// `unicode.IsGraphic`.
-pub(crate) fn is_graphic(c: char) -> bool {
-    in_table(t::GRAPHIC, c)
-}
-
-/// `unicode.IsMark`.
-pub(crate) fn is_mark(c: char) -> bool {
-    in_table(t::MARK, c)
-}
-
-/// `unicode.IsSymbol`.
-pub(crate) fn is_symbol(c: char) -> bool {
-    in_table(t::SYMBOL, c)
-}
-
-/// `unicode.IsControl`.
-pub(crate) fn is_control(c: char) -> bool {
-    in_table(t::CONTROL, c)
 }
 
 #[derive(Clone, Copy)]
@@ -168,6 +138,27 @@ pub(crate) fn title(s: &str) -> String {
             let out = if is_separator(prev) { to_title(c) } else { c };
             prev = c;
             out
+        })
+        .collect()
+}
+
+/// goutils' `SwapCase` (Sprig's `swapcase`): upper and title case to lower, lower case
+/// to upper, and to title case at the start of a word.
+pub(crate) fn swap_case(s: &str) -> String {
+    let mut word_start = true;
+    s.chars()
+        .map(|c| {
+            if is_upper(c) || is_title(c) {
+                word_start = false;
+                to_lower(c)
+            } else if is_lower(c) {
+                let out = if word_start { to_title(c) } else { to_upper(c) };
+                word_start = false;
+                out
+            } else {
+                word_start = is_space(c);
+                c
+            }
         })
         .collect()
 }
