@@ -213,3 +213,34 @@ spec:
         run.stdout
     );
 }
+
+#[test]
+fn fields_the_crd_does_not_have_are_refused_as_kubectl_refuses_them() {
+    let doc = "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: retail}\nspec:\n  stack: benthos:3.0\n  logLevle: DEBUG\n  stackSpec: {input: {http_server: {}}, anything: {goes: here}}\n";
+    let run = stackhook(&["validate", "--catalog", "examples/catalog", "-"], doc);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "<stdin>:6:3: Worker retail/w: spec.logLevle: unknown field \"spec.logLevle\""
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(
+        &[
+            "validate",
+            "--catalog",
+            "examples/catalog",
+            "--strict=false",
+            "-",
+        ],
+        doc,
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("warning: Worker retail/w: spec.logLevle: unknown field \"spec.logLevle\""),
+        "{}",
+        run.stdout
+    );
+}

@@ -48,6 +48,11 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Check documents in CRD form against the CRD schema as the API server's strict
+    /// field validation does (unknown fields outside `stackSpec`, types, enums,
+    /// required fields); `--strict=false` makes those warnings.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    strict: bool,
 }
 
 /// One validated document.
@@ -93,6 +98,7 @@ impl ValidateArgs {
             paths,
             catalog,
             format,
+            strict,
         } = self;
         let mut catalog = catalog.load()?;
         let inputs = load::read_inputs(&stdin_if_empty(paths))?;
@@ -132,6 +138,23 @@ impl ValidateArgs {
         let mut skipped = 0usize;
         for (doc, result) in parsed {
             let (namespace, name) = identity(&doc.value);
+            let mismatches = model::strict::check(&doc.value);
+            let mut checked_one = |c: Checked| {
+                let mut c = c;
+                for m in &mismatches {
+                    if *strict {
+                        c.verdict.violations.push(Violation {
+                            path: m.path.clone(),
+                            message: m.message.clone(),
+                        });
+                    } else {
+                        c.verdict
+                            .warnings
+                            .push(format!("{}: {}", m.path, m.message));
+                    }
+                }
+                checked.push(c);
+            };
             match result {
                 Ok(Parsed::Skipped { .. }) => skipped += 1,
                 Ok(Parsed::Resource(r)) => {
@@ -139,7 +162,7 @@ impl ValidateArgs {
                     let namespace = matches!(*r, Resource::Stack(_))
                         .then_some(None)
                         .unwrap_or(namespace);
-                    checked.push(Checked {
+                    checked_one(Checked {
                         kind: r.kind().to_owned(),
                         doc,
                         namespace,
@@ -164,7 +187,7 @@ impl ValidateArgs {
                             message: source.to_string(),
                         },
                     };
-                    checked.push(Checked {
+                    checked_one(Checked {
                         doc,
                         kind,
                         namespace,

@@ -10,6 +10,7 @@ pub mod native;
 mod serde_helpers;
 mod stack;
 mod stack_ref;
+pub mod strict;
 mod workload;
 
 use std::fmt;
