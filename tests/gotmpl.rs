@@ -161,3 +161,31 @@ fn seed_benthos_template_renders_the_expected_jobconfig() {
         })
     );
 }
+
+#[test]
+fn the_unicode_tables_are_what_go_generates() {
+    if !have_tool("go") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("go")
+        .arg("run")
+        .arg(repo("tests/gotmpl/gen_unicode.go"))
+        .env("GO111MODULE", "off")
+        .env("GOCACHE", dir.path().join("cache"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed =
+        std::fs::read_to_string(repo("crates/stackhook-core/src/template/unicode_tables.rs"))
+            .unwrap();
+    assert!(
+        committed == String::from_utf8_lossy(&out.stdout),
+        "crates/stackhook-core/src/template/unicode_tables.rs differs from what tests/gotmpl/gen_unicode.go prints; regenerate it"
+    );
+}
