@@ -7,6 +7,8 @@
 
 pub mod address;
 pub mod admit;
+#[cfg(test)]
+mod agreement_tests;
 mod borrowed;
 pub mod catalog;
 pub mod compiled;
