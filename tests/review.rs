@@ -448,6 +448,41 @@ fn invalid_workloads_are_denied_with_causes() {
 }
 
 #[test]
+fn updates_ratchet_and_a_depot_in_use_is_kept() {
+    let c = catalog();
+    let body = |name| serde_json::to_vec(&fixture(name)).unwrap();
+    // The garbage collector removing the finalizer of a Worker that no longer
+    // validates: let through, or the namespace could never be deleted.
+    let r = review(&c, &body("worker-update-finalizer-removed"));
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+    assert!(r["response"].get("warnings").is_none(), "{r}");
+    // A label-only edit: allowed, with what is wrong.
+    let r = review(&c, &body("worker-update-labels-only"));
+    assert_eq!(r["response"]["allowed"], true, "{r}");
+    assert_eq!(
+        r["response"]["warnings"],
+        json!([
+            "spec.stack: \"benthos\" is not pinned; using benthos:3.0 (pin a version)",
+            "allowed because only metadata changed; the Worker no longer validates:",
+            "spec.stackSpec: \"input\" is a required property",
+            "spec.stackSpec.output: \"stdout\" is not of type \"object\"",
+            "spec.stackSpec.inputs[1]: depot \"nowhere\" not found in namespace \"retail\""
+        ])
+    );
+    // A changed spec is judged in full.
+    let r = review(&c, &body("worker-update-spec"));
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    assert_eq!(r["response"]["status"]["code"], 422);
+    // Deleting a Depot that workloads read.
+    let r = review(&c, &body("depot-delete-in-use"));
+    assert_eq!(r["response"]["allowed"], false, "{r}");
+    assert_eq!(
+        r["response"]["status"]["message"],
+        "Depot retail/icebase: 1 problem:\n- depot retail/icebase is used by 3 workloads: Worker retail/orders-stream, Service retail/orders-api, Workflow retail/city-export"
+    );
+}
+
+#[test]
 fn undecodable_reviews_are_errors_for_the_caller() {
     let c = catalog();
     let engine = Engine::new(Config::default());

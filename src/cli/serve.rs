@@ -89,6 +89,15 @@ pub struct ServeArgs {
     /// per step); past it the review is denied, naming the budget.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     review_time_budget: Duration,
+    /// Refuse deleting a Stack that workloads use (`=false`: allow it; their pods then
+    /// fail admission until the Stack is back).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL",
+          env = "STACKHOOK_DENY_STACK_DELETE_IN_USE")]
+    deny_stack_delete_in_use: bool,
+    /// Refuse deleting a Depot that workloads' addresses name (`=false`: allow it).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL",
+          env = "STACKHOOK_DENY_DEPOT_DELETE_IN_USE")]
+    deny_depot_delete_in_use: bool,
     /// The projector image injected into pods (default: this version's stackhook image).
     #[arg(long, env = "STACKHOOK_PROJECTOR_IMAGE")]
     projector_image: Option<String>,
@@ -188,6 +197,8 @@ impl ServeArgs {
             decision_threads,
             queued_decisions,
             review_time_budget,
+            deny_stack_delete_in_use,
+            deny_depot_delete_in_use,
             projector_image,
             kube,
             controller,
@@ -221,6 +232,11 @@ impl ServeArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             queued_decisions: *queued_decisions,
             review_time: *review_time_budget,
+            options: stackhook_core::admit::Options {
+                deny_stack_delete_in_use: *deny_stack_delete_in_use,
+                deny_depot_delete_in_use: *deny_depot_delete_in_use,
+                ..Default::default()
+            },
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             projector_image: projector_image.clone(),

@@ -64,6 +64,8 @@ pub struct ServeConfig {
     pub queued_decisions: usize,
     /// The most time one review's templates may take in all.
     pub review_time: Duration,
+    /// Admission settings (the in-use checks on deletion).
+    pub options: stackhook_core::admit::Options,
     /// How often the catalog files are checked.
     pub reload_interval: Duration,
     /// How long in-flight requests may take after SIGTERM.
@@ -136,6 +138,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     );
     app.decisions = DecisionPool::new(config.decision_threads, config.queued_decisions);
     app.review_time = config.review_time;
+    app.options = config.options.clone();
     let state = Arc::new(app);
 
     let listener = TcpListener::bind(config.listen)

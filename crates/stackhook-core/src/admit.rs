@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use crate::engine::{Admission, Options};
+use serde_json::Value;
+
+use crate::catalog::WorkloadKey;
 use crate::model::{Acl, Depot, Resource, Stack, Workload};
 use crate::projection::check_name;
 use crate::resolve;
 
-/// Most workloads a denied Stack deletion names.
-pub const MAX_LISTED_USERS: usize = 10;
+/// Most workloads a denied Stack or Depot deletion names.
+pub const MAX_LISTED_USERS: usize = 5;
 
 /// One problem, at a field path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,7 +69,7 @@ pub enum Operation {
     Create,
     /// A change.
     Update,
-    /// A deletion (checked for Stacks only).
+    /// A deletion (checked for Stacks and Depots: refused while in use).
     Delete,
 }
 
@@ -75,6 +78,7 @@ impl Admission<'_> {
     pub fn resource(&self, resource: &Resource, operation: Operation) -> Verdict {
         match (resource, operation) {
             (Resource::Stack(s), Operation::Delete) => self.stack_delete(s),
+            (Resource::Depot(d), Operation::Delete) => self.depot_delete(d),
             (_, Operation::Delete) => Verdict::default(),
             (Resource::Stack(s), _) => self.stack(s),
             (Resource::Depot(d), _) => depot(d),
@@ -200,32 +204,73 @@ impl Admission<'_> {
 
     /// A Stack on DELETE: denied while workloads use it.
     pub fn stack_delete(&self, stack: &Stack) -> Verdict {
-        let mut v = Verdict::default();
         if !self.options.deny_stack_delete_in_use {
-            return v;
+            return Verdict::default();
         }
-        let users = self.catalog.workloads_using(stack);
-        if users.is_empty() {
-            return v;
+        let what = format!("stack {}", stack.spec.reference());
+        in_use(&what, &self.catalog.workloads_using(stack))
+    }
+
+    /// A Depot on DELETE: denied while addresses of workloads in its namespace name
+    /// it (found as admission finds them, by the Stacks' filters).
+    pub fn depot_delete(&self, depot: &Depot) -> Verdict {
+        if !self.options.deny_depot_delete_in_use {
+            return Verdict::default();
         }
-        let listed: Vec<String> = users
-            .iter()
-            .take(MAX_LISTED_USERS)
-            .map(ToString::to_string)
+        let namespace = depot.metadata.namespace.as_deref().unwrap_or_default();
+        let name = depot.metadata.name.as_deref().unwrap_or_default();
+        let users: Vec<WorkloadKey> = self
+            .catalog
+            .workloads()
+            .into_iter()
+            .filter(|w| w.namespace() == namespace)
+            .filter(|w| {
+                resolve::resolve(self, w)
+                    .units
+                    .iter()
+                    .any(|u| u.addresses.iter().any(|a| a.address.depot == name))
+            })
+            .map(|w| WorkloadKey {
+                namespace: w.namespace().to_owned(),
+                kind: w.kind(),
+                name: w.name().to_owned(),
+            })
             .collect();
-        let more = users.len().saturating_sub(MAX_LISTED_USERS);
-        let mut message = format!(
-            "stack {} is used by {} workload{}: {}",
-            stack.spec.reference(),
-            users.len(),
-            if users.len() == 1 { "" } else { "s" },
-            listed.join(", ")
-        );
-        if more > 0 {
-            message.push_str(&format!(" and {more} more"));
+        in_use(&format!("depot {namespace}/{name}"), &users)
+    }
+
+    /// An UPDATE, ratcheted as the API server ratchets CRD validation: an object being
+    /// deleted is let go (the garbage collector's finalizer removal must not fail
+    /// because a Depot went away), and a change of metadata only (labels,
+    /// annotations, finalizers, ownerReferences) is allowed, with the problems the
+    /// object now has as warnings. A changed `spec` is judged in full.
+    pub fn update(&self, resource: &Resource, old: &Value, new: &Value) -> Verdict {
+        let deleting = |o: &Value| {
+            o.pointer("/metadata/deletionTimestamp")
+                .is_some_and(|t| !t.is_null())
+        };
+        if deleting(old) || deleting(new) {
+            return Verdict::default();
         }
-        v.deny("", message);
-        v
+        let verdict = self.resource(resource, Operation::Update);
+        if verdict.allowed() || old.get("spec") != new.get("spec") {
+            return verdict;
+        }
+        let mut warnings = verdict.warnings;
+        warnings.push(format!(
+            "allowed because only metadata changed; the {} no longer validates:",
+            resource.kind()
+        ));
+        warnings.extend(
+            verdict
+                .violations
+                .iter()
+                .map(|v| resolve::short_warning(v.to_string())),
+        );
+        Verdict {
+            violations: Vec::new(),
+            warnings,
+        }
     }
 
     /// A Worker, Service or Workflow on CREATE or UPDATE: every problem
@@ -243,6 +288,32 @@ impl Admission<'_> {
             warnings: resolution.warnings,
         }
     }
+}
+
+/// The denial of deleting `what` while `users` use it (none: allowed), naming up to
+/// [`MAX_LISTED_USERS`] of them.
+fn in_use(what: &str, users: &[WorkloadKey]) -> Verdict {
+    let mut v = Verdict::default();
+    if users.is_empty() {
+        return v;
+    }
+    let listed: Vec<String> = users
+        .iter()
+        .take(MAX_LISTED_USERS)
+        .map(ToString::to_string)
+        .collect();
+    let more = users.len().saturating_sub(MAX_LISTED_USERS);
+    let mut message = format!(
+        "{what} is used by {} workload{}: {}",
+        users.len(),
+        if users.len() == 1 { "" } else { "s" },
+        listed.join(", ")
+    );
+    if more > 0 {
+        message.push_str(&format!(" and {more} more"));
+    }
+    v.deny("", message);
+    v
 }
 
 /// A Depot on CREATE or UPDATE.

@@ -12,6 +12,8 @@ use crate::template::Limits;
 pub struct Options {
     /// Deny deleting a Stack that workloads use (default true).
     pub deny_stack_delete_in_use: bool,
+    /// Deny deleting a Depot that workloads' addresses name (default true).
+    pub deny_depot_delete_in_use: bool,
     /// Bounds for the dry render.
     pub limits: Limits,
 }
@@ -20,6 +22,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             deny_stack_delete_in_use: true,
+            deny_depot_delete_in_use: true,
             limits: Limits::default(),
         }
     }

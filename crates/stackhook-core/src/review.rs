@@ -487,9 +487,29 @@ impl Reviewer<'_> {
             format!("{namespace}/{name}")
         };
         let who = format!("{} {who}", request.kind.kind);
+        // An UPDATE is ratcheted against the object it replaces (a missing or
+        // unreadable oldObject: judged in full).
+        let old = match (operation, request.old_object) {
+            (Operation::Update, Some(raw)) => {
+                serde_json::from_str::<serde_json::Value>(raw.get()).ok()
+            }
+            _ => None,
+        };
+        if operation == Operation::Update
+            && object
+                .pointer("/metadata/deletionTimestamp")
+                .is_some_and(|t| !t.is_null())
+        {
+            // Being deleted: whatever it is now, the finalizers' removal must go through.
+            return Some((allowed(uid, Vec::new()), who));
+        }
+        let new = old.as_ref().map(|_| object.clone());
         Some(match model::parse_document(object) {
             Ok(Parsed::Resource(resource)) => {
-                let verdict = self.admission.resource(&resource, operation);
+                let verdict = match (&old, &new) {
+                    (Some(old), Some(new)) => self.admission.update(&resource, old, new),
+                    _ => self.admission.resource(&resource, operation),
+                };
                 (verdict_response(uid, &who, verdict), who)
             }
             Ok(Parsed::Skipped { .. }) => (allowed(uid, Vec::new()), who),
