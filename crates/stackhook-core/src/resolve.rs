@@ -70,6 +70,20 @@ pub enum Problem {
         #[source]
         error: Box<StackLookupError>,
     },
+    /// The workload names a ServiceAccount nobody granted it.
+    #[error(
+        "service account {account:?} is not allowed in namespace {namespace:?}; allowed: {allowed} (grant it with allowedServiceAccounts in the namespace's stackhook-config or the Stack)"
+    )]
+    ServiceAccountNotAllowed {
+        /// `spec.serviceAccountName`.
+        path: String,
+        /// The account.
+        account: String,
+        /// The workload's namespace.
+        namespace: String,
+        /// The accounts that are allowed, listed.
+        allowed: String,
+    },
     /// The Stack has no config section for the workload's kind.
     #[error("stack {stack} has no {section} for {kind}s; {serves}")]
     KindNotServed {
@@ -238,6 +252,7 @@ impl Problem {
             | Self::StackReference { path, .. }
             | Self::StackNotFound { path, .. }
             | Self::KindNotServed { path, .. }
+            | Self::ServiceAccountNotAllowed { path, .. }
             | Self::BrokenSchema { path, .. }
             | Self::Schema { path, .. }
             | Self::BrokenFilters { path, .. }
@@ -260,6 +275,7 @@ impl Problem {
         match self {
             Self::StackReference { .. } | Self::StackNotFound { .. } => "StackNotFound",
             Self::KindNotServed { .. } => "KindNotServed",
+            Self::ServiceAccountNotAllowed { .. } => "ServiceAccountNotAllowed",
             Self::BrokenSchema { .. }
             | Self::BrokenFilters { .. }
             | Self::BrokenTemplate { .. } => "StackInvalid",
@@ -397,6 +413,49 @@ pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
     out
 }
 
+/// The ServiceAccount every pod gets unless something grants another.
+pub const DEFAULT_SERVICE_ACCOUNT: &str = "default";
+
+/// A ServiceAccount is granted, not picked: `default`, or one the namespace's
+/// settings or the Stack allow.
+fn service_account_problem(
+    workload: &Workload,
+    stack: &Stack,
+    settings: &Settings,
+) -> Option<Problem> {
+    let account = workload.common().service_account_name.as_deref()?;
+    let from_settings = settings
+        .allowed_service_accounts
+        .as_deref()
+        .unwrap_or_default();
+    let allowed = |a: &str| {
+        a == DEFAULT_SERVICE_ACCOUNT
+            || from_settings.iter().any(|s| s == a)
+            || stack.spec.allowed_service_accounts.iter().any(|s| s == a)
+    };
+    if allowed(account) {
+        return None;
+    }
+    let mut list: Vec<&str> = std::iter::once(DEFAULT_SERVICE_ACCOUNT)
+        .chain(from_settings.iter().map(String::as_str))
+        .chain(
+            stack
+                .spec
+                .allowed_service_accounts
+                .iter()
+                .map(String::as_str),
+        )
+        .collect();
+    list.sort_unstable();
+    list.dedup();
+    Some(Problem::ServiceAccountNotAllowed {
+        path: "spec.serviceAccountName".into(),
+        account: account.to_owned(),
+        namespace: workload.namespace().to_owned(),
+        allowed: list.join(", "),
+    })
+}
+
 /// One unit: `None` when its Stack cannot be used at all.
 fn resolve_unit(
     engine: &Admission<'_>,
@@ -452,6 +511,9 @@ fn resolve_unit(
             },
         });
         return None;
+    }
+    if let Some(p) = service_account_problem(workload, &stack, settings) {
+        out.problems.push(p);
     }
     let compiled = engine.cache.get(&stack);
     let at = |rel: &str| {

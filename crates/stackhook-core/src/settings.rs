@@ -16,6 +16,7 @@
 //!     ingressDomainSuffix: prod.example.org
 //!     secretRefresh: true
 //!     projectorResources: {limits: {memory: 32Mi}}
+//!     allowedServiceAccounts: [orders-writer]
 //!   default: |
 //!     ingressDomainSuffix: example.org
 //! ```
@@ -47,6 +48,10 @@ pub struct Settings {
     /// Run the refresh sidecar for every pod.
     #[serde(default)]
     pub secret_refresh: Option<bool>,
+    /// The ServiceAccounts workloads may run as (`spec.serviceAccountName`), besides
+    /// the namespace's `default` and those the workload's Stack allows.
+    #[serde(default)]
+    pub allowed_service_accounts: Option<Vec<String>>,
 }
 
 /// An entry that is not usable, named.
@@ -126,6 +131,9 @@ pub fn resolve(sources: &[&[(String, Settings)]], labels: &BTreeMap<String, Stri
                 .projector_resources
                 .or_else(|| s.projector_resources.clone());
             out.secret_refresh = out.secret_refresh.or(s.secret_refresh);
+            out.allowed_service_accounts = out
+                .allowed_service_accounts
+                .or_else(|| s.allowed_service_accounts.clone());
         }
     }
     out

@@ -446,6 +446,59 @@ fn updates_ratchet_as_crd_validation_does() {
 }
 
 #[test]
+fn service_accounts_are_granted_not_picked() {
+    let worker = |sa: &str| {
+        workflow(&format!(
+            r#"{{stack: "flare:6.0", serviceAccountName: {sa}, stackSpec: {{name: job1, inputs: []}}}}"#
+        ))
+    };
+    let mut c = catalog();
+    let cache = StackCache::new();
+    assert!(admit(&c, &cache, &worker("default"), Operation::Create).allowed());
+    let v = admit(&c, &cache, &worker("cluster-admin-ish"), Operation::Create);
+    assert_eq!(
+        violations(&v),
+        [
+            "spec.serviceAccountName: service account \"cluster-admin-ish\" is not allowed in namespace \"retail\"; allowed: default (grant it with allowedServiceAccounts in the namespace's stackhook-config or the Stack)"
+        ]
+    );
+    // Granted by the namespace's stackhook-config…
+    c.set_settings(
+        "retail",
+        vec![(
+            "default".into(),
+            crate::settings::Settings {
+                allowed_service_accounts: Some(vec!["orders-writer".into()]),
+                ..Default::default()
+            },
+        )],
+    );
+    assert!(admit(&c, &cache, &worker("orders-writer"), Operation::Create).allowed());
+    let v = admit(&c, &cache, &worker("other"), Operation::Create);
+    assert!(
+        violations(&v)[0].contains("allowed: default, orders-writer"),
+        "{v:?}"
+    );
+    // …or by the Stack.
+    let mut granting = catalog();
+    granting.remove_stack("flare-6-0");
+    let stack = CATALOG.split("---").next().unwrap().replace(
+        "  version: \"6.0\"\n",
+        "  version: \"6.0\"\n  allowedServiceAccounts: [flare-runner]\n",
+    );
+    granting.insert(one(&stack)).unwrap();
+    assert!(
+        admit(
+            &granting,
+            &StackCache::new(),
+            &worker("flare-runner"),
+            Operation::Create
+        )
+        .allowed()
+    );
+}
+
+#[test]
 fn depot_rules() {
     let v = check(
         "apiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata: {name: d, namespace: ns1}\nspec: {secrets: [{name: a, acl: r, files: [\"../k\"]}, {name: \"\", acl: r}]}\n",

@@ -50,6 +50,11 @@ pub struct StackSpec {
     /// `{filter: ".outputs[]", acl: rw}`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_os_address_jq_filters: Vec<AddressFilter>,
+    /// ServiceAccounts (of the workload's namespace) that workloads of this Stack may
+    /// run as, besides `default` and those the namespace's `stackhook-config` allows
+    /// (`allowedServiceAccounts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_service_accounts: Vec<String>,
     /// How depot secrets reach the program: `propFile` (Java properties files written
     /// by an init container, the default) or `envVars` (environment variables).
     #[serde(default, skip_serializing_if = "Option::is_none")]

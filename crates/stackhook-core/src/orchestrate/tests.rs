@@ -9,6 +9,8 @@ metadata: {name: app-1, uid: s1, generation: 1}
 spec:
   name: app
   version: "1"
+  # Its workloads may run as `runner` (besides `default`).
+  allowedServiceAccounts: [runner]
   image: {registry: r.io, repository: team, image: app, tag: "1.2"}
   command: [/app]
   arguments: [--config, /etc/dataos/config/app.yaml]
