@@ -27,6 +27,11 @@ pub struct RenderArgs {
     /// Domain suffix of Ingress hosts (`<name>.<namespace>.<suffix>`).
     #[arg(long, default_value = "example.com")]
     ingress_domain_suffix: String,
+    /// Check `resourceTemplate` kinds against the controller's allow-list
+    /// (`Kind.group`, as `--resource-template-kinds` of `serve`/`controller`);
+    /// default: not checked.
+    #[arg(long, value_delimiter = ',', value_name = "KIND")]
+    resource_template_kinds: Option<Vec<String>>,
 }
 
 impl RenderArgs {
@@ -35,9 +40,11 @@ impl RenderArgs {
             paths,
             catalog,
             ingress_domain_suffix,
+            resource_template_kinds,
         } = self;
         let defaults = &Defaults {
             ingress_domain_suffix: ingress_domain_suffix.clone(),
+            resource_kinds: resource_template_kinds.clone(),
         };
         let mut engine = Engine::load(catalog)?;
         let mut workloads = Vec::new();

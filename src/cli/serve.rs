@@ -134,6 +134,26 @@ pub struct ClusterArgs {
         env = "STACKHOOK_INGRESS_DOMAIN_SUFFIX"
     )]
     ingress_domain_suffix: String,
+    /// The namespaces whose workloads the controller manages (default: all but
+    /// kube-system, kube-public, kube-node-lease and the release namespace, which
+    /// are never managed).
+    #[arg(
+        long,
+        env = "STACKHOOK_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NS"
+    )]
+    namespaces: Vec<String>,
+    /// The kinds a Stack's `resourceTemplate` may make, as `Kind.group`
+    /// (`SparkApplication.sparkoperator.k8s.io`; `Kind` for the core group). A
+    /// workload whose Stack makes another kind is not applied (`KindNotAllowed`).
+    #[arg(
+        long,
+        env = "STACKHOOK_RESOURCE_TEMPLATE_KINDS",
+        value_delimiter = ',',
+        value_name = "KIND"
+    )]
+    resource_template_kinds: Vec<String>,
 }
 
 impl ClusterArgs {
@@ -153,6 +173,12 @@ impl ClusterArgs {
             identity,
             defaults: Defaults {
                 ingress_domain_suffix: self.ingress_domain_suffix.clone(),
+                resource_kinds: Some(self.resource_template_kinds.clone()),
+            },
+            namespaces: crate::controller::Namespaces {
+                only: (!self.namespaces.is_empty())
+                    .then(|| self.namespaces.iter().cloned().collect()),
+                release: None,
             },
         }
     }

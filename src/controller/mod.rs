@@ -44,6 +44,8 @@ pub struct Context {
     pub options: Options,
     /// Installation-wide defaults.
     pub defaults: Defaults,
+    /// The namespaces it writes in.
+    pub namespaces: Namespaces,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
@@ -67,6 +69,7 @@ impl Context {
             catalog,
             options: Options::default(),
             defaults,
+            namespaces: Namespaces::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -92,6 +95,53 @@ impl Context {
     }
 }
 
+/// Namespaces the controller never writes in, whatever it is told.
+pub const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
+
+/// Which namespaces the controller manages workloads in: the chosen ones (all when
+/// none are chosen), never the system namespaces or its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Namespaces {
+    /// The chosen namespaces; `None`: every other.
+    pub only: Option<std::collections::BTreeSet<String>>,
+    /// The release namespace.
+    pub release: Option<String>,
+}
+
+impl Namespaces {
+    /// Whether workloads in `namespace` are the controller's to reconcile.
+    pub fn manages(&self, namespace: &str) -> bool {
+        !SYSTEM_NAMESPACES.contains(&namespace)
+            && self.release.as_deref() != Some(namespace)
+            && self.only.as_ref().is_none_or(|o| o.contains(namespace))
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn system_and_release_namespaces_are_never_managed() {
+    let all = Namespaces {
+        only: None,
+        release: Some("stackhook-system".into()),
+    };
+    assert!(all.manages("retail"));
+    for ns in [
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "stackhook-system",
+    ] {
+        assert!(!all.manages(ns), "{ns}");
+    }
+    let chosen = Namespaces {
+        only: Some(["retail".to_owned(), "kube-system".to_owned()].into()),
+        release: None,
+    };
+    assert!(chosen.manages("retail"));
+    assert!(!chosen.manages("orders"));
+    assert!(!chosen.manages("kube-system"));
+}
+
 fn key<K: Resource<DynamicType = ()>>(o: &K) -> String {
     format!(
         "{}/{}/{}",
@@ -107,6 +157,11 @@ where
 {
     let k = key(&*object);
     let workload = object.workload();
+    if !ctx.namespaces.manages(workload.namespace()) {
+        // Not granted there (the chart gives no Role): left to whoever is.
+        tracing::debug!(workload = %k, "not a managed namespace");
+        return Ok(Action::await_change());
+    }
     let result = reconcile::reconcile(&workload, &ctx).await;
     match &result {
         Ok(_) => {

@@ -49,6 +49,19 @@ pub enum ReconcileError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// Reading an object before applying it failed.
+    #[error("cannot read {kind} {namespace}/{name} to see who owns it: {}", brief(.source))]
+    Read {
+        /// The object's kind.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
+    },
     /// Listing the workload's objects failed.
     #[error("cannot list the {what} of {workload}: {}", brief(.source))]
     List {
@@ -287,6 +300,13 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                     )
                 }
                 OrchestrateError::Render(_) => ("RenderFailed", Outcome::RenderFailed(&text)),
+                OrchestrateError::KindNotAllowed { .. } => (
+                    "KindNotAllowed",
+                    Outcome::Refused {
+                        reason: "KindNotAllowed",
+                        message: &text,
+                    },
+                ),
             };
             publish(ctx, w, EventType::Warning, reason, text.clone()).await;
             let status = progress::status(w, &outcome, None, None, previous, &now);
@@ -296,6 +316,42 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
             return Ok(Action::requeue(Duration::from_secs(300)));
         }
     };
+
+    // Nothing is taken over: every object of the plan must be absent or the
+    // workload's own before any is applied (a refused plan leaves everything as it was).
+    let mut conflicts = Vec::new();
+    for (index, object) in objects.iter().enumerate() {
+        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let found = api
+            .get_opt(&name)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                kind: kind.clone(),
+                namespace: w.namespace().to_owned(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        let mut found = found.map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
+        if let Some(v) = found.as_mut() {
+            v["kind"] = object["kind"].clone();
+        }
+        if let progress::Ownership::Foreign(why) = progress::ownership(found.as_ref(), w) {
+            conflicts.push(why);
+        }
+    }
+    if !conflicts.is_empty() {
+        let text = format!("not applied: {}", conflicts.join("; "));
+        publish(ctx, w, EventType::Warning, "Conflict", text.clone()).await;
+        let outcome = Outcome::Refused {
+            reason: "Conflict",
+            message: &text,
+        };
+        let status = progress::status(w, &outcome, None, None, previous, &now);
+        write_status(ctx, w, previous, status).await?;
+        // Until the other object goes or the workload is renamed; look again now and
+        // then.
+        return Ok(Action::requeue(Duration::from_secs(300)));
+    }
 
     for name in progress::jobs_to_replace(&objects, &jobs) {
         delete(ctx, w, "Job", &job_resource(), &name).await?;

@@ -38,6 +38,8 @@ type Answer = Box<dyn FnMut(&Seen) -> Option<(u16, Value)> + Send>;
 /// succeed.
 fn default_answer(seen: &Seen) -> (u16, Value) {
     match seen.method.as_str() {
+        // One object (…/namespaces/NS/RESOURCE/NAME): none exists yet.
+        "GET" if is_one_object(&seen.path) => (404, api_error(404, "NotFound", "not found")),
         "GET" => (
             200,
             json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": []}),
@@ -53,6 +55,11 @@ fn default_answer(seen: &Seen) -> (u16, Value) {
             (200, v)
         }
     }
+}
+
+fn is_one_object(path: &str) -> bool {
+    path.split_once("/namespaces/")
+        .is_some_and(|(_, rest)| rest.split('/').count() == 3)
 }
 
 fn api_error(code: u16, reason: &str, message: &str) -> Value {
@@ -162,6 +169,24 @@ fn with_status(object: &Value, status: Option<&Value>) -> Workload {
 }
 
 async fn run(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<Seen>) {
+    let (client, task) = fake_api(answer);
+    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    let result = reconcile(w, &ctx).await;
+    drop(ctx);
+    let seen = task.await.unwrap_or_default();
+    // The reads of each planned object (who owns it) come first; the tests of what is
+    // applied look at the rest, `run_all` at everything.
+    let seen = seen
+        .into_iter()
+        .filter(|s| !(s.method == "GET" && is_one_object(&s.path)))
+        .collect();
+    (
+        result.map(|a| format!("{a:?}")).map_err(|e| e.to_string()),
+        seen,
+    )
+}
+
+async fn run_all(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<Seen>) {
     let (client, task) = fake_api(answer);
     let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
     let result = reconcile(w, &ctx).await;
@@ -330,7 +355,7 @@ async fn a_server_error_names_the_object_and_writes_nothing_more() {
     let (result, seen) = run(
         &w,
         Box::new(|s| {
-            s.path.contains("/deployments/").then(|| {
+            (s.method == "PATCH" && s.path.contains("/deployments/")).then(|| {
                 (
                     500,
                     api_error(500, "InternalError", "etcdserver: request timed out"),
@@ -353,7 +378,7 @@ async fn a_conflict_fails_this_reconcile_and_the_retry_applies() {
     let (result, _) = run(
         &w,
         Box::new(|s| {
-            s.path.contains("/deployments/").then(|| {
+            (s.method == "PATCH" && s.path.contains("/deployments/")).then(|| {
                 (
                     409,
                     api_error(409, "Conflict", "Operation cannot be fulfilled on deployments.apps \"orders-stream\": the object has been modified"),
@@ -529,5 +554,97 @@ async fn a_failed_delete_names_the_object() {
             "cannot delete Job retail/etl-a: 403 Forbidden: jobs.batch \"etl-a\" is forbidden"
                 .into()
         )
+    );
+}
+
+/// A Deployment that exists already, with these owner references.
+fn live_deployment(owners: Value) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+           "metadata": {"name": "orders-stream", "namespace": "retail", "uid": "d-9",
+                        "ownerReferences": owners},
+           "spec": {"selector": {}, "template": {}}})
+}
+
+#[tokio::test]
+async fn an_object_the_workload_does_not_own_is_not_taken_over() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    for (owners, why) in [
+        (
+            json!([]),
+            "Deployment orders-stream exists and is not managed by stackhook",
+        ),
+        (
+            json!([{"apiVersion": "stackhook.io/v1alpha1", "kind": "Service", "name": "orders-stream",
+                    "uid": "someone-else", "controller": true}]),
+            "Deployment orders-stream exists and is owned by Service orders-stream",
+        ),
+    ] {
+        let live = live_deployment(owners);
+        let (result, seen) = run_all(
+            &w,
+            Box::new(move |s| {
+                (s.method == "GET" && s.path.ends_with("/deployments/orders-stream"))
+                    .then(|| (200, live.clone()))
+            }),
+        )
+        .await;
+        assert!(result.is_ok(), "{result:?}");
+        // Every planned object is read, nothing is written but the Event and status.
+        assert!(
+            !seen
+                .iter()
+                .any(|s| s.method == "PATCH" && !s.path.ends_with("/status")),
+            "{:?}",
+            lines(&seen)
+        );
+        let event = seen
+            .iter()
+            .find(|s| s.path.ends_with("/events"))
+            .map(|s| s.body.clone())
+            .unwrap_or_default();
+        assert_eq!(event["reason"], "Conflict");
+        assert_eq!(event["type"], "Warning");
+        assert_eq!(event["note"], format!("not applied: {why}"));
+        let status = status_of(&seen).unwrap_or_default();
+        let ready = status["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready")
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(
+            (&ready["status"], &ready["reason"]),
+            (&json!("False"), &json!("Conflict"))
+        );
+        assert_eq!(ready["message"], format!("not applied: {why}"));
+    }
+}
+
+#[tokio::test]
+async fn an_object_the_workload_owns_is_applied_again() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let uid = w.meta().uid.clone().unwrap_or_default();
+    let live = live_deployment(
+        json!([{"apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+        "name": "orders-stream", "uid": uid, "controller": true, "blockOwnerDeletion": true}]),
+    );
+    let (result, seen) = run_all(
+        &w,
+        Box::new(move |s| {
+            (s.method == "GET" && s.path.ends_with("/deployments/orders-stream"))
+                .then(|| (200, live.clone()))
+        }),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let methods: Vec<&str> = seen.iter().take(4).map(|s| s.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["GET", "GET", "PATCH", "PATCH"],
+        "{:?}",
+        lines(&seen)
     );
 }

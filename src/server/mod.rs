@@ -91,6 +91,8 @@ pub struct ControllerSettings {
     pub identity: String,
     /// Installation-wide defaults.
     pub defaults: stackhook_core::orchestrate::Defaults,
+    /// The namespaces it manages (`--namespaces`; the release namespace is added).
+    pub namespaces: crate::controller::Namespaces,
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -364,12 +366,13 @@ pub async fn run_controller(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
-    let ctx = Arc::new(crate::controller::Context::new(
-        client,
-        catalog,
-        settings.defaults,
-        &settings.identity,
-    ));
+    let mut ctx =
+        crate::controller::Context::new(client, catalog, settings.defaults, &settings.identity);
+    ctx.namespaces = crate::controller::Namespaces {
+        release: Some(namespace.clone()),
+        ..settings.namespaces
+    };
+    let ctx = Arc::new(ctx);
     // Taking part in the election needs the API server (the Lease is read or made
     // first); while it cannot be reached, try again rather than idle without a
     // controller.

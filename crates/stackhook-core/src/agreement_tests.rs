@@ -153,6 +153,8 @@ fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answer
         }
         // A render failure is a dry-render problem admission reports too.
         Err(OrchestrateError::Render(_)) => false,
+        // No allow-list is given here: every kind may be made.
+        Err(e @ OrchestrateError::KindNotAllowed { .. }) => panic!("{e}"),
     };
     let (mut mounted, mut rendered, mut applied) = (Vec::new(), Vec::new(), Vec::new());
     if controller {

@@ -42,12 +42,17 @@ pub use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
 pub struct Defaults {
     /// Hosts of Ingresses are `<name>.<namespace>.<suffix>`.
     pub ingress_domain_suffix: String,
+    /// The kinds (`Kind.group`, `Kind` for the core group) a Stack's
+    /// `resourceTemplate` may make; `None`: any (offline, where no cluster's policy
+    /// applies).
+    pub resource_kinds: Option<Vec<String>>,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
         Self {
             ingress_domain_suffix: "example.com".into(),
+            resource_kinds: None,
         }
     }
 }
@@ -70,6 +75,17 @@ pub enum OrchestrateError {
     /// A template fails when rendered for real.
     #[error("{}", .0.at())]
     Render(Problem),
+    /// The Stack's `resourceTemplate` makes a kind that is not on the controller's
+    /// allow-list.
+    #[error(
+        "the Stack's resourceTemplate makes a {kind}, which the controller may not create; allowed: {allowed}"
+    )]
+    KindNotAllowed {
+        /// `Kind.group` (`Kind` for the core group).
+        kind: String,
+        /// The allow-list, listed.
+        allowed: String,
+    },
 }
 
 /// Whether the controller makes more than the ConfigMap (not annotated
@@ -86,6 +102,22 @@ pub fn orchestrated(workload: &Workload) -> bool {
 
 /// The workload as the controlling owner of what is made for it (when it has a uid:
 /// objects read from files have none).
+/// `Kind.group` of an object (`Kind` for the core group), as allow-lists name kinds.
+pub fn group_kind(object: &Value) -> String {
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.rsplit_once('/'))
+    {
+        Some((group, _)) => format!("{kind}.{group}"),
+        None => kind.to_owned(),
+    }
+}
+
 fn owner(workload: &Workload) -> Option<Vec<OwnerReference>> {
     workload.meta().uid.as_ref().map(|uid| {
         vec![OwnerReference {
@@ -361,6 +393,19 @@ pub fn desired(
         && let Some(object) = render_template(admission, workload, first, TemplateField::Resource)?
     {
         let mut object = object;
+        if let Some(allowed) = &defaults.resource_kinds {
+            let kind = group_kind(&object);
+            if !allowed.contains(&kind) {
+                return Err(OrchestrateError::KindNotAllowed {
+                    kind,
+                    allowed: if allowed.is_empty() {
+                        "none".into()
+                    } else {
+                        allowed.join(", ")
+                    },
+                });
+            }
+        }
         if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.entry("name").or_insert_with(|| name.into());
             meta.insert("namespace".into(), workload.namespace().into());

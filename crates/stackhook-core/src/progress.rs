@@ -30,6 +30,15 @@ pub enum Outcome<'a> {
     },
     /// A template failed.
     RenderFailed(&'a str),
+    /// The workload validates but its plan was not applied: objects of it exist and
+    /// are not the workload's (`Conflict`), or its `resourceTemplate` makes a kind the
+    /// controller may not create (`KindNotAllowed`).
+    Refused {
+        /// A CamelCase reason.
+        reason: &'a str,
+        /// Why, naming the objects.
+        message: &'a str,
+    },
     /// The objects were applied; `live` holds them as the API server answered (with
     /// their status).
     Applied {
@@ -38,6 +47,60 @@ pub enum Outcome<'a> {
         /// The Stack's `successCondition` / `failureCondition`, for a `resourceTemplate`.
         conditions: ResourceConditions<'a>,
     },
+}
+
+/// Who controls an object the plan would apply, as the controller finds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// It does not exist yet.
+    Absent,
+    /// Its controller ownerReference is the workload's.
+    Ours,
+    /// Someone else's, or no one's: the controller does not touch it.
+    Foreign(String),
+}
+
+/// Whether applying over `live` (the object as it is, if it exists) would take over
+/// what the workload does not own: a Worker named like an existing Service must not
+/// make it its own (and garbage-collect it with itself).
+pub fn ownership(live: Option<&Value>, workload: &Workload) -> Ownership {
+    let Some(live) = live else {
+        return Ownership::Absent;
+    };
+    let refs = live
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let controller = refs
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true));
+    let what = format!(
+        "{} {}",
+        kind_of(live),
+        live.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    );
+    let Some(owner) = controller else {
+        return Ownership::Foreign(format!("{what} exists and is not managed by stackhook"));
+    };
+    let field = |k: &str| owner.get(k).and_then(Value::as_str).unwrap_or_default();
+    let ours = field("kind") == workload.kind().kind()
+        && field("apiVersion").starts_with("stackhook.io/")
+        && match workload.meta().uid.as_deref() {
+            Some(uid) => field("uid") == uid,
+            None => field("name") == workload.name(),
+        };
+    if ours {
+        Ownership::Ours
+    } else {
+        Ownership::Foreign(format!(
+            "{what} exists and is owned by {} {}",
+            field("kind"),
+            field("name")
+        ))
+    }
 }
 
 fn kind_of(v: &Value) -> &str {
@@ -374,6 +437,14 @@ pub fn status(
                 cond("Validated", true, "Valid", "the workload validates".into()),
                 cond("ConfigRendered", false, "RenderFailed", (*why).to_owned()),
                 cond("Ready", false, "RenderFailed", "not applied".into()),
+            ],
+        ),
+        Outcome::Refused { reason, message } => (
+            WorkloadPhase::Failed,
+            vec![
+                cond("Validated", true, "Valid", "the workload validates".into()),
+                cond("ConfigRendered", false, reason, "not applied".into()),
+                cond("Ready", false, reason, (*message).to_owned()),
             ],
         ),
         Outcome::Applied { live, conditions } => {

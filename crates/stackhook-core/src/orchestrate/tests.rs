@@ -62,9 +62,41 @@ fn plan(text: &str, dag: &Dag<'_>) -> Result<Vec<Value>, OrchestrateError> {
         &workload(text),
         &Defaults {
             ingress_domain_suffix: "apps.example.org".into(),
+            resource_kinds: None,
         },
         dag,
     )
+}
+
+#[test]
+fn resource_template_kinds_must_be_on_the_allow_list() {
+    let fixture = Fixture::new(CATALOG);
+    let w = workload(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: job, namespace: ns1, uid: w9}\nspec: {stack: \"spark:1\", stackSpec: {main: org.Example}}\n",
+    );
+    let with = |kinds: &[&str]| {
+        desired(
+            &fixture.admission(),
+            &w,
+            &Defaults {
+                resource_kinds: Some(kinds.iter().map(|k| (*k).to_owned()).collect()),
+                ..Defaults::default()
+            },
+            &Dag::All,
+        )
+    };
+    assert!(with(&["SparkApplication.sparkoperator.k8s.io"]).is_ok());
+    let e = with(&["ConfigMap", "Job.batch"]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the Stack's resourceTemplate makes a SparkApplication.sparkoperator.k8s.io, which the controller may not create; allowed: ConfigMap, Job.batch"
+    );
+    assert!(
+        with(&[])
+            .unwrap_err()
+            .to_string()
+            .ends_with("allowed: none")
+    );
 }
 
 fn kinds(objects: &[Value]) -> Vec<String> {
