@@ -148,8 +148,6 @@ fn the_default_install_is_valid_and_safe() {
             "Deployment",
             "MutatingWebhookConfiguration",
             "PodDisruptionBudget",
-            "Role",
-            "RoleBinding",
             "Secret",
             "Service",
             "ServiceAccount",
@@ -192,8 +190,13 @@ fn the_default_install_is_valid_and_safe() {
         json!(["CREATE", "UPDATE", "DELETE"])
     );
     assert_eq!(
-        validating["webhooks"][1]["rules"][0]["resources"],
-        json!(["depots", "workers", "services", "workflows"])
+        validating["webhooks"][1]["rules"],
+        json!([
+            {"apiGroups": ["stackhook.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE", "DELETE"],
+             "resources": ["depots"], "scope": "Namespaced"},
+            {"apiGroups": ["stackhook.io"], "apiVersions": ["v1alpha1"], "operations": ["CREATE", "UPDATE"],
+             "resources": ["workers", "services", "workflows"], "scope": "Namespaced"}
+        ])
     );
     let mutating = &find(&objects, "MutatingWebhookConfiguration", "stackhook")["webhooks"][0];
     assert_eq!(mutating["reinvocationPolicy"], "IfNeeded");
@@ -204,23 +207,10 @@ fn the_default_install_is_valid_and_safe() {
         json!({"matchExpressions": [{"key": "stackhook.io/workload", "operator": "Exists"}]})
     );
 
-    // RBAC: no wildcards anywhere.
-    for o in objects
-        .iter()
-        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
-    {
-        for rule in o["rules"].as_array().unwrap() {
-            for field in ["apiGroups", "resources", "verbs"] {
-                assert!(
-                    !rule[field].as_array().unwrap().contains(&json!("*")),
-                    "{} has a wildcard in {field}: {rule}",
-                    o["metadata"]["name"]
-                );
-            }
-        }
-    }
-    let lease = find(&objects, "Role", "stackhook-leader-election");
-    assert_eq!(lease["rules"][0]["resources"], json!(["leases"]));
+    // RBAC: no wildcards; the webhook's account writes nothing. Without namespaces
+    // for it, the controller is not deployed.
+    assert_least_privilege(&objects);
+    assert!(!objects.iter().any(|o| o["kind"] == "Role"));
 
     // The Deployment: two replicas apart, restricted, probes on the plain port.
     let deployment = find(&objects, "Deployment", "stackhook");
@@ -256,10 +246,8 @@ fn the_default_install_is_valid_and_safe() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert!(
-        args.starts_with(&["serve", "--kube", "--controller"]),
-        "{args:?}"
-    );
+    assert!(args.starts_with(&["serve", "--kube"]), "{args:?}");
+    assert!(!args.contains(&"--controller"), "{args:?}");
     assert!(
         args.contains(&"--projector-image=ghcr.io/stackhook/stackhook:0.1.0"),
         "{args:?}"
@@ -426,8 +414,6 @@ fn existing_secret_mode_uses_the_given_secret_and_bundle() {
         deployment["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
         "my-tls"
     );
-    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
-    assert!(!args.as_array().unwrap().contains(&json!("--controller")));
     for w in webhooks(&objects) {
         assert_eq!(
             (w["failurePolicy"].as_str(), w["timeoutSeconds"].as_i64()),
@@ -441,9 +427,170 @@ fn existing_secret_mode_uses_the_given_secret_and_bundle() {
     );
     // Without the controller: read-only access, no Lease.
     assert!(!objects.iter().any(|o| o["kind"] == "Role"));
-    let role = find(&objects, "ClusterRole", "stackhook");
-    for rule in role["rules"].as_array().unwrap() {
-        assert_eq!(rule["verbs"], json!(["get", "list", "watch"]), "{rule}");
+    assert_least_privilege(&objects);
+}
+
+const READ: [&str; 3] = ["get", "list", "watch"];
+
+/// The rules bound to `account` (a ServiceAccount of the release), with the namespace
+/// they apply in (`None`: every namespace).
+fn rules_of<'a>(objects: &'a [Value], account: &str) -> Vec<(Option<&'a str>, &'a Value)> {
+    let mut out = Vec::new();
+    for binding in objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRoleBinding" || o["kind"] == "RoleBinding")
+    {
+        let bound = binding["subjects"].as_array().unwrap().iter().any(|s| {
+            s["kind"] == "ServiceAccount" && s["name"] == account && s["namespace"] == NAMESPACE
+        });
+        if !bound {
+            continue;
+        }
+        let namespace = binding["metadata"]["namespace"].as_str();
+        let role_kind = binding["roleRef"]["kind"].as_str().unwrap();
+        let role = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == role_kind
+                    && o["metadata"]["name"] == binding["roleRef"]["name"]
+                    && o["metadata"]["namespace"].as_str() == namespace
+            })
+            .unwrap_or_else(|| panic!("{binding} binds a role that is not installed"));
+        for rule in role["rules"].as_array().unwrap() {
+            out.push((namespace, rule));
+        }
+    }
+    out
+}
+
+/// No wildcard in any rule; the webhook's account can only read; nothing can write
+/// in the system namespaces; cluster-wide rules only read.
+fn assert_least_privilege(objects: &[Value]) {
+    for o in objects
+        .iter()
+        .filter(|o| o["kind"] == "ClusterRole" || o["kind"] == "Role")
+    {
+        for rule in o["rules"].as_array().unwrap() {
+            for field in ["apiGroups", "resources", "verbs"] {
+                assert!(
+                    !rule[field].as_array().unwrap().contains(&json!("*")),
+                    "{} has a wildcard in {field}: {rule}",
+                    o["metadata"]["name"]
+                );
+            }
+        }
+        if o["kind"] == "ClusterRole" {
+            for rule in o["rules"].as_array().unwrap() {
+                for verb in rule["verbs"].as_array().unwrap() {
+                    assert!(
+                        READ.contains(&verb.as_str().unwrap()),
+                        "ClusterRole {} writes everywhere: {rule}",
+                        o["metadata"]["name"]
+                    );
+                }
+            }
+        }
+        assert!(
+            !["kube-system", "kube-public", "kube-node-lease"]
+                .contains(&o["metadata"]["namespace"].as_str().unwrap_or("")),
+            "a Role in a system namespace: {o}"
+        );
+    }
+    let webhook = rules_of(objects, "stackhook");
+    assert!(!webhook.is_empty());
+    for (_, rule) in webhook {
+        assert_eq!(rule["verbs"], json!(READ), "the webhook's account may {rule}");
+    }
+}
+
+#[test]
+fn the_controller_runs_apart_and_writes_only_in_its_namespaces() {
+    if !have_helm() {
+        return;
+    }
+    let objects = install(json!({
+        "controller": {
+            "namespaces": ["retail", "orders"],
+            "resourceTemplateKinds": [{"kind": "SparkApplication", "group": "sparkoperator.k8s.io", "resource": "sparkapplications"}],
+        },
+        "networkPolicy": {"enabled": true, "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}]},
+    }));
+    assert_valid(&objects);
+    assert_least_privilege(&objects);
+    find(&objects, "ServiceAccount", "stackhook");
+    find(&objects, "ServiceAccount", "stackhook-controller");
+    let webhook = find(&objects, "Deployment", "stackhook");
+    let controller = find(&objects, "Deployment", "stackhook-controller");
+    assert_eq!(
+        controller["spec"]["template"]["spec"]["serviceAccountName"],
+        "stackhook-controller"
+    );
+    // The webhook's Service and Deployment never select the controller's pods.
+    let selector = &webhook["spec"]["selector"]["matchLabels"];
+    let labels = &controller["spec"]["template"]["metadata"]["labels"];
+    assert_ne!(selector["app.kubernetes.io/name"], labels["app.kubernetes.io/name"]);
+    assert_eq!(
+        find(&objects, "Service", "stackhook")["spec"]["selector"],
+        *selector
+    );
+    let args: Vec<&str> = controller["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(args[0], "controller");
+    assert!(args.contains(&"--namespaces=retail,orders"), "{args:?}");
+    assert!(
+        args.contains(&"--resource-template-kinds=SparkApplication.sparkoperator.k8s.io"),
+        "{args:?}"
+    );
+    let help = stackhook(&["controller", "--help"], "").stdout;
+    for arg in &args[1..] {
+        let flag = arg.split('=').next().unwrap();
+        assert!(help.contains(flag), "{flag} is not a `stackhook controller` flag");
+    }
+    // Writes: a Role in each chosen namespace (with the resourceTemplate kind), and
+    // the Lease in the release namespace; nowhere else.
+    let writes: BTreeSet<&str> = rules_of(&objects, "stackhook-controller")
+        .into_iter()
+        .filter(|(_, r)| r["verbs"].as_array().unwrap().iter().any(|v| !READ.contains(&v.as_str().unwrap())))
+        .map(|(ns, _)| ns.expect("a cluster-wide write"))
+        .collect();
+    assert_eq!(writes, ["orders", "retail", NAMESPACE].into());
+    let retail = objects
+        .iter()
+        .find(|o| o["kind"] == "Role" && o["metadata"]["namespace"] == "retail")
+        .unwrap();
+    assert!(
+        retail["rules"].as_array().unwrap().iter().any(|r| r["resources"] == json!(["sparkapplications"])
+            && r["apiGroups"] == json!(["sparkoperator.k8s.io"])),
+        "{retail}"
+    );
+    let lease = find(&objects, "Role", "stackhook-leader-election");
+    assert_eq!(lease["rules"][0]["resources"], json!(["leases"]));
+    // The NetworkPolicy: the admission port from anywhere, metrics from monitoring.
+    let policy = find(&objects, "NetworkPolicy", "stackhook");
+    assert_eq!(policy["spec"]["ingress"][0], json!({"ports": [{"port": 8443, "protocol": "TCP"}]}));
+    assert_eq!(
+        policy["spec"]["ingress"][1]["from"],
+        json!([{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}])
+    );
+}
+
+#[test]
+fn the_controller_is_refused_system_and_release_namespaces() {
+    if !have_helm() {
+        return;
+    }
+    for ns in ["kube-system", NAMESPACE] {
+        let error = helm(&json!({"controller": {"namespaces": ["retail", ns]}}), &[])
+            .err()
+            .unwrap_or_else(|| panic!("{ns} was accepted"));
+        assert!(
+            error.contains(&format!("controller.namespaces: \"{ns}\" is not a namespace the controller may manage")),
+            "{error}"
+        );
     }
 }
 

@@ -173,11 +173,20 @@ impl ClusterArgs {
             identity,
             defaults: Defaults {
                 ingress_domain_suffix: self.ingress_domain_suffix.clone(),
-                resource_kinds: Some(self.resource_template_kinds.clone()),
+                resource_kinds: Some(
+                    self.resource_template_kinds
+                        .iter()
+                        .filter(|k| !k.is_empty())
+                        .cloned()
+                        .collect(),
+                ),
             },
             namespaces: crate::controller::Namespaces {
-                only: (!self.namespaces.is_empty())
-                    .then(|| self.namespaces.iter().cloned().collect()),
+                only: self
+                    .namespaces
+                    .iter()
+                    .any(|n| !n.is_empty())
+                    .then(|| self.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect()),
                 release: None,
             },
         }

@@ -37,6 +37,7 @@ BUILTIN = [
     ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False),
     ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True),
     ("coordination.k8s.io", "v1", "leases", "Lease", True),
     ("events.k8s.io", "v1", "events", "Event", True),
     ("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True),

@@ -104,3 +104,34 @@ clientConfig:
   caBundle: {{ . }}
   {{- end }}
 {{- end -}}
+
+{{/* The controller's pods: a name of their own, so the webhook's Service and
+Deployment never select them. */}}
+{{- define "stackhook.controllerSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}-controller
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "stackhook.controllerLabels" -}}
+{{ include "stackhook.controllerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* "true" when the controller is deployed: enabled, and granted namespaces. */}}
+{{- define "stackhook.controllerOn" -}}
+{{- if and .Values.controller.enabled .Values.controller.namespaces -}}true{{- end -}}
+{{- end -}}
+
+{{/* The namespaces the controller manages, checked: never the system namespaces or
+the release's own (the webhook's token and certificates live there). */}}
+{{- define "stackhook.controllerNamespaces" -}}
+{{- $forbidden := list "kube-system" "kube-public" "kube-node-lease" .Release.Namespace -}}
+{{- range .Values.controller.namespaces -}}
+{{- if has . $forbidden -}}
+{{- fail (printf "controller.namespaces: %q is not a namespace the controller may manage (kube-system, kube-public, kube-node-lease and the release namespace are refused)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- .Values.controller.namespaces | uniq | toJson -}}
+{{- end -}}
