@@ -499,7 +499,11 @@ fn assert_least_privilege(objects: &[Value]) {
     let webhook = rules_of(objects, "stackhook");
     assert!(!webhook.is_empty());
     for (_, rule) in webhook {
-        assert_eq!(rule["verbs"], json!(READ), "the webhook's account may {rule}");
+        assert_eq!(
+            rule["verbs"],
+            json!(READ),
+            "the webhook's account may {rule}"
+        );
     }
 }
 
@@ -528,7 +532,10 @@ fn the_controller_runs_apart_and_writes_only_in_its_namespaces() {
     // The webhook's Service and Deployment never select the controller's pods.
     let selector = &webhook["spec"]["selector"]["matchLabels"];
     let labels = &controller["spec"]["template"]["metadata"]["labels"];
-    assert_ne!(selector["app.kubernetes.io/name"], labels["app.kubernetes.io/name"]);
+    assert_ne!(
+        selector["app.kubernetes.io/name"],
+        labels["app.kubernetes.io/name"]
+    );
     assert_eq!(
         find(&objects, "Service", "stackhook")["spec"]["selector"],
         *selector
@@ -548,13 +555,22 @@ fn the_controller_runs_apart_and_writes_only_in_its_namespaces() {
     let help = stackhook(&["controller", "--help"], "").stdout;
     for arg in &args[1..] {
         let flag = arg.split('=').next().unwrap();
-        assert!(help.contains(flag), "{flag} is not a `stackhook controller` flag");
+        assert!(
+            help.contains(flag),
+            "{flag} is not a `stackhook controller` flag"
+        );
     }
     // Writes: a Role in each chosen namespace (with the resourceTemplate kind), and
     // the Lease in the release namespace; nowhere else.
     let writes: BTreeSet<&str> = rules_of(&objects, "stackhook-controller")
         .into_iter()
-        .filter(|(_, r)| r["verbs"].as_array().unwrap().iter().any(|v| !READ.contains(&v.as_str().unwrap())))
+        .filter(|(_, r)| {
+            r["verbs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|v| !READ.contains(&v.as_str().unwrap()))
+        })
         .map(|(ns, _)| ns.expect("a cluster-wide write"))
         .collect();
     assert_eq!(writes, ["orders", "retail", NAMESPACE].into());
@@ -563,15 +579,22 @@ fn the_controller_runs_apart_and_writes_only_in_its_namespaces() {
         .find(|o| o["kind"] == "Role" && o["metadata"]["namespace"] == "retail")
         .unwrap();
     assert!(
-        retail["rules"].as_array().unwrap().iter().any(|r| r["resources"] == json!(["sparkapplications"])
-            && r["apiGroups"] == json!(["sparkoperator.k8s.io"])),
+        retail["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["resources"] == json!(["sparkapplications"])
+                && r["apiGroups"] == json!(["sparkoperator.k8s.io"])),
         "{retail}"
     );
     let lease = find(&objects, "Role", "stackhook-leader-election");
     assert_eq!(lease["rules"][0]["resources"], json!(["leases"]));
     // The NetworkPolicy: the admission port from anywhere, metrics from monitoring.
     let policy = find(&objects, "NetworkPolicy", "stackhook");
-    assert_eq!(policy["spec"]["ingress"][0], json!({"ports": [{"port": 8443, "protocol": "TCP"}]}));
+    assert_eq!(
+        policy["spec"]["ingress"][0],
+        json!({"ports": [{"port": 8443, "protocol": "TCP"}]})
+    );
     assert_eq!(
         policy["spec"]["ingress"][1]["from"],
         json!([{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}])
@@ -588,7 +611,9 @@ fn the_controller_is_refused_system_and_release_namespaces() {
             .err()
             .unwrap_or_else(|| panic!("{ns} was accepted"));
         assert!(
-            error.contains(&format!("controller.namespaces: \"{ns}\" is not a namespace the controller may manage")),
+            error.contains(&format!(
+                "controller.namespaces: \"{ns}\" is not a namespace the controller may manage"
+            )),
             "{error}"
         );
     }

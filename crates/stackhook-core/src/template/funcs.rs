@@ -200,7 +200,7 @@ macro_rules! funcs {
 }
 
 /// The text of a `string` argument.
-fn s(v: &Value) -> &str {
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
@@ -402,11 +402,46 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             None => Err(format!("no catalog to resolve {} in", quote(s(&a[0]))).into()),
         },
     ];
-    list.into_iter().map(|f| (f.name, f)).collect()
+    list.into_iter()
+        .chain(super::sprig::functions())
+        .map(|f| (f.name, f))
+        .collect()
 });
 
 pub(crate) fn lookup(name: &str) -> Option<&'static Func> {
     FUNCS.get(name)
+}
+
+/// Why a Sprig or Helm function that exists there is refused here: its result
+/// depends on more than its arguments.
+pub(crate) fn refused(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "env" | "expandenv" => "reads the process environment",
+        "now" | "ago" | "date" | "dateInZone" | "htmlDate" | "htmlDateInZone" | "toDate"
+        | "mustToDate" => "reads the clock or the local time zone",
+        "randAlpha"
+        | "randAlphaNum"
+        | "randAscii"
+        | "randNumeric"
+        | "randBytes"
+        | "randInt"
+        | "uuidv4"
+        | "shuffle"
+        | "genPrivateKey"
+        | "genCA"
+        | "genCAWithKey"
+        | "genSelfSignedCert"
+        | "genSelfSignedCertWithKey"
+        | "genSignedCert"
+        | "genSignedCertWithKey"
+        | "buildCustomCert"
+        | "bcrypt"
+        | "htpasswd"
+        | "encryptAES" => "is random",
+        "getHostByName" => "reads the network",
+        "lookup" => "reads the cluster",
+        _ => return None,
+    })
 }
 
 /// Whether a function of this name exists (for the parser's check).
@@ -558,7 +593,7 @@ fn b64dec(s: &str) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -568,11 +603,85 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Regexes are RE2 in Go and linear-time in the `regex` crate: no pattern can stall a
 /// render. A size limit keeps compiled programs small.
-fn compile(pattern: &str) -> Result<regex::Regex, String> {
+pub(crate) fn compile(pattern: &str) -> Result<regex::Regex, String> {
+    compile_plain(pattern).map_err(|e| format!("regexp: Compile({}): {e}", go_regex_quote(pattern)))
+}
+
+/// `regexp.Compile`: the error as Go's `regexp/syntax` words it.
+pub(crate) fn compile_plain(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| format!("regexp: Compile({}): {e}", quote(pattern)))
+        .map_err(|e| go_regex_error(pattern, &e))
+}
+
+/// `regexp`'s `quote`: backquoted when it can be.
+fn go_regex_quote(s: &str) -> String {
+    let can_backquote = !s
+        .chars()
+        .any(|c| c == '`' || c == '\u{FEFF}' || (c.is_control() && c != '\t'));
+    if can_backquote {
+        format!("`{s}`")
+    } else {
+        quote(s)
+    }
+}
+
+/// A syntax error as Go's `regexp/syntax.Error` prints it (`error parsing regexp:
+/// missing closing ): `(``), from the position regex-syntax reports.
+fn go_regex_error(pattern: &str, e: &regex::Error) -> String {
+    use regex_syntax::ast::ErrorKind as K;
+    let Err(err) = regex_syntax::ast::parse::Parser::new().parse(pattern) else {
+        return match e {
+            regex::Error::CompiledTooBig(_) => {
+                "error parsing regexp: expression too large".to_owned()
+            }
+            other => format!("error parsing regexp: {other}"),
+        };
+    };
+    let span = err.span();
+    let from = |at: usize| pattern.get(at..).unwrap_or_default();
+    let (code, expr) = match err.kind() {
+        K::GroupUnclosed => ("missing closing )", pattern),
+        K::GroupUnopened => ("unexpected )", pattern),
+        K::ClassUnclosed => ("missing closing ]", from(span.start.offset)),
+        K::ClassRangeInvalid => (
+            "invalid character class range",
+            pattern
+                .get(span.start.offset..span.end.offset)
+                .unwrap_or_default(),
+        ),
+        K::EscapeUnexpectedEof => ("trailing backslash at end of expression", ""),
+        K::EscapeUnrecognized | K::EscapeHexInvalid | K::EscapeHexEmpty => (
+            "invalid escape sequence",
+            pattern
+                .get(span.start.offset..span.end.offset)
+                .unwrap_or_default(),
+        ),
+        // Go names the operator; regex-syntax's span of it may be empty.
+        K::RepetitionMissing => (
+            "missing argument to repetition operator",
+            pattern
+                .get(span.start.offset..span.end.offset.max(span.start.offset + 1))
+                .unwrap_or_default(),
+        ),
+        K::RepetitionCountInvalid | K::RepetitionCountDecimalEmpty | K::RepetitionCountUnclosed => {
+            (
+                "invalid repeat count",
+                pattern
+                    .get(span.start.offset..span.end.offset)
+                    .unwrap_or_default(),
+            )
+        }
+        K::GroupNameInvalid | K::GroupNameEmpty | K::GroupNameUnexpectedEof => {
+            ("invalid named capture", pattern)
+        }
+        K::FlagUnrecognized | K::FlagUnexpectedEof | K::FlagDanglingNegation => {
+            ("invalid or unsupported Perl syntax", pattern)
+        }
+        _ => return format!("error parsing regexp: {}", err.kind()),
+    };
+    format!("error parsing regexp: {code}: `{expr}`")
 }
 
 fn from_yaml(e: &mut Env<'_, '_>, text: &str) -> FnResult {

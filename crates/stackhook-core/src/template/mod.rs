@@ -40,6 +40,7 @@ mod funcs;
 mod lex;
 pub mod parse;
 mod resolve;
+mod sprig;
 mod unicode;
 #[rustfmt::skip]
 #[allow(
@@ -223,6 +224,32 @@ mod tests {
         Template::parse("t", t)
             .and_then(|t| t.execute_json(&data, &CallContext::default(), &Limits::default()))
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn functions_that_read_more_than_their_arguments_are_refused_by_name() {
+        for (name, why) in [
+            ("now", "reads the clock or the local time zone"),
+            ("env \"HOME\"", "reads the process environment"),
+            ("randAlpha 5", "is random"),
+            ("uuidv4", "is random"),
+            ("getHostByName \"x\"", "reads the network"),
+            ("lookup \"v1\" \"Secret\" \"ns\" \"s\"", "reads the cluster"),
+        ] {
+            let e = Template::parse("t", &format!("a\n{{{{ {name} }}}}")).unwrap_err();
+            let function = name.split(' ').next().unwrap_or_default();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "template: t:2: function \"{function}\" is not available in stackhook: it {why}; the webhook and the controller must render the same bytes from the same catalog"
+                )
+            );
+        }
+        let e = Template::parse("t", "{{ nosuch }}").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "template: t:1: function \"nosuch\" not defined"
+        );
     }
 
     #[test]

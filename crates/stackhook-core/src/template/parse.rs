@@ -700,6 +700,12 @@ impl Parser<'_> {
         Ok(Some(match item.kind {
             Kind::Identifier => {
                 if !(self.has_function)(&item.val) {
+                    if let Some(why) = super::funcs::refused(&item.val) {
+                        return self.error(format!(
+                            "function {} is not available in stackhook: it {why}; the webhook and the controller must render the same bytes from the same catalog",
+                            quote(&item.val)
+                        ));
+                    }
                     return self.error(format!("function {} not defined", quote(&item.val)));
                 }
                 Arg::Identifier(item.pos, item.val)
