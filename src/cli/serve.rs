@@ -182,11 +182,13 @@ impl ClusterArgs {
                 ),
             },
             namespaces: crate::controller::Namespaces {
-                only: self
-                    .namespaces
-                    .iter()
-                    .any(|n| !n.is_empty())
-                    .then(|| self.namespaces.iter().filter(|n| !n.is_empty()).cloned().collect()),
+                only: self.namespaces.iter().any(|n| !n.is_empty()).then(|| {
+                    self.namespaces
+                        .iter()
+                        .filter(|n| !n.is_empty())
+                        .cloned()
+                        .collect()
+                }),
                 release: None,
             },
         }
