@@ -189,3 +189,46 @@ fn the_unicode_tables_are_what_go_generates() {
         "crates/stackhook-core/src/template/unicode_tables.rs differs from what tests/gotmpl/gen_unicode.go prints; regenerate it"
     );
 }
+
+/// The README's table of the function set names every function the engine has, and
+/// nothing it lacks.
+#[test]
+fn the_readme_lists_the_function_set() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let section = readme
+        .split("| functions | from |")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("README.md has the function table");
+    let mut listed = std::collections::BTreeSet::new();
+    for row in section.lines().filter(|l| l.starts_with("| ")) {
+        let names = row.split('|').nth(1).unwrap_or_default();
+        for code in names.split('`').skip(1).step_by(2) {
+            // `must…` stands for the must forms of the row's functions.
+            for name in code.split_whitespace().filter(|n| !n.ends_with('…')) {
+                listed.insert(name.to_owned());
+            }
+        }
+    }
+    let have: std::collections::BTreeSet<String> = stackhook_core::template::function_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let missing: Vec<&String> = listed.difference(&have).collect();
+    assert!(
+        missing.is_empty(),
+        "README lists functions the engine lacks: {missing:?}"
+    );
+    // `must…` forms are named once, with their function.
+    let unlisted: Vec<&String> = have
+        .difference(&listed)
+        .filter(|n| {
+            !n.strip_prefix("must")
+                .is_some_and(|rest| listed.iter().any(|l| l.eq_ignore_ascii_case(rest)))
+        })
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "README's function table misses: {unlisted:?}"
+    );
+}

@@ -132,7 +132,18 @@ func main() {
 				os.Exit(2)
 			}
 		}
-		t, err := template.New(c.Name).Funcs(funcs).Parse(c.Template)
+		// Helm's include: a defined template's output as a string.
+		t := template.New(c.Name)
+		caseFuncs := template.FuncMap{}
+		for k, v := range funcs {
+			caseFuncs[k] = v
+		}
+		caseFuncs["include"] = func(name string, data interface{}) (string, error) {
+			var buf strings.Builder
+			err := t.ExecuteTemplate(&buf, name, data)
+			return buf.String(), err
+		}
+		_, err := t.Funcs(caseFuncs).Parse(c.Template)
 		if err == nil {
 			var buf bytes.Buffer
 			err = t.Execute(&buf, data)

@@ -464,6 +464,51 @@ impl<'t> Exec<'t> {
         r
     }
 
+    /// Helm's `include NAME DATA`: the output of a defined template, as a string, under
+    /// the same budgets and call-depth bound as `{{template}}`.
+    fn include(&mut self, argv: &[Value], cmd: Option<&'t Command>, ident: &'t Arg) -> R<V> {
+        let name = argv.first().and_then(Value::as_str).unwrap_or_default();
+        let data = argv.get(1).cloned().unwrap_or(Value::Nil);
+        let tmpl: &'t Template = self.tmpl;
+        let at_call = |this: &mut Self| match cmd {
+            Some(c) => this.at_node(c.pos, c),
+            None => this.at_arg(ident),
+        };
+        let Some(tree) = tmpl.trees.trees.get(name) else {
+            at_call(self);
+            return Err(self.error(format!(
+                "error calling include: template: no template {} associated with template {}",
+                super::fmt::quote(name),
+                super::fmt::quote(&tmpl.name)
+            )));
+        };
+        if self.depth >= self.limits.max_template_depth {
+            at_call(self);
+            return Err(self.bound(Bound::CallDepth));
+        }
+        let dot = V::concrete(if data.is_nil() { Value::Missing } else { data });
+        let saved_out = std::mem::take(&mut self.out);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
+        let saved_name = std::mem::replace(&mut self.name, name.to_owned());
+        self.depth += 1;
+        let walked = self.walk(&dot, tree);
+        self.depth -= 1;
+        self.name = saved_name;
+        self.vars = saved_vars;
+        let produced = std::mem::replace(&mut self.out, saved_out);
+        at_call(self);
+        match walked {
+            Ok(()) | Err(Flow::Break | Flow::Continue) => {
+                self.charge(produced.len())?;
+                Ok(V::concrete(Value::string(produced)))
+            }
+            Err(Flow::Error(e)) => {
+                let bound = e.bound();
+                Err(self.error_with(format!("error calling include: {e}"), bound))
+            }
+        }
+    }
+
     fn set_var(&mut self, name: &str, v: V) {
         if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| n == name) {
             slot.1 = v;
@@ -726,6 +771,9 @@ impl<'t> Exec<'t> {
                 .unwrap_or(Param::Any);
             let v = self.validate_type(f, param)?;
             argv.push(self.pass(param, v.v));
+        }
+        if name == "include" {
+            return self.include(&argv, cmd, ident);
         }
         let result = {
             let mut env = Env {

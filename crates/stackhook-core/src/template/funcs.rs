@@ -251,6 +251,8 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             e.string(j)
         },
         "fromYaml" (Str) => |e, a| from_yaml(e, s(&a[0])),
+        // Run by the executor, which has the template's `define`s (`Exec::include`).
+        "include" (Str, Any) => |_, _| Err("include runs in the executor".into()),
         "indent" (Int, Str) => |e, a| indent(e, &a[0], s(&a[1]), false),
         "nindent" (Int, Str) => |e, a| indent(e, &a[0], s(&a[1]), true),
         "quote" () .. Any => |e, a| {
