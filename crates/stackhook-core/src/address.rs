@@ -1,4 +1,8 @@
-//! `dataos://` addresses: `dataos://depot[:collection[/dataset…]]`.
+//! `dataos://` addresses: `dataos://depot[:collection[/dataset…]][?key=value&…]`.
+//!
+//! DataOS documents write the access an address needs as a query parameter
+//! (`dataos://icebase:retail/city?acl=rw`, hundreds of times in its documentation);
+//! `acl` must be `r` or `rw`, other parameters are kept as they are.
 //!
 //! The depot part is `[a-z0-9-]+`, the collection `[A-Za-z0-9_]+`, and the dataset is
 //! one or more non-empty `/`-separated segments (`dataos://gcdexport:none/a/b.csv`).
@@ -19,6 +23,8 @@ pub struct Address {
     pub collection: Option<String>,
     /// The dataset path inside the collection, if given (may contain `/`).
     pub dataset: Option<String>,
+    /// The query parameters after `?`, in order (`acl=rw`).
+    pub params: Vec<(String, String)>,
 }
 
 /// Why an address does not parse.
@@ -78,6 +84,14 @@ pub enum AddressError {
         /// The dataset part.
         dataset: String,
     },
+    /// `?acl=` is neither `r` nor `rw`.
+    #[error("address {address:?}: acl {value:?} is not r or rw")]
+    InvalidAcl {
+        /// The address as given.
+        address: String,
+        /// The value given.
+        value: String,
+    },
     /// A dataset is given without a collection (`dataos://depot/x`).
     #[error(
         "address {address:?}: a dataset needs a collection first (dataos://depot:collection/dataset)"
@@ -89,12 +103,34 @@ pub enum AddressError {
 }
 
 impl Address {
-    /// Parses `dataos://depot[:collection[/dataset…]]`.
+    /// Parses `dataos://depot[:collection[/dataset…]][?key=value&…]`.
     pub fn parse(address: &str) -> Result<Self, AddressError> {
         let own = || address.to_owned();
         let rest = address
             .strip_prefix(SCHEME)
             .ok_or_else(|| AddressError::MissingScheme { address: own() })?;
+        let (rest, query) = match rest.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (rest, None),
+        };
+        let params: Vec<(String, String)> = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (p.to_owned(), String::new()),
+            })
+            // A parameter without a name (`?&`, `?=x`) says nothing.
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
+        if let Some((_, value)) = params.iter().rev().find(|(k, _)| k == "acl")
+            && !matches!(value.as_str(), "r" | "rw")
+        {
+            return Err(AddressError::InvalidAcl {
+                address: own(),
+                value: value.clone(),
+            });
+        }
         if rest.is_empty() {
             return Err(AddressError::MissingDepot { address: own() });
         }
@@ -125,6 +161,7 @@ impl Address {
                 depot: depot.to_owned(),
                 collection: None,
                 dataset: None,
+                params,
             });
         };
         let (collection, dataset) = match after_colon.split_once('/') {
@@ -159,7 +196,18 @@ impl Address {
             depot: depot.to_owned(),
             collection: Some(collection.to_owned()),
             dataset: dataset.map(str::to_owned),
+            params,
         })
+    }
+
+    /// The access `?acl=` asks for, `r` or `rw` (checked by [`Address::parse`]), if it
+    /// is given (the last one wins).
+    pub fn acl(&self) -> Option<&str> {
+        self.params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "acl")
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether `text` looks like an address (starts with the scheme), valid or not.
@@ -184,6 +232,14 @@ impl fmt::Display for Address {
         if let Some(d) = &self.dataset {
             write!(f, "/{d}")?;
         }
+        for (i, (k, v)) in self.params.iter().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            if v.is_empty() {
+                write!(f, "{sep}{k}")?;
+            } else {
+                write!(f, "{sep}{k}={v}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -191,6 +247,35 @@ impl fmt::Display for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_acl_and_other_query_parameters() {
+        let a = Address::parse("dataos://icebase:retail/city?acl=rw").unwrap();
+        assert_eq!(
+            (
+                a.depot.as_str(),
+                a.collection.as_deref(),
+                a.dataset.as_deref()
+            ),
+            ("icebase", Some("retail"), Some("city"))
+        );
+        assert_eq!(a.acl(), Some("rw"));
+        assert_eq!(a.to_string(), "dataos://icebase:retail/city?acl=rw");
+        let a = Address::parse("dataos://icebase:retail?acl=r&purpose=x").unwrap();
+        assert_eq!(a.collection.as_deref(), Some("retail"));
+        assert_eq!(a.dataset, None);
+        assert_eq!(a.acl(), Some("r"));
+        assert_eq!(a.params[1], ("purpose".to_owned(), "x".to_owned()));
+        let a = Address::parse("dataos://lake?&=x").unwrap();
+        assert_eq!((a.acl(), a.params.len()), (None, 0));
+        assert_eq!(a.to_string(), "dataos://lake");
+        assert_eq!(
+            Address::parse("dataos://icebase:retail?acl=admin")
+                .unwrap_err()
+                .to_string(),
+            "address \"dataos://icebase:retail?acl=admin\": acl \"admin\" is not r or rw"
+        );
+    }
 
     #[test]
     fn parses_the_spec_examples() {

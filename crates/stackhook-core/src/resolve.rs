@@ -590,7 +590,12 @@ fn resolve_unit(
                     }
                     continue;
                 };
-                if depot.spec.secret_for(found.acl).is_none() {
+                // The filter's access, or more when the address asks for it (`?acl=rw`).
+                let acl = match parsed.acl() {
+                    Some("rw") => Acl::ReadWrite,
+                    _ => found.acl,
+                };
+                if depot.spec.secret_for(acl).is_none() {
                     let has: Vec<&str> =
                         depot.spec.secrets.iter().map(|s| s.acl.as_str()).collect();
                     if reported.insert((path.clone(), found.text.clone())) {
@@ -598,7 +603,7 @@ fn resolve_unit(
                             path,
                             address: found.text.clone(),
                             depot: parsed.depot.clone(),
-                            acl: found.acl,
+                            acl,
                             has: if has.is_empty() {
                                 "none".to_owned()
                             } else {
@@ -608,14 +613,14 @@ fn resolve_unit(
                     }
                     continue;
                 }
-                let acl = needed.entry(parsed.depot.clone()).or_insert(found.acl);
-                if found.acl == Acl::ReadWrite {
-                    *acl = Acl::ReadWrite;
+                let needs = needed.entry(parsed.depot.clone()).or_insert(acl);
+                if acl == Acl::ReadWrite {
+                    *needs = Acl::ReadWrite;
                 }
                 addresses.push(ResolvedAddress {
                     path,
                     address: parsed,
-                    acl: found.acl,
+                    acl,
                 });
             }
         }

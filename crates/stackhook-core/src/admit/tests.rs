@@ -446,6 +446,29 @@ fn updates_ratchet_as_crd_validation_does() {
 }
 
 #[test]
+fn an_address_may_ask_for_more_access_than_its_filter() {
+    // `.inputs[].dataset` reads; `?acl=rw` asks to write, which icebase cannot grant.
+    let v = check(&workflow(
+        r#"{stack: "flare:6.0", stackSpec: {name: job1, inputs: [{dataset: "dataos://icebase:retail/city?acl=rw"}, {dataset: "dataos://icebase:retail?acl=r"}]}}"#,
+    ));
+    assert_eq!(
+        violations(&v),
+        [
+            "spec.stackSpec.inputs[0].dataset: depot \"icebase\" has no secret for acl rw (it has: r)"
+        ]
+    );
+    let v = check(&workflow(
+        r#"{stack: "flare:6.0", stackSpec: {name: job1, inputs: [{dataset: "dataos://icebase:retail?acl=admin"}]}}"#,
+    ));
+    assert_eq!(
+        violations(&v),
+        [
+            "spec.stackSpec.inputs[0].dataset: address \"dataos://icebase:retail?acl=admin\": acl \"admin\" is not r or rw"
+        ]
+    );
+}
+
+#[test]
 fn service_accounts_are_granted_not_picked() {
     let worker = |sa: &str| {
         workflow(&format!(

@@ -14,7 +14,8 @@ pub struct CatalogResolver<'a> {
 }
 
 impl Resolver for CatalogResolver<'_> {
-    /// `{Depot, Collection, Dataset, Type, Spec}` plus the Depot's `spec` keys at the top
+    /// `{Depot, Collection, Dataset, Type, Acl, Spec}` (`Acl` from `?acl=`, else empty)
+    /// plus the Depot's `spec` keys at the top
     /// (`(resolve "dataos://icebase").account`), where they do not collide.
     fn resolve(&self, address: &str) -> Result<serde_json::Value, String> {
         let parsed = Address::parse(address).map_err(|e| e.to_string())?;
@@ -34,6 +35,7 @@ impl Resolver for CatalogResolver<'_> {
         out.insert("Collection".into(), text(parsed.collection.as_ref()));
         out.insert("Dataset".into(), text(parsed.dataset.as_ref()));
         out.insert("Type".into(), depot.spec.r#type.clone().into());
+        out.insert("Acl".into(), parsed.acl().unwrap_or_default().into());
         out.insert("Spec".into(), spec);
         Ok(serde_json::Value::Object(out))
     }
