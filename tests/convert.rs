@@ -167,7 +167,30 @@ fn malformed_addresses_are_errors_at_their_field() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "<stdin>:6:5: Worker w: spec.envs.IN: address \"dataos://\" has no depot name after \"dataos://\"\n"
+        "<stdin>:6:5: Worker public/w: spec.envs.IN: address \"dataos://\" has no depot name after \"dataos://\"\n"
+    );
+}
+
+#[test]
+fn a_workload_without_a_workspace_goes_to_public_as_dataos_ctl_applies_it() {
+    let run = stackhook(
+        &["convert"],
+        "name: w\ntype: worker\nworker:\n  stack: a:1\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("  namespace: public\n"),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(
+        &["convert"],
+        "name: w\nworkspace: retail\ntype: worker\nworker:\n  stack: a:1\n",
+    );
+    assert!(
+        run.stdout.contains("  namespace: retail\n"),
+        "{}",
+        run.stdout
     );
 }
 

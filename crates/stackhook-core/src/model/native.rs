@@ -206,6 +206,9 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         && let Some(ws) = top.get("workspace").filter(|v| !v.is_null())
     {
         metadata.insert("namespace".into(), Value::String(scalar_text(ws)));
+    } else if matches!(ty, "worker" | "service" | "workflow") {
+        // dataos-ctl applies a workload without `workspace` to `public`.
+        metadata.insert("namespace".into(), Value::String(DEFAULT_WORKSPACE.into()));
     }
     if !annotations.is_empty() {
         metadata.insert("annotations".into(), Value::Object(annotations));
@@ -234,6 +237,9 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
 
 /// `dag: [{name, spec: {stack, stackSpec, …}, dependencies}]` → the step's fields lifted
 /// out of `spec`, and the Workflow's `stack` defaulted from the first step.
+/// The workspace dataos-ctl applies a workload to when the manifest names none.
+pub const DEFAULT_WORKSPACE: &str = "public";
+
 fn lift_dag_specs(
     section: &mut Map<String, Value>,
     shape: &dyn Fn(&str, &'static str, &Value) -> NativeError,
