@@ -253,6 +253,18 @@ mod tests {
     }
 
     #[test]
+    fn merging_a_map_that_contains_itself_stops_at_the_depth_bound() {
+        // Go recurses until its stack overflows; here the value-depth bound answers.
+        let e = render(
+            r#"{{ $d := dict }}{{ $_ := set $d "x" $d }}{{ merge $d $d }}"#,
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(e.contains("error calling merge: "), "{e}");
+        assert!(e.contains("nested deeper than 1000"), "{e}");
+    }
+
+    #[test]
     fn renders_fields_and_functions() {
         assert_eq!(render("{{ .a | upper }}", json!({"a": "x"})).unwrap(), "X");
     }

@@ -471,8 +471,12 @@ fn regex_split(e: &mut Env<'_, '_>, pattern: &str, text: &str, n: i64, must: boo
 
 /// Sprig's `dig`: keys, then a default, then the map.
 fn dig(args: &[Value]) -> FnResult {
-    let (Some(dict), Some(default)) = (args.last(), args.get(args.len().wrapping_sub(2))) else {
-        return Err("reflect: Call with too few input arguments".into());
+    let (true, Some(dict), Some(default)) = (
+        args.len() >= 3,
+        args.last(),
+        args.get(args.len().wrapping_sub(2)),
+    ) else {
+        return Err("dig needs at least three arguments".into());
     };
     let keys = &args[..args.len() - 2];
     let mut cur = dict.clone();
@@ -995,7 +999,143 @@ pub(crate) fn functions() -> Vec<Func> {
             list_result(e, vals)
         }),
         f!("dig" () .. Any => |_, a| dig(a)),
+        f!("merge" (Map) .. Map => |e, a| merge(e, a, false)),
+        f!("mustMerge" (Map) .. Map => |e, a| merge(e, a, false)),
+        f!("mergeOverwrite" (Map) .. Map => |e, a| merge(e, a, true)),
+        f!("mustMergeOverwrite" (Map) .. Map => |e, a| merge(e, a, true)),
+        f!("deepCopy" (Any) => |e, a| deep_copy(e, &a[0], 0)),
+        f!("mustDeepCopy" (Any) => |e, a| deep_copy(e, &a[0], 0)),
     ]
+}
+
+/// mergo's `isEmptyValue` for a map element (an interface): nil, or the zero of what
+/// it holds.
+fn mergo_empty(v: &Value) -> bool {
+    !v.truth()
+}
+
+/// mergo's `deepMerge` of one `map[string]interface{}` into another, as Sprig's
+/// `merge` (`overwrite` false) and `mergeOverwrite` call it. Nested maps are merged in
+/// place (Go maps are references); lists are replaced, never merged.
+fn merge_into(
+    e: &mut Env<'_, '_>,
+    dst: &super::value::MapRef,
+    src: &super::value::MapRef,
+    overwrite: bool,
+    depth: usize,
+) -> Result<(), FnError> {
+    if depth >= super::fmt::MAX_VALUE_DEPTH {
+        return Err(FnError::Bound(super::Bound::ValueDepth));
+    }
+    e.mutating(dst);
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .entries
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, sv) in entries {
+        let dv = dst.borrow().entries.get(&key).cloned();
+        if sv.is_nil() {
+            if overwrite {
+                dst.borrow_mut().entries.insert(key, Value::Nil);
+            }
+            continue;
+        }
+        match &sv {
+            Value::Map(sm) => {
+                if let Some(Value::Map(dm)) = &dv {
+                    merge_into(e, dm, sm, overwrite, depth + 1)?;
+                }
+            }
+            Value::List(_) => {
+                let dst_empty = dst.borrow().entries.is_empty();
+                let slice = match &dv {
+                    _ if overwrite || dst_empty => sv.clone(),
+                    None | Some(Value::Nil) => Value::typed_list(
+                        match &sv {
+                            Value::List(l) => l.elem,
+                            _ => Elem::Any,
+                        },
+                        Vec::new(),
+                    ),
+                    Some(d) => d.clone(),
+                };
+                e.charge(key.len() + 2 * SLOT)?;
+                dst.borrow_mut().entries.insert(key.clone(), slice);
+            }
+            _ => {}
+        }
+        if dv.as_ref().is_some_and(|d| !mergo_empty(d))
+            && matches!(sv, Value::Map(_) | Value::List(_))
+        {
+            continue;
+        }
+        if overwrite || dv.as_ref().is_none_or(mergo_empty) {
+            e.charge(key.len() + 2 * SLOT)?;
+            // Dropped after the borrow ends: the value replaced may hold this map.
+            let replaced = dst.borrow_mut().entries.insert(key, sv);
+            drop(replaced);
+        }
+    }
+    Ok(())
+}
+
+/// Sprig's `merge` / `mergeOverwrite`: every source into the first map, which is
+/// returned (a nil first map becomes a new one).
+fn merge(e: &mut Env<'_, '_>, args: &[Value], overwrite: bool) -> FnResult {
+    let dst = match &args[0] {
+        Value::Map(m) => std::rc::Rc::clone(m),
+        _ => match Value::map(BTreeMap::new()) {
+            Value::Map(m) => m,
+            _ => return Err("merge of a non-map".into()),
+        },
+    };
+    for src in &args[1..] {
+        if let Value::Map(src) = src {
+            merge_into(e, &dst, src, overwrite, 0)?;
+        }
+    }
+    Ok(Value::Map(dst))
+}
+
+/// copystructure's `Copy`: new maps and lists all the way down, the element types
+/// kept.
+fn deep_copy(e: &mut Env<'_, '_>, v: &Value, depth: usize) -> FnResult {
+    if depth >= super::fmt::MAX_VALUE_DEPTH {
+        return Err(FnError::Bound(super::Bound::ValueDepth));
+    }
+    Ok(match v {
+        Value::List(l) => {
+            let mut items = Vec::with_capacity(l.items.len());
+            for x in &l.items {
+                items.push(deep_copy(e, x, depth + 1)?);
+            }
+            e.list(l.elem, items)?
+        }
+        Value::Map(m) => {
+            let (elem, entries): (Elem, Vec<(String, Value)>) = {
+                let m = m.borrow();
+                (
+                    m.elem,
+                    m.entries
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )
+            };
+            let mut out = BTreeMap::new();
+            for (k, x) in entries {
+                out.insert(k, deep_copy(e, &x, depth + 1)?);
+            }
+            e.map(elem, out)?
+        }
+        // copystructure asks the type of nil, and reflect panics.
+        Value::Nil | Value::Missing if depth == 0 => {
+            return Err("reflect: call of reflect.Value.Type on zero Value".into());
+        }
+        other => other.clone(),
+    })
 }
 
 fn go_max(a: f64, b: f64) -> f64 {
