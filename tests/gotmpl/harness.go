@@ -52,6 +52,24 @@ func fromYAML(str string) map[string]interface{} {
 	return m
 }
 
+// Helm's fromYamlArray: a list, or [message].
+func fromYAMLArray(str string) []interface{} {
+	a := []interface{}{}
+	if err := yaml.Unmarshal([]byte(str), &a); err != nil {
+		a = []interface{}{err.Error()}
+	}
+	return a
+}
+
+// Helm's fromJsonArray: a list, or [message].
+func fromJSONArray(str string) []interface{} {
+	a := []interface{}{}
+	if err := json.Unmarshal([]byte(str), &a); err != nil {
+		a = []interface{}{err.Error()}
+	}
+	return a
+}
+
 // Helm's required.
 func required(warn string, val interface{}) (interface{}, error) {
 	if val == nil {
@@ -118,6 +136,8 @@ func main() {
 	funcs := sprig.TxtFuncMap()
 	funcs["toYaml"] = toYAML
 	funcs["fromYaml"] = fromYAML
+	funcs["fromYamlArray"] = fromYAMLArray
+	funcs["fromJsonArray"] = fromJSONArray
 	funcs["required"] = required
 	funcs["getNested"] = getNested
 	funcs["hasNested"] = hasNested

@@ -251,6 +251,7 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             e.string(j)
         },
         "fromYaml" (Str) => |e, a| from_yaml(e, s(&a[0])),
+        "fromYamlArray" (Str) => |e, a| from_yaml_as(e, s(&a[0]), true),
         // Run by the executor, which has the template's `define`s (`Exec::include`).
         "include" (Str, Any) => |_, _| Err("include runs in the executor".into()),
         "indent" (Int, Str) => |e, a| indent(e, &a[0], s(&a[1]), false),
@@ -686,27 +687,55 @@ fn go_regex_error(pattern: &str, e: &regex::Error) -> String {
     format!("error parsing regexp: {code}: `{expr}`")
 }
 
-fn from_yaml(e: &mut Env<'_, '_>, text: &str) -> FnResult {
+/// What `encoding/json` calls a JSON value's kind in "cannot unmarshal X into …".
+pub(crate) fn go_json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// Helm's `fromYaml` (`array` false: a map, or `{Error: …}`) and `fromYamlArray`
+/// (a list, or `[message]`), through sigs.k8s.io/yaml's YAML → JSON → Go.
+pub(crate) fn from_yaml_as(e: &mut Env<'_, '_>, text: &str, array: bool) -> FnResult {
+    let (want, fail): (&str, fn(String) -> Value) = if array {
+        ("[]interface {}", |m| Value::list(vec![Value::string(m)]))
+    } else {
+        ("map[string]interface {}", error_map)
+    };
     let limits = crate::source::Limits::within(e.budget.left());
     let value = match crate::source::parse_documents_with(text, &limits) {
         Ok(docs) => match docs.into_iter().next().map(|d| d.value) {
-            Some(v @ serde_json::Value::Object(_)) => {
+            Some(v @ serde_json::Value::Object(_)) if !array => {
                 e.charge(json_size(&v))?;
                 Value::from(&v)
             }
-            None => Value::map(BTreeMap::new()),
-            Some(other) => error_map(format!(
-                "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                crate::model::json_type(&other)
+            Some(v @ serde_json::Value::Array(_)) if array => {
+                e.charge(json_size(&v))?;
+                Value::from(&v)
+            }
+            None | Some(serde_json::Value::Null) if array => Value::list(Vec::new()),
+            None | Some(serde_json::Value::Null) => Value::map(BTreeMap::new()),
+            Some(other) => fail(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type {want}",
+                go_json_kind(&other)
             )),
         },
         Err(err) if err.limit => return Err(FnError::Bound(Bound::Memory)),
-        Err(err) => error_map(format!(
+        Err(err) => fail(format!(
             "error converting YAML to JSON: yaml: line {}: {}",
             err.position.line, err.message
         )),
     };
     Ok(value)
+}
+
+fn from_yaml(e: &mut Env<'_, '_>, text: &str) -> FnResult {
+    from_yaml_as(e, text, false)
 }
 
 fn error_map(message: String) -> Value {

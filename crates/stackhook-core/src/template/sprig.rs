@@ -939,6 +939,18 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("mustToJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, false)?; Ok(Value::string(t)) }),
         f!("fromJson" (Str) => |e, a| Ok(from_json(e, s(&a[0])).unwrap_or(Value::Nil))),
         f!("mustFromJson" (Str) => |e, a| from_json(e, s(&a[0])).map_err(FnError::Go)),
+        // Helm's: a list, or a list holding the error.
+        f!("fromJsonArray" (Str) => |e, a| Ok(match from_json(e, s(&a[0])) {
+            Ok(v @ Value::List(_)) => v,
+            // `null` unmarshals into a nil slice.
+            Ok(Value::Nil) => Value::Nil,
+            Ok(other) => Value::list(vec![Value::string(format!(
+                "json: cannot unmarshal {} into Go value of type []interface {{}}",
+                match other { Value::Map(_) => "object", Value::String(_) => "string",
+                              Value::Bool(_) => "bool", _ => "number" }
+            ))]),
+            Err(message) => Value::list(vec![Value::string(message)]),
+        })),
         // Paths.
         f!("base" (Str) => |e, a| e.string(base(s(&a[0])))),
         f!("dir" (Str) => |e, a| e.string(dir(s(&a[0])))),
@@ -958,6 +970,22 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("mustRegexFindAll" (Str, Str, Int) => |e, a| regex_find_all(e, s(&a[0]), s(&a[1]), a[2].as_int().unwrap_or(0), true)),
         f!("regexSplit" (Str, Str, Int) => |e, a| regex_split(e, s(&a[0]), s(&a[1]), a[2].as_int().unwrap_or(0), false)),
         f!("mustRegexSplit" (Str, Str, Int) => |e, a| regex_split(e, s(&a[0]), s(&a[1]), a[2].as_int().unwrap_or(0), true)),
+        f!("mustRegexReplaceAll" (Str, Str, Str) => |e, a| {
+            let re = compile_plain(s(&a[0]))?;
+            let (input, repl) = (s(&a[1]), s(&a[2]));
+            let matches = re.find_iter(input).count();
+            let groups = repl.matches('$').count();
+            e.charge(input.len().saturating_add(
+                matches.saturating_mul(repl.len().saturating_add(groups.saturating_mul(input.len())))))?;
+            Ok(Value::string(re.replace_all(input, repl).into_owned()))
+        }),
+        f!("mustRegexReplaceAllLiteral" (Str, Str, Str) => |e, a| {
+            let re = compile_plain(s(&a[0]))?;
+            let (input, repl) = (s(&a[1]), s(&a[2]));
+            let matches = re.find_iter(input).count();
+            e.charge(input.len().saturating_add(matches.saturating_mul(repl.len())))?;
+            Ok(Value::string(re.replace_all(input, regex::NoExpand(repl)).into_owned()))
+        }),
         f!("mustRegexMatch" (Str, Str) => |_, a| Ok(Value::Bool(compile_plain(s(&a[0]))?.is_match(s(&a[1]))))),
         f!("regexQuoteMeta" (Str) => |e, a| e.string(quote_meta(s(&a[0])))),
         f!("regexReplaceAllLiteral" (Str, Str, Str) => |e, a| {
