@@ -34,6 +34,7 @@
 //! ([`Template::execute`]): a `Template` is immutable and `Send + Sync`.
 
 mod budget;
+mod decimal;
 mod exec;
 pub mod fmt;
 mod funcs;

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use sha2::Digest as _;
 
 use super::budget::SLOT;
+use super::decimal::Decimal;
 use super::fmt::Printer;
 use super::funcs::{Env, FnError, FnResult, Func, Param, compile, compile_plain, hex, s, to_int64};
 use super::unicode;
@@ -901,6 +902,11 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("min" (Any) .. Any => |_, a| Ok(Value::Int64(a.iter().map(to_int64).fold(to_int64(&a[0]), i64::min)))),
         f!("maxf" (Any) .. Any => |_, a| Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_max)))),
         f!("minf" (Any) .. Any => |_, a| Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_min)))),
+        f!("addf" () .. Any => |_, a| decimal_op(&Value::Float(0.0), a, |x, y| Ok(x.add(y)))),
+        f!("add1f" (Any) => |_, a| decimal_op(&a[0], &[Value::Float(1.0)], |x, y| Ok(x.add(y)))),
+        f!("subf" (Any) .. Any => |_, a| decimal_op(&a[0], &a[1..], |x, y| Ok(x.sub(y)))),
+        f!("mulf" (Any) .. Any => |_, a| decimal_op(&a[0], &a[1..], |x, y| Ok(x.mul(y)))),
+        f!("divf" (Any) .. Any => |_, a| decimal_op(&a[0], &a[1..], Decimal::div)),
         f!("floor" (Any) => |_, a| Ok(Value::Float(to_float64(&a[0]).floor()))),
         f!("ceil" (Any) => |_, a| Ok(Value::Float(to_float64(&a[0]).ceil()))),
         f!("round" (Any, Int) .. Any => |_, a| Ok(Value::Float(round(&a[0], a[1].as_int().unwrap_or(0), a.get(2))))),
@@ -1164,6 +1170,19 @@ fn deep_copy(e: &mut Env<'_, '_>, v: &Value, depth: usize) -> FnResult {
         }
         other => other.clone(),
     })
+}
+
+/// Sprig's `execDecimalOp`: `a`, then each of `rest` applied with `op`, in decimal.
+fn decimal_op(
+    a: &Value,
+    rest: &[Value],
+    op: fn(&Decimal, &Decimal) -> Result<Decimal, String>,
+) -> FnResult {
+    let mut acc = Decimal::from_f64(to_float64(a))?;
+    for x in rest {
+        acc = op(&acc, &Decimal::from_f64(to_float64(x))?)?;
+    }
+    Ok(Value::Float(acc.to_f64()))
 }
 
 fn go_max(a: f64, b: f64) -> f64 {
