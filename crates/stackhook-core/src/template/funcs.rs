@@ -383,14 +383,7 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             compile(s(&a[0])).is_ok_and(|r| r.is_match(s(&a[1]))))),
         "regexReplaceAll" (Str, Str, Str) => |e, a| {
             let re = compile(s(&a[0]))?;
-            let (input, repl) = (s(&a[1]), s(&a[2]));
-            // Each match is replaced by at most the replacement with every group
-            // expanded to the whole input: bound the worst case before building it.
-            let matches = re.find_iter(input).count();
-            let groups = repl.matches('$').count();
-            e.charge(input.len().saturating_add(
-                matches.saturating_mul(repl.len().saturating_add(groups.saturating_mul(input.len())))))?;
-            Ok(Value::string(re.replace_all(input, repl).into_owned()))
+            replace_all(e, &re, s(&a[1]), s(&a[2]), false)
         },
         // DataOS.
         "getNested" (Any, Str) => |_, a| Ok(nested(&a[0], s(&a[1])).unwrap_or(Value::Nil)),
@@ -602,6 +595,38 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// `Regexp.ReplaceAllString` (`literal`: `ReplaceAllLiteralString`), within the
+/// budget: each match is replaced by at most the replacement with every group expanded
+/// to the whole input, and that worst case is charged before anything is built.
+pub(crate) fn replace_all(
+    e: &mut Env<'_, '_>,
+    re: &regex::Regex,
+    input: &str,
+    repl: &str,
+    literal: bool,
+) -> FnResult {
+    let matches = re.find_iter(input).count();
+    let groups = if literal {
+        0
+    } else {
+        repl.matches('$').count()
+    };
+    e.charge(
+        input.len().saturating_add(
+            matches.saturating_mul(
+                repl.len()
+                    .saturating_add(groups.saturating_mul(input.len())),
+            ),
+        ),
+    )?;
+    let out = if literal {
+        re.replace_all(input, regex::NoExpand(repl))
+    } else {
+        re.replace_all(input, repl)
+    };
+    Ok(Value::string(out.into_owned()))
 }
 
 /// Regexes are RE2 in Go and linear-time in the `regex` crate: no pattern can stall a

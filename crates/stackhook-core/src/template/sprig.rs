@@ -14,7 +14,9 @@ use sha2::Digest as _;
 use super::budget::SLOT;
 use super::decimal::Decimal;
 use super::fmt::Printer;
-use super::funcs::{Env, FnError, FnResult, Func, Param, compile, compile_plain, hex, s, to_int64};
+use super::funcs::{
+    Env, FnError, FnResult, Func, Param, compile, compile_plain, hex, replace_all, s, to_int64,
+};
 use super::unicode;
 use super::value::{Elem, Value};
 
@@ -978,28 +980,17 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("mustRegexSplit" (Str, Str, Int) => |e, a| regex_split(e, s(&a[0]), s(&a[1]), a[2].as_int().unwrap_or(0), true)),
         f!("mustRegexReplaceAll" (Str, Str, Str) => |e, a| {
             let re = compile_plain(s(&a[0]))?;
-            let (input, repl) = (s(&a[1]), s(&a[2]));
-            let matches = re.find_iter(input).count();
-            let groups = repl.matches('$').count();
-            e.charge(input.len().saturating_add(
-                matches.saturating_mul(repl.len().saturating_add(groups.saturating_mul(input.len())))))?;
-            Ok(Value::string(re.replace_all(input, repl).into_owned()))
+            replace_all(e, &re, s(&a[1]), s(&a[2]), false)
         }),
         f!("mustRegexReplaceAllLiteral" (Str, Str, Str) => |e, a| {
             let re = compile_plain(s(&a[0]))?;
-            let (input, repl) = (s(&a[1]), s(&a[2]));
-            let matches = re.find_iter(input).count();
-            e.charge(input.len().saturating_add(matches.saturating_mul(repl.len())))?;
-            Ok(Value::string(re.replace_all(input, regex::NoExpand(repl)).into_owned()))
+            replace_all(e, &re, s(&a[1]), s(&a[2]), true)
         }),
         f!("mustRegexMatch" (Str, Str) => |_, a| Ok(Value::Bool(compile_plain(s(&a[0]))?.is_match(s(&a[1]))))),
         f!("regexQuoteMeta" (Str) => |e, a| e.string(quote_meta(s(&a[0])))),
         f!("regexReplaceAllLiteral" (Str, Str, Str) => |e, a| {
             let re = compile(s(&a[0]))?;
-            let (input, repl) = (s(&a[1]), s(&a[2]));
-            let matches = re.find_iter(input).count();
-            e.charge(input.len().saturating_add(matches.saturating_mul(repl.len())))?;
-            Ok(Value::string(re.replace_all(input, regex::NoExpand(repl)).into_owned()))
+            replace_all(e, &re, s(&a[1]), s(&a[2]), true)
         }),
         // Dicts.
         f!("pluck" (Str) .. Map => |e, a| {
