@@ -50,6 +50,7 @@ mod unicode;
 )]
 mod unicode_tables;
 mod value;
+mod xstrings;
 mod yaml;
 
 use std::sync::Arc;

@@ -853,6 +853,9 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("trimAll" (Str, Str) => |e, a| e.string(trim_all(s(&a[0]), s(&a[1])))),
         f!("trimall" (Str, Str) => |e, a| e.string(trim_all(s(&a[0]), s(&a[1])))),
         f!("nospace" (Str) => |e, a| e.string(nospace(s(&a[0])))),
+        f!("camelcase" (Str) => |e, a| e.string(super::xstrings::camel_case(s(&a[0])))),
+        f!("snakecase" (Str) => |e, a| e.string(super::xstrings::lower_case(s(&a[0]), '_'))),
+        f!("kebabcase" (Str) => |e, a| e.string(super::xstrings::lower_case(s(&a[0]), '-'))),
         f!("initials" (Str) => |e, a| e.string(initials(s(&a[0])))),
         f!("untitle" (Str) => |e, a| e.string(untitle(s(&a[0])))),
         f!("abbrev" (Int, Str) => |e, a| {

@@ -50,6 +50,16 @@ pub(crate) fn is_digit(c: char) -> bool {
     in_table(t::DIGIT, c)
 }
 
+/// `unicode.IsNumber`.
+pub(crate) fn is_number(c: char) -> bool {
+    in_table(t::NUMBER, c)
+}
+
+/// `unicode.IsPunct`.
+pub(crate) fn is_punct(c: char) -> bool {
+    in_table(t::PUNCT, c)
+}
+
 /// `unicode.IsSpace`.
 pub(crate) fn is_space(c: char) -> bool {
     in_table(t::SPACE, c)
