@@ -35,6 +35,7 @@
 
 mod budget;
 mod decimal;
+mod duration;
 mod exec;
 pub mod fmt;
 mod funcs;

@@ -922,6 +922,23 @@ pub(crate) fn functions() -> Vec<Func> {
             let text = e.strval(&a[0])?;
             Ok(Value::Int64(parse_octal(&text).unwrap_or(0)))
         }),
+        // Durations (Sprig's date functions of given durations).
+        f!("duration" (Any) => |e, a| {
+            let secs = match &a[0] {
+                Value::String(t) => parse_int10(t).unwrap_or(0),
+                Value::Int64(n) => *n,
+                _ => 0,
+            };
+            e.string(super::duration::format(secs.wrapping_mul(1_000_000_000)))
+        }),
+        f!("durationRound" (Any) => |e, a| {
+            let d = match &a[0] {
+                Value::String(t) => super::duration::parse(t).unwrap_or(0),
+                Value::Int64(n) => *n,
+                _ => 0,
+            };
+            e.string(super::duration::round(d))
+        }),
         // Types.
         f!("kindOf" (Any) => |e, a| e.string(a[0].kind_name().to_owned())),
         f!("kindIs" (Str, Any) => |_, a| Ok(Value::Bool(s(&a[0]) == a[1].kind_name()))),
@@ -1202,6 +1219,15 @@ fn atoi(t: &str) -> i64 {
         return 0;
     }
     t.parse().unwrap_or(0)
+}
+
+/// `strconv.ParseInt(s, 10, 64)`.
+fn parse_int10(t: &str) -> Option<i64> {
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
 }
 
 /// `strconv.ParseInt(s, 8, 64)`.
