@@ -575,7 +575,7 @@ fn go_replace(e: &mut Env<'_, '_>, s: &str, old: &str, new: &str, n: i64) -> FnR
 
 fn b64dec(s: &str) -> String {
     match base64::engine::general_purpose::STANDARD.decode(s) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(bytes) => super::sprig::go_lossy(&bytes),
         Err(
             base64::DecodeError::InvalidByte(offset, _)
             | base64::DecodeError::InvalidLastSymbol { offset, .. },

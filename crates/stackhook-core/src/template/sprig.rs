@@ -92,9 +92,74 @@ fn list_result(e: &mut Env<'_, '_>, items: Vec<Value>) -> FnResult {
     e.list(Elem::Any, items)
 }
 
-/// A string of at most `n` bytes of `bytes`, as Go's string of them shows in JSON.
+/// Bytes as Go shows them once it must make text of them (its JSON writer,
+/// `utf8.DecodeRune`): every byte that does not start a valid character is U+FFFD.
+pub(crate) fn go_lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{FFFD}');
+                bytes = rest.get(1..).unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// A string of bytes of a string (Go slices strings by bytes).
 fn lossy(e: &mut Env<'_, '_>, bytes: &[u8]) -> FnResult {
-    e.string(String::from_utf8_lossy(bytes).into_owned())
+    e.string(go_lossy(bytes))
+}
+
+/// goutils' `WrapCustom`, by bytes.
+fn wrap(text: &str, width: i64, newline: &str, long_words: bool) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let newline = if newline.is_empty() { "\n" } else { newline };
+    let width = usize::try_from(width.max(1)).unwrap_or(usize::MAX);
+    let b = text.as_bytes();
+    let len = b.len();
+    let mut offset = 0;
+    let mut out: Vec<u8> = Vec::with_capacity(len + len / width.max(1) * newline.len());
+    while len - offset > width {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = width + offset + 1;
+        let space = b[offset..end].iter().rposition(|&c| c == b' ');
+        if let Some(at) = space {
+            out.extend_from_slice(&b[offset..offset + at]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += at + 1;
+        } else if long_words {
+            out.extend_from_slice(&b[offset..width + offset]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += width;
+        } else {
+            let end = width + offset;
+            match b[end..].iter().position(|&c| c == b' ') {
+                None => {
+                    out.extend_from_slice(&b[offset..]);
+                    offset = len;
+                }
+                Some(i) => {
+                    out.extend_from_slice(&b[offset..end + i]);
+                    out.extend_from_slice(newline.as_bytes());
+                    offset = end + i + 1;
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&b[offset..]);
+    go_lossy(&out)
 }
 
 /// Go's message for slicing a string of `len` bytes at `[lo:hi]` out of range.
@@ -214,7 +279,7 @@ fn abbreviate_full(text: &str, offset: i64, width: i64) -> Option<String> {
     if len - offset < width - 3 {
         offset = len - (width - 3);
     }
-    let cut = |lo: i64, hi: i64| String::from_utf8_lossy(&b[lo as usize..hi as usize]).into_owned();
+    let cut = |lo: i64, hi: i64| go_lossy(&b[lo as usize..hi as usize]);
     if offset <= 4 {
         return Some(format!("{}...", cut(0, width - 3)));
     }
@@ -856,6 +921,17 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("camelcase" (Str) => |e, a| e.string(super::xstrings::camel_case(s(&a[0])))),
         f!("snakecase" (Str) => |e, a| e.string(super::xstrings::lower_case(s(&a[0]), '_'))),
         f!("kebabcase" (Str) => |e, a| e.string(super::xstrings::lower_case(s(&a[0]), '-'))),
+        f!("wrap" (Int, Str) => |e, a| {
+            let t = s(&a[1]);
+            e.charge(t.len().saturating_mul(2))?;
+            e.string(wrap(t, a[0].as_int().unwrap_or(0), "", false))
+        }),
+        f!("wrapWith" (Int, Str, Str) => |e, a| {
+            let (t, sep) = (s(&a[2]), s(&a[1]));
+            let width = a[0].as_int().unwrap_or(0).max(1) as usize;
+            e.charge(t.len().saturating_add((t.len() / width + 1).saturating_mul(sep.len().max(1))))?;
+            e.string(wrap(t, a[0].as_int().unwrap_or(0), sep, true))
+        }),
         f!("initials" (Str) => |e, a| e.string(initials(s(&a[0])))),
         f!("untitle" (Str) => |e, a| e.string(untitle(s(&a[0])))),
         f!("abbrev" (Int, Str) => |e, a| {
@@ -953,7 +1029,7 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("b32enc" (Str) => |e, a| e.string(data_encoding::BASE32.encode(s(&a[0]).as_bytes()))),
         f!("b32dec" (Str) => |e, a| {
             let text = match data_encoding::BASE32.decode(s(&a[0]).as_bytes()) {
-                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Ok(b) => go_lossy(&b),
                 Err(err) => format!("illegal base32 data at input byte {}", err.position),
             };
             e.string(text)
