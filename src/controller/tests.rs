@@ -114,6 +114,24 @@ spec:
   dag:
     - {name: a, stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/a.csv"}]}}
     - {name: b, dependencies: [a], stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/b.csv"}]}}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: spark-1, uid: s-spark, generation: 1}
+spec:
+  name: spark
+  version: "1"
+  workerConfig:
+    resourceTemplate: |
+      apiVersion: sparkoperator.k8s.io/v1beta2
+      kind: SparkApplication
+      metadata: {name: {{ .Name }}}
+      spec: {image: spark}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: spark-job, namespace: retail, uid: w-spark, generation: 1}
+spec: {stack: "spark:1"}
 "#;
 
 /// The embedded example catalog plus [`EXTRA`]; every workload gets a uid.
@@ -187,8 +205,16 @@ async fn run(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<Seen>
 }
 
 async fn run_all(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<Seen>) {
+    run_with(w, answer, Default::default()).await
+}
+
+async fn run_with(
+    w: &Workload,
+    answer: Answer,
+    defaults: stackhook_core::orchestrate::Defaults,
+) -> (Result<String, String>, Vec<Seen>) {
     let (client, task) = fake_api(answer);
-    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    let ctx = Context::new(client, catalog(), defaults, "test-pod");
     let result = reconcile(w, &ctx).await;
     drop(ctx);
     let seen = task.await.unwrap_or_default();
@@ -644,6 +670,55 @@ async fn an_object_the_workload_owns_is_applied_again() {
     assert_eq!(
         methods,
         ["GET", "GET", "PATCH", "PATCH"],
+        "{:?}",
+        lines(&seen)
+    );
+}
+
+#[tokio::test]
+async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "spark-job");
+    let only_jobs = stackhook_core::orchestrate::Defaults {
+        resource_kinds: Some(vec!["Job.batch".into()]),
+        ..Default::default()
+    };
+    let (result, seen) = run_with(&w, none(), only_jobs).await;
+    assert!(result.is_ok(), "{result:?}");
+    // Nothing applied, nothing even read: the Event and the status say why.
+    assert_eq!(
+        lines(&seen),
+        [
+            "POST /apis/events.k8s.io/v1/namespaces/retail/events",
+            "PATCH /apis/stackhook.io/v1alpha1/namespaces/retail/workers/spark-job/status",
+        ]
+    );
+    let why = "the Stack's resourceTemplate makes a SparkApplication.sparkoperator.k8s.io, which the controller may not create; allowed: Job.batch";
+    assert_eq!(seen[0].body["reason"], "KindNotAllowed");
+    assert_eq!(seen[0].body["note"], why);
+    let status = status_of(&seen).unwrap_or_default();
+    let ready = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&ready["reason"], &ready["message"]),
+        (&json!("KindNotAllowed"), &json!(why))
+    );
+    // On the allow-list: applied.
+    let sparks = stackhook_core::orchestrate::Defaults {
+        resource_kinds: Some(vec!["SparkApplication.sparkoperator.k8s.io".into()]),
+        ..Default::default()
+    };
+    let (result, seen) = run_with(&w, none(), sparks).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(
+        lines(&seen)
+            .iter()
+            .any(|l| l == "PATCH /apis/sparkoperator.k8s.io/v1beta2/namespaces/retail/sparkapplications/spark-job"),
         "{:?}",
         lines(&seen)
     );
