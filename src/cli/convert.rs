@@ -26,14 +26,23 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         };
         for doc in docs {
-            let dropped = native::to_crd(doc.value.clone())
-                .map(|c| c.dropped)
+            let (dropped, notes) = native::to_crd(doc.value.clone())
+                .map(|c| (c.dropped, c.notes))
                 .unwrap_or_default();
             match load::parse(&doc) {
                 Ok(Parsed::Resource(r)) => {
                     for key in dropped {
                         eprintln!(
                             "{}:{}: warning: {} {}: `{key}` has no place in the CRD form and was left out",
+                            doc.file,
+                            doc.start(),
+                            r.kind(),
+                            model::display_name(&r.to_json()),
+                        );
+                    }
+                    for note in notes {
+                        eprintln!(
+                            "{}:{}: warning: {} {}: {note}",
                             doc.file,
                             doc.start(),
                             r.kind(),

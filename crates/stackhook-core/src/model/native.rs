@@ -90,9 +90,12 @@ pub enum NativeError {
 pub struct Converted {
     /// The document in CRD form (not yet type-checked).
     pub value: Value,
-    /// Top-level keys of the native document that were not carried over (`layer`,
-    /// unknown keys beside the section), for a warning.
+    /// Keys of the native document that were not carried over (`layer`, unknown keys
+    /// beside the section, a Depot's `external`), for a warning.
     pub dropped: Vec<String>,
+    /// What was inferred rather than read (a Depot Secret's ACL from its name), for a
+    /// warning.
+    pub notes: Vec<String>,
 }
 
 /// The native type of a document (`stack`, `worker`, …) if it is in DataOS-native shape:
@@ -120,6 +123,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         return Ok(Converted {
             value: doc,
             dropped: Vec::new(),
+            notes: Vec::new(),
         });
     };
     let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
@@ -127,6 +131,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         return Ok(Converted {
             value: doc,
             dropped: Vec::new(),
+            notes: Vec::new(),
         });
     };
     let name = match top.get("name") {
@@ -190,6 +195,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             .or_insert(Value::String(scalar_text(&d)));
     }
 
+    let (mut section_dropped, mut notes) = (Vec::new(), Vec::new());
     match ty {
         "stack" => {
             section
@@ -197,6 +203,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
                 .or_insert_with(|| Value::String(name.clone()));
         }
         "workflow" => lift_dag_specs(&mut section, &shape)?,
+        "depot" => depot_section(&mut section, &mut section_dropped, &mut notes),
         _ => {}
     }
 
@@ -223,6 +230,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         dropped.push("workspace (Stacks are cluster-scoped)".into());
     }
     dropped.sort();
+    dropped.extend(section_dropped);
 
     Ok(Converted {
         value: json!({
@@ -232,14 +240,89 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             "spec": section,
         }),
         dropped,
+        notes,
     })
+}
+
+/// The workspace dataos-ctl applies a workload to when the manifest names none.
+pub const DEFAULT_WORKSPACE: &str = "public";
+
+/// A DataOS Depot section (v1 or v2alpha) in the CRD's shape: the connection details
+/// v2alpha writes under a key named after the type (`postgresql:`, `s3:`…) become the
+/// Depot's `spec`; a Secret without `acl` takes it from the instance-secret's name
+/// (`<depot>-r`, `<depot>-rw`), with a note; what has no place in the CRD is named in
+/// `dropped`.
+fn depot_section(
+    section: &mut Map<String, Value>,
+    dropped: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    let ty = section
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    if let Some(ty) = ty
+        && let Some(key) = section
+            .keys()
+            .find(|k| k.to_ascii_lowercase() == ty)
+            .cloned()
+        && key != "type"
+        && let Some(Value::Object(details)) = section.remove(&key)
+    {
+        let spec = section
+            .entry("spec")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(spec) = spec {
+            for (k, v) in details {
+                spec.entry(k).or_insert(v);
+            }
+        }
+    }
+    if let Some(Value::Array(secrets)) = section.get_mut("secrets") {
+        for (i, secret) in secrets.iter_mut().enumerate() {
+            let Value::Object(secret) = secret else {
+                continue;
+            };
+            for key in ["keys", "allKeys", "allkeys"] {
+                if secret.remove(key).is_some() {
+                    dropped.push(format!(
+                        "depot.secrets[{i}].{key} (every key of the Secret is projected)"
+                    ));
+                }
+            }
+            if !secret.contains_key("acl") {
+                let name = secret
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let (acl, why) = if name.ends_with("-rw") {
+                    ("rw", format!("from the instance-secret's name {name:?}"))
+                } else if name.ends_with("-r") {
+                    ("r", format!("from the instance-secret's name {name:?}"))
+                } else {
+                    (
+                        "r",
+                        format!("read assumed: the name {name:?} ends in neither -r nor -rw"),
+                    )
+                };
+                notes.push(format!("depot.secrets[{i}] has no acl; {acl} {why}"));
+                secret.insert("acl".into(), Value::String(acl.into()));
+            }
+        }
+    }
+    let unknown: Vec<String> = section
+        .keys()
+        .filter(|k| !["type", "spec", "secrets"].contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        section.remove(&key);
+        dropped.push(format!("depot.{key}"));
+    }
 }
 
 /// `dag: [{name, spec: {stack, stackSpec, …}, dependencies}]` → the step's fields lifted
 /// out of `spec`, and the Workflow's `stack` defaulted from the first step.
-/// The workspace dataos-ctl applies a workload to when the manifest names none.
-pub const DEFAULT_WORKSPACE: &str = "public";
-
 fn lift_dag_specs(
     section: &mut Map<String, Value>,
     shape: &dyn Fn(&str, &'static str, &Value) -> NativeError,
