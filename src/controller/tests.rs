@@ -234,6 +234,18 @@ fn status_of(seen: &[Seen]) -> Option<Value> {
         .map(|s| s.body["status"].clone())
 }
 
+/// The `Ready` condition of the status the reconcile wrote.
+fn ready_condition(seen: &[Seen]) -> Value {
+    let status = status_of(seen).unwrap_or_default();
+    status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Ready")
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn none() -> Answer {
     Box::new(|_| None)
 }
@@ -632,14 +644,7 @@ async fn an_object_the_workload_does_not_own_is_not_taken_over() {
         assert_eq!(event["reason"], "Conflict");
         assert_eq!(event["type"], "Warning");
         assert_eq!(event["note"], format!("not applied: {why}"));
-        let status = status_of(&seen).unwrap_or_default();
-        let ready = status["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|c| c["type"] == "Ready")
-            .cloned()
-            .unwrap_or_default();
+        let ready = ready_condition(&seen);
         assert_eq!(
             (&ready["status"], &ready["reason"]),
             (&json!("False"), &json!("Conflict"))
@@ -696,14 +701,7 @@ async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
     let why = "the Stack's resourceTemplate makes a SparkApplication.sparkoperator.k8s.io, which the controller may not create; allowed: Job.batch";
     assert_eq!(seen[0].body["reason"], "KindNotAllowed");
     assert_eq!(seen[0].body["note"], why);
-    let status = status_of(&seen).unwrap_or_default();
-    let ready = status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "Ready")
-        .cloned()
-        .unwrap_or_default();
+    let ready = ready_condition(&seen);
     assert_eq!(
         (&ready["reason"], &ready["message"]),
         (&json!("KindNotAllowed"), &json!(why))

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::budget::{Budget, SLOT};
 use super::fmt::{PrintError, display, print_value};
-use super::funcs::{self, CallContext, Env, FnError, Func, Param};
+use super::funcs::{self, CallContext, Env, FnError, Fuel, Func, Param};
 use super::parse::{Arg, Branch, Command, List, Node, Pipe, TemplateCall};
 use super::value::{Elem, Mutated, Value};
 use super::{Bound, Limits, Template, TemplateError};
@@ -87,6 +87,9 @@ pub(crate) struct Exec<'t> {
     /// Whether `stop_at` is the caller's deadline rather than the time limit.
     stop_is_deadline: bool,
     steps: u64,
+    /// Output written by callers of the `include`s in progress, set aside while they
+    /// run: the output limit covers all of it together.
+    held_out: usize,
     budget: Budget,
     mutated: Mutated,
 }
@@ -116,6 +119,7 @@ impl<'t> Exec<'t> {
             stop_at,
             stop_is_deadline,
             steps: 0,
+            held_out: 0,
             budget: Budget::new(limits.max_alloc_bytes),
             mutated: Mutated::default(),
         }
@@ -269,7 +273,7 @@ impl<'t> Exec<'t> {
     }
 
     fn write(&mut self, s: &str) -> R<()> {
-        if self.out.len() + s.len() > self.limits.max_output_bytes {
+        if self.held_out + self.out.len() + s.len() > self.limits.max_output_bytes {
             return Err(self.bound(Bound::Output));
         }
         self.out.push_str(s);
@@ -488,6 +492,7 @@ impl<'t> Exec<'t> {
         }
         let dot = V::concrete(if data.is_nil() { Value::Missing } else { data });
         let saved_out = std::mem::take(&mut self.out);
+        self.held_out += saved_out.len();
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, name.to_owned());
         self.depth += 1;
@@ -495,6 +500,7 @@ impl<'t> Exec<'t> {
         self.depth -= 1;
         self.name = saved_name;
         self.vars = saved_vars;
+        self.held_out -= saved_out.len();
         let produced = std::mem::replace(&mut self.out, saved_out);
         at_call(self);
         match walked {
@@ -779,6 +785,11 @@ impl<'t> Exec<'t> {
             let mut env = Env {
                 ctx: self.context,
                 budget: &mut self.budget,
+                fuel: Fuel {
+                    used: &mut self.steps,
+                    limit: self.limits.max_steps,
+                    stop_at: self.stop_at,
+                },
                 mutated: &mut self.mutated,
             };
             (func.call)(&mut env, &argv)

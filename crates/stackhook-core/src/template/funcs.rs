@@ -110,15 +110,40 @@ impl From<PrintError> for FnError {
 
 pub(crate) type FnResult = Result<Value, FnError>;
 
-/// What a function runs with: the caller's context, the execution's budget, and the
-/// record of maps changed in place.
+/// The execution's step fuel and clock, for functions whose work grows faster than
+/// what they build (`uniq`, `deepEqual`, `merge` compare or walk without allocating).
+pub(crate) struct Fuel<'e> {
+    /// Steps used so far (shared with the executor's node count).
+    pub used: &'e mut u64,
+    /// The step limit.
+    pub limit: u64,
+    /// When the execution must stop.
+    pub stop_at: std::time::Instant,
+}
+
+/// What a function runs with: the caller's context, the execution's budget and fuel,
+/// and the record of maps changed in place.
 pub(crate) struct Env<'e, 'c> {
     pub ctx: &'e CallContext<'c>,
     pub budget: &'e mut Budget,
+    pub fuel: Fuel<'e>,
     pub mutated: &'e mut Mutated,
 }
 
 impl Env<'_, '_> {
+    /// Spends `n` steps of the execution's fuel (the clock is read every 1,024).
+    pub(crate) fn work(&mut self, n: u64) -> Result<(), FnError> {
+        let before = *self.fuel.used;
+        *self.fuel.used = before.saturating_add(n);
+        if *self.fuel.used > self.fuel.limit {
+            return Err(FnError::Bound(Bound::Steps));
+        }
+        if before >> 10 != *self.fuel.used >> 10 && std::time::Instant::now() > self.fuel.stop_at {
+            return Err(FnError::Bound(Bound::Time));
+        }
+        Ok(())
+    }
+
     /// Charges `n` bytes.
     pub(crate) fn charge(&mut self, n: usize) -> Result<(), FnError> {
         self.budget.charge(n).map_err(FnError::from)

@@ -256,6 +256,78 @@ mod tests {
     }
 
     #[test]
+    fn functions_whose_work_outgrows_what_they_build_spend_the_step_fuel() {
+        // 20,000 distinct values: 2·10^8 comparisons, far past the 10^6 steps.
+        let e = render("{{ uniq (until 20000) }}", json!({})).unwrap_err();
+        assert!(
+            e.ends_with("error calling uniq: exceeded the step limit of 1000000"),
+            "{e}"
+        );
+        // A map whose two entries both lead back to it: merging it into itself would
+        // walk 2^depth entries; the first descent meets the depth bound.
+        let e = render(
+            r#"{{ $d := dict }}{{ $_ := set $d "a" $d }}{{ $_ := set $d "b" $d }}{{ merge $d $d }}"#,
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.ends_with("error calling merge: a value is nested deeper than 1000 levels"),
+            "{e}"
+        );
+        // Two maps that contain themselves: equal all the way down, until the bound.
+        let e = render(
+            r#"{{ $a := dict }}{{ $_ := set $a "x" $a }}{{ $b := dict }}{{ $_ := set $b "x" $b }}{{ deepEqual $a $b }}"#,
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("error calling deepEqual: ") && e.contains("nested deeper than 1000"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_output_limit_covers_what_includes_set_aside() {
+        let t = r#"{{ define "big" }}{{ repeat 600000 "b" }}{{ end }}{{ repeat 600000 "a" }}{{ $kept := include "big" . }}"#;
+        let e = render(t, json!({})).unwrap_err();
+        assert!(
+            e.contains("exceeded the output limit of 1048576 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ranges_over_the_whole_int64_line_neither_overflow_nor_allocate_first() {
+        assert_eq!(
+            render(
+                "{{ untilStep -9223372036854775808 9223372036854775807 4611686018427387904 }}",
+                json!({})
+            )
+            .unwrap(),
+            "[-9223372036854775808 -4611686018427387904 0 4611686018427387904]"
+        );
+        let e = render("{{ len (untilStep 0 9223372036854775807 1) }}", json!({})).unwrap_err();
+        assert!(
+            e.contains("error calling untilStep: ") && e.contains("memory"),
+            "{e}"
+        );
+        assert_eq!(
+            render("[{{ seq 9223372036854775807 }}]", json!({})).unwrap(),
+            "[]"
+        );
+    }
+
+    #[test]
+    fn json_nested_past_the_readers_limit_is_an_error_that_says_so() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let e = render("{{ mustFromJson .j }}", json!({ "j": deep })).unwrap_err();
+        assert!(
+            e.ends_with("error calling mustFromJson: JSON nested deeper than 128 levels"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn merging_a_map_that_contains_itself_stops_at_the_depth_bound() {
         // Go recurses until its stack overflows; here the value-depth bound answers.
         let e = render(

@@ -36,28 +36,56 @@ fn items<'v>(v: &'v Value, what: &str) -> Result<&'v [Value], FnError> {
 }
 
 /// `reflect.DeepEqual` over template values: the same Go type, and equal contents.
-pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
-    match (a, b) {
+/// Each value visited costs a step and nesting is bounded, so two maps that contain
+/// themselves end in an error, not in recursion without end.
+pub(crate) fn deep_equal(
+    e: &mut Env<'_, '_>,
+    a: &Value,
+    b: &Value,
+    depth: usize,
+) -> Result<bool, FnError> {
+    if depth >= super::fmt::MAX_VALUE_DEPTH {
+        return Err(FnError::Bound(super::Bound::ValueDepth));
+    }
+    e.work(1)?;
+    Ok(match (a, b) {
         (Value::List(x), Value::List(y)) => {
-            x.elem == y.elem
-                && x.items.len() == y.items.len()
-                && x.items.iter().zip(&y.items).all(|(p, q)| deep_equal(p, q))
+            if x.elem != y.elem || x.items.len() != y.items.len() {
+                return Ok(false);
+            }
+            for (p, q) in x.items.iter().zip(&y.items) {
+                if !deep_equal(e, p, q, depth + 1)? {
+                    return Ok(false);
+                }
+            }
+            true
         }
         (Value::Map(x), Value::Map(y)) => {
             if std::rc::Rc::ptr_eq(x, y) {
-                return true;
+                return Ok(true);
             }
-            let (x, y) = (x.borrow(), y.borrow());
-            x.elem == y.elem
-                && x.entries.len() == y.entries.len()
-                && x.entries
+            let pairs: Vec<(Value, Option<Value>)> = {
+                let (x, y) = (x.borrow(), y.borrow());
+                if x.elem != y.elem || x.entries.len() != y.entries.len() {
+                    return Ok(false);
+                }
+                x.entries
                     .iter()
-                    .all(|(k, v)| y.entries.get(k).is_some_and(|w| deep_equal(v, w)))
+                    .map(|(k, v)| (v.clone(), y.entries.get(k).cloned()))
+                    .collect()
+            };
+            for (v, w) in pairs {
+                match w {
+                    Some(w) if deep_equal(e, &v, &w, depth + 1)? => {}
+                    _ => return Ok(false),
+                }
+            }
+            true
         }
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (a, b) => super::value::scalar_eq(a, b),
-    }
+    })
 }
 
 /// `cast.ToFloat64`.
@@ -321,25 +349,29 @@ fn go_split(text: &str, sep: &str, n: i64) -> Vec<String> {
     }
 }
 
-/// Sprig's `untilStep`, charged before it is built.
+/// Sprig's `untilStep`, charged before it is built. The count is worked out in
+/// 128 bits (`untilStep` of the whole int64 range must not overflow), the values
+/// step as Go's `int` does.
 fn until_step(e: &mut Env<'_, '_>, start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FnError> {
-    let count = if stop < start {
-        if step >= 0 {
+    let (start_w, stop_w, step_w) = (i128::from(start), i128::from(stop), i128::from(step));
+    let count: i128 = if stop_w < start_w {
+        if step_w >= 0 {
             0
         } else {
-            (start - stop - 1) / -step + 1
+            (start_w - stop_w - 1) / -step_w + 1
         }
-    } else if step <= 0 || stop == start {
+    } else if step_w <= 0 || stop_w == start_w {
         0
     } else {
-        (stop - start - 1) / step + 1
+        (stop_w - start_w - 1) / step_w + 1
     };
-    e.charge(SLOT.saturating_mul(usize::try_from(count).unwrap_or(usize::MAX)))?;
-    let mut out = Vec::with_capacity(count as usize);
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    e.charge(SLOT.saturating_mul(count))?;
+    let mut out = Vec::with_capacity(count);
     let mut i = start;
     for _ in 0..count {
         out.push(i);
-        i += step;
+        i = i.wrapping_add(step);
     }
     Ok(out)
 }
@@ -354,11 +386,11 @@ fn seq(e: &mut Env<'_, '_>, p: &[Value]) -> FnResult {
     let nums = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step(e, 1, end + inc, inc)?
+            until_step(e, 1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step(e, *start, end + step, step)?
+            until_step(e, *start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -368,7 +400,7 @@ fn seq(e: &mut Env<'_, '_>, p: &[Value]) -> FnResult {
                     return e.string(String::new());
                 }
             }
-            until_step(e, *start, end + inc, *step)?
+            until_step(e, *start, end.wrapping_add(inc), *step)?
         }
         _ => Vec::new(),
     };
@@ -608,20 +640,29 @@ fn go_html_escape(text: &str) -> String {
         .replace('&', "\\u0026")
 }
 
-fn from_json(e: &mut Env<'_, '_>, text: &str) -> Result<Value, String> {
+/// `json.Unmarshal` into `interface{}`: the value, or Go's message for text that is
+/// not JSON; a budget breach is the execution's error.
+fn from_json(e: &mut Env<'_, '_>, text: &str) -> Result<Result<Value, String>, FnError> {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(v) => {
-            let _ = e.charge(super::funcs::json_size(&v));
-            Ok(Value::from(&v))
+            e.charge(super::funcs::json_size(&v))?;
+            Ok(Ok(Value::from(&v)))
         }
-        Err(err) => Err(go_json_error(text, &err)),
+        Err(err) => Ok(Err(go_json_error(text, &err))),
     }
 }
 
 /// `encoding/json`'s syntax error for `text` (which serde refused), from a port of
 /// Go's scanner: the same first bad byte and the same words.
-fn go_json_error(text: &str, _err: &serde_json::Error) -> String {
-    go_json_check(text.as_bytes()).unwrap_or_else(|| "unexpected end of JSON input".into())
+fn go_json_error(text: &str, err: &serde_json::Error) -> String {
+    go_json_check(text.as_bytes()).unwrap_or_else(|| {
+        if err.is_eof() {
+            "unexpected end of JSON input".into()
+        } else {
+            // Valid JSON that serde refused: only its nesting limit does that.
+            "JSON nested deeper than 128 levels".into()
+        }
+    })
 }
 
 /// Where Go's scanner is inside a container.
@@ -876,8 +917,8 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("mustUniq" (Any) => |e, a| uniq(e, &a[0])),
         f!("without" (Any) .. Any => |e, a| without(e, &a[0], &a[1..])),
         f!("mustWithout" (Any) .. Any => |e, a| without(e, &a[0], &a[1..])),
-        f!("has" (Any, Any) => |_, a| has(&a[0], &a[1]).map(Value::Bool)),
-        f!("mustHas" (Any, Any) => |_, a| has(&a[0], &a[1]).map(Value::Bool)),
+        f!("has" (Any, Any) => |e, a| has(e, &a[0], &a[1]).map(Value::Bool)),
+        f!("mustHas" (Any, Any) => |e, a| has(e, &a[0], &a[1]).map(Value::Bool)),
         f!("concat" () .. Any => |e, a| {
             let mut out = Vec::new();
             for v in a {
@@ -1024,7 +1065,7 @@ pub(crate) fn functions() -> Vec<Func> {
             let (want, t) = (s(&a[0]), go_type(&a[1]));
             Ok(Value::Bool(want == t || format!("*{want}") == t))
         }),
-        f!("deepEqual" (Any, Any) => |_, a| Ok(Value::Bool(deep_equal(&a[0], &a[1])))),
+        f!("deepEqual" (Any, Any) => |e, a| Ok(Value::Bool(deep_equal(e, &a[0], &a[1], 0)?))),
         // Encodings and hashes.
         f!("b32enc" (Str) => |e, a| e.string(data_encoding::BASE32.encode(s(&a[0]).as_bytes()))),
         f!("b32dec" (Str) => |e, a| {
@@ -1041,10 +1082,10 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("toRawJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, true)?; Ok(Value::string(t)) }),
         f!("mustToRawJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, true)?; Ok(Value::string(t)) }),
         f!("mustToJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, false)?; Ok(Value::string(t)) }),
-        f!("fromJson" (Str) => |e, a| Ok(from_json(e, s(&a[0])).unwrap_or(Value::Nil))),
-        f!("mustFromJson" (Str) => |e, a| from_json(e, s(&a[0])).map_err(FnError::Go)),
+        f!("fromJson" (Str) => |e, a| Ok(from_json(e, s(&a[0]))?.unwrap_or(Value::Nil))),
+        f!("mustFromJson" (Str) => |e, a| from_json(e, s(&a[0]))?.map_err(FnError::Go)),
         // Helm's: a list, or a list holding the error.
-        f!("fromJsonArray" (Str) => |e, a| Ok(match from_json(e, s(&a[0])) {
+        f!("fromJsonArray" (Str) => |e, a| Ok(match from_json(e, s(&a[0]))? {
             Ok(v @ Value::List(_)) => v,
             // `null` unmarshals into a nil slice.
             Ok(Value::Nil) => Value::Nil,
@@ -1156,6 +1197,8 @@ fn merge_into(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     for (key, sv) in entries {
+        // A map whose entries lead back to it would make this walk exponential.
+        e.work(1)?;
         let dv = dst.borrow().entries.get(&key).cloned();
         if sv.is_nil() {
             if overwrite {
@@ -1226,6 +1269,7 @@ fn deep_copy(e: &mut Env<'_, '_>, v: &Value, depth: usize) -> FnResult {
     if depth >= super::fmt::MAX_VALUE_DEPTH {
         return Err(FnError::Bound(super::Bound::ValueDepth));
     }
+    e.work(1)?;
     Ok(match v {
         Value::List(l) => {
             let mut items = Vec::with_capacity(l.items.len());
@@ -1288,13 +1332,18 @@ fn go_min(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `strconv.Atoi`, 0 on error.
+/// `strconv.Atoi` as Sprig keeps its value: 0 for text that is not a number, the
+/// nearest int64 for one out of range (Go returns both with its error).
 fn atoi(t: &str) -> i64 {
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return 0;
     }
-    t.parse().unwrap_or(0)
+    t.parse().unwrap_or(if t.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// `strconv.ParseInt(s, 10, 64)`.
@@ -1323,32 +1372,50 @@ pub(crate) fn go_type(v: &Value) -> &'static str {
     }
 }
 
+/// Sprig's `uniq`: quadratic in Go too; every comparison costs fuel.
 fn uniq(e: &mut Env<'_, '_>, list: &Value) -> FnResult {
     let mut out: Vec<Value> = Vec::new();
     for v in items(list, "find uniq")? {
-        if !out.iter().any(|o| deep_equal(o, v)) {
+        let mut seen = false;
+        for o in &out {
+            if deep_equal(e, o, v, 0)? {
+                seen = true;
+                break;
+            }
+        }
+        if !seen {
             out.push(v.clone());
         }
     }
     list_result(e, out)
 }
 
+/// Whether `needle` is deeply equal to one of `haystack`.
+fn contains(e: &mut Env<'_, '_>, haystack: &[Value], needle: &Value) -> Result<bool, FnError> {
+    for h in haystack {
+        if deep_equal(e, needle, h, 0)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn without(e: &mut Env<'_, '_>, list: &Value, omit: &[Value]) -> FnResult {
-    let kept = items(list, "find without")?
-        .iter()
-        .filter(|v| !omit.iter().any(|o| deep_equal(o, v)))
-        .cloned()
-        .collect();
+    let mut kept = Vec::new();
+    for v in items(list, "find without")? {
+        if !contains(e, omit, v)? {
+            kept.push(v.clone());
+        }
+    }
     list_result(e, kept)
 }
 
-fn has(needle: &Value, haystack: &Value) -> Result<bool, FnError> {
+fn has(e: &mut Env<'_, '_>, needle: &Value, haystack: &Value) -> Result<bool, FnError> {
     if haystack.is_nil() {
         return Ok(false);
     }
-    Ok(items(haystack, "find has")?
-        .iter()
-        .any(|v| deep_equal(needle, v)))
+    let items = items(haystack, "find has")?;
+    contains(e, items, needle)
 }
 
 fn chunk(e: &mut Env<'_, '_>, size: i64, list: &Value) -> FnResult {
