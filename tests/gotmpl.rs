@@ -38,10 +38,12 @@ fn go_answers(cases: &[Value]) -> Option<Value> {
         .unwrap();
     assert!(
         build.status.success(),
-        "building the Go harness failed (needs golang-go, golang-github-masterminds-sprig-dev, golang-github-ghodss-yaml-dev):\n{}",
+        "building the Go harness failed (needs golang-go, golang-github-masterminds-sprig-dev, golang-github-ghodss-yaml-dev, golang-github-burntsushi-toml-dev):\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
+    // Sprig's `date` and `toDate` read the local zone; stackhook's is UTC.
     let mut child = Command::new(&harness)
+        .env("TZ", "UTC")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/BurntSushi/toml"
 	"github.com/Masterminds/sprig"
 	"github.com/ghodss/yaml"
 )
@@ -68,6 +69,17 @@ func fromJSONArray(str string) []interface{} {
 		a = []interface{}{err.Error()}
 	}
 	return a
+}
+
+// Helm's toToml: BurntSushi/toml's encoder, or the error's text.
+func toTOML(v interface{}) string {
+	b := bytes.NewBuffer(nil)
+	e := toml.NewEncoder(b)
+	err := e.Encode(v)
+	if err != nil {
+		return err.Error()
+	}
+	return b.String()
 }
 
 // Helm's required.
@@ -127,6 +139,42 @@ func getMapValue(m interface{}, key string) interface{} {
 	return v
 }
 
+// Helm's include: a defined template's output as a string.
+func includeFun(t *template.Template) func(string, interface{}) (string, error) {
+	return func(name string, data interface{}) (string, error) {
+		var buf strings.Builder
+		err := t.ExecuteTemplate(&buf, name, data)
+		return buf.String(), err
+	}
+}
+
+// Helm 3's tpl (pkg/engine/engine.go), with one difference: Helm names the parsed
+// text after .Template.Name, which a Stack's data does not have; stackhook names it
+// after the template being rendered (here the case), which is what .Template.Name
+// holds in Helm.
+func tplFun(parent *template.Template, name string) func(string, map[string]interface{}) (string, error) {
+	return func(tpl string, vals map[string]interface{}) (string, error) {
+		t, err := parent.Clone()
+		if err != nil {
+			return "", fmt.Errorf("cannot clone template: %w", err)
+		}
+		t.Option("missingkey=zero")
+		t.Funcs(template.FuncMap{
+			"include": includeFun(t),
+			"tpl":     tplFun(t, name),
+		})
+		t, err = t.New(name).Parse(tpl)
+		if err != nil {
+			return "", fmt.Errorf("cannot parse template %q: %w", tpl, err)
+		}
+		var buf strings.Builder
+		if err := t.Execute(&buf, vals); err != nil {
+			return "", fmt.Errorf("error during tpl function execution for %q: %w", tpl, err)
+		}
+		return strings.ReplaceAll(buf.String(), "<no value>", ""), nil
+	}
+}
+
 func main() {
 	var cases []testCase
 	if err := json.NewDecoder(os.Stdin).Decode(&cases); err != nil {
@@ -138,6 +186,7 @@ func main() {
 	funcs["fromYaml"] = fromYAML
 	funcs["fromYamlArray"] = fromYAMLArray
 	funcs["fromJsonArray"] = fromJSONArray
+	funcs["toToml"] = toTOML
 	funcs["required"] = required
 	funcs["getNested"] = getNested
 	funcs["hasNested"] = hasNested
@@ -158,11 +207,8 @@ func main() {
 		for k, v := range funcs {
 			caseFuncs[k] = v
 		}
-		caseFuncs["include"] = func(name string, data interface{}) (string, error) {
-			var buf strings.Builder
-			err := t.ExecuteTemplate(&buf, name, data)
-			return buf.String(), err
-		}
+		caseFuncs["include"] = includeFun(t)
+		caseFuncs["tpl"] = tplFun(t, c.Name)
 		_, err := t.Funcs(caseFuncs).Parse(c.Template)
 		if err == nil {
 			var buf bytes.Buffer

@@ -34,11 +34,11 @@ spec:
 }
 
 fn now() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap_or_default())
+    Time(jiff::Timestamp::from_second(1_800_000_000).unwrap_or_default())
 }
 
 fn earlier() -> Time {
-    Time(k8s_openapi::jiff::Timestamp::from_second(1_700_000_000).unwrap_or_default())
+    Time(jiff::Timestamp::from_second(1_700_000_000).unwrap_or_default())
 }
 
 fn job(name: &str, step: Option<&str>, stamp: &str, state: Option<&str>) -> Value {

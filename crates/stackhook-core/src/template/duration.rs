@@ -80,6 +80,24 @@ pub(crate) fn format(d: i64) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Go's `time.quote`: ASCII printable as is, every other byte as `\xNN`.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for &b in s.as_bytes() {
+        if !(b' '..0x80).contains(&b) {
+            out.push_str(&format!("\\x{b:02x}"));
+        } else {
+            if b == b'"' || b == b'\\' {
+                out.push('\\');
+            }
+            out.push(char::from(b));
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn unit(name: &str) -> Option<u64> {
     Some(match name {
         "ns" => 1,
@@ -94,6 +112,12 @@ fn unit(name: &str) -> Option<u64> {
 
 /// `time.ParseDuration`; `None` where Go returns an error.
 pub(crate) fn parse(text: &str) -> Option<i64> {
+    parse_go(text).ok()
+}
+
+/// `time.ParseDuration`, with Go's error message.
+pub(crate) fn parse_go(text: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {}", quote(text));
     let mut s = text.as_bytes();
     let mut neg = false;
     if let Some(&c) = s.first()
@@ -103,26 +127,26 @@ pub(crate) fn parse(text: &str) -> Option<i64> {
         s = &s[1..];
     }
     if s == b"0" {
-        return Some(0);
+        return Ok(0);
     }
     if s.is_empty() {
-        return None;
+        return Err(invalid());
     }
     let mut d: u64 = 0;
     while !s.is_empty() {
         if !(s[0] == b'.' || s[0].is_ascii_digit()) {
-            return None;
+            return Err(invalid());
         }
         // The integer part.
         let start = s.len();
         let mut v: u64 = 0;
         while let Some(&c) = s.first().filter(|c| c.is_ascii_digit()) {
             if v > (1 << 63) / 10 {
-                return None;
+                return Err(invalid());
             }
             v = v * 10 + u64::from(c - b'0');
             if v > 1 << 63 {
-                return None;
+                return Err(invalid());
             }
             s = &s[1..];
         }
@@ -152,36 +176,43 @@ pub(crate) fn parse(text: &str) -> Option<i64> {
             post = start != s.len();
         }
         if !pre && !post {
-            return None;
+            return Err(invalid());
         }
         let i = s
             .iter()
             .position(|&c| c == b'.' || c.is_ascii_digit())
             .unwrap_or(s.len());
         if i == 0 {
-            return None;
+            return Err(format!("time: missing unit in duration {}", quote(text)));
         }
-        let unit = unit(std::str::from_utf8(&s[..i]).ok()?)?;
+        let name = String::from_utf8_lossy(&s[..i]);
+        let Some(unit) = unit(&name) else {
+            return Err(format!(
+                "time: unknown unit {} in duration {}",
+                quote(&name),
+                quote(text)
+            ));
+        };
         s = &s[i..];
         if v > (1 << 63) / unit {
-            return None;
+            return Err(invalid());
         }
         v *= unit;
         if f > 0 {
             v += (f as f64 * (unit as f64 / scale)) as u64;
             if v > 1 << 63 {
-                return None;
+                return Err(invalid());
             }
         }
         d += v;
         if d > 1 << 63 {
-            return None;
+            return Err(invalid());
         }
     }
     if neg {
-        return Some((d as i64).wrapping_neg());
+        return Ok((d as i64).wrapping_neg());
     }
-    i64::try_from(d).ok()
+    i64::try_from(d).map_err(|_| invalid())
 }
 
 /// Sprig's `durationRound` of a duration in nanoseconds.

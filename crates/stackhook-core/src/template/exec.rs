@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::budget::{Budget, SLOT};
 use super::fmt::{PrintError, display, print_value};
 use super::funcs::{self, CallContext, Env, FnError, Fuel, Func, Param};
-use super::parse::{Arg, Branch, Command, List, Node, Pipe, TemplateCall};
+use super::parse::{self, Arg, Branch, Command, List, Node, Pipe, TemplateCall};
 use super::value::{Elem, Mutated, Value};
 use super::{Bound, Limits, Template, TemplateError};
 
@@ -92,6 +92,9 @@ pub(crate) struct Exec<'t> {
     held_out: usize,
     budget: Budget,
     mutated: Mutated,
+    /// `missingkey=zero`, which Helm's `tpl` sets: a missing map key is a nil
+    /// `interface{}` rather than no value.
+    missing_zero: bool,
 }
 
 impl<'t> Exec<'t> {
@@ -122,6 +125,7 @@ impl<'t> Exec<'t> {
             held_out: 0,
             budget: Budget::new(limits.max_alloc_bytes),
             mutated: Mutated::default(),
+            missing_zero: false,
         }
     }
 
@@ -168,7 +172,11 @@ impl<'t> Exec<'t> {
     }
 
     fn error_with(&self, message: String, bound: Option<Bound>) -> Flow {
-        let source = &self.tmpl.source;
+        let source = self
+            .tmpl
+            .sources
+            .get(&self.name)
+            .unwrap_or(&self.tmpl.source);
         match &self.at {
             None => Flow::Error(TemplateError::Execution {
                 name: self.tmpl.name.clone(),
@@ -491,6 +499,7 @@ impl<'t> Exec<'t> {
             return Err(self.bound(Bound::CallDepth));
         }
         let dot = V::concrete(if data.is_nil() { Value::Missing } else { data });
+        let saved_at = self.at.clone();
         let saved_out = std::mem::take(&mut self.out);
         self.held_out += saved_out.len();
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
@@ -506,11 +515,102 @@ impl<'t> Exec<'t> {
         match walked {
             Ok(()) | Err(Flow::Break | Flow::Continue) => {
                 self.charge(produced.len())?;
+                self.at = saved_at;
                 Ok(V::concrete(Value::string(produced)))
             }
             Err(Flow::Error(e)) => {
                 let bound = e.bound();
                 Err(self.error_with(format!("error calling include: {e}"), bound))
+            }
+        }
+    }
+
+    /// Helm's `tpl TEXT VALUES`: `TEXT` parsed as a template named after the one being
+    /// rendered (Helm names it `.Template.Name`, which is that), with the `define`s
+    /// of this template and its own, run over `VALUES` with `missingkey=zero`, and
+    /// `<no value>` removed from the output, as Helm 3's `pkg/engine` does. It runs
+    /// under this execution's budgets (steps, memory, output, time, call depth).
+    fn tpl(&mut self, argv: &[Value], cmd: Option<&'t Command>, ident: &'t Arg) -> R<V> {
+        let text = argv.first().and_then(Value::as_str).unwrap_or_default();
+        let vals = argv.get(1).cloned().unwrap_or(Value::Nil);
+        let saved_at = self.at.clone();
+        match cmd {
+            Some(c) => self.at_node(c.pos, c),
+            None => self.at_arg(ident),
+        }
+        if self.depth >= self.limits.max_template_depth {
+            return Err(self.bound(Bound::CallDepth));
+        }
+        let quoted = super::fmt::quote(text);
+        // Parsing builds a tree several times the text's size.
+        self.charge(text.len().saturating_mul(8))?;
+        let main = self.tmpl.name.clone();
+        let mut fresh = parse::Trees::default();
+        if let Err(e) = parse::parse(&main, text, &funcs::exists, &mut fresh) {
+            return Err(self.error(format!(
+                "error calling tpl: cannot parse template {quoted}: template: {main}:{}: {}",
+                e.line, e.message
+            )));
+        }
+        let root = fresh.trees.get(&main).cloned().unwrap_or_default();
+        let mut trees = self.tmpl.trees.clone();
+        let mut sources = self.tmpl.sources.clone();
+        let source: Arc<str> = text.into();
+        for (name, tree) in fresh.trees {
+            // text/template's associate: an empty definition does not replace one.
+            if parse::is_empty_tree(&tree) && trees.trees.contains_key(&name) {
+                continue;
+            }
+            trees.trees.insert(name.clone(), tree);
+            sources.insert(name, Arc::clone(&source));
+        }
+        let nested = Template {
+            name: main.clone(),
+            source: Arc::clone(&self.tmpl.source),
+            trees,
+            sources,
+        };
+        let dot = V::concrete(if vals.is_nil() { Value::Missing } else { vals });
+        let mut sub = Exec {
+            tmpl: &nested,
+            context: self.context,
+            limits: self.limits,
+            name: main,
+            vars: vec![("$".into(), dot.clone())],
+            at: None,
+            out: String::new(),
+            depth: self.depth + 1,
+            nesting: self.nesting,
+            range_iterations: self.range_iterations,
+            stop_at: self.stop_at,
+            stop_is_deadline: self.stop_is_deadline,
+            steps: self.steps,
+            held_out: self.held_out + self.out.len(),
+            budget: std::mem::replace(&mut self.budget, Budget::new(0)),
+            mutated: std::mem::take(&mut self.mutated),
+            missing_zero: true,
+        };
+        let walked = sub.walk(&dot, &root);
+        self.steps = sub.steps;
+        self.range_iterations = sub.range_iterations;
+        self.budget = sub.budget;
+        self.mutated = sub.mutated;
+        let produced = sub.out;
+        match walked {
+            Ok(()) | Err(Flow::Break | Flow::Continue) => {
+                let out = produced.replace("<no value>", "");
+                self.charge(out.len())?;
+                self.at = saved_at;
+                Ok(V::concrete(Value::string(out)))
+            }
+            Err(Flow::Error(e)) => {
+                let bound = e.bound();
+                Err(self.error_with(
+                    format!(
+                        "error calling tpl: error during tpl function execution for {quoted}: {e}"
+                    ),
+                    bound,
+                ))
             }
         }
     }
@@ -656,16 +756,16 @@ impl<'t> Exec<'t> {
         args: &'t [Arg],
         fin: Option<V>,
     ) -> R<V> {
-        let _ = dot;
         let n = idents.len();
         for ident in &idents[..n - 1] {
-            receiver = self.eval_field(ident, node, &[], &None, receiver)?;
+            receiver = self.eval_field(dot, ident, node, &[], &None, receiver)?;
         }
-        self.eval_field(&idents[n - 1], node, args, &fin, receiver)
+        self.eval_field(dot, &idents[n - 1], node, args, &fin, receiver)
     }
 
     fn eval_field(
         &mut self,
+        dot: &V,
         field: &str,
         node: &'t Arg,
         args: &'t [Arg],
@@ -690,8 +790,25 @@ impl<'t> Exec<'t> {
                     (Some(v), Elem::Any) => V::boxed(v.clone()),
                     (Some(v), _) => V::concrete(v.clone()),
                     (None, Elem::String) => V::concrete(Value::str("")),
+                    (None, _) if self.missing_zero => V::boxed(Value::Nil),
                     (None, _) => V::missing(),
                 })
+            }
+            Value::Time(_) | Value::Semver(_) => {
+                let mut argv = Vec::new();
+                for arg in args.iter().skip(1) {
+                    argv.push(self.eval_arg_any(dot, arg)?.v);
+                }
+                if let Some(f) = fin {
+                    argv.push(f.v.clone());
+                }
+                match super::dates::method(&receiver.v, field, &argv) {
+                    Some(Ok(v)) => Ok(V::concrete(v)),
+                    Some(Err(message)) => Err(self.error(message)),
+                    None => {
+                        Err(self.error(format!("can't evaluate field {field} in type {type_name}")))
+                    }
+                }
             }
             _ => Err(self.error(format!("can't evaluate field {field} in type {type_name}"))),
         }
@@ -781,6 +898,9 @@ impl<'t> Exec<'t> {
         if name == "include" {
             return self.include(&argv, cmd, ident);
         }
+        if name == "tpl" {
+            return self.tpl(&argv, cmd, ident);
+        }
         let result = {
             let mut env = Env {
                 ctx: self.context,
@@ -794,9 +914,13 @@ impl<'t> Exec<'t> {
             };
             (func.call)(&mut env, &argv)
         };
-        match cmd {
-            Some(c) => self.at_node(c.pos, c),
-            None => self.at_arg(ident),
+        // Go points an error at the call; after a success it still points at the
+        // last argument evaluated.
+        if result.is_err() {
+            match cmd {
+                Some(c) => self.at_node(c.pos, c),
+                None => self.at_arg(ident),
+            }
         }
         match result {
             Ok(v) => Ok(V::concrete(v)),
@@ -885,7 +1009,7 @@ impl<'t> Exec<'t> {
                     "can't handle assignment of {arg} to empty interface argument"
                 ))),
             },
-            Param::Map => Err(self.error(format!(
+            Param::Map | Param::Time => Err(self.error(format!(
                 "can't handle {arg} for arg of type {}",
                 param.go_type()
             ))),
@@ -909,6 +1033,7 @@ impl<'t> Exec<'t> {
             Param::Int => matches!(v.v, Value::Int(_)),
             Param::Bool => matches!(v.v, Value::Bool(_)),
             Param::Map => matches!(&v.v, Value::Map(m) if m.borrow().elem == Elem::Any),
+            Param::Time => matches!(v.v, Value::Time(_)),
         };
         if ok {
             return Ok(v);

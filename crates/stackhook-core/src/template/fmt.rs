@@ -962,6 +962,9 @@ impl Printer {
             Value::Uint64(u) => self.fmt_int(*u, false, verb, v),
             Value::Float(f) => self.fmt_float(*f, verb),
             Value::String(s) => self.fmt_string(s, verb, v),
+            // Stringers: Go's handleMethods formats what String() returns.
+            Value::Time(t) => self.fmt_string(&t.string(), verb, v),
+            Value::Semver(sv) => self.fmt_string(&sv.string(), verb, v),
             Value::Map(m) => {
                 let m = m.borrow();
                 if self.f.sharp_v {

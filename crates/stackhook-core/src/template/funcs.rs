@@ -36,6 +36,8 @@ pub(crate) enum Param {
     Bool,
     /// `map[string]interface{}`.
     Map,
+    /// `time.Time`.
+    Time,
 }
 
 impl Param {
@@ -47,6 +49,7 @@ impl Param {
             Self::Int => "int",
             Self::Bool => "bool",
             Self::Map => "map[string]interface {}",
+            Self::Time => "time.Time",
         }
     }
 
@@ -262,6 +265,7 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
         "gt" (Reflect, Reflect) => |_, a| le(&a[0], &a[1]).map(|b| Value::Bool(!b)),
         "ge" (Reflect, Reflect) => |_, a| lt(&a[0], &a[1]).map(|b| Value::Bool(!b)),
         "slice" (Any) .. Any => |e, a| slice(e, &a[0], &a[1..]),
+        "mustSlice" (Any) .. Any => |e, a| slice(e, &a[0], &a[1..]),
         "call" (Reflect) .. Reflect => |_, a| match &a[0] {
             Value::Missing | Value::Nil => Err("call of nil".into()),
             v => Err(format!("non-function of type {}", v.type_name()).into()),
@@ -275,10 +279,15 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             let j = yaml::to_go_json(&a[0], e.budget.left())?.unwrap_or_default();
             e.string(j)
         },
+        "toToml" (Any) => |e, a| {
+            let t = super::toml::to_toml(&a[0], e.budget.left())?;
+            e.string(t)
+        },
         "fromYaml" (Str) => |e, a| from_yaml(e, s(&a[0])),
         "fromYamlArray" (Str) => |e, a| from_yaml_as(e, s(&a[0]), true),
         // Run by the executor, which has the template's `define`s (`Exec::include`).
         "include" (Str, Any) => |_, _| Err("include runs in the executor".into()),
+        "tpl" (Str, Map) => |_, _| Err("tpl runs in the executor".into()),
         "indent" (Int, Str) => |e, a| indent(e, &a[0], s(&a[1]), false),
         "nindent" (Int, Str) => |e, a| indent(e, &a[0], s(&a[1]), true),
         "quote" () .. Any => |e, a| {
@@ -425,6 +434,7 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
     ];
     list.into_iter()
         .chain(super::sprig::functions())
+        .chain(super::dates::functions())
         .map(|f| (f.name, f))
         .collect()
 });
@@ -438,8 +448,10 @@ pub(crate) fn lookup(name: &str) -> Option<&'static Func> {
 pub(crate) fn refused(name: &str) -> Option<&'static str> {
     Some(match name {
         "env" | "expandenv" => "reads the process environment",
-        "now" | "ago" | "date" | "dateInZone" | "htmlDate" | "htmlDateInZone" | "toDate"
-        | "mustToDate" => "reads the clock or the local time zone",
+        "now" | "ago" => "reads the clock",
+        "derivePassword" => {
+            "costs 32 MiB and a tenth of a second of scrypt a call, past a template's budget"
+        }
         "randAlpha"
         | "randAlphaNum"
         | "randAscii"

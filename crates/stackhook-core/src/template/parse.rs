@@ -219,7 +219,7 @@ pub(crate) struct Trees {
     pub trees: BTreeMap<String, Arc<List>>,
 }
 
-fn is_empty_tree(list: &List) -> bool {
+pub(crate) fn is_empty_tree(list: &List) -> bool {
     list.nodes.iter().all(|n| match n {
         Node::Text(t) => t.trim().is_empty(),
         _ => false,

@@ -1052,10 +1052,16 @@ pub(crate) fn functions() -> Vec<Func> {
             let d = match &a[0] {
                 Value::String(t) => super::duration::parse(t).unwrap_or(0),
                 Value::Int64(n) => *n,
+                Value::Time(_) => {
+                    return Err("durationRound of a time.Time is the time since it, which reads the clock; stackhook does not".into());
+                }
                 _ => 0,
             };
             e.string(super::duration::round(d))
         }),
+        f!("all" () .. Any => |_, a| Ok(Value::Bool(a.iter().all(Value::truth)))),
+        f!("any" () .. Any => |_, a| Ok(Value::Bool(a.iter().any(Value::truth)))),
+        f!("hello" () => |e, _| e.string("Hello!".to_owned())),
         // Types.
         f!("kindOf" (Any) => |e, a| e.string(a[0].kind_name().to_owned())),
         f!("kindIs" (Str, Any) => |_, a| Ok(Value::Bool(s(&a[0]) == a[1].kind_name()))),
@@ -1102,6 +1108,12 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("clean" (Str) => |e, a| e.string(clean(s(&a[0])))),
         f!("ext" (Str) => |e, a| e.string(ext(s(&a[0])))),
         f!("isAbs" (Str) => |_, a| Ok(Value::Bool(s(&a[0]).starts_with('/')))),
+        // filepath's, which on Linux are path's.
+        f!("osBase" (Str) => |e, a| e.string(base(s(&a[0])))),
+        f!("osDir" (Str) => |e, a| e.string(dir(s(&a[0])))),
+        f!("osClean" (Str) => |e, a| e.string(clean(s(&a[0])))),
+        f!("osExt" (Str) => |e, a| e.string(ext(s(&a[0])))),
+        f!("osIsAbs" (Str) => |_, a| Ok(Value::Bool(s(&a[0]).starts_with('/')))),
         // Regular expressions.
         f!("regexFind" (Str, Str) => |e, a| {
             let found = compile(s(&a[0]))?.find(s(&a[1])).map_or(String::new(), |m| m.as_str().to_owned());

@@ -89,6 +89,10 @@ pub enum Value {
     List(Rc<List>),
     /// A map.
     Map(MapRef),
+    /// A `time.Time` (Sprig's `toDate`, `dateModify`).
+    Time(Rc<super::gotime::GoTime>),
+    /// A `*semver.Version` (Sprig's `semver`).
+    Semver(Rc<super::semver::Version>),
 }
 
 impl Value {
@@ -147,6 +151,9 @@ impl Value {
                 Elem::String => "map[string]string",
                 _ => "map[string]interface {}",
             },
+            Self::Time(_) => "time.Time",
+            Self::Semver(v) if v.by_value => "semver.Version",
+            Self::Semver(_) => "*semver.Version",
         }
     }
 
@@ -162,6 +169,9 @@ impl Value {
             Self::String(_) => "string",
             Self::List(_) => "slice",
             Self::Map(_) => "map",
+            Self::Time(_) => "struct",
+            Self::Semver(v) if v.by_value => "struct",
+            Self::Semver(_) => "ptr",
         }
     }
 
@@ -176,6 +186,8 @@ impl Value {
             Self::String(s) => !s.is_empty(),
             Self::List(l) => !l.items.is_empty(),
             Self::Map(m) => !m.borrow().entries.is_empty(),
+            // Go: a struct is always true, a non-nil pointer too.
+            Self::Time(_) | Self::Semver(_) => true,
         }
     }
 

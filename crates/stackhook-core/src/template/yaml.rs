@@ -85,6 +85,12 @@ fn to_node(v: &Value, depth: usize, used: &mut usize, cap: usize) -> Result<Node
             }
             Node::Str(s.to_string())
         }
+        // MarshalJSON: a JSON string, which reads back as a YAML string.
+        Value::Time(t) => match t.json() {
+            Ok(s) => Node::Str(s),
+            Err(_) => Node::Null,
+        },
+        Value::Semver(sv) => Node::Str(sv.string()),
         Value::List(l) => {
             let mut items = Vec::with_capacity(l.items.len());
             for item in &l.items {
@@ -685,6 +691,11 @@ fn write_json(out: &mut String, v: &Value, depth: usize, cap: usize) -> Result<b
             None => return Ok(false),
         },
         Value::String(s) => json_string(out, s),
+        Value::Time(t) => match t.json() {
+            Ok(s) => json_string(out, &s),
+            Err(_) => return Ok(false),
+        },
+        Value::Semver(sv) => json_string(out, &sv.string()),
         Value::List(l) => {
             out.push('[');
             for (i, item) in l.items.iter().enumerate() {
