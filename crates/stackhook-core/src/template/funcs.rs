@@ -283,6 +283,11 @@ static FUNCS: LazyLock<HashMap<&'static str, Func>> = LazyLock::new(|| {
             let t = super::toml::to_toml(&a[0], e.budget.left())?;
             e.string(t)
         },
+        "decryptAES" (Str, Str) => |e, a| {
+            e.charge(s(&a[1]).len())?;
+            let plain = super::crypto::decrypt_aes(s(&a[0]), s(&a[1]))?;
+            e.string(plain)
+        },
         "fromYaml" (Str) => |e, a| from_yaml(e, s(&a[0])),
         "fromYamlArray" (Str) => |e, a| from_yaml_as(e, s(&a[0]), true),
         // Run by the executor, which has the template's `define`s (`Exec::include`).
@@ -611,18 +616,24 @@ fn go_replace(e: &mut Env<'_, '_>, s: &str, old: &str, new: &str, n: i64) -> FnR
 }
 
 fn b64dec(s: &str) -> String {
-    match base64::engine::general_purpose::STANDARD.decode(s) {
+    match b64_decode_go(s) {
         Ok(bytes) => super::sprig::go_lossy(&bytes),
+        Err(message) => message,
+    }
+}
+
+/// `base64.StdEncoding.DecodeString`, with Go's error text.
+pub(crate) fn b64_decode_go(s: &str) -> Result<Vec<u8>, String> {
+    match base64::engine::general_purpose::STANDARD.decode(s) {
+        Ok(bytes) => Ok(bytes),
         Err(
             base64::DecodeError::InvalidByte(offset, _)
             | base64::DecodeError::InvalidLastSymbol { offset, .. },
-        ) => {
-            format!("illegal base64 data at input byte {offset}")
-        }
-        Err(_) => format!(
+        ) => Err(format!("illegal base64 data at input byte {offset}")),
+        Err(_) => Err(format!(
             "illegal base64 data at input byte {}",
             s.len().saturating_sub(s.len() % 4)
-        ),
+        )),
     }
 }
 

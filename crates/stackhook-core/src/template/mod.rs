@@ -34,6 +34,7 @@
 //! ([`Template::execute`]): a `Template` is immutable and `Send + Sync`.
 
 mod budget;
+mod crypto;
 mod dates;
 mod decimal;
 mod duration;
