@@ -49,6 +49,7 @@ mod semver;
 mod sprig;
 mod toml;
 mod unicode;
+mod url;
 #[rustfmt::skip]
 #[allow(
     dead_code,

@@ -1059,6 +1059,30 @@ pub(crate) fn functions() -> Vec<Func> {
             };
             e.string(super::duration::round(d))
         }),
+        f!("urlParse" (Str) => |e, a| {
+            let parts = super::url::url_parse(s(&a[0]))?;
+            let entries = parts.into_iter().map(|(k, v)| (k, Value::string(v))).collect();
+            e.charge(2 * s(&a[0]).len())?;
+            e.map(Elem::Any, entries)
+        }),
+        f!("urlJoin" (Map) => |e, a| {
+            let Value::Map(m) = &a[0] else {
+                return Err(NIL_DEREF.into());
+            };
+            let m = m.borrow();
+            let get = |key: &str| match m.entries.get(key) {
+                None => Ok(String::new()),
+                Some(Value::String(v)) => Ok(v.to_string()),
+                Some(Value::Nil | Value::Missing) => Err(NIL_DEREF.to_owned()),
+                Some(other) => Err(format!(
+                    "unable to parse {key} key, must be of type string, but {} found",
+                    other.kind_name()
+                )),
+            };
+            let joined = super::url::url_join(&get)?;
+            drop(m);
+            e.string(joined)
+        }),
         f!("all" () .. Any => |_, a| Ok(Value::Bool(a.iter().all(Value::truth)))),
         f!("any" () .. Any => |_, a| Ok(Value::Bool(a.iter().any(Value::truth)))),
         f!("hello" () => |e, _| e.string("Hello!".to_owned())),
