@@ -234,3 +234,33 @@ fn the_readme_lists_the_function_set() {
         "README's function table misses: {unlisted:?}"
     );
 }
+
+#[test]
+fn the_differential_suite_calls_every_function() {
+    let text = std::fs::read_to_string(repo("tests/gotmpl/cases.yaml")).unwrap();
+    let templates: Vec<String> = cases()
+        .iter()
+        .filter_map(|c| c["template"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!text.is_empty());
+    // `resolve` needs a catalog; tests/template.rs holds it to its documented shape.
+    let exempt = ["resolve"];
+    let uncalled: Vec<&str> = stackhook_core::template::function_names()
+        .into_iter()
+        .filter(|name| !exempt.contains(name))
+        .filter(|name| {
+            !templates.iter().any(|t| {
+                t.match_indices(name).any(|(i, _)| {
+                    let before = t[..i].chars().next_back();
+                    let after = t[i + name.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '$')
+                        && !after.is_some_and(char::is_alphanumeric)
+                })
+            })
+        })
+        .collect();
+    assert!(
+        uncalled.is_empty(),
+        "functions no case in tests/gotmpl/cases.yaml calls: {uncalled:?}"
+    );
+}
