@@ -127,6 +127,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         });
     };
     let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
+    let original = doc.clone();
     let Value::Object(mut top) = doc else {
         return Ok(Converted {
             value: doc,
@@ -202,9 +203,25 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
                 .entry("name")
                 .or_insert_with(|| Value::String(name.clone()));
         }
-        "workflow" => lift_dag_specs(&mut section, &shape)?,
+        "workflow" => {
+            lift_dag_specs(&mut section, &shape)?;
+            if let Some(Value::Array(nodes)) = section.get_mut("dag") {
+                for (i, node) in nodes.iter_mut().enumerate() {
+                    if let Value::Object(node) = node
+                        && let Some(note) = legacy_stack_section(node)
+                    {
+                        notes.push(format!("workflow.dag[{i}].{note}"));
+                    }
+                }
+            }
+        }
         "depot" => depot_section(&mut section, &mut section_dropped, &mut notes),
         _ => {}
+    }
+    if matches!(ty, "worker" | "service" | "workflow")
+        && let Some(note) = legacy_stack_section(&mut section)
+    {
+        notes.push(format!("{ty}.{note}"));
     }
 
     let mut metadata = Map::new();
@@ -232,16 +249,50 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     dropped.sort();
     dropped.extend(section_dropped);
 
+    let mut value = json!({
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": metadata,
+        "spec": section,
+    });
+    if matches!(ty, "worker" | "service" | "workflow") {
+        // Every key DataOS would read but the CRD has no field for is named.
+        for path in super::strict::fit(&mut value) {
+            let candidates = source_paths(ty, &path);
+            let native = candidates
+                .iter()
+                .find(|p| lookup(&original, p).is_some())
+                .or(candidates.first())
+                .cloned()
+                .unwrap_or(path);
+            dropped.push(native);
+        }
+    }
     Ok(Converted {
-        value: json!({
-            "apiVersion": API_VERSION,
-            "kind": kind,
-            "metadata": metadata,
-            "spec": section,
-        }),
+        value,
         dropped,
         notes,
     })
+}
+
+/// A legacy section named after the stack (`flare:` beside `stack: flare:6.0`, as
+/// older DataOS manifests write the stack's spec) becomes the `stackSpec`; what it
+/// did, for a note.
+fn legacy_stack_section(obj: &mut Map<String, Value>) -> Option<String> {
+    if obj.contains_key("stackSpec") {
+        return None;
+    }
+    let stack = obj.get("stack")?.as_str()?;
+    let base = stack.split([':', '+']).next()?.to_ascii_lowercase();
+    let key = obj
+        .iter()
+        .find(|(k, v)| k.to_ascii_lowercase() == base && v.is_object())
+        .map(|(k, _)| k.clone())?;
+    let spec = obj.remove(&key)?;
+    obj.insert("stackSpec".into(), spec);
+    Some(format!(
+        "{key} is the legacy section named after the stack; read as stackSpec"
+    ))
 }
 
 /// The workspace dataos-ctl applies a workload to when the manifest names none.
@@ -346,7 +397,6 @@ fn lift_dag_specs(
             Some(Value::Null) | None => {}
             Some(other) => return Err(shape(&format!("workflow.dag[{i}].spec"), "a map", &other)),
         }
-        node.remove("description");
         if let Some(Value::String(dep)) = node.get("dependencies") {
             let dep = dep.clone();
             node.insert("dependencies".into(), json!([dep]));
@@ -392,6 +442,24 @@ pub fn source_paths(native_type: &str, crd_path: &str) -> Vec<String> {
         return vec![format!("workflow.dag[{index}].spec.{field}"), section];
     }
     vec![section]
+}
+
+/// The value at a dotted path with `[i]` indexes (`workflow.dag[1].spec.tags`).
+fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = doc;
+    for part in path.split('.') {
+        let (key, indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            cur = cur.get(key)?;
+        }
+        for index in indexes.split('[').skip(1) {
+            cur = cur.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(cur)
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -461,6 +529,37 @@ mod tests {
                 {"name": "b", "dependencies": ["a"], "stack": "flare:5.0"}
             ])
         );
+    }
+
+    #[test]
+    fn names_every_key_the_crd_has_no_field_for_and_reads_keys_as_go_does() {
+        let c = to_crd(json!({"name": "w", "type": "worker", "workspace": "ns",
+        "worker": {"stack": "flare:6.0", "loglevel": "DEBUG", "replicas": 2,
+                   "autoScaling": {"enabled": true, "maxReplicas": 3},
+                   "runAsUser": "me", "flare": {"job": {"x": 1}}}}))
+        .unwrap();
+        assert_eq!(c.value["spec"]["logLevel"], "DEBUG");
+        assert_eq!(c.value["spec"]["stackSpec"], json!({"job": {"x": 1}}));
+        assert_eq!(c.dropped, ["worker.autoScaling", "worker.runAsUser"]);
+        assert_eq!(
+            c.notes,
+            ["worker.flare is the legacy section named after the stack; read as stackSpec"]
+        );
+        let c = to_crd(json!({"name": "wf", "type": "workflow", "workflow": {"dag": [
+            {"name": "a", "description": "first", "spec": {"stack": "flare:5.0",
+             "tags": ["t"], "persistentVolume": {"name": "v", "directory": "d"},
+             "flare": {"job": {}}}}]}}))
+        .unwrap();
+        assert_eq!(
+            c.dropped,
+            [
+                "workflow.dag[0].description",
+                "workflow.dag[0].spec.persistentVolume",
+                "workflow.dag[0].spec.tags"
+            ]
+        );
+        assert_eq!(c.value["spec"]["dag"][0]["stackSpec"], json!({"job": {}}));
+        assert_eq!(c.value["metadata"]["namespace"], "public");
     }
 
     #[test]

@@ -73,6 +73,87 @@ pub fn check(doc: &Value) -> Vec<SchemaMismatch> {
     out
 }
 
+/// Fits a converted DataOS document (CRD form) to its kind's schema as DataOS reads
+/// its manifests, with Go's `encoding/json`: a key that matches a field only
+/// case-insensitively (`loglevel`) takes the field's spelling, and a key the schema
+/// has no place for is removed. Returns the paths removed, for the warning that names
+/// them. Parts that keep unknown fields (`stackSpec`) are left as they are.
+pub fn fit(doc: &mut Value) -> Vec<String> {
+    let Some(schema) = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .and_then(|k| SCHEMAS.get(k))
+    else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    if let Some(spec) = doc.get_mut("spec")
+        && let Some(s) = schema.pointer("/properties/spec")
+    {
+        fit_walk(s, spec, "spec".into(), &mut removed);
+    }
+    removed
+}
+
+fn fit_walk(schema: &Value, value: &mut Value, path: String, removed: &mut Vec<String>) {
+    if schema
+        .get("x-kubernetes-preserve-unknown-fields")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let properties = schema.get("properties").and_then(Value::as_object);
+            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
+            let keys: Vec<String> = map.keys().cloned().collect();
+            for key in keys {
+                let field = properties.and_then(|ps| {
+                    ps.get_key_value(&key)
+                        .or_else(|| ps.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key)))
+                });
+                let (name, sub) = match (field, additional) {
+                    (Some((name, s)), _) => (name.clone(), s),
+                    (None, Some(s)) => (key.clone(), s),
+                    (None, None) => {
+                        map.remove(&key);
+                        let mut p = path.clone();
+                        push_key(&mut p, &key);
+                        removed.push(p);
+                        continue;
+                    }
+                };
+                if name != key {
+                    // The exact spelling wins over a case-insensitive match, as in Go.
+                    if map.contains_key(&name) {
+                        map.remove(&key);
+                        continue;
+                    }
+                    if let Some(v) = map.remove(&key) {
+                        map.insert(name.clone(), v);
+                    }
+                }
+                let mut p = path.clone();
+                push_key(&mut p, &name);
+                if let Some(v) = map.get_mut(&name) {
+                    fit_walk(sub, v, p, removed);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let mut p = path.clone();
+                    push_index(&mut p, i);
+                    fit_walk(s, item, p, removed);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn type_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
