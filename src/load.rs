@@ -84,6 +84,17 @@ pub enum LoadError {
         #[source]
         source: InsertError,
     },
+    /// A `file:` node of a DataOS Workflow's DAG that cannot be read or inlined.
+    #[error("{file}:{position}: {source}")]
+    Include {
+        /// The file.
+        file: Arc<str>,
+        /// The node's `file` field.
+        position: Position,
+        /// What.
+        #[source]
+        source: native::IncludeError,
+    },
 }
 
 /// Several load errors, shown one per line.
@@ -105,6 +116,7 @@ impl fmt::Display for LoadErrors {
                     LoadError::Document { .. }
                         | LoadError::Conflict { .. }
                         | LoadError::Settings { .. }
+                        | LoadError::Include { .. }
                 ) {
                     write!(f, ": {s}")?;
                 }
@@ -246,12 +258,14 @@ pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
     for doc in docs {
         let source = Arc::new(doc);
         if !model::is_list(&source.value) {
-            out.push(Document {
+            let mut document = Document {
                 file: Arc::clone(&input.name),
                 source: Arc::clone(&source),
                 prefix: String::new(),
                 value: source.value.clone(),
-            });
+            };
+            inline_dag_files(&mut document, input)?;
+            out.push(document);
             continue;
         }
         let items = model::expand_lists(source.value.clone());
@@ -266,6 +280,41 @@ pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
         }
     }
     Ok(out)
+}
+
+/// Inlines the `file:` steps of a DataOS Workflow, as dataos-ctl does: a relative
+/// path is read beside the manifest, or else from the working directory (where
+/// dataos-ctl runs, which is how the DataOS docs write them).
+fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> {
+    let base = Path::new(&*input.name)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut read = |path: &str| -> Result<Value, String> {
+        let given = Path::new(path);
+        let candidates = if given.is_absolute() {
+            vec![given.to_path_buf()]
+        } else {
+            vec![base.join(given), given.to_path_buf()]
+        };
+        let Some(found) = candidates.iter().find(|p| p.is_file()) else {
+            return Err("no such file".into());
+        };
+        let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
+        let docs = source::parse_documents(&text).map_err(|e| e.to_string())?;
+        docs.into_iter()
+            .next()
+            .map(|d| d.value)
+            .ok_or_else(|| "the file holds no document".to_owned())
+    };
+    native::inline_dag_files(&mut doc.value, &mut read).map_err(|source| {
+        let position = doc.source.position(&source.field);
+        LoadError::Include {
+            file: Arc::clone(&doc.file),
+            position,
+            source,
+        }
+    })
 }
 
 /// What a document turned out to be, with errors placed at their field.

@@ -246,3 +246,75 @@ fn a_v2alpha_depot_converts_with_its_details_and_inferred_acls() {
         );
     }
 }
+
+const STEP_WORKFLOW: &str = "version: v1\nname: {name}\ntype: workflow\nworkflow:\n  dag:\n";
+
+fn workflow_file(name: &str, steps: &str) -> String {
+    STEP_WORKFLOW.replace("{name}", name) + steps
+}
+
+#[test]
+fn inlines_the_workflows_that_file_steps_name() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "parts/ingest.yaml",
+        &workflow_file(
+            "ingest",
+            "    - name: a\n      spec: {stack: flare:7.0, stackSpec: {job: 1}}\n    - name: b\n      dependencies: [a]\n      spec: {stack: flare:7.0, stackSpec: {job: 2}}\n",
+        ),
+    );
+    write(
+        dir.path(),
+        "parts/profile.yaml",
+        &workflow_file(
+            "profile",
+            "    - name: p\n      spec: {stack: flare:7.0, stackSpec: {job: 3}}\n",
+        ),
+    );
+    let main = write(
+        dir.path(),
+        "super.yaml",
+        "version: v1\nname: super\ntype: workflow\nworkspace: ns\nworkflow:\n  dag:\n    - name: ingest\n      file: parts/ingest.yaml\n    - name: profile\n      file: parts/profile.yaml\n      dependencies: [ingest]\n    - name: report\n      dependencies: [profile]\n      spec: {stack: flare:7.0, stackSpec: {job: 4}}\n",
+    );
+    let run = stackhook(&["convert", main.to_str().unwrap()], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let converted = &docs(&run.stdout)[0];
+    let steps: Vec<(String, Value)> = converted["spec"]["dag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s.get("dependencies").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("ingest-a".into(), Value::Null),
+            ("ingest-b".into(), serde_json::json!(["ingest-a"])),
+            ("profile".into(), serde_json::json!(["ingest-b"])),
+            ("report".into(), serde_json::json!(["profile"])),
+        ]
+    );
+    assert_eq!(converted["spec"]["dag"][2]["stackSpec"]["job"], 3);
+
+    // A file that is not there is an error at the node's `file` line.
+    let missing = write(
+        dir.path(),
+        "broken.yaml",
+        "version: v1\nname: broken\ntype: workflow\nworkflow:\n  dag:\n    - name: x\n      file: parts/nope.yaml\n",
+    );
+    let run = stackhook(&["convert", missing.to_str().unwrap()], "");
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "{}:7:7: workflow.dag[0].file: parts/nope.yaml: no such file",
+            missing.display()
+        )
+    );
+}

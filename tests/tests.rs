@@ -11,6 +11,7 @@ mod chart;
 mod cluster;
 mod convert;
 mod crds;
+mod dataos;
 mod filters;
 mod gotmpl;
 mod hostile;

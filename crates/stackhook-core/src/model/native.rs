@@ -15,6 +15,8 @@
 //! the step. A Workflow section without its own `stack` takes the first step's, since the
 //! CRD requires one (it is the default for steps that do not name theirs).
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
 
 use super::{API_VERSION, json_type};
@@ -188,15 +190,21 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     }
     // A Depot section's own description is the Depot's description when the meta
     // section has none.
+    let (mut section_dropped, mut notes) = (Vec::new(), Vec::new());
     if ty == "depot"
         && let Some(d) = section.remove("description").filter(|v| !v.is_null())
     {
-        annotations
-            .entry(DESCRIPTION_ANNOTATION)
-            .or_insert(Value::String(scalar_text(&d)));
+        let text = Value::String(scalar_text(&d));
+        match annotations.get(DESCRIPTION_ANNOTATION) {
+            None => {
+                annotations.insert(DESCRIPTION_ANNOTATION.into(), text);
+            }
+            Some(kept) if *kept == text => {}
+            Some(_) => section_dropped
+                .push("depot.description (the manifest's own description is kept)".into()),
+        }
     }
 
-    let (mut section_dropped, mut notes) = (Vec::new(), Vec::new());
     match ty {
         "stack" => {
             section
@@ -204,7 +212,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
                 .or_insert_with(|| Value::String(name.clone()));
         }
         "workflow" => {
-            lift_dag_specs(&mut section, &shape)?;
+            lift_dag_specs(&mut section, &mut section_dropped, &shape)?;
             if let Some(Value::Array(nodes)) = section.get_mut("dag") {
                 for (i, node) in nodes.iter_mut().enumerate() {
                     if let Value::Object(node) = node
@@ -372,10 +380,164 @@ fn depot_section(
     }
 }
 
+/// Why a `file:` DAG node cannot be inlined.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct IncludeError {
+    /// The node's `file` field (`workflow.dag[1].file`).
+    pub field: String,
+    /// What went wrong (the file is missing, or is not a Workflow).
+    pub message: String,
+}
+
+/// Inlines the `file:` nodes of a DataOS Workflow's DAG (a workflow of workflows, as
+/// dataos-ctl applies it): each such node is replaced by the steps of the Workflow
+/// manifest in that file, which `read` returns. The inlined steps are named
+/// `<node>-<step>` (or the node's name when the file has one step), keep their own
+/// dependencies, and take the node's: its `dependencies` go to the file's first steps,
+/// and a step that depended on the node depends on the file's last steps. The node's
+/// other keys (`retry`, …) are given to each inlined step. Files are read one level
+/// deep: a `file:` node inside an included Workflow is an error.
+pub fn inline_dag_files(
+    doc: &mut Value,
+    read: &mut dyn FnMut(&str) -> Result<Value, String>,
+) -> Result<(), IncludeError> {
+    if native_type(doc) != Some("workflow") {
+        return Ok(());
+    }
+    let Some(Value::Array(nodes)) = doc.pointer_mut("/workflow/dag") else {
+        return Ok(());
+    };
+    if !nodes.iter().any(|n| n.get("file").is_some()) {
+        return Ok(());
+    }
+    // The steps each node became: (name, new steps, first names, last names).
+    let mut out: Vec<Value> = Vec::new();
+    let mut renamed: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (i, node) in std::mem::take(nodes).into_iter().enumerate() {
+        let Value::Object(mut node) = node else {
+            out.push(node);
+            continue;
+        };
+        let Some(file) = node.remove("file") else {
+            out.push(Value::Object(node));
+            continue;
+        };
+        let field = format!("workflow.dag[{i}].file");
+        let err = |message: String| IncludeError {
+            field: field.clone(),
+            message,
+        };
+        let path = file
+            .as_str()
+            .ok_or_else(|| err(format!("expected a path, found {}", json_type(&file))))?;
+        let included = read(path).map_err(|e| err(format!("{path}: {e}")))?;
+        if native_type(&included) != Some("workflow") {
+            return Err(err(format!("{path} is not a DataOS Workflow manifest")));
+        }
+        let steps = match included.pointer("/workflow/dag") {
+            Some(Value::Array(steps)) if !steps.is_empty() => steps.clone(),
+            _ => return Err(err(format!("{path} has no workflow.dag steps"))),
+        };
+        if steps.iter().any(|s| s.get("file").is_some()) {
+            return Err(err(format!(
+                "{path} has file: steps of its own; one level of files is read"
+            )));
+        }
+        let node_name = node
+            .remove("name")
+            .and_then(|n| n.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("step{i}"));
+        let own_deps = node.remove("dependencies");
+        let inner: Vec<String> = steps
+            .iter()
+            .map(|s| scalar_text(s.get("name").unwrap_or(&Value::Null)))
+            .collect();
+        let single = steps.len() == 1;
+        let name_of = |inner_name: &str| {
+            if single {
+                node_name.clone()
+            } else {
+                format!("{node_name}-{inner_name}")
+            }
+        };
+        let deps_of = |s: &Value| -> Vec<String> {
+            match s.get("dependencies") {
+                Some(Value::String(d)) => vec![d.clone()],
+                Some(Value::Array(ds)) => ds.iter().map(scalar_text).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let depended_on: BTreeSet<String> = steps.iter().flat_map(&deps_of).collect();
+        let mut lasts = Vec::new();
+        for (step, inner_name) in steps.into_iter().zip(&inner) {
+            let Value::Object(mut step) = step else {
+                continue;
+            };
+            let deps = deps_of(&Value::Object(step.clone()));
+            let mut new_deps: Vec<Value> = deps
+                .iter()
+                .filter(|d| inner.contains(d))
+                .map(|d| Value::String(name_of(d)))
+                .collect();
+            if deps.is_empty()
+                && let Some(own) = &own_deps
+            {
+                match own {
+                    Value::Array(ds) => new_deps.extend(ds.iter().cloned()),
+                    other => new_deps.push(other.clone()),
+                }
+            }
+            let name = name_of(inner_name);
+            if !depended_on.contains(inner_name) {
+                lasts.push(name.clone());
+            }
+            step.insert("name".into(), Value::String(name));
+            if new_deps.is_empty() {
+                step.remove("dependencies");
+            } else {
+                step.insert("dependencies".into(), Value::Array(new_deps));
+            }
+            for (k, v) in &node {
+                step.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            out.push(Value::Object(step));
+        }
+        renamed.insert(node_name, lasts);
+    }
+    // A step that depended on an inlined node depends on that node's last steps.
+    for step in &mut out {
+        let Some(deps) = step.get_mut("dependencies") else {
+            continue;
+        };
+        let list: Vec<String> = match deps {
+            Value::String(d) => vec![d.clone()],
+            Value::Array(ds) => ds.iter().map(scalar_text).collect(),
+            _ => continue,
+        };
+        if list.iter().any(|d| renamed.contains_key(d)) {
+            let mut new = Vec::new();
+            for d in list {
+                match renamed.get(&d) {
+                    Some(lasts) => new.extend(lasts.iter().cloned().map(Value::String)),
+                    None => new.push(Value::String(d)),
+                }
+            }
+            *deps = Value::Array(new);
+        }
+    }
+    if let Some(Value::Array(nodes)) = doc.pointer_mut("/workflow/dag") {
+        *nodes = out;
+    }
+    Ok(())
+}
+
 /// `dag: [{name, spec: {stack, stackSpec, …}, dependencies}]` → the step's fields lifted
 /// out of `spec`, and the Workflow's `stack` defaulted from the first step.
 fn lift_dag_specs(
     section: &mut Map<String, Value>,
+    dropped: &mut Vec<String>,
     shape: &dyn Fn(&str, &'static str, &Value) -> NativeError,
 ) -> Result<(), NativeError> {
     let Some(dag) = section.get_mut("dag") else {
@@ -391,7 +553,15 @@ fn lift_dag_specs(
         match node.remove("spec") {
             Some(Value::Object(spec)) => {
                 for (k, v) in spec {
-                    node.entry(k).or_insert(v);
+                    match node.get(&k) {
+                        None => {
+                            node.insert(k, v);
+                        }
+                        Some(own) if *own == v => {}
+                        Some(_) => dropped.push(format!(
+                            "workflow.dag[{i}].spec.{k} (the step's own {k} is kept)"
+                        )),
+                    }
                 }
             }
             Some(Value::Null) | None => {}
@@ -545,10 +715,12 @@ mod tests {
             c.notes,
             ["worker.flare is the legacy section named after the stack; read as stackSpec"]
         );
-        let c = to_crd(json!({"name": "wf", "type": "workflow", "workflow": {"dag": [
+        let c = to_crd(
+            json!({"name": "wf", "type": "workflow", "workflow": {"dag": [
             {"name": "a", "description": "first", "spec": {"stack": "flare:5.0",
              "tags": ["t"], "persistentVolume": {"name": "v", "directory": "d"},
-             "flare": {"job": {}}}}]}}))
+             "flare": {"job": {}}}}]}}),
+        )
         .unwrap();
         assert_eq!(
             c.dropped,
