@@ -424,11 +424,11 @@ fn invalid_workloads_are_denied_with_causes() {
     assert_eq!(resp["status"]["reason"], "Invalid");
     assert_eq!(
         resp["status"]["message"],
-        "Worker retail/orders-broken: 3 problems:\n- spec.stackSpec: \"input\" is a required property\n- spec.stackSpec.output: \"stdout\" is not of type \"object\"\n- spec.stackSpec.inputs[1]: depot \"nowhere\" not found in namespace \"retail\""
+        "Worker retail/orders-broken: 3 problems:\n- spec.stackSpec: \"input\" is a required property\n- spec.stackSpec.output: \"stdout\" is not of type \"object\"\n- spec.stackSpec.inputs[1]: address \"dataos://nowhere:x\": depot \"nowhere\" not found in namespace \"retail\""
     );
     assert_eq!(
         resp["status"]["details"]["causes"][2],
-        json!({"reason": "FieldValueInvalid", "field": "spec.stackSpec.inputs[1]", "message": "depot \"nowhere\" not found in namespace \"retail\""})
+        json!({"reason": "FieldValueInvalid", "field": "spec.stackSpec.inputs[1]", "message": "address \"dataos://nowhere:x\": depot \"nowhere\" not found in namespace \"retail\""})
     );
     assert_eq!(
         resp["warnings"],
@@ -466,7 +466,7 @@ fn updates_ratchet_and_a_depot_in_use_is_kept() {
             "allowed because only metadata changed; the Worker no longer validates:",
             "spec.stackSpec: \"input\" is a required property",
             "spec.stackSpec.output: \"stdout\" is not of type \"object\"",
-            "spec.stackSpec.inputs[1]: depot \"nowhere\" not found in namespace \"retail\""
+            "spec.stackSpec.inputs[1]: address \"dataos://nowhere:x\": depot \"nowhere\" not found in namespace \"retail\""
         ])
     );
     // A changed spec is judged in full.

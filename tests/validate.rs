@@ -79,7 +79,7 @@ fn positions_point_into_native_documents() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stdout.lines().next().unwrap(),
-        "<stdin>:9:9: Workflow retail/w: spec.stackSpec.inputs[0].dataset: depot \"nope\" not found in namespace \"retail\""
+        "<stdin>:9:9: Workflow retail/w: spec.stackSpec.inputs[0].dataset: address \"dataos://nope:x\": depot \"nope\" not found in namespace \"retail\""
     );
 }
 
@@ -156,7 +156,7 @@ fn junit_output_has_one_testcase_per_document() {
     assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"20\" failures=\"8\">"));
     assert_eq!(run.stdout.matches("<testcase ").count(), 20);
     assert_eq!(run.stdout.matches("<failure ").count(), 8);
-    assert!(run.stdout.contains("name=\"Workflow retail/unknown-depot\">\n      <failure message=\"1 problem(s)\">examples/invalid/workloads.yaml:69:9: spec.stackSpec.inputs[0].dataset: depot &quot;warehouse&quot; not found"));
+    assert!(run.stdout.contains("name=\"Workflow retail/unknown-depot\">\n      <failure message=\"1 problem(s)\">examples/invalid/workloads.yaml:69:9: spec.stackSpec.inputs[0].dataset: address &quot;dataos://warehouse:sales/orders&quot;: depot &quot;warehouse&quot; not found"));
     if crate::support::have_tool("python3") {
         // Well-formed XML.
         let dir = tempfile::tempdir().unwrap();

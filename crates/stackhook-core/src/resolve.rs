@@ -147,7 +147,7 @@ pub enum Problem {
         error: AddressError,
     },
     /// An address names a Depot that is not in the namespace.
-    #[error("depot {depot:?} not found in namespace {namespace:?}")]
+    #[error("address {address:?}: depot {depot:?} not found in namespace {namespace:?}")]
     DepotNotFound {
         /// Where the address is.
         path: String,
@@ -159,7 +159,7 @@ pub enum Problem {
         namespace: String,
     },
     /// The Depot grants no Secret for the access the filter needs.
-    #[error("depot {depot:?} has no secret for acl {acl} (it has: {has})")]
+    #[error("address {address:?}: depot {depot:?} has no secret for acl {acl} (it has: {has})")]
     NoSecretForAcl {
         /// Where the address is.
         path: String,

@@ -163,8 +163,8 @@ fn checks_each_address() {
         violations(&v),
         [
             r#"spec.stackSpec.inputs[0].dataset: address "dataos://Bad:x": depot "Bad" has invalid character 'B' at offset 9 (allowed: a-z, 0-9, -)"#,
-            r#"spec.stackSpec.inputs[1].dataset: depot "nope" not found in namespace "retail""#,
-            r#"spec.stackSpec.outputs[0].dataset: depot "icebase" has no secret for acl rw (it has: r)"#,
+            r#"spec.stackSpec.inputs[1].dataset: address "dataos://nope:x": depot "nope" not found in namespace "retail""#,
+            r#"spec.stackSpec.outputs[0].dataset: address "dataos://icebase:out": depot "icebase" has no secret for acl rw (it has: r)"#,
         ]
     );
 }
@@ -427,7 +427,7 @@ fn updates_ratchet_as_crd_validation_does() {
         v.warnings,
         [
             "allowed because only metadata changed; the Workflow no longer validates:",
-            "spec.stackSpec.inputs[0].dataset: depot \"gone\" not found in namespace \"retail\""
+            "spec.stackSpec.inputs[0].dataset: address \"dataos://gone:a/b\": depot \"gone\" not found in namespace \"retail\""
         ]
     );
     // Being deleted (the finalizer removal): allowed, silently.
@@ -441,7 +441,9 @@ fn updates_ratchet_as_crd_validation_does() {
     let changed = old.replace("name: job1,", "name: job2,");
     assert_eq!(
         violations(&update(&c, &old, &changed)),
-        ["spec.stackSpec.inputs[0].dataset: depot \"gone\" not found in namespace \"retail\""]
+        [
+            "spec.stackSpec.inputs[0].dataset: address \"dataos://gone:a/b\": depot \"gone\" not found in namespace \"retail\""
+        ]
     );
 }
 
@@ -454,7 +456,7 @@ fn an_address_may_ask_for_more_access_than_its_filter() {
     assert_eq!(
         violations(&v),
         [
-            "spec.stackSpec.inputs[0].dataset: depot \"icebase\" has no secret for acl rw (it has: r)"
+            "spec.stackSpec.inputs[0].dataset: address \"dataos://icebase:retail/city?acl=rw\": depot \"icebase\" has no secret for acl rw (it has: r)"
         ]
     );
     let v = check(&workflow(
