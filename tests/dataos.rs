@@ -143,8 +143,14 @@ fn converts_every_manifest_and_names_every_key_it_leaves_out() {
             .into_iter()
             .map(|d| d.value)
             .collect();
-        assert_eq!(native.len(), converted.len(), "{file}: document count");
-        for (doc, out) in native.iter().zip(&converted) {
+        // A v1 Depot's inline credentials come out as Secrets beside it.
+        let resources = converted.iter().filter(|d| d["kind"] != "Secret").count();
+        assert_eq!(native.len(), resources, "{file}: document count");
+        let mut kept = BTreeSet::new();
+        for out in &converted {
+            scalars(out, &mut kept);
+        }
+        for doc in &native {
             let Some(ty) = doc.get("type").and_then(Value::as_str) else {
                 continue;
             };
@@ -157,8 +163,6 @@ fn converts_every_manifest_and_names_every_key_it_leaves_out() {
             };
             let mut found = Vec::new();
             leaves(section, ty.clone(), &mut found);
-            let mut kept = BTreeSet::new();
-            scalars(out, &mut kept);
             for (leaf, value) in found {
                 let text = match &value {
                     Value::String(s) => s.to_lowercase(),

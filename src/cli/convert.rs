@@ -26,8 +26,8 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         };
         for doc in docs {
-            let (dropped, notes) = native::to_crd(doc.value.clone())
-                .map(|c| (c.dropped, c.notes))
+            let (dropped, notes, extra) = native::to_crd(doc.value.clone())
+                .map(|c| (c.dropped, c.notes, c.extra))
                 .unwrap_or_default();
             match load::parse(&doc) {
                 Ok(Parsed::Resource(r)) => {
@@ -50,6 +50,7 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                         );
                     }
                     values.push(r.to_json());
+                    values.extend(extra);
                 }
                 Ok(Parsed::Skipped { .. }) => values.push(doc.value),
                 Err(e) => errors.push(e),

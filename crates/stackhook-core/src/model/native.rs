@@ -98,6 +98,9 @@ pub struct Converted {
     /// What was inferred rather than read (a Depot Secret's ACL from its name), for a
     /// warning.
     pub notes: Vec<String>,
+    /// Documents the conversion adds (the Secrets a v1 Depot's inline
+    /// `connectionSecret` becomes), to be applied with the converted one.
+    pub extra: Vec<Value>,
 }
 
 /// The native type of a document (`stack`, `worker`, …) if it is in DataOS-native shape:
@@ -126,6 +129,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             value: doc,
             dropped: Vec::new(),
             notes: Vec::new(),
+            extra: Vec::new(),
         });
     };
     let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
@@ -135,6 +139,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             value: doc,
             dropped: Vec::new(),
             notes: Vec::new(),
+            extra: Vec::new(),
         });
     };
     let name = match top.get("name") {
@@ -191,6 +196,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     // A Depot section's own description is the Depot's description when the meta
     // section has none.
     let (mut section_dropped, mut notes) = (Vec::new(), Vec::new());
+    let mut extra = Vec::new();
     if ty == "depot"
         && let Some(d) = section.remove("description").filter(|v| !v.is_null())
     {
@@ -223,7 +229,16 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
                 }
             }
         }
-        "depot" => depot_section(&mut section, &mut section_dropped, &mut notes),
+        "depot" => {
+            extra = connection_secrets(
+                &mut section,
+                &name,
+                top.get("workspace").and_then(Value::as_str),
+                &mut section_dropped,
+                &mut notes,
+            );
+            depot_section(&mut section, &mut section_dropped, &mut notes);
+        }
         _ => {}
     }
     if matches!(ty, "worker" | "service" | "workflow")
@@ -280,6 +295,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         value,
         dropped,
         notes,
+        extra,
     })
 }
 
@@ -305,6 +321,95 @@ fn legacy_stack_section(obj: &mut Map<String, Value>) -> Option<String> {
 
 /// The workspace dataos-ctl applies a workload to when the manifest names none.
 pub const DEFAULT_WORKSPACE: &str = "public";
+
+/// A v1 Depot's `connectionSecret` (credentials written in the manifest) as
+/// Kubernetes Secrets, `<depot>-<acl>`, listed in the Depot's `secrets`: the Secrets to
+/// apply with it. A note says the credentials were inline (it never shows them); a
+/// `files:` entry (paths on the author's machine) is named, not read.
+fn connection_secrets(
+    section: &mut Map<String, Value>,
+    depot: &str,
+    namespace: Option<&str>,
+    dropped: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Vec<Value> {
+    let Some(Value::Array(entries)) = section.remove("connectionSecret") else {
+        return Vec::new();
+    };
+    let mut secrets = Vec::new();
+    let mut listed = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let Value::Object(mut entry) = entry else {
+            dropped.push(format!("depot.connectionSecret[{i}]"));
+            continue;
+        };
+        let given = entry.remove("acl").map(|a| scalar_text(&a));
+        let acl = given
+            .clone()
+            .filter(|a| a == "r" || a == "rw")
+            .unwrap_or_else(|| "r".into());
+        if given.as_ref().is_some_and(|g| *g != acl) {
+            dropped.push(format!(
+                "depot.connectionSecret[{i}].acl (neither r nor rw; r assumed)"
+            ));
+        }
+        let secret_type = entry.remove("type").map(|t| scalar_text(&t));
+        if entry.remove("files").is_some() {
+            dropped.push(format!(
+                "depot.connectionSecret[{i}] (its files are on the author's machine: put them in the Secret {depot}-{acl} yourself)"
+            ));
+            continue;
+        }
+        // The docs write the credentials as `data:` or `values:`.
+        let data = entry.remove("data").or_else(|| entry.remove("values"));
+        let Some(Value::Object(data)) = data else {
+            for key in entry.keys() {
+                dropped.push(format!("depot.connectionSecret[{i}].{key}"));
+            }
+            continue;
+        };
+        for key in entry.keys() {
+            dropped.push(format!("depot.connectionSecret[{i}].{key}"));
+        }
+        let string_data: Map<String, Value> = data
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(scalar_text(&v))))
+            .collect();
+        let name = format!("{depot}-{acl}");
+        notes.push(format!(
+            "depot.connectionSecret[{i}] held {} credential key(s) inline: written as the Secret {name:?} (acl {acl}); keep it out of version control",
+            string_data.len()
+        ));
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), Value::String(name.clone()));
+        if let Some(ns) = namespace {
+            metadata.insert("namespace".into(), Value::String(ns.into()));
+        }
+        if let Some(t) = secret_type {
+            metadata.insert(
+                "annotations".into(),
+                json!({"stackhook.io/dataos-secret-type": t}),
+            );
+        }
+        secrets.push(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": "Opaque",
+            "stringData": string_data,
+        }));
+        listed.push(json!({"name": name, "acl": acl}));
+    }
+    if !listed.is_empty() {
+        let list = section
+            .entry("secrets")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = list {
+            list.extend(listed);
+        }
+    }
+    secrets
+}
 
 /// A DataOS Depot section (v1 or v2alpha) in the CRD's shape: the connection details
 /// v2alpha writes under a key named after the type (`postgresql:`, `s3:`…) become the
@@ -732,6 +837,43 @@ mod tests {
         );
         assert_eq!(c.value["spec"]["dag"][0]["stackSpec"], json!({"job": {}}));
         assert_eq!(c.value["metadata"]["namespace"], "public");
+    }
+
+    #[test]
+    fn a_v1_depots_inline_credentials_become_secrets() {
+        let c = to_crd(json!({"name": "pg", "type": "depot", "workspace": "data",
+        "depot": {"type": "JDBC", "spec": {"host": "h"}, "connectionSecret": [
+            {"acl": "r", "type": "key-value-properties",
+             "data": {"username": "u", "password": "p", "port": 5432}},
+            {"acl": "rw", "type": "key-value-properties", "files": {"key": "./k.json"}}
+        ]}}))
+        .unwrap();
+        assert_eq!(
+            c.value["spec"]["secrets"],
+            json!([{"name": "pg-r", "acl": "r"}])
+        );
+        assert_eq!(
+            c.extra,
+            [
+                json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": "pg-r", "namespace": "data", "annotations":
+                    {"stackhook.io/dataos-secret-type": "key-value-properties"}},
+                "stringData": {"username": "u", "password": "p", "port": "5432"}})
+            ]
+        );
+        assert_eq!(
+            c.dropped,
+            [
+                "depot.connectionSecret[1] (its files are on the author's machine: put them in the Secret pg-rw yourself)"
+            ]
+        );
+        assert_eq!(
+            c.notes,
+            [
+                "depot.connectionSecret[0] held 3 credential key(s) inline: written as the Secret \"pg-r\" (acl r); keep it out of version control"
+            ]
+        );
+        assert!(!c.notes.concat().contains("\"p\""));
     }
 
     #[test]
