@@ -803,7 +803,14 @@ impl<'t> Exec<'t> {
                     argv.push(f.v.clone());
                 }
                 match super::dates::method(&receiver.v, field, &argv) {
-                    Some(Ok(v)) => Ok(V::concrete(v)),
+                    Some(Ok(v)) => {
+                        // What a method builds (`.Format`'s text) counts against the
+                        // memory budget like a function's result.
+                        if let Value::String(text) = &v {
+                            self.charge(text.len())?;
+                        }
+                        Ok(V::concrete(v))
+                    }
                     Some(Err(message)) => Err(self.error(message)),
                     None => {
                         Err(self.error(format!("can't evaluate field {field} in type {type_name}")))

@@ -266,6 +266,30 @@ mod tests {
     }
 
     #[test]
+    fn what_time_methods_and_tpl_build_is_bounded() {
+        // A time's .Format of a long layout, kept in a list, reaches the memory budget.
+        let e = render(
+            "{{ $t := toDate \"2006\" \"2021\" }}{{ $l := repeat 1000000 \"x\" }}{{ $a := list }}{{ range until 1000 }}{{ $a = append $a ($t.Format $l) }}{{ end }}",
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.ends_with("exceeded the memory limit of 16777216 bytes"),
+            "{e}"
+        );
+        // tpl calling itself stops at the call depth limit.
+        let e = render(
+            "{{ define \"x\" }}{{ tpl \"{{ include \\\"x\\\" . }}\" . }}{{ end }}{{ include \"x\" . }}",
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.ends_with("exceeded the template call depth limit of 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn functions_whose_work_outgrows_what_they_build_spend_the_step_fuel() {
         // 20,000 distinct values: 2·10^8 comparisons, far past the 10^6 steps.
         let e = render("{{ uniq (until 20000) }}", json!({})).unwrap_err();
