@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use stackhook_core::source::parse_documents;
 
-use crate::support::{repo, stackhook};
+use crate::support::{repo, stackhook, write};
 
 const DIR: &str = "tests/fixtures/dataos";
 
@@ -62,7 +62,19 @@ fn every_manifest_has_its_provenance() {
             repository.contains('/'),
             "{file}: repository {repository:?}"
         );
-        assert!(path.ends_with(&file), "{file}: path {path:?}");
+        // A fenced block of a Markdown page: `page.md#L<from>-L<to>`.
+        match path.split_once("#L") {
+            Some((page, lines)) => {
+                assert!(page.ends_with(".md"), "{file}: path {path:?}");
+                assert!(
+                    lines.split_once("-L").is_some_and(|(a, b)| {
+                        a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok()
+                    }),
+                    "{file}: lines {lines:?}"
+                );
+            }
+            None => assert!(path.ends_with(&file), "{file}: path {path:?}"),
+        }
         assert_eq!(commit.len(), 40, "{file}: commit {commit:?}");
     }
 }
@@ -188,4 +200,195 @@ fn converts_every_manifest_and_names_every_key_it_leaves_out() {
         "convert dropped these without a warning:\n{}",
         silent.join("\n")
     );
+}
+
+/// The native types of a corpus file's documents.
+fn types_of(file: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo(&format!("{DIR}/{file}"))).unwrap();
+    parse_documents(&text)
+        .map(|docs| {
+            docs.into_iter()
+                .filter_map(|d| d.value.get("type")?.as_str().map(str::to_ascii_lowercase))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every workload of the corpus validated, and rendered when valid, against the
+/// corpus's own Stacks and Depots (those that convert): what a DataOS user who
+/// brings these files sees. Most name Stacks the corpus does not have (DataOS ships
+/// them); the snapshot says which.
+#[test]
+fn validates_and_renders_every_workload_against_the_corpus_catalog() {
+    let catalog = tempfile::tempdir().unwrap();
+    let mut workloads = Vec::new();
+    for [file, ..] in sources() {
+        let types = types_of(&file);
+        let path = repo(&format!("{DIR}/{file}"));
+        if !types.is_empty() && types.iter().all(|t| t == "stack" || t == "depot") {
+            if stackhook(&["convert", path.to_str().unwrap()], "").code == 0 {
+                let name = file.replace('/', "__");
+                std::fs::copy(&path, catalog.path().join(name)).unwrap();
+            }
+        } else if types
+            .iter()
+            .any(|t| ["worker", "service", "workflow"].contains(&t.as_str()))
+        {
+            workloads.push(file);
+        }
+    }
+    let dir = catalog.path().to_str().unwrap();
+    let mut summary = String::new();
+    let mut rendered = 0;
+    for file in workloads {
+        let path = repo(&format!("{DIR}/{file}"));
+        let p = path.to_str().unwrap();
+        let shown = |s: &str| s.replace(p, &file);
+        let run = stackhook(&["validate", "--catalog", dir, p], "");
+        let out = format!("{}{}", run.stdout, run.stderr);
+        let first = out
+            .lines()
+            .find(|l| l.contains(p))
+            .map(shown)
+            .unwrap_or_default();
+        match run.code {
+            0 => {
+                let r = stackhook(&["render", "--catalog", dir, p], "");
+                assert_eq!(r.code, 0, "{file}: valid but does not render: {}", r.stderr);
+                rendered += 1;
+                let objects: Vec<String> = parse_documents(&r.stdout)
+                    .unwrap()
+                    .into_iter()
+                    .map(|d| d.value)
+                    .filter(|v| !v.is_null())
+                    .map(|v| {
+                        let kind = v["kind"].as_str().unwrap_or("?").to_owned();
+                        match kind.as_str() {
+                            // The Stamp is in the name.
+                            "ConfigMap" => kind,
+                            _ => {
+                                format!("{kind}/{}", v["metadata"]["name"].as_str().unwrap_or("?"))
+                            }
+                        }
+                    })
+                    .collect();
+                summary.push_str(&format!("{file}: valid; renders {}\n", objects.join(", ")));
+            }
+            1 => summary.push_str(&format!("{file}: invalid: {first}\n")),
+            code => summary.push_str(&format!("{file}: unusable ({code}): {first}\n")),
+        }
+    }
+    assert!(rendered >= 1, "no workload of the corpus renders");
+    insta::assert_snapshot!(summary);
+}
+
+/// A real DataOS Stack whose `containerResourceTemplate` mounts what Poros gives it
+/// (`workdir`, `dataos-config-mount`, `dataos-secret-mount`) and reads the
+/// `{Name}-{Type}{Stamp}-env` Secret: the rendered Deployment has a volume for every
+/// mount and reads no Secret nothing makes, and the webhook, mutating its pods, adds
+/// no second volume or mount of the same name or path.
+#[test]
+fn a_dataos_container_template_gets_the_pod_pieces_poros_gives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = repo(&format!(
+        "{DIR}/resources/stacks/python/stack_deployment.yml"
+    ));
+    std::fs::copy(&stack, dir.path().join("stack.yml")).unwrap();
+    // The real Service, given a Depot address and a config file, so that the template
+    // mounts the secret and config volumes too.
+    let service = std::fs::read_to_string(repo(&format!(
+        "{DIR}/resources/stacks/python/python_service.yml"
+    )))
+    .unwrap()
+    .replace(
+        "  stackSpec:\n",
+        "  configs: {app.yaml: \"x: 1\"}\n  stackSpec:\n    depots: [\"dataos://lake:raw\"]\n",
+    );
+    let service = write(dir.path(), "service.yml", &service);
+    write(
+        dir.path(),
+        "depot.yml",
+        "apiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata: {name: lake, namespace: public}\nspec: {type: S3, secrets: [{name: lake-r, acl: r}]}\n",
+    );
+    let catalog = dir.path().to_str().unwrap();
+    let run = stackhook(
+        &["render", "--catalog", catalog, service.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs: Vec<Value> = parse_documents(&run.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect();
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let pod = &deployment["spec"]["template"]["spec"];
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| v["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&pod["volumes"]),
+        ["workdir", "stackhook-secrets", "stackhook-config"]
+    );
+    let config_map = docs.iter().find(|d| d["kind"] == "ConfigMap").unwrap();
+    let volume = &pod["volumes"][2];
+    assert_eq!(volume["configMap"]["name"], config_map["metadata"]["name"]);
+    assert!(
+        !run.stdout.contains("-env\n"),
+        "a pod reads the -env Secret nothing makes:\n{}",
+        run.stdout
+    );
+    let main = &pod["containers"][0];
+    assert!(names(&main["env"]).contains(&"DATAOS_STAMP".to_owned()));
+    assert_eq!(
+        main["envFrom"],
+        serde_json::json!([{"secretRef": {"name": "bitbucket-cred"}}])
+    );
+
+    // What the webhook makes of the Deployment's pods.
+    let rendered = write(dir.path(), "deployment.json", &deployment.to_string());
+    let run = stackhook(
+        &["mutate", "--catalog", catalog, rendered.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mutated = parse_documents(&run.stdout).unwrap().remove(0).value;
+    let pod = &mutated["spec"]["template"]["spec"];
+    let volumes = names(&pod["volumes"]);
+    let unique: BTreeSet<&String> = volumes.iter().collect();
+    assert_eq!(unique.len(), volumes.len(), "volumes twice: {volumes:?}");
+    for c in pod["initContainers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(pod["containers"].as_array().into_iter().flatten())
+    {
+        let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+        let paths: BTreeSet<&str> = mounts
+            .iter()
+            .map(|m| m["mountPath"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            paths.len(),
+            mounts.len(),
+            "{}: a mount path twice: {mounts:?}",
+            c["name"]
+        );
+        for m in &mounts {
+            assert!(
+                volumes.contains(&m["name"].as_str().unwrap().to_owned()),
+                "{}: mounts {} that the pod lacks",
+                c["name"],
+                m["name"]
+            );
+        }
+    }
+    let out = write(dir.path(), "mutated.json", &mutated.to_string());
+    if crate::support::have_tool("kubernetes-validate") {
+        crate::support::assert_kubernetes_valid(&[out]);
+    }
 }

@@ -375,6 +375,32 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         live.push(v);
     }
 
+    // What a field no longer asks for (autoScaling, highAvailabilityConfig, an
+    // Ingress turned off) goes, when it is the workload's own.
+    for (api_version, kind, name) in orchestrate::withdrawn(w, &objects) {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
+        let found = api
+            .get_opt(&name)
+            .await
+            .map_err(|source| ReconcileError::Read {
+                kind: kind.to_owned(),
+                namespace: w.namespace().to_owned(),
+                name: name.clone(),
+                source: Box::new(source),
+            })?;
+        let Some(found) = found else {
+            continue;
+        };
+        let mut v = serde_json::to_value(found).unwrap_or(Value::Null);
+        v["kind"] = json!(kind);
+        if progress::ownership(Some(&v), w) == progress::Ownership::Ours {
+            delete(ctx, w, kind, &resource, &name).await?;
+        }
+    }
+
     let stamp_pointer = format!("/metadata/labels/{}", STAMP_LABEL.replace('/', "~1"));
     let config_maps: Vec<&Value> = objects
         .iter()

@@ -721,3 +721,42 @@ async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
         lines(&seen)
     );
 }
+
+#[tokio::test]
+async fn an_autoscaler_no_longer_asked_for_is_deleted_when_it_is_the_workloads() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "orders-stream");
+    let uid = w.meta().uid.clone().unwrap_or_default();
+    let ours = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "orders-stream", "namespace": "retail", "uid": "h-1",
+                     "ownerReferences": [{"apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+                        "name": "orders-stream", "uid": uid, "controller": true}]},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "orders-stream"}, "maxReplicas": 3}});
+    // Someone's own budget of the same name stays.
+    let theirs = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "orders-stream", "namespace": "retail", "uid": "p-1"},
+        "spec": {"maxUnavailable": 1}});
+    let (result, seen) = run_all(
+        &w,
+        Box::new(move |s| match (s.method.as_str(), s.path.as_str()) {
+            ("GET", p) if p.ends_with("/horizontalpodautoscalers/orders-stream") => {
+                Some((200, ours.clone()))
+            }
+            ("GET", p) if p.ends_with("/poddisruptionbudgets/orders-stream") => {
+                Some((200, theirs.clone()))
+            }
+            _ => None,
+        }),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+    let deletes: Vec<String> = seen
+        .iter()
+        .filter(|s| s.method == "DELETE")
+        .map(Seen::line)
+        .collect();
+    assert_eq!(
+        deletes,
+        ["DELETE /apis/autoscaling/v2/namespaces/retail/horizontalpodautoscalers/orders-stream"]
+    );
+}

@@ -224,7 +224,7 @@ struct SpecView<'a> {
     #[serde(rename = "initContainers", default)]
     init_containers: Option<IgnoredAny>,
     #[serde(default)]
-    volumes: Option<IgnoredAny>,
+    volumes: Option<OurNames>,
     #[serde(rename = "imagePullSecrets", borrow, default)]
     image_pull_secrets: Option<Vec<Named<'a>>>,
     #[serde(rename = "securityContext", default)]
@@ -237,12 +237,56 @@ struct ContainerView<'a> {
     name: Cow<'a, str>,
     #[serde(borrow, default)]
     env: Option<Vec<Named<'a>>>,
-    #[serde(rename = "envFrom", default)]
-    env_from: Option<IgnoredAny>,
+    #[serde(rename = "envFrom", borrow, default)]
+    env_from: Option<Vec<EnvFromView<'a>>>,
     #[serde(rename = "volumeMounts", default)]
-    volume_mounts: Option<IgnoredAny>,
+    volume_mounts: Option<OurNames>,
     #[serde(rename = "securityContext", default)]
     security_context: Option<SecurityView>,
+}
+
+/// Which of the volumes injection adds a `volumes` or `volumeMounts` list names
+/// already (a pod made from a DataOS template mounts them itself); nothing else of
+/// the list is kept.
+#[derive(Clone, Copy, Debug, Default)]
+struct OurNames {
+    config: bool,
+    secrets: bool,
+}
+
+impl<'de> Deserialize<'de> for OurNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OurNames;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of named entries")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = OurNames::default();
+                while let Some(entry) = seq.next_element::<Named<'de>>()? {
+                    match entry.name.as_ref() {
+                        CONFIG_VOLUME => out.config = true,
+                        SECRETS_VOLUME => out.secrets = true,
+                        _ => {}
+                    }
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct EnvFromView<'a> {
+    #[serde(rename = "secretRef", borrow, default)]
+    secret_ref: Option<Named<'a>>,
 }
 
 #[derive(Debug, Deserialize)]

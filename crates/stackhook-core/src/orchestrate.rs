@@ -4,8 +4,8 @@
 //!
 //! | workload | objects (named after it) |
 //! |---|---|
-//! | Worker | Deployment |
-//! | Service | Deployment, Service, Ingress when `ingress.enabled` |
+//! | Worker | Deployment; HorizontalPodAutoscaler with `autoScaling`; PodDisruptionBudget with `highAvailabilityConfig` |
+//! | Service | as a Worker, and a Service, and an Ingress when `ingress.enabled` |
 //! | Workflow | Job, or CronJob with `schedule.cron`; with a `dag`, one Job `<name>-<step>` per step whose dependencies have succeeded |
 //! | any, with the Stack's `resourceTemplate` | that object instead |
 //!
@@ -16,21 +16,30 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    Affinity, Container, ContainerPort, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec,
+    Service, ServicePort, ServiceSpec, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
     IngressServiceBackend, IngressSpec, ServiceBackendPort,
 };
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use crate::compiled::TemplateField;
 use crate::engine::Admission;
-use crate::model::{API_VERSION, Workload, WorkloadKind};
+use crate::model::{
+    API_VERSION, AutoScalingSpec, HighAvailabilityMode, HighAvailabilitySpec, Workload,
+    WorkloadKind,
+};
 use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 use crate::resolve::{self, Problem, Resolved};
 
@@ -98,6 +107,33 @@ pub fn orchestrated(workload: &Workload) -> bool {
         .and_then(|a| a.get(ORCHESTRATE_ANNOTATION))
         .map(String::as_str)
         != Some("false")
+}
+
+/// The objects (`apiVersion`, `kind`, name) the controller makes for a workload only
+/// while a field asks for them (an Ingress, an autoscaler, a disruption budget) and
+/// that `objects`, its current plan, lacks: the controller deletes those it owns, so
+/// that turning a field off takes its object away.
+pub fn withdrawn(
+    workload: &Workload,
+    objects: &[Value],
+) -> Vec<(&'static str, &'static str, String)> {
+    let optional: &[(&str, &str)] = match workload {
+        Workload::Worker(_) => &[
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("policy/v1", "PodDisruptionBudget"),
+        ],
+        Workload::Service(_) => &[
+            ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ("policy/v1", "PodDisruptionBudget"),
+            ("networking.k8s.io/v1", "Ingress"),
+        ],
+        Workload::Workflow(_) => &[],
+    };
+    optional
+        .iter()
+        .filter(|(_, kind)| !objects.iter().any(|o| o["kind"] == *kind))
+        .map(|(v, k)| (*v, *k, workload.name().to_owned()))
+        .collect()
 }
 
 /// The workload as the controlling owner of what is made for it (when it has a uid:
@@ -215,6 +251,10 @@ fn pod_template(
             .and_then(|_| serde_json::from_value(r.unit.resources.clone()).ok()),
         ..Container::default()
     };
+    let mounts = pod::unit_mounts(workload, r);
+    if !mounts.is_empty() {
+        container.volume_mounts = Some(mounts);
+    }
     if workload.kind() == WorkloadKind::Service
         && let Some(port) = stack.ports.as_ref().and_then(|p| p.target_port)
     {
@@ -235,6 +275,8 @@ fn pod_template(
         node_selector: (!common.node_selector.is_empty()).then(|| common.node_selector.clone()),
         tolerations: (!common.tolerations.is_empty()).then(|| common.tolerations.clone()),
         restart_policy: restart.map(str::to_owned),
+        security_context: common.security_context.clone(),
+        affinity: high_availability(workload).map(|ha| anti_affinity(workload, ha)),
         ..PodSpec::default()
     };
     if let Some(shape) = shape {
@@ -249,7 +291,25 @@ fn pod_template(
             spec.init_containers =
                 Some(serde_json::from_value(init.clone()).map_err(|e| not_a("initContainers", e))?);
         }
+        // DataOS templates (lakesearch's) add containers beside the program's.
+        if let Some(more) = shape.get("sidecars").filter(|s| s.is_array()) {
+            let more: Vec<Container> =
+                serde_json::from_value(more.clone()).map_err(|e| not_a("sidecars", e))?;
+            spec.containers.extend(more);
+        }
+        if let Some(volumes) = shape.get("volumes").filter(|v| v.is_array()) {
+            spec.volumes =
+                Some(serde_json::from_value(volumes.clone()).map_err(|e| not_a("volumes", e))?);
+        }
     }
+    pod::complete(&mut spec, workload, r).map_err(|message| {
+        OrchestrateError::Render(Problem::Rendered {
+            path: r.unit.stack_spec_path.clone(),
+            stack: stack.reference().to_string(),
+            field: TemplateField::ContainerResource.name(),
+            message,
+        })
+    })?;
     Ok(PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
@@ -258,6 +318,112 @@ fn pod_template(
         }),
         spec: Some(spec),
     })
+}
+
+/// A Worker's or Service's `highAvailabilityConfig`.
+fn high_availability(workload: &Workload) -> Option<&HighAvailabilitySpec> {
+    match workload {
+        Workload::Worker(w) => w.spec.high_availability_config.as_ref(),
+        Workload::Service(s) => s.spec.high_availability_config.as_ref(),
+        Workload::Workflow(_) => None,
+    }
+}
+
+/// A Worker's or Service's `autoScaling`, when enabled.
+fn auto_scaling(workload: &Workload) -> Option<&AutoScalingSpec> {
+    match workload {
+        Workload::Worker(w) => w.spec.auto_scaling.as_ref(),
+        Workload::Service(s) => s.spec.auto_scaling.as_ref(),
+        Workload::Workflow(_) => None,
+    }
+    .filter(|a| a.enabled())
+}
+
+/// Replicas kept apart at the level `highAvailabilityConfig` names.
+fn anti_affinity(workload: &Workload, ha: &HighAvailabilitySpec) -> Affinity {
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(labels(workload, &[])),
+            ..LabelSelector::default()
+        }),
+        topology_key: ha.level.unwrap_or_default().topology_key().into(),
+        ..PodAffinityTerm::default()
+    };
+    let anti = match ha.mode.unwrap_or_default() {
+        HighAvailabilityMode::Required => PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..PodAntiAffinity::default()
+        },
+        HighAvailabilityMode::Preferred => PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    pod_affinity_term: term,
+                    weight: 100,
+                },
+            ]),
+            ..PodAntiAffinity::default()
+        },
+    };
+    Affinity {
+        pod_anti_affinity: Some(anti),
+        ..Affinity::default()
+    }
+}
+
+/// The HorizontalPodAutoscaler of a Deployment named `name`.
+fn autoscaler(workload: &Workload, name: &str, a: &AutoScalingSpec) -> HorizontalPodAutoscaler {
+    let metric = |resource: &str, percent: i32| MetricSpec {
+        type_: "Resource".into(),
+        resource: Some(ResourceMetricSource {
+            name: resource.into(),
+            target: MetricTarget {
+                type_: "Utilization".into(),
+                average_utilization: Some(percent),
+                ..MetricTarget::default()
+            },
+        }),
+        ..MetricSpec::default()
+    };
+    let mut metrics = Vec::new();
+    if let Some(p) = a.target_cpu_utilization_percentage {
+        metrics.push(metric("cpu", p));
+    }
+    if let Some(p) = a.target_memory_utilization_percentage {
+        metrics.push(metric("memory", p));
+    }
+    let min = a.min_replicas.unwrap_or(1);
+    HorizontalPodAutoscaler {
+        metadata: metadata(workload, name, &[]),
+        spec: Some(HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: "Deployment".into(),
+                name: name.into(),
+            },
+            min_replicas: Some(min),
+            // Admission requires maxReplicas; this only keeps the object valid.
+            max_replicas: a.max_replicas.unwrap_or(min).max(min),
+            metrics: (!metrics.is_empty()).then_some(metrics),
+            ..HorizontalPodAutoscalerSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// One pod at a time may be evicted (a drain never takes every replica down).
+fn disruption_budget(workload: &Workload, name: &str) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: metadata(workload, name, &[]),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(labels(workload, &[])),
+                ..LabelSelector::default()
+            }),
+            ..PodDisruptionBudgetSpec::default()
+        }),
+        status: None,
+    }
 }
 
 /// A template rendered for real and read as YAML (its first document).
@@ -428,10 +594,12 @@ pub fn desired(
             }
             .unwrap_or(1);
             let stamp = stamp_label(r);
+            let scaling = auto_scaling(workload);
             objects.push(object(&Deployment {
                 metadata: metadata(workload, name, &[(STAMP_LABEL, &stamp)]),
                 spec: Some(DeploymentSpec {
-                    replicas: Some(replicas),
+                    // The autoscaler owns the count when there is one.
+                    replicas: scaling.is_none().then_some(replicas),
                     selector: LabelSelector {
                         match_labels: Some(labels(workload, &[])),
                         ..LabelSelector::default()
@@ -441,6 +609,12 @@ pub fn desired(
                 }),
                 status: None,
             }));
+            if let Some(a) = scaling {
+                objects.push(object(&autoscaler(workload, name, a)));
+            }
+            if high_availability(workload).is_some() {
+                objects.push(object(&disruption_budget(workload, name)));
+            }
             if let Workload::Service(s) = workload {
                 let ports = service_ports(s, r);
                 objects.push(object(&Service {
@@ -491,16 +665,17 @@ pub fn desired(
             }
         }
         Workload::Workflow(wf) => {
-            let job_spec =
-                |r: &Resolved, extra: &[(&str, &str)]| -> Result<JobSpec, OrchestrateError> {
-                    let shape =
-                        render_template(admission, workload, r, TemplateField::ContainerResource)?;
-                    Ok(JobSpec {
-                        backoff_limit: Some(2),
-                        template: pod_template(workload, r, Some("Never"), extra, shape.as_ref())?,
-                        ..JobSpec::default()
-                    })
-                };
+            let job_spec = |r: &Resolved,
+                            extra: &[(&str, &str)]|
+             -> Result<JobSpec, OrchestrateError> {
+                let shape =
+                    render_template(admission, workload, r, TemplateField::ContainerResource)?;
+                Ok(JobSpec {
+                    backoff_limit: Some(r.unit.retry.as_ref().and_then(|x| x.count).unwrap_or(2)),
+                    template: pod_template(workload, r, Some("Never"), extra, shape.as_ref())?,
+                    ..JobSpec::default()
+                })
+            };
             if wf.spec.dag.is_empty() {
                 let r = &resolved[0];
                 let stamp = stamp_label(r);
@@ -573,5 +748,6 @@ pub fn desired(
     Ok(objects)
 }
 
+mod pod;
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,21 @@ pub const SECRET_MOUNT_PATH: &str = "/etc/dataos/secret";
 pub const DEPOT_MOUNT_ROOT: &str = "/var/run/stackhook/depots";
 /// The port programs serve metrics on (DataOS's default), `.MetricPort`.
 pub const METRIC_PORT: u16 = 8093;
+/// Where the scratch-space volume (`tempVolume`) is mounted, `.DataTempMountPath`
+/// (DataOS's `DATAOS_TEMP_DIR`).
+pub const TEMP_MOUNT_PATH: &str = "/var/dataos/temp_data";
+/// Where the persistent volume's directory is mounted under,
+/// `.DataPersistentMountPath`.
+pub const PERSISTENT_MOUNT_PATH: &str = "/var/dataos/persistent_data";
+
+/// What the template context takes from outside the workload and its Stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Platform<'a> {
+    /// Whether the unit has a ConfigMap (`.HasConfigConfs`).
+    pub has_config: bool,
+    /// The platform's host name (`.DataOsFqdn`).
+    pub fqdn: &'a str,
+}
 
 /// One thing a workload runs: the workload itself, or one step of a Workflow's DAG
 /// (which takes what it does not set from the Workflow).
@@ -44,6 +59,14 @@ pub struct Unit {
     pub envs: BTreeMap<String, String>,
     /// Resources, as JSON.
     pub resources: Value,
+    /// The PersistentVolumeClaim mounted into the program.
+    pub persistent_volume: Option<crate::model::PersistentVolumeSpec>,
+    /// The scratch-space PersistentVolumeClaim.
+    pub temp_volume: Option<String>,
+    /// How often its Job is retried (Workflows).
+    pub retry: Option<crate::model::RetrySpec>,
+    /// The Secrets read as environment variables: the Workflow's, then the step's.
+    pub dataos_secrets: Vec<crate::model::DataosSecretRef>,
 }
 
 /// The units of a workload: one, or one per DAG step.
@@ -63,6 +86,13 @@ pub fn units(workload: &Workload) -> Vec<Unit> {
             .as_ref()
             .and_then(|r| serde_json::to_value(r).ok())
             .unwrap_or_else(|| json!({})),
+        persistent_volume: common.persistent_volume.clone(),
+        temp_volume: common.temp_volume.clone(),
+        retry: match workload {
+            Workload::Workflow(wf) => wf.spec.retry.clone(),
+            _ => None,
+        },
+        dataos_secrets: common.dataos_secrets.clone(),
     };
     let Workload::Workflow(wf) = workload else {
         return vec![base];
@@ -105,6 +135,21 @@ pub fn units(workload: &Workload) -> Vec<Unit> {
                     .as_ref()
                     .and_then(|r| serde_json::to_value(r).ok())
                     .unwrap_or_else(|| base.resources.clone()),
+                persistent_volume: node
+                    .persistent_volume
+                    .clone()
+                    .or_else(|| base.persistent_volume.clone()),
+                temp_volume: node
+                    .temp_volume
+                    .clone()
+                    .or_else(|| base.temp_volume.clone()),
+                retry: node.retry.clone().or_else(|| base.retry.clone()),
+                dataos_secrets: base
+                    .dataos_secrets
+                    .iter()
+                    .chain(&node.dataos_secrets)
+                    .cloned()
+                    .collect(),
                 path,
             }
         })
@@ -187,7 +232,67 @@ pub fn environment(stack: &Stack, unit: &Unit) -> BTreeMap<String, String> {
     env
 }
 
-/// The template context of SPEC §2.
+/// The environment of a unit's program, in order: what stackhook sets (`DATAOS_*`,
+/// `LOG_LEVEL`), then the Stack's and the unit's variables, which win. `None` is the
+/// Stamp, which the webhook takes from the pod when it carries one. The webhook sets
+/// these on the program's container; the controller writes them where a DataOS
+/// template reads Poros's `{Name}-{Type}{Stamp}-env` Secret.
+pub fn program_environment(
+    workload: &Workload,
+    unit: &Unit,
+    stack: &Stack,
+) -> Vec<(String, Option<String>)> {
+    let text = |s: &str| Some(s.to_owned());
+    let mut env: Vec<(String, Option<String>)> = vec![
+        ("DATAOS_NAME".into(), text(&unit.name)),
+        ("DATAOS_TYPE".into(), text(workload.kind().type_name())),
+        ("DATAOS_WORKSPACE".into(), text(workload.namespace())),
+        ("DATAOS_STAMP".into(), None),
+        ("DATAOS_CONFIG_DIR".into(), text(CONFIG_MOUNT_PATH)),
+        ("DATAOS_SECRET_DIR".into(), text(SECRET_MOUNT_PATH)),
+        ("LOG_LEVEL".into(), text(&unit.log_level)),
+        ("DATAOS_LOG_LEVEL".into(), text(&unit.log_level)),
+    ];
+    let theirs = environment(stack, unit);
+    env.retain(|(k, _)| !theirs.contains_key(k));
+    env.extend(theirs.into_iter().map(|(k, v)| (k, Some(v))));
+    env
+}
+
+/// The Secrets a unit reads whole (`envFrom`), and the keys it reads one by one:
+/// `(variable, Secret, key)`.
+pub fn secret_environment(unit: &Unit) -> (Vec<String>, Vec<(String, String, String)>) {
+    let mut whole = Vec::new();
+    let mut keys = Vec::new();
+    for s in &unit.dataos_secrets {
+        if s.every_key() {
+            if !whole.contains(&s.name) {
+                whole.push(s.name.clone());
+            }
+        } else {
+            keys.extend(
+                s.keys
+                    .iter()
+                    .map(|k| (k.clone(), s.name.clone(), k.clone())),
+            );
+        }
+    }
+    (whole, keys)
+}
+
+/// The Secret Poros fills with a unit's environment, which DataOS templates read with
+/// `envFrom` (`{Name}-{Type}{Stamp}-env`).
+pub fn env_secret_name(unit: &str, kind: WorkloadKind, stamp: &str) -> String {
+    format!("{}-env", config_map_name(unit, kind, stamp))
+}
+
+/// The template context of SPEC §2, with the fields of Poros's context that real
+/// DataOS Stacks read (`.HasConfigConfs`, `.HasSecretRefs`, `.Volumes`,
+/// `.EnvironmentVarsFromSecret`, `.DataTempMountPath`, `.DataPersistentMountPath`,
+/// `.RunnableServiceAccount`, `.DataOsFqdn`, `.ApplicationSpec.TempVolume`,
+/// `.ApplicationSpec.PersistentVolume`). `.Volumes` is an empty list: stackhook has
+/// no DataOS Volume resources. `.EnvironmentVarsFromSecret` names the `dataosSecrets`
+/// read whole.
 pub fn context(
     workload: &Workload,
     unit: &Unit,
@@ -195,6 +300,7 @@ pub fn context(
     stamp: &str,
     depots: &[DepotUse],
     is_dry_run: bool,
+    platform: Platform<'_>,
 ) -> Value {
     let annotation = |key: &str| {
         workload
@@ -236,12 +342,27 @@ pub fn context(
         "Tolerations": serde_json::to_value(&common.tolerations).unwrap_or_else(|_| json!([])),
         "DataOsConfigMountPath": CONFIG_MOUNT_PATH,
         "DataOsSecretMountPath": SECRET_MOUNT_PATH,
+        "DataTempMountPath": TEMP_MOUNT_PATH,
+        "DataPersistentMountPath": PERSISTENT_MOUNT_PATH,
+        "HasConfigConfs": platform.has_config,
+        "HasSecretRefs": !depots.is_empty(),
+        "Volumes": [],
+        "EnvironmentVarsFromSecret": secret_environment(unit).0,
+        "RunnableServiceAccount": common.service_account_name.as_deref().unwrap_or("default"),
+        "DataOsFqdn": platform.fqdn,
         "ApplicationSpec": {
             "StackSpec": unit.stack_spec.value(),
             "LogLevel": unit.log_level,
             "Resources": unit.resources,
             "EnvironmentVars": env,
             "Secrets": secrets,
+            "TempVolume": unit.temp_volume.as_deref().unwrap_or_default(),
+            "PersistentVolume": unit.persistent_volume.as_ref().map(|v| json!({
+                "Name": v.name,
+                "Directory": v.directory.as_deref().unwrap_or_default(),
+                "ReadOnly": v.read_only.unwrap_or(false),
+                "SubPath": v.sub_path.as_deref().unwrap_or_default(),
+            })),
         },
     })
 }
@@ -411,7 +532,11 @@ mod tests {
     fn builds_the_dataos_context() {
         let w = worker(1);
         let unit = &units(&w)[0];
-        let c = context(&w, unit, &stack(), "-abcd", &[], true);
+        let platform = Platform {
+            has_config: true,
+            fqdn: "profound-wallaby.dataos.app",
+        };
+        let c = context(&w, unit, &stack(), "-abcd", &[], true, platform);
         assert_eq!(c["Name"], "w");
         assert_eq!(c["Type"], "worker");
         assert_eq!(c["Workspace"], "ns");
@@ -426,6 +551,16 @@ mod tests {
             c["ApplicationSpec"]["EnvironmentVars"],
             json!({"A": "stack", "B": "workload"})
         );
+        // Poros's fields that DataOS Stacks branch on.
+        assert_eq!(c["HasConfigConfs"], true);
+        assert_eq!(c["HasSecretRefs"], false);
+        assert_eq!(c["Volumes"], json!([]));
+        assert_eq!(c["EnvironmentVarsFromSecret"], json!([]));
+        assert_eq!(c["DataTempMountPath"], "/var/dataos/temp_data");
+        assert_eq!(c["RunnableServiceAccount"], "default");
+        assert_eq!(c["DataOsFqdn"], "profound-wallaby.dataos.app");
+        assert_eq!(c["ApplicationSpec"]["TempVolume"], "");
+        assert_eq!(c["ApplicationSpec"]["PersistentVolume"], Value::Null);
     }
 
     #[test]

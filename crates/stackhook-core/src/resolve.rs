@@ -188,6 +188,14 @@ pub enum Problem {
         /// The steps in the cycle.
         steps: String,
     },
+    /// A field of the workload outside `stackSpec` is inconsistent.
+    #[error("{message}")]
+    Field {
+        /// The field.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Two DAG steps share a name.
     #[error("step name {name:?} is used twice")]
     DuplicateStep {
@@ -263,6 +271,7 @@ impl Problem {
             | Self::UnknownDependency { path, .. }
             | Self::DependencyCycle { path, .. }
             | Self::DuplicateStep { path, .. }
+            | Self::Field { path, .. }
             | Self::BrokenTemplate { path, .. }
             | Self::Render { path, .. }
             | Self::NotRendered { path, .. }
@@ -279,7 +288,7 @@ impl Problem {
             Self::BrokenSchema { .. }
             | Self::BrokenFilters { .. }
             | Self::BrokenTemplate { .. } => "StackInvalid",
-            Self::Schema { .. } | Self::ConfigName { .. } => "SpecInvalid",
+            Self::Schema { .. } | Self::ConfigName { .. } | Self::Field { .. } => "SpecInvalid",
             Self::Filter { .. } | Self::Address { .. } => "AddressInvalid",
             Self::DepotNotFound { .. } | Self::NoSecretForAcl { .. } => "DepotNotFound",
             Self::UnknownDependency { .. }
@@ -398,6 +407,8 @@ pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
         }
     }
     dag_problems(workload, &mut out.problems);
+    scaling_problems(workload, &mut out.problems);
+    secret_ref_problems(workload, &mut out.problems);
     let no_labels = BTreeMap::new();
     let settings = engine.catalog.settings(
         workload.namespace(),
@@ -662,6 +673,99 @@ fn resolve_unit(
     })
 }
 
+/// `dataosSecrets`: Secrets of the workload's own namespace, read as environment
+/// variables.
+fn secret_ref_problems(workload: &Workload, problems: &mut Vec<Problem>) {
+    let mut lists = vec![("spec".to_owned(), &workload.common().dataos_secrets)];
+    if let Workload::Workflow(wf) = workload {
+        lists.extend(
+            wf.spec
+                .dag
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (format!("spec.dag[{i}]"), &n.dataos_secrets)),
+        );
+    }
+    for (at, list) in lists {
+        for (j, s) in list.iter().enumerate() {
+            let path = format!("{at}.dataosSecrets[{j}]");
+            if let Some(ws) = s
+                .workspace
+                .as_deref()
+                .filter(|w| *w != workload.namespace())
+            {
+                problems.push(Problem::Field {
+                    path: format!("{path}.workspace"),
+                    message: format!(
+                        "Secret {:?} is in namespace {ws:?}; a pod of namespace {:?} can read only its own namespace's Secrets",
+                        s.name,
+                        workload.namespace()
+                    ),
+                });
+            }
+            if let Some(t) = s
+                .consumption_type
+                .as_deref()
+                .filter(|t| !t.eq_ignore_ascii_case("envVars"))
+            {
+                problems.push(Problem::Field {
+                    path: format!("{path}.consumptionType"),
+                    message: format!(
+                        "{t:?} is not supported: dataosSecrets are read as envVars; files come from a Depot's secrets (secretProjection)"
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// A Worker's or Service's `autoScaling`: a bound to scale to, not below the floor.
+fn scaling_problems(workload: &Workload, problems: &mut Vec<Problem>) {
+    let scaling = match workload {
+        Workload::Worker(w) => w.spec.auto_scaling.as_ref(),
+        Workload::Service(s) => s.spec.auto_scaling.as_ref(),
+        Workload::Workflow(_) => None,
+    };
+    let Some(a) = scaling.filter(|a| a.enabled()) else {
+        return;
+    };
+    let min = a.min_replicas.unwrap_or(1);
+    if min < 1 {
+        problems.push(Problem::Field {
+            path: "spec.autoScaling.minReplicas".into(),
+            message: format!("must be at least 1, not {min}"),
+        });
+    }
+    match a.max_replicas {
+        None => problems.push(Problem::Field {
+            path: "spec.autoScaling.maxReplicas".into(),
+            message: "is required when autoScaling is enabled".into(),
+        }),
+        Some(max) if max < min => problems.push(Problem::Field {
+            path: "spec.autoScaling.maxReplicas".into(),
+            message: format!("{max} is below minReplicas {min}"),
+        }),
+        Some(_) => {}
+    }
+    for (field, value) in [
+        (
+            "targetCPUUtilizationPercentage",
+            a.target_cpu_utilization_percentage,
+        ),
+        (
+            "targetMemoryUtilizationPercentage",
+            a.target_memory_utilization_percentage,
+        ),
+    ] {
+        if let Some(v) = value.filter(|v| *v < 1) {
+            problems.push(Problem::Field {
+                path: format!("spec.autoScaling.{field}"),
+                message: format!("must be a positive percentage, not {v}"),
+            });
+        }
+    }
+}
+
 /// A Workflow's DAG: every dependency names a step, no step name twice, no cycle.
 fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     let Workload::Workflow(wf) = workload else {
@@ -748,7 +852,19 @@ pub fn render(
             field: field.name(),
             error: Box::new(error.clone()),
         })?;
-    let context = render::context(workload, &r.unit, &r.stack, &r.stamp, &r.depots, dry_run);
+    let fqdn = r
+        .settings
+        .data_os_fqdn
+        .as_deref()
+        .or(r.settings.ingress_domain_suffix.as_deref())
+        .unwrap_or_default();
+    let platform = render::Platform {
+        has_config: r.has_config(workload),
+        fqdn,
+    };
+    let context = render::context(
+        workload, &r.unit, &r.stack, &r.stamp, &r.depots, dry_run, platform,
+    );
     let resolver = CatalogResolver {
         catalog: engine.catalog,
         namespace: workload.namespace(),

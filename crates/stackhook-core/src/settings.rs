@@ -52,6 +52,10 @@ pub struct Settings {
     /// the namespace's `default` and those the workload's Stack allows.
     #[serde(default)]
     pub allowed_service_accounts: Option<Vec<String>>,
+    /// The platform's host name, `.DataOsFqdn` in templates (DataOS Stacks build
+    /// URLs from it); the Ingress domain suffix when unset.
+    #[serde(default)]
+    pub data_os_fqdn: Option<String>,
 }
 
 /// An entry that is not usable, named.
@@ -134,6 +138,7 @@ pub fn resolve(sources: &[&[(String, Settings)]], labels: &BTreeMap<String, Stri
             out.allowed_service_accounts = out
                 .allowed_service_accounts
                 .or_else(|| s.allowed_service_accounts.clone());
+            out.data_os_fqdn = out.data_os_fqdn.or_else(|| s.data_os_fqdn.clone());
         }
     }
     out

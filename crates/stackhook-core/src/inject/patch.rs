@@ -26,12 +26,24 @@ struct Present {
     volume_mounts: bool,
 }
 
+/// Which of the volumes the patch adds the pod has already, and which the target
+/// container mounts: a pod made from a DataOS template mounts them itself (see
+/// `orchestrate::pod`), and a name or mount path twice is a pod Kubernetes refuses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Ours {
+    config_volume: bool,
+    secrets_volume: bool,
+    config_mounted: bool,
+    secrets_mounted: bool,
+}
+
 /// Everything about a pod that its patch depends on.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Shape {
     /// The index of the container injected into.
     target: usize,
     present: Present,
+    ours: Ours,
     /// The pod's own `stackhook.io/stamp` (a pod from a controller-rendered template).
     stamp: Option<String>,
     /// Whether the refresh sidecar is wanted.
@@ -42,6 +54,8 @@ pub(super) struct Shape {
     has_pull_secret: bool,
     /// For each of the plan's env vars, whether the container already sets it.
     env_set: Vec<bool>,
+    /// For each of the plan's whole Secrets, whether the container reads it already.
+    env_from_set: Vec<bool>,
 }
 
 impl Shape {
@@ -72,6 +86,16 @@ impl Shape {
             .map(|l| l.iter().map(|e| e.name.as_ref()).collect())
             .unwrap_or_default();
         set.sort_unstable();
+        let (volumes, mounts) = (
+            pod.spec.volumes.unwrap_or_default(),
+            container.volume_mounts.unwrap_or_default(),
+        );
+        let ours = Ours {
+            config_volume: volumes.config,
+            secrets_volume: volumes.secrets,
+            config_mounted: mounts.config,
+            secrets_mounted: mounts.secrets,
+        };
         Ok(Self {
             target,
             present: Present {
@@ -83,6 +107,7 @@ impl Shape {
                 env_from: container.env_from.is_some(),
                 volume_mounts: container.volume_mounts.is_some(),
             },
+            ours,
             stamp: pod.annotation(STAMP_ANNOTATION).map(str::to_owned),
             // The pod's annotation decides; the namespace's setting is the default.
             refresh: match pod.annotation(SECRET_REFRESH_ANNOTATION) {
@@ -106,6 +131,19 @@ impl Shape {
                     .as_ref()
                     .is_some_and(|l| l.iter().any(|s| s.name == secret.as_str()))
             }),
+            env_from_set: plan
+                .secret_env_from
+                .iter()
+                .map(|name| {
+                    container.env_from.as_ref().is_some_and(|l| {
+                        l.iter().any(|f| {
+                            f.secret_ref
+                                .as_ref()
+                                .is_some_and(|s| s.name == name.as_str())
+                        })
+                    })
+                })
+                .collect(),
             env_set: plan
                 .env
                 .iter()
@@ -116,7 +154,9 @@ impl Shape {
 
     /// An estimate of the memory the shape holds, for the cache's budget.
     pub(super) fn weight(&self) -> usize {
-        64 + self.stamp.as_ref().map_or(0, String::len) + self.env_set.len()
+        64 + self.stamp.as_ref().map_or(0, String::len)
+            + self.env_set.len()
+            + self.env_from_set.len()
     }
 }
 
@@ -239,29 +279,49 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
             let value = match v {
                 EnvValue::Text(t) => text(t),
                 EnvValue::Stamp => text(stamp),
+                EnvValue::SecretKey(secret, key) => {
+                    let from = object([(
+                        "secretKeyRef",
+                        object([("name", text(secret)), ("key", text(key))]),
+                    )]);
+                    p.append(&env_path, object([("name", text(k)), ("valueFrom", from)]));
+                    continue;
+                }
             };
             p.append(&env_path, object([("name", text(k)), ("value", value)]));
+        }
+    }
+    for (secret, set) in plan.secret_env_from.iter().zip(&shape.env_from_set) {
+        if !set {
+            p.append(
+                &format!("{c}/envFrom"),
+                object([("secretRef", object([("name", text(secret))]))]),
+            );
         }
     }
 
     let mounts_path = format!("{c}/volumeMounts");
     if plan.has_config {
         let cm = render::config_map_name(&plan.unit_name, plan.kind, stamp);
-        p.append(
-            "/spec/volumes",
-            object([
-                ("name", text(CONFIG_VOLUME)),
-                ("configMap", object([("name", Value::String(cm))])),
-            ]),
-        );
-        p.append(
-            &mounts_path,
-            object([
-                ("name", text(CONFIG_VOLUME)),
-                ("mountPath", text(CONFIG_MOUNT_PATH)),
-                ("readOnly", Value::Bool(true)),
-            ]),
-        );
+        if !shape.ours.config_volume {
+            p.append(
+                "/spec/volumes",
+                object([
+                    ("name", text(CONFIG_VOLUME)),
+                    ("configMap", object([("name", Value::String(cm))])),
+                ]),
+            );
+        }
+        if !shape.ours.config_mounted {
+            p.append(
+                &mounts_path,
+                object([
+                    ("name", text(CONFIG_VOLUME)),
+                    ("mountPath", text(CONFIG_MOUNT_PATH)),
+                    ("readOnly", Value::Bool(true)),
+                ]),
+            );
+        }
     }
 
     match &plan.secrets {
@@ -316,16 +376,18 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                     ("readOnly", Value::Bool(true)),
                 ]));
             }
-            p.append(
-                "/spec/volumes",
-                object([
-                    ("name", text(SECRETS_VOLUME)),
-                    (
-                        "emptyDir",
-                        object([("medium", text("Memory")), ("sizeLimit", text("16Mi"))]),
-                    ),
-                ]),
-            );
+            if !shape.ours.secrets_volume {
+                p.append(
+                    "/spec/volumes",
+                    object([
+                        ("name", text(SECRETS_VOLUME)),
+                        (
+                            "emptyDir",
+                            object([("medium", text("Memory")), ("sizeLimit", text("16Mi"))]),
+                        ),
+                    ]),
+                );
+            }
             mounts.push(object([
                 ("name", text(SECRETS_VOLUME)),
                 ("mountPath", text(SECRET_MOUNT_PATH)),
@@ -353,14 +415,16 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                 init.push(projector(REFRESH_NAME, "--watch", true));
             }
             p.prepend("/spec/initContainers", init);
-            p.append(
-                &mounts_path,
-                object([
-                    ("name", text(SECRETS_VOLUME)),
-                    ("mountPath", text(SECRET_MOUNT_PATH)),
-                    ("readOnly", Value::Bool(true)),
-                ]),
-            );
+            if !shape.ours.secrets_mounted {
+                p.append(
+                    &mounts_path,
+                    object([
+                        ("name", text(SECRETS_VOLUME)),
+                        ("mountPath", text(SECRET_MOUNT_PATH)),
+                        ("readOnly", Value::Bool(true)),
+                    ]),
+                );
+            }
         }
     }
 

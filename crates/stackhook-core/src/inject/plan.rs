@@ -11,7 +11,7 @@ use super::{Config, InjectError};
 use crate::engine::Admission;
 use crate::model::{ProjectionType, WorkloadKind};
 use crate::projection::env_prefix;
-use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
+use crate::render::{self, DEPOT_MOUNT_ROOT};
 use crate::resolve::{self, Problem};
 
 /// An environment variable's value: text, or the Stamp the pod ends up with (its own
@@ -20,6 +20,8 @@ use crate::resolve::{self, Problem};
 pub(super) enum EnvValue {
     Text(String),
     Stamp,
+    /// A key of a Secret (`dataosSecrets` with `keys`): `(Secret, key)`.
+    SecretKey(String, String),
 }
 
 /// A Depot Secret mounted for the projector.
@@ -58,6 +60,8 @@ pub struct Plan {
     pub(super) env: Vec<(String, EnvValue)>,
     /// Whether there is a rendered config to mount.
     pub(super) has_config: bool,
+    /// The `dataosSecrets` read whole, as `envFrom` entries.
+    pub(super) secret_env_from: Vec<String>,
     pub(super) secrets: Secrets,
     pub(super) projector_image: String,
     pub(super) projector_resources: Value,
@@ -134,20 +138,17 @@ impl Plan {
         let settings = resolved.settings.clone();
         let stack = &resolved.stack;
 
-        let text = |s: &str| EnvValue::Text(s.to_owned());
-        let mut env: Vec<(String, EnvValue)> = vec![
-            ("DATAOS_NAME".into(), text(&resolved.unit.name)),
-            ("DATAOS_TYPE".into(), text(workload.kind().type_name())),
-            ("DATAOS_WORKSPACE".into(), text(namespace)),
-            ("DATAOS_STAMP".into(), EnvValue::Stamp),
-            ("DATAOS_CONFIG_DIR".into(), text(CONFIG_MOUNT_PATH)),
-            ("DATAOS_SECRET_DIR".into(), text(SECRET_MOUNT_PATH)),
-            ("LOG_LEVEL".into(), text(&resolved.unit.log_level)),
-            ("DATAOS_LOG_LEVEL".into(), text(&resolved.unit.log_level)),
-        ];
-        let theirs = render::environment(stack, &resolved.unit);
-        env.retain(|(k, _)| !theirs.contains_key(k));
-        env.extend(theirs.into_iter().map(|(k, v)| (k, EnvValue::Text(v))));
+        let mut env: Vec<(String, EnvValue)> =
+            render::program_environment(&workload, &resolved.unit, stack)
+                .into_iter()
+                .map(|(k, v)| (k, v.map_or(EnvValue::Stamp, EnvValue::Text)))
+                .collect();
+        let (secret_env_from, secret_keys) = render::secret_environment(&resolved.unit);
+        env.extend(
+            secret_keys
+                .into_iter()
+                .map(|(var, secret, key)| (var, EnvValue::SecretKey(secret, key))),
+        );
 
         let has_config = resolved.has_config(&workload);
 
@@ -191,6 +192,7 @@ impl Plan {
             stack: stack.spec.reference().to_string(),
             env,
             has_config,
+            secret_env_from,
             secrets,
             projector_image: settings
                 .projector_image
@@ -220,6 +222,7 @@ impl Plan {
                     + match v {
                         EnvValue::Text(t) => t.len(),
                         EnvValue::Stamp => 0,
+                        EnvValue::SecretKey(s, k) => s.len() + k.len() + 64,
                     }
                     + 64
             })
@@ -237,6 +240,11 @@ impl Plan {
         };
         512 + env
             + secrets
+            + self
+                .secret_env_from
+                .iter()
+                .map(|s| s.len() + 48)
+                .sum::<usize>()
             + self.projector_image.len()
             + self.warnings.iter().map(String::len).sum::<usize>()
     }

@@ -163,3 +163,59 @@ fn labels_and_annotations_keep_our_keys_only_and_the_last_duplicate() {
         "the pod cannot be read: invalid type: integer `3`, expected a string at line 1 column 51"
     );
 }
+
+#[test]
+fn a_pod_that_mounts_our_volumes_itself_gets_no_second_volume_or_mount() {
+    let fixture = Fixture::new(CATALOG);
+    let admission = fixture.admission();
+    let ops_for = |spec: Value| {
+        let pod = json!({
+            "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
+            "spec": spec,
+        });
+        inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .flat_map(|op| {
+                let values = match &op.value {
+                    Value::Array(items) => items.clone(),
+                    one => vec![one.clone()],
+                };
+                values
+                    .into_iter()
+                    .map(|v| format!("{} {}", op.path, v["name"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|l| l.contains("olume"))
+            .collect::<Vec<_>>()
+    };
+    // A plain pod: the secrets volume, and its mount in the program's container.
+    let plain = ops_for(json!({"containers": [{"name": "app", "image": "app"}]}));
+    assert!(
+        plain
+            .iter()
+            .any(|l| l.ends_with("/spec/volumes stackhook-secrets")
+                || l.ends_with("/spec/volumes/- stackhook-secrets")),
+        "{plain:?}"
+    );
+    assert!(
+        plain.contains(&"/spec/containers/0/volumeMounts stackhook-secrets".to_owned()),
+        "{plain:?}"
+    );
+    // A pod made from a DataOS template (dataos-secret-mount renamed by the
+    // controller): the projector still mounts it; nothing is added twice.
+    let own = ops_for(json!({
+        "containers": [{"name": "app", "image": "app",
+                        "volumeMounts": [{"name": "stackhook-secrets", "mountPath": "/etc/dataos/secret"}]}],
+        "volumes": [{"name": "stackhook-secrets", "emptyDir": {"medium": "Memory"}}],
+    }));
+    assert!(
+        !own.iter().any(|l| l.ends_with(" stackhook-secrets")),
+        "{own:?}"
+    );
+    assert!(
+        own.iter().any(|l| l.contains("stackhook-depot-lake-r")),
+        "{own:?}"
+    );
+}

@@ -30,8 +30,10 @@ pub use stack::{
 };
 pub use stack_ref::{StackRef, StackRefError, compare_versions};
 pub use workload::{
-    DagNode, IngressSpec, ScheduleSpec, Service, ServicePortSpec, ServiceSpec, Worker, WorkerSpec,
-    Workflow, WorkflowSpec, WorkloadCommon, WorkloadStatus,
+    AutoScalingSpec, DagNode, DataosSecretRef, HighAvailabilityLevel, HighAvailabilityMode,
+    HighAvailabilitySpec, IngressSpec, PersistentVolumeSpec, RetrySpec, RetryStrategy,
+    ScheduleSpec, Service, ServicePortSpec, ServiceSpec, Worker, WorkerSpec, Workflow,
+    WorkflowSpec, WorkloadCommon, WorkloadStatus,
 };
 
 /// The API group of every stackhook resource.

@@ -246,6 +246,12 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     {
         notes.push(format!("{ty}.{note}"));
     }
+    if matches!(ty, "worker" | "service" | "workflow") {
+        if let Some(note) = run_as_user(&mut section, &mut annotations) {
+            notes.push(format!("{ty}.{note}"));
+        }
+        notes.extend(retry_notes(ty, &section));
+    }
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), Value::String(name.clone()));
@@ -317,6 +323,74 @@ fn legacy_stack_section(obj: &mut Map<String, Value>) -> Option<String> {
     Some(format!(
         "{key} is the legacy section named after the stack; read as stackSpec"
     ))
+}
+
+/// The annotation holding a DataOS `runAsUser` that is a user id, not a UNIX uid.
+pub const RUN_AS_USER_ANNOTATION: &str = "stackhook.io/dataos-run-as-user";
+
+/// DataOS's `runAsUser`: a number is the pods' `securityContext.runAsUser`; a DataOS
+/// user id (`iamgroot`, as the DataOS docs write it) has no Kubernetes meaning and is
+/// kept in an annotation. What it did, for a note.
+fn run_as_user(
+    section: &mut Map<String, Value>,
+    annotations: &mut Map<String, Value>,
+) -> Option<String> {
+    let key = section
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case("runAsUser"))?
+        .clone();
+    let value = section.remove(&key)?;
+    let uid = match &value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match uid {
+        Some(uid) => {
+            let ctx = section
+                .entry("securityContext")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(ctx) = ctx {
+                ctx.entry("runAsUser").or_insert(Value::from(uid));
+            }
+            None
+        }
+        None => {
+            let text = scalar_text(&value);
+            annotations.insert(RUN_AS_USER_ANNOTATION.into(), Value::String(text.clone()));
+            Some(format!(
+                "{key}: {text:?} is a DataOS user, not a UNIX uid; kept in the annotation {RUN_AS_USER_ANNOTATION}"
+            ))
+        }
+    }
+}
+
+/// Retry strategies a Kubernetes Job cannot tell apart from any failure, named.
+fn retry_notes(ty: &str, section: &Map<String, Value>) -> Vec<String> {
+    let strategy = |retry: Option<&Value>| {
+        retry
+            .and_then(|r| r.get("strategy"))
+            .and_then(Value::as_str)
+            .filter(|s| matches!(*s, "OnError" | "OnTransientError"))
+            .map(str::to_owned)
+    };
+    let mut notes = Vec::new();
+    let note = |path: String, s: String| {
+        format!(
+            "{path}.retry.strategy {s}: a Kubernetes Job retries every failure of its pod, up to retry.count times"
+        )
+    };
+    if let Some(s) = strategy(section.get("retry")) {
+        notes.push(note(ty.to_owned(), s));
+    }
+    if let Some(Value::Array(nodes)) = section.get("dag") {
+        for (i, node) in nodes.iter().enumerate() {
+            if let Some(s) = strategy(node.get("retry")) {
+                notes.push(note(format!("{ty}.dag[{i}]"), s));
+            }
+        }
+    }
+    notes
 }
 
 /// The workspace dataos-ctl applies a workload to when the manifest names none.
@@ -815,25 +889,58 @@ mod tests {
         .unwrap();
         assert_eq!(c.value["spec"]["logLevel"], "DEBUG");
         assert_eq!(c.value["spec"]["stackSpec"], json!({"job": {"x": 1}}));
-        assert_eq!(c.dropped, ["worker.autoScaling", "worker.runAsUser"]);
+        // Keys with a Kubernetes meaning are mapped, not dropped.
+        assert_eq!(
+            c.value["spec"]["autoScaling"],
+            json!({"enabled": true, "maxReplicas": 3})
+        );
+        assert!(c.dropped.is_empty(), "{:?}", c.dropped);
+        assert_eq!(
+            c.value["metadata"]["annotations"]["stackhook.io/dataos-run-as-user"],
+            "me"
+        );
         assert_eq!(
             c.notes,
-            ["worker.flare is the legacy section named after the stack; read as stackSpec"]
+            [
+                "worker.flare is the legacy section named after the stack; read as stackSpec",
+                "worker.runAsUser: \"me\" is a DataOS user, not a UNIX uid; kept in the annotation stackhook.io/dataos-run-as-user"
+            ]
         );
+        let c = to_crd(json!({"name": "w", "type": "worker",
+        "worker": {"stack": "s:1", "runAsUser": 1001,
+                   "highAvailabilityConfig": {"level": "zone", "mode": "required"}}}))
+        .unwrap();
+        assert_eq!(
+            c.value["spec"]["securityContext"],
+            json!({"runAsUser": 1001})
+        );
+        assert_eq!(
+            c.value["spec"]["highAvailabilityConfig"],
+            json!({"level": "zone", "mode": "required"})
+        );
+        assert!(c.notes.is_empty() && c.dropped.is_empty());
         let c = to_crd(
             json!({"name": "wf", "type": "workflow", "workflow": {"dag": [
             {"name": "a", "description": "first", "spec": {"stack": "flare:5.0",
              "tags": ["t"], "persistentVolume": {"name": "v", "directory": "d"},
+             "retry": {"count": 4, "strategy": "OnTransientError"},
              "flare": {"job": {}}}}]}}),
         )
         .unwrap();
         assert_eq!(
             c.dropped,
-            [
-                "workflow.dag[0].description",
-                "workflow.dag[0].spec.persistentVolume",
-                "workflow.dag[0].spec.tags"
-            ]
+            ["workflow.dag[0].description", "workflow.dag[0].spec.tags"]
+        );
+        assert_eq!(
+            c.value["spec"]["dag"][0]["persistentVolume"],
+            json!({"name": "v", "directory": "d"})
+        );
+        assert_eq!(c.value["spec"]["dag"][0]["retry"]["count"], 4);
+        assert_eq!(
+            c.notes.last().map(String::as_str),
+            Some(
+                "workflow.dag[0].retry.strategy OnTransientError: a Kubernetes Job retries every failure of its pod, up to retry.count times"
+            )
         );
         assert_eq!(c.value["spec"]["dag"][0]["stackSpec"], json!({"job": {}}));
         assert_eq!(c.value["metadata"]["namespace"], "public");

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{PodSecurityContext, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -64,6 +64,179 @@ pub struct WorkloadCommon {
     /// Annotations added to the pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The pods' security context (DataOS's numeric `runAsUser` becomes its
+    /// `runAsUser`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
+    /// A PersistentVolumeClaim mounted into the program (`.ApplicationSpec.PersistentVolume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume: Option<PersistentVolumeSpec>,
+    /// The PersistentVolumeClaim holding the program's scratch space, mounted at
+    /// `/var/dataos/temp_data` (`.ApplicationSpec.TempVolume`, `.DataTempMountPath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_volume: Option<String>,
+    /// Secrets of the workload's namespace whose keys become the program's environment
+    /// (DataOS instance-secrets, `.EnvironmentVarsFromSecret`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dataos_secrets: Vec<DataosSecretRef>,
+}
+
+/// A Secret whose keys the program reads as environment variables, as DataOS's
+/// `dataosSecrets` names an instance-secret. The Secret must be in the workload's
+/// namespace (a pod reads no other).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DataosSecretRef {
+    /// The Secret's name.
+    pub name: String,
+    /// The Secret's namespace: the workload's (the only one allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Every key (the default when `keys` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_keys: Option<bool>,
+    /// Only these keys, each an environment variable of its name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// How the program reads it: `envVars` (the only way stackhook offers; files come
+    /// from Depots' secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumption_type: Option<String>,
+}
+
+impl DataosSecretRef {
+    /// Whether every key is read (`envFrom`) rather than the listed ones.
+    pub fn every_key(&self) -> bool {
+        self.all_keys.unwrap_or(false) || self.keys.is_empty()
+    }
+}
+
+/// A PersistentVolumeClaim mounted into the program, as DataOS's `persistentVolume`:
+/// `directory` of the volume appears at `/var/dataos/persistent_data/<directory>`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PersistentVolumeSpec {
+    /// The PersistentVolumeClaim's name (in DataOS, the Volume resource's name).
+    pub name: String,
+    /// The directory of the volume to mount; the whole volume when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// Mount it read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// The path inside the volume to mount (defaults to `directory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
+}
+
+/// Scale with load: a HorizontalPodAutoscaler for the workload's Deployment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoScalingSpec {
+    /// Whether to scale (default true when the section is there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// The fewest pods (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    /// The most pods; required when scaling is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    /// Average memory use, in percent of the request, to scale at.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "targetMemoryUtilizationPercentage"
+    )]
+    pub target_memory_utilization_percentage: Option<i32>,
+    /// Average CPU use, in percent of the request, to scale at (80 when no target is
+    /// given).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "targetCPUUtilizationPercentage"
+    )]
+    pub target_cpu_utilization_percentage: Option<i32>,
+}
+
+impl AutoScalingSpec {
+    /// Whether an autoscaler is wanted.
+    pub fn enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+/// Across what replicas are spread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HighAvailabilityLevel {
+    /// Nodes (`kubernetes.io/hostname`).
+    #[default]
+    Hostname,
+    /// Zones (`topology.kubernetes.io/zone`).
+    Zone,
+    /// Regions (`topology.kubernetes.io/region`).
+    Region,
+}
+
+impl HighAvailabilityLevel {
+    /// The node label that names a node's host, zone or region.
+    pub fn topology_key(self) -> &'static str {
+        match self {
+            Self::Hostname => "kubernetes.io/hostname",
+            Self::Zone => "topology.kubernetes.io/zone",
+            Self::Region => "topology.kubernetes.io/region",
+        }
+    }
+}
+
+/// How strictly replicas are spread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HighAvailabilityMode {
+    /// Spread when the scheduler can (preferred pod anti-affinity).
+    #[default]
+    Preferred,
+    /// Never two replicas in one host, zone or region (required pod anti-affinity).
+    Required,
+}
+
+/// Spread replicas apart and keep one up through voluntary disruptions: pod
+/// anti-affinity at `level` and a PodDisruptionBudget of one unavailable pod.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HighAvailabilitySpec {
+    /// hostname (default), zone or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<HighAvailabilityLevel>,
+    /// preferred (default) or required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<HighAvailabilityMode>,
+}
+
+/// Which failures a step's Job retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum RetryStrategy {
+    /// Every failure.
+    Always,
+    /// A failed program container (the default).
+    OnFailure,
+    /// Errors, failed init containers included.
+    OnError,
+    /// Transient errors; a Job cannot tell them apart, so it retries any failure.
+    OnTransientError,
+}
+
+/// How often a Workflow's Job is retried: its `backoffLimit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetrySpec {
+    /// Retries after the first failure (the Job's `backoffLimit`; default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+    /// Which failures to retry; Kubernetes Jobs retry every failure of the pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<RetryStrategy>,
 }
 
 impl WorkloadCommon {
@@ -122,6 +295,12 @@ pub struct WorkerSpec {
     /// How many pods to run (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
+    /// Scale with load (a HorizontalPodAutoscaler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<AutoScalingSpec>,
+    /// Spread replicas apart (anti-affinity, PodDisruptionBudget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_availability_config: Option<HighAvailabilitySpec>,
 }
 
 /// A port a Service exposes.
@@ -192,6 +371,12 @@ pub struct ServiceSpec {
     /// Exposure outside the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
+    /// Scale with load (a HorizontalPodAutoscaler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<AutoScalingSpec>,
+    /// Spread replicas apart (anti-affinity, PodDisruptionBudget).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_availability_config: Option<HighAvailabilitySpec>,
 }
 
 /// When a Workflow runs.
@@ -243,6 +428,18 @@ pub struct DagNode {
     /// The DataOS compute profile name; kept for compatibility.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compute: Option<String>,
+    /// How often the step's Job is retried; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
+    /// A PersistentVolumeClaim for this step; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume: Option<PersistentVolumeSpec>,
+    /// The scratch-space claim for this step; defaults to the Workflow's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_volume: Option<String>,
+    /// Secrets read as environment variables by this step, besides the Workflow's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dataos_secrets: Vec<DataosSecretRef>,
 }
 
 /// A Workflow: a program that runs to completion (a Job, a CronJob, or a DAG of Jobs).
@@ -275,4 +472,7 @@ pub struct WorkflowSpec {
     /// Steps run in dependency order; empty means one step, the Workflow itself.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dag: Vec<DagNode>,
+    /// How often the Job is retried (the default of every step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetrySpec>,
 }

@@ -339,3 +339,148 @@ fn the_namespace_settings_give_the_ingress_domain() {
         "api.ns1.ns1.example.net"
     );
 }
+
+const SCALED: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: ns1, uid: w1, generation: 1}\nspec:\n  stack: \"app:1\"\n  replicas: 3\n  autoScaling: {minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70}\n  highAvailabilityConfig: {level: zone, mode: required}\n  securityContext: {runAsUser: 1001}\n  persistentVolume: {name: data, directory: /models, readOnly: true}\n  tempVolume: scratch\n";
+
+#[test]
+fn autoscaling_and_high_availability_become_an_autoscaler_a_budget_and_anti_affinity() {
+    let objects = plan(SCALED, &Dag::All).unwrap();
+    let names = kinds(&objects);
+    assert_eq!(
+        names[1..],
+        [
+            "Deployment/w",
+            "HorizontalPodAutoscaler/w",
+            "PodDisruptionBudget/w"
+        ]
+    );
+    let d = &objects[1];
+    // The autoscaler owns the count.
+    assert!(d["spec"].get("replicas").is_none(), "{}", d["spec"]);
+    let hpa = &objects[2]["spec"];
+    assert_eq!(
+        hpa["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "w"})
+    );
+    assert_eq!(
+        (hpa["minReplicas"].clone(), hpa["maxReplicas"].clone()),
+        (json!(2), json!(5))
+    );
+    assert_eq!(
+        hpa["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}])
+    );
+    let selector = json!({"matchLabels": {"stackhook.io/workload": "w", "stackhook.io/workload-kind": "Worker"}});
+    assert_eq!(
+        objects[3]["spec"],
+        json!({"maxUnavailable": 1, "selector": selector})
+    );
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"],
+        json!([{"labelSelector": selector, "topologyKey": "topology.kubernetes.io/zone"}])
+    );
+    assert_eq!(pod["securityContext"], json!({"runAsUser": 1001}));
+    let stamp = d["spec"]["template"]["metadata"]["annotations"]["stackhook.io/stamp"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"],
+        json!([
+            {"name": format!("w-worker{stamp}-tdm"), "mountPath": "/var/dataos/temp_data", "subPath": format!("w{stamp}")},
+            {"name": format!("w-worker{stamp}-pdm"), "mountPath": "/var/dataos/persistent_data/models", "subPath": "models", "readOnly": true}
+        ])
+    );
+    assert_eq!(
+        pod["volumes"],
+        json!([
+            {"name": format!("w-worker{stamp}-tdm"), "persistentVolumeClaim": {"claimName": "scratch"}},
+            {"name": format!("w-worker{stamp}-pdm"), "persistentVolumeClaim": {"claimName": "data", "readOnly": true}}
+        ])
+    );
+}
+
+#[test]
+fn preferred_spreading_is_a_weighted_term_and_disabled_scaling_keeps_replicas() {
+    let w = SCALED
+        .replace(
+            "{minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70}",
+            "{enabled: false}",
+        )
+        .replace("{level: zone, mode: required}", "{}");
+    let objects = plan(&w, &Dag::All).unwrap();
+    assert_eq!(
+        kinds(&objects)[1..],
+        ["Deployment/w", "PodDisruptionBudget/w"]
+    );
+    assert_eq!(objects[1]["spec"]["replicas"], 3);
+    let anti = &objects[1]["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"];
+    assert_eq!(
+        anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"],
+        100
+    );
+    assert_eq!(
+        anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+}
+
+#[test]
+fn autoscaling_needs_a_ceiling_above_its_floor() {
+    let bad = |scaling: &str| {
+        let w = SCALED.replace(
+            "{minReplicas: 2, maxReplicas: 5, targetCPUUtilizationPercentage: 70}",
+            scaling,
+        );
+        plan(&w, &Dag::All).unwrap_err().to_string()
+    };
+    assert_eq!(
+        bad("{minReplicas: 2}"),
+        "spec.autoScaling.maxReplicas: is required when autoScaling is enabled"
+    );
+    assert_eq!(
+        bad("{minReplicas: 4, maxReplicas: 3, targetMemoryUtilizationPercentage: 0}"),
+        "spec.autoScaling.maxReplicas: 3 is below minReplicas 4; spec.autoScaling.targetMemoryUtilizationPercentage: must be a positive percentage, not 0"
+    );
+}
+
+#[test]
+fn retry_count_is_the_jobs_backoff_limit_per_step() {
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf, namespace: ns1, uid: f1, generation: 1}\nspec:\n  stack: \"app:1\"\n  retry: {count: 5}\n  dag:\n    - {name: a}\n    - {name: b, dependencies: [a], retry: {count: 0, strategy: OnFailure}}\n";
+    let objects = plan(wf, &Dag::All).unwrap();
+    let jobs: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "Job").collect();
+    assert_eq!(jobs[0]["spec"]["backoffLimit"], 5);
+    assert_eq!(jobs[1]["spec"]["backoffLimit"], 0);
+}
+
+#[test]
+fn dataos_secrets_must_be_environment_of_the_own_namespace() {
+    let w = "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: w, namespace: ns1, uid: w1, generation: 1}\nspec:\n  stack: \"app:1\"\n  dataosSecrets:\n    - {name: creds, workspace: other}\n    - {name: keys, consumptionType: propFile}\n";
+    assert_eq!(
+        plan(w, &Dag::All).unwrap_err().to_string(),
+        "spec.dataosSecrets[0].workspace: Secret \"creds\" is in namespace \"other\"; a pod of namespace \"ns1\" can read only its own namespace's Secrets; spec.dataosSecrets[1].consumptionType: \"propFile\" is not supported: dataosSecrets are read as envVars; files come from a Depot's secrets (secretProjection)"
+    );
+}
+
+#[test]
+fn a_template_that_mounts_a_volume_nothing_provides_is_an_error_naming_it() {
+    let catalog = CATALOG.replace(
+        "        args: [serve, --port, \"8080\"]\n",
+        "        args: [serve, --port, \"8080\"]\n        volumeMounts:\n          - {name: '{{ .Name }}-{{ .Type }}{{ .Stamp }}-pdm', mountPath: /data}\n          - {name: cache, mountPath: /cache}\n",
+    );
+    let fixture = Fixture::new(&catalog);
+    let s = workload(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1, uid: s9}\nspec: {stack: \"app:1\", servicePort: 80}\n",
+    );
+    let e = desired(&fixture.admission(), &s, &Defaults::default(), &Dag::All)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("spec.stackSpec: containerResourceTemplate of stack app:1: container \"app\" mounts volume \"api-service-"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("-pdm\", which neither the template nor stackhook provides (the workload has no persistentVolume)"),
+        "{e}"
+    );
+}
