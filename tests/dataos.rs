@@ -392,3 +392,49 @@ fn a_dataos_container_template_gets_the_pod_pieces_poros_gives_it() {
         crate::support::assert_kubernetes_valid(&[out]);
     }
 }
+
+/// The real pulsar-function Stack and its Worker from the DataOS docs render as in
+/// Poros: the topic from the Pulsar depot's tenant and persistence, the iceberg sink
+/// from the S3 depot's bucket and format, and the Worker's autoScaling an autoscaler.
+#[test]
+fn a_dataos_pulsar_function_stack_renders_with_what_resolve_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["pulsar_function_stack.yml", "pulsar_function_worker.yml"] {
+        let from = repo(&format!("{DIR}/resources/stacks/custom_stacks/{f}"));
+        std::fs::copy(from, dir.path().join(f)).unwrap();
+    }
+    // The two Depots the Worker's addresses name, as a platform team would declare them.
+    write(
+        dir.path(),
+        "depots.yml",
+        "apiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata: {name: systemstreams, namespace: public}\nspec: {type: PULSAR, spec: {tenant: system, adminUrl: \"http://pulsar:8080\"}, secrets: [{name: systemstreams-r, acl: r}]}\n---\napiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata: {name: lakehouses3, namespace: public}\nspec: {type: S3, spec: {bucket: lake-bucket, relativePath: lakehouse, format: ICEBERG}, secrets: [{name: lakehouses3-rw, acl: rw}]}\n",
+    );
+    let catalog = dir.path().to_str().unwrap();
+    let worker = dir.path().join("pulsar_function_worker.yml");
+    let run = stackhook(
+        &["render", "--catalog", catalog, worker.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let docs: Vec<Value> = parse_documents(&run.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value)
+        .collect();
+    let config = docs[0]["data"]["jobconfig.yaml"].as_str().unwrap();
+    for line in [
+        "    persistent://system/poros/clusterdataosresources: {}",
+        "    type: \"iceberg\"",
+        "    catalogName: \"lakehouses3\"",
+        "      warehouse: \"s3a://lake-bucket/lakehouse\"",
+    ] {
+        assert!(config.contains(line), "{line:?} not in:\n{config}");
+    }
+    assert!(!config.contains("<no value>"), "{config}");
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "Deployment", "HorizontalPodAutoscaler"]
+    );
+    assert_eq!(docs[2]["spec"]["maxReplicas"], 5);
+}

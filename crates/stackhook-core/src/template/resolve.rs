@@ -1,9 +1,70 @@
 //! `resolve "dataos://depot:collection/dataset"` for templates: the address's parts
-//! and its Depot's type and (non-secret) details, read from the catalog.
+//! and its Depot's type and (non-secret) details, read from the catalog, in the shape
+//! Poros's `resolve` gives DataOS templates.
+//!
+//! The shape comes from two sources in `moderndatacompany/dataos.info` (commit
+//! bb270f907b30836eeebbf58cc482693e60efae54):
+//! - the Depot Service's `AddressInfo` model (`docs/api_docs/dataos_kotlin_sdk/
+//!   depot-service/io.dataos.ds.client.models/-address-info`): `depot`, `type`,
+//!   `collection`, `dataset`, `format`, and the connection details by type, whose
+//!   models (`-abfss`, `-s3`, `-gcs`, `-pulsar`, `-jdbc`, `-kafka`, `-bigquery`, …)
+//!   name the fields (`account`, `container`, `relativePath`, `bucket`, `tenant`,
+//!   `isPersistent`, …);
+//! - the Stacks of `docs/resources/stacks/custom_stacks/case_scenarios/
+//!   stack_orchestrated_by_a_worker_declared_using_a_{config,resource}_template.md`,
+//!   which read them as Go fields: `.Format`, `.Resolution` (`getMapValue
+//!   .Resolution "isPersistent"`), `.Pulsar.Tenant`, `.Abfss.Account`,
+//!   `.Abfss.Container`, `.Abfss.RelativePath`, `.Gcs.Bucket`, `.S3.Bucket`,
+//!   `.S3.RelativePath`.
+//!
+//! So the result has `.Depot .Collection .Dataset .Type .Format .Acl .Resolution
+//! .Spec`, the Depot's `spec` keys as written (`.account`), and the same keys with a
+//! capital first letter under the section of the type's Go name (`.Abfss.Account`).
+//! A Pulsar depot's `.Resolution.isPersistent` is its `isPersistent`, true when unset
+//! (Pulsar's default topic kind); a Depot may give any other `resolution` map itself.
+
+use serde_json::{Map, Value};
 
 use super::funcs::Resolver;
 use crate::address::Address;
 use crate::catalog::Catalog;
+
+/// The Go field name of a depot type's connection section (`ABFSS` → `Abfss`), as the
+/// Depot Service's models name them; other types take their name with a capital
+/// first letter (`SNOWFLAKE` → `Snowflake`).
+fn section_name(ty: &str) -> String {
+    let lower = ty.to_ascii_lowercase();
+    match lower.as_str() {
+        "s3" => "S3".into(),
+        "elasticsearch" => "ElasticSearch".into(),
+        "mongodb" => "MongoDb".into(),
+        _ => capitalized(&lower),
+    }
+}
+
+fn capitalized(key: &str) -> String {
+    let mut chars = key.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// What Poros resolves about the dataset beyond the address: a Depot's own
+/// `resolution` map, or for Pulsar whether its topics are persistent.
+fn resolution(ty: &str, details: &Map<String, Value>) -> Value {
+    if let Some(Value::Object(r)) = details.get("resolution") {
+        return Value::Object(r.clone());
+    }
+    let mut out = Map::new();
+    if ty.eq_ignore_ascii_case("pulsar") {
+        let persistent = details
+            .get("isPersistent")
+            .cloned()
+            .unwrap_or(Value::Bool(true));
+        out.insert("isPersistent".into(), persistent);
+    }
+    Value::Object(out)
+}
 
 /// Resolves addresses against the Depots of one namespace.
 pub struct CatalogResolver<'a> {
@@ -14,10 +75,11 @@ pub struct CatalogResolver<'a> {
 }
 
 impl Resolver for CatalogResolver<'_> {
-    /// `{Depot, Collection, Dataset, Type, Acl, Spec}` (`Acl` from `?acl=`, else empty)
-    /// plus the Depot's `spec` keys at the top
-    /// (`(resolve "dataos://icebase").account`), where they do not collide.
-    fn resolve(&self, address: &str) -> Result<serde_json::Value, String> {
+    /// `{Depot, Collection, Dataset, Type, Format, Acl, Resolution, Spec}` and the
+    /// type's section (`Abfss`), see the module docs (`Acl` from `?acl=`, else empty),
+    /// plus the Depot's `spec` keys at the top (`(resolve "dataos://icebase").account`),
+    /// where they do not collide.
+    fn resolve(&self, address: &str) -> Result<Value, String> {
         let parsed = Address::parse(address).map_err(|e| e.to_string())?;
         let depot = self
             .catalog
@@ -28,16 +90,29 @@ impl Resolver for CatalogResolver<'_> {
                     parsed.depot, self.namespace
                 )
             })?;
-        let spec = serde_json::Value::Object(depot.spec.spec.clone());
-        let mut out = depot.spec.spec.clone();
-        let text = |s: Option<&String>| serde_json::Value::from(s.map_or("", String::as_str));
+        let details = &depot.spec.spec;
+        let spec = Value::Object(details.clone());
+        let mut out = details.clone();
+        let text = |s: Option<&String>| Value::from(s.map_or("", String::as_str));
+        let ty = depot.spec.r#type.as_str();
         out.insert("Depot".into(), parsed.depot.clone().into());
         out.insert("Collection".into(), text(parsed.collection.as_ref()));
         out.insert("Dataset".into(), text(parsed.dataset.as_ref()));
-        out.insert("Type".into(), depot.spec.r#type.clone().into());
+        out.insert("Type".into(), ty.into());
         out.insert("Acl".into(), parsed.acl().unwrap_or_default().into());
+        let format = details
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("format"))
+            .map_or(Value::from(""), |(_, v)| v.clone());
+        out.insert("Format".into(), format);
+        out.insert("Resolution".into(), resolution(ty, details));
+        let section: Map<String, Value> = details
+            .iter()
+            .map(|(k, v)| (capitalized(k), v.clone()))
+            .collect();
+        out.insert(section_name(ty), Value::Object(section));
         out.insert("Spec".into(), spec);
-        Ok(serde_json::Value::Object(out))
+        Ok(Value::Object(out))
     }
 }
 
@@ -83,6 +158,57 @@ mod tests {
             "retail",
         );
         assert_eq!(out.unwrap(), "icebase|retail|city|ABFSS|lake|c1");
+    }
+
+    /// The real pulsar-function Stack of the DataOS docs (stack_orchestrated_by_a_
+    /// worker_declared_using_a_config_template.md) reads these.
+    #[test]
+    fn gives_the_fields_poros_gives_by_depot_type() {
+        let mut c = catalog();
+        for doc in [
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
+                "metadata": {"name": "systemstreams", "namespace": "retail"},
+                "spec": {"type": "PULSAR", "spec": {"tenant": "system", "adminUrl": "http://a"}}}),
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
+                "metadata": {"name": "lakehouses3", "namespace": "retail"},
+                "spec": {"type": "S3", "spec": {"bucket": "b1", "relativePath": "lake", "format": "ICEBERG"}}}),
+        ] {
+            let Parsed::Resource(r) = parse_document(doc).unwrap() else {
+                panic!()
+            };
+            c.insert(*r).unwrap();
+        }
+        let resolver = CatalogResolver {
+            catalog: &c,
+            namespace: "retail",
+        };
+        let context = CallContext {
+            resolver: Some(&resolver),
+            ..CallContext::default()
+        };
+        let run = |t: &str| {
+            Template::parse("t", t)
+                .and_then(|t| t.execute_json(&json!({}), &context, &Limits::default()))
+                .unwrap()
+        };
+        assert_eq!(
+            run(
+                r#"{{ $d := resolve "dataos://systemstreams:poros/events" }}{{ if getMapValue $d.Resolution "isPersistent" }}persistent{{ else }}non-persistent{{ end }}://{{ $d.Pulsar.Tenant }}/{{ $d.Collection }}/{{ $d.Dataset }}"#
+            ),
+            "persistent://system/poros/events"
+        );
+        assert_eq!(
+            run(
+                r#"{{ $d := resolve "dataos://lakehouses3:mesh/t?acl=rw" }}{{ if eq $d.Format "ICEBERG" }}s3a://{{ $d.S3.Bucket }}/{{ $d.S3.RelativePath }} {{ $d.Acl }}{{ end }}"#
+            ),
+            "s3a://b1/lake rw"
+        );
+        assert_eq!(
+            run(
+                r#"{{ with resolve "dataos://icebase:retail/city" }}{{ .Abfss.Account }}@{{ .Abfss.Container }}|{{ .Format }}|{{ len .Resolution }}{{ end }}"#
+            ),
+            "lake@c1||0"
+        );
     }
 
     #[test]
