@@ -231,13 +231,12 @@ fn a_v2alpha_depot_converts_with_its_details_and_inferred_acls() {
     let input = "name: postgresdepot\nversion: v2alpha\ntype: depot\nlayer: user\ndepot:\n  type: POSTGRESQL\n  description: orders database\n  external: true\n  secrets:\n    - name: postgresdepot-r\n      keys:\n        - postgresdepot-r\n    - name: postgresdepot-rw\n      allkeys: true\n  postgresql:\n    subprotocol: postgresql\n    host: db.example.com\n    port: 5432\n    database: orders\n";
     let run = stackhook(&["convert"], input);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let spec = "  secrets:\n  - acl: r\n    name: postgresdepot-r\n  - acl: rw\n    name: postgresdepot-rw\n  spec:\n    database: orders\n    host: db.example.com\n    port: 5432\n    subprotocol: postgresql\n  type: POSTGRESQL";
+    let spec = "  external: true\n  secrets:\n  - acl: r\n    name: postgresdepot-r\n  - acl: rw\n    name: postgresdepot-rw\n  spec:\n    database: orders\n    host: db.example.com\n    port: 5432\n    subprotocol: postgresql\n  type: POSTGRESQL";
     assert!(run.stdout.contains(spec), "{spec}\n---\n{}", run.stdout);
     for warning in [
         "warning: Depot postgresdepot: depot.secrets[0] has no acl; r from the instance-secret's name \"postgresdepot-r\"",
         "warning: Depot postgresdepot: depot.secrets[1] has no acl; rw from the instance-secret's name \"postgresdepot-rw\"",
         "warning: Depot postgresdepot: `depot.secrets[0].keys (every key of the Secret is projected)` has no place in the CRD form and was left out",
-        "warning: Depot postgresdepot: `depot.external` has no place in the CRD form and was left out",
     ] {
         assert!(
             run.stderr.contains(warning),

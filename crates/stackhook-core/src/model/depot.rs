@@ -38,6 +38,14 @@ pub struct DepotSpec {
     /// The Secrets (in this namespace) that grant access, one per ACL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<DepotSecret>,
+    /// The source is managed outside the platform (DataOS's `external`; `.External`
+    /// of `resolve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<bool>,
+    /// The name the source is catalogued under (DataOS's `source`; `.Source` of
+    /// `resolve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl DepotSpec {

@@ -499,14 +499,28 @@ fn depot_section(
         .get("type")
         .and_then(Value::as_str)
         .map(str::to_ascii_lowercase);
-    if let Some(ty) = ty
-        && let Some(key) = section
+    let key = ty.as_deref().and_then(|ty| {
+        section
             .keys()
-            .find(|k| k.to_ascii_lowercase() == ty)
+            .find(|k| k.to_ascii_lowercase() == ty && k.as_str() != "type")
+            .or_else(|| {
+                // A JDBC depot names its section after the database (`postgresql:`).
+                (ty == "jdbc").then_some(())?;
+                section.iter().find_map(|(k, v)| {
+                    let named = JDBC_SECTIONS.contains(&k.to_ascii_lowercase().as_str());
+                    (v.is_object() && (named || v.get("subprotocol").is_some())).then_some(k)
+                })
+            })
             .cloned()
-        && key != "type"
+    });
+    if let Some(key) = key
         && let Some(Value::Object(details)) = section.remove(&key)
     {
+        if ty.as_deref() != Some(key.to_ascii_lowercase().as_str()) {
+            notes.push(format!(
+                "depot.{key} is the JDBC connection section; read as the depot's spec"
+            ));
+        }
         let spec = section
             .entry("spec")
             .or_insert_with(|| Value::Object(Map::new()));
@@ -548,9 +562,18 @@ fn depot_section(
             }
         }
     }
+    // Informational in DataOS; a placeholder (`${{true}}`) is named, not an error.
+    if section.get("external").is_some_and(|v| !v.is_boolean()) {
+        section.remove("external");
+        dropped.push("depot.external (not true or false)".into());
+    }
+    if section.get("source").is_some_and(|v| !v.is_string()) {
+        section.remove("source");
+        dropped.push("depot.source (not text)".into());
+    }
     let unknown: Vec<String> = section
         .keys()
-        .filter(|k| !["type", "spec", "secrets"].contains(&k.as_str()))
+        .filter(|k| !["type", "spec", "secrets", "external", "source"].contains(&k.as_str()))
         .cloned()
         .collect();
     for key in unknown {
@@ -558,6 +581,19 @@ fn depot_section(
         dropped.push(format!("depot.{key}"));
     }
 }
+
+/// The sections a DataOS JDBC depot writes its connection under, named after the
+/// database (DataOS's JDBC depot pages).
+const JDBC_SECTIONS: [&str; 8] = [
+    "postgresql",
+    "postgres",
+    "mysql",
+    "mssql",
+    "sqlserver",
+    "oracle",
+    "redshift",
+    "jdbc",
+];
 
 /// Why a `file:` DAG node cannot be inlined.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -944,6 +980,32 @@ mod tests {
         );
         assert_eq!(c.value["spec"]["dag"][0]["stackSpec"], json!({"job": {}}));
         assert_eq!(c.value["metadata"]["namespace"], "public");
+    }
+
+    #[test]
+    fn a_jdbc_depots_section_named_after_its_database_is_its_spec() {
+        let c = to_crd(json!({"name": "pg", "type": "depot", "version": "v2alpha",
+        "depot": {"type": "JDBC", "external": true, "source": "pgsource",
+                  "secrets": [{"name": "pg-r", "keys": ["pg-r"]}],
+                  "postgresql": {"subprotocol": "postgresql", "host": "db", "port": 5432}}}))
+        .unwrap();
+        assert_eq!(
+            c.value["spec"]["spec"],
+            json!({"subprotocol": "postgresql", "host": "db", "port": 5432})
+        );
+        assert_eq!(c.value["spec"]["external"], true);
+        assert_eq!(c.value["spec"]["source"], "pgsource");
+        assert_eq!(
+            c.notes,
+            [
+                "depot.postgresql is the JDBC connection section; read as the depot's spec",
+                "depot.secrets[0] has no acl; r from the instance-secret's name \"pg-r\""
+            ]
+        );
+        assert_eq!(
+            c.dropped,
+            ["depot.secrets[0].keys (every key of the Secret is projected)"]
+        );
     }
 
     #[test]

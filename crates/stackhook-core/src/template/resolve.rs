@@ -17,8 +17,8 @@
 //!   `.Abfss.Container`, `.Abfss.RelativePath`, `.Gcs.Bucket`, `.S3.Bucket`,
 //!   `.S3.RelativePath`.
 //!
-//! So the result has `.Depot .Collection .Dataset .Type .Format .Acl .Resolution
-//! .Spec`, the Depot's `spec` keys as written (`.account`), and the same keys with a
+//! So the result has `.Depot .Collection .Dataset .Type .Format .External .Source
+//! .Acl .Resolution .Spec` (`.Source` is the depot's name unless it gives one), the Depot's `spec` keys as written (`.account`), and the same keys with a
 //! capital first letter under the section of the type's Go name (`.Abfss.Account`).
 //! A Pulsar depot's `.Resolution.isPersistent` is its `isPersistent`, true when unset
 //! (Pulsar's default topic kind); a Depot may give any other `resolution` map itself.
@@ -106,6 +106,19 @@ impl Resolver for CatalogResolver<'_> {
             .map_or(Value::from(""), |(_, v)| v.clone());
         out.insert("Format".into(), format);
         out.insert("Resolution".into(), resolution(ty, details));
+        out.insert(
+            "External".into(),
+            Value::Bool(depot.spec.external.unwrap_or(false)),
+        );
+        out.insert(
+            "Source".into(),
+            depot
+                .spec
+                .source
+                .clone()
+                .unwrap_or_else(|| parsed.depot.clone())
+                .into(),
+        );
         let section: Map<String, Value> = details
             .iter()
             .map(|(k, v)| (capitalized(k), v.clone()))
