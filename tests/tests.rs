@@ -14,6 +14,7 @@ mod crds;
 mod dataos;
 mod filters;
 mod gotmpl;
+mod goyaml;
 mod hostile;
 mod project;
 mod review;

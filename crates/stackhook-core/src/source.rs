@@ -659,11 +659,156 @@ pub fn parse_documents(text: &str) -> Result<Vec<SourceDocument>, SyntaxError> {
     parse_documents_with(text, &Limits::default())
 }
 
+/// The scanner's message for a quoted scalar's continuation line written left of the
+/// block it is in.
+const QUOTED_INDENT_ERROR: &str = "invalid indentation in quoted scalar";
+
+/// Most quoted scalars of one text that [`parse_documents_with`] re-indents.
+const MAX_REINDENTS: usize = 64;
+/// Most bytes [`parse_documents_with`] reads again after re-indenting, so that a text
+/// of many such scalars costs a bounded multiple of one reading.
+const MAX_REREAD_BYTES: usize = 4 << 20;
+
 /// Reads every document of a YAML (or JSON) text within `limits`.
+///
+/// A multi-line quoted scalar whose continuation lines sit at (or left of) its key's
+/// indentation is read as Go's yaml.v2 (and so `kubectl` and DataOS) reads it:
+/// saphyr-parser refuses it, so the continuation lines are indented and the text read
+/// again. That changes no value (a quoted scalar's line folding drops a continuation
+/// line's leading blanks) and no line number.
 pub fn parse_documents_with(
     text: &str,
     limits: &Limits,
 ) -> Result<Vec<SourceDocument>, SyntaxError> {
+    let mut fixed: Option<String> = None;
+    let mut reread = 0usize;
+    for _ in 0..MAX_REINDENTS {
+        let current = fixed.as_deref().unwrap_or(text);
+        match parse_once(current, limits) {
+            Err(Parse::QuotedIndent { error, line, col }) => {
+                reread = reread.saturating_add(current.len());
+                if reread > MAX_REREAD_BYTES {
+                    return Err(error);
+                }
+                match reindent_quoted(current, line, col) {
+                    Some(next) => fixed = Some(next),
+                    None => return Err(error),
+                }
+            }
+            Err(Parse::Other(error)) => return Err(error),
+            Ok(docs) => return Ok(docs),
+        }
+    }
+    parse_once(fixed.as_deref().unwrap_or(text), limits).map_err(|e| match e {
+        Parse::QuotedIndent { error, .. } | Parse::Other(error) => error,
+    })
+}
+
+/// Why one reading failed: a quoted scalar's indentation (which [`reindent_quoted`]
+/// may repair), or anything else.
+enum Parse {
+    QuotedIndent {
+        error: SyntaxError,
+        /// The opening quote's line (1-based) and column (0-based, in characters).
+        line: usize,
+        col: usize,
+    },
+    Other(SyntaxError),
+}
+
+impl From<SyntaxError> for Parse {
+    fn from(e: SyntaxError) -> Self {
+        Self::Other(e)
+    }
+}
+
+/// The text with the continuation lines of the quoted scalar opening at `line`:`col`
+/// indented one column right of the key it is the value of; `None` when there is no
+/// quoted scalar there or nothing to indent.
+fn reindent_quoted(text: &str, line: usize, col: usize) -> Option<String> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let rest = &text[line_start..];
+    let quote_at = line_start + rest.char_indices().nth(col)?.0;
+    let quote = text[quote_at..].chars().next()?;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    // The key's column: the opening line's indentation, past any `- ` of sequences.
+    let opening = &text[line_start..quote_at];
+    let mut key_col = 0;
+    let mut chars = opening.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' => key_col += 1,
+            '-' if chars.peek().is_some_and(|n| *n == ' ') => key_col += 1,
+            _ => break,
+        }
+    }
+    let want = key_col + 1;
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str(&text[..=quote_at]);
+    let mut changed = false;
+    let mut iter = text[quote_at + 1..].char_indices().peekable();
+    let base = quote_at + 1;
+    let mut end = text.len();
+    while let Some((i, c)) = iter.next() {
+        out.push(c);
+        match c {
+            '\\' if quote == '"' => {
+                if let Some((_, n)) = iter.next() {
+                    out.push(n);
+                    if n == '\n' {
+                        changed |= pad_line(&mut out, &mut iter, want);
+                    }
+                }
+            }
+            '\'' if quote == '\'' => {
+                if iter.peek().is_some_and(|(_, n)| *n == '\'') {
+                    iter.next();
+                    out.push('\'');
+                } else {
+                    end = base + i + 1;
+                    break;
+                }
+            }
+            '"' if quote == '"' => {
+                end = base + i + 1;
+                break;
+            }
+            '\n' => changed |= pad_line(&mut out, &mut iter, want),
+            _ => {}
+        }
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&text[end.min(text.len())..]);
+    Some(out)
+}
+
+/// After a line break inside a quoted scalar: indents the next line to `want` columns
+/// when it is less indented and not blank. Whether it did.
+fn pad_line(
+    out: &mut String,
+    iter: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    want: usize,
+) -> bool {
+    let mut spaces = 0;
+    while iter.peek().is_some_and(|(_, c)| *c == ' ') {
+        iter.next();
+        spaces += 1;
+    }
+    let blank = iter.peek().is_none_or(|(_, c)| matches!(c, '\n' | '\r'));
+    let pad = if blank { spaces } else { spaces.max(want) };
+    out.extend(std::iter::repeat_n(' ', pad));
+    pad != spaces
+}
+
+fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse> {
     let mut docs = Vec::new();
     let mut builder = Builder::new(limits.max_nodes);
     let mut doc_start = Position { line: 1, col: 1 };
@@ -679,13 +824,22 @@ pub fn parse_documents_with(
     };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            err(
+            let error = err(
                 Position {
                     line: e.marker().line(),
                     col: e.marker().col() + 1,
                 },
                 e.info().to_owned(),
-            )
+            );
+            if e.info() == QUOTED_INDENT_ERROR {
+                Parse::QuotedIndent {
+                    error,
+                    line: e.marker().line(),
+                    col: e.marker().col(),
+                }
+            } else {
+                Parse::Other(error)
+            }
         })?;
         let pos = Position::of(&span);
         match event {
@@ -789,6 +943,38 @@ mod tests {
                    "h": 2.0, "i": "7", "j": ".inf", "k": 1000.0, "l": 493, "m": -3, "t": "text\n",
                    "o": false, "p": "2024-01-02", "q": 1000, "r": 0.5, "s": 8.0})
         );
+    }
+
+    #[test]
+    fn reads_quoted_scalars_continued_at_their_keys_indentation_as_yaml_v2_does() {
+        for (text, want) in [
+            ("a:\n  b: \"x\n  y\"\n", json!({"a": {"b": "x y"}})),
+            ("k: \"one\ntwo\"\n", json!({"k": "one two"})),
+            ("a:\n  b: \"x\n y\"\n", json!({"a": {"b": "x y"}})),
+            (
+                "l:\n- k: 'it''s\n  fine'\n  j: 1\n",
+                json!({"l": [{"k": "it's fine", "j": 1}]}),
+            ),
+            ("k: \"a\\\n b\"\n", json!({"k": "ab"})),
+            ("k: \"x\n\n  y\"\nz: 1\n", json!({"k": "x\ny", "z": 1})),
+            (
+                "a: \"p\nq\"\nb: \"r\ns\"\n",
+                json!({"a": "p q", "b": "r s"}),
+            ),
+        ] {
+            assert_eq!(one(text).value, want, "{text:?}");
+        }
+        // Positions after the scalar are where they were written.
+        let d = one("k: \"one\ntwo\"\nnext: 1\n");
+        assert_eq!(d.position("next").line, 3);
+        // Re-indenting is bounded: past 64 such scalars the text is refused, naming
+        // the first one left.
+        let many: String = (0..70).map(|i| format!("k{i}: \"a\nb\"\n")).collect();
+        let e = parse_documents(&many).unwrap_err();
+        assert_eq!(e.to_string(), "129:6: invalid indentation in quoted scalar");
+        // An unclosed quote is still an error, at its opening.
+        let e = parse_documents("k: \"one\ntwo\n").unwrap_err();
+        assert!(e.to_string().contains("1:4"), "{e}");
     }
 
     #[test]
