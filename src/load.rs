@@ -149,6 +149,21 @@ pub struct Document {
     pub prefix: String,
     /// The document's content.
     pub value: Value,
+    /// The files `file:` DAG steps were read from, for positions inside them.
+    pub included: Vec<Included>,
+}
+
+/// A DAG step inlined from a `file:` node, and the document it was written in.
+#[derive(Clone, Debug)]
+pub struct Included {
+    /// Its index in the Workflow's `dag` after inlining.
+    pub step: usize,
+    /// The file it was read from (as found).
+    pub file: Arc<str>,
+    /// That file's document.
+    pub source: Arc<SourceDocument>,
+    /// Its index in that file's `workflow.dag`.
+    pub inner: usize,
 }
 
 impl Document {
@@ -179,6 +194,26 @@ impl Document {
     /// Where the document starts.
     pub fn start(&self) -> Position {
         self.position("")
+    }
+
+    /// The file and position of a field: inside the file a `file:` step was read from
+    /// when the field is of such a step (`spec.dag[2].stack`), else as [`Self::position`].
+    pub fn locate(&self, path: &str) -> (Arc<str>, Position) {
+        let step = path
+            .strip_prefix("spec.dag[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest)));
+        if let Some((i, rest)) = step
+            && let Some(inc) = self.included.iter().find(|inc| inc.step == i)
+        {
+            let inner = format!("spec.dag[{}]{rest}", inc.inner);
+            let position = native::source_paths("workflow", &inner)
+                .iter()
+                .find_map(|c| inc.source.exact_position(c))
+                .unwrap_or_else(|| inc.source.position(&format!("workflow.dag[{}]", inc.inner)));
+            return (Arc::clone(&inc.file), position);
+        }
+        (Arc::clone(&self.file), self.position(path))
     }
 }
 
@@ -263,6 +298,7 @@ pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
                 source: Arc::clone(&source),
                 prefix: String::new(),
                 value: source.value.clone(),
+                included: Vec::new(),
             };
             inline_dag_files(&mut document, input)?;
             out.push(document);
@@ -276,6 +312,7 @@ pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
                 source: Arc::clone(&source),
                 prefix: format!("items[{i}]"),
                 value,
+                included: Vec::new(),
             });
         }
     }
@@ -290,6 +327,7 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let mut read_files: Vec<(String, Arc<str>, Arc<SourceDocument>)> = Vec::new();
     let mut read = |path: &str| -> Result<Value, String> {
         let given = Path::new(path);
         let candidates = if given.is_absolute() {
@@ -302,19 +340,36 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
         };
         let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
         let docs = source::parse_documents(&text).map_err(|e| e.to_string())?;
-        docs.into_iter()
+        let first = docs
+            .into_iter()
             .next()
-            .map(|d| d.value)
-            .ok_or_else(|| "the file holds no document".to_owned())
+            .ok_or_else(|| "the file holds no document".to_owned())?;
+        let value = first.value.clone();
+        let name: Arc<str> = found.to_string_lossy().into();
+        read_files.push((path.to_owned(), name, Arc::new(first)));
+        Ok(value)
     };
-    native::inline_dag_files(&mut doc.value, &mut read).map_err(|source| {
+    let inlined = native::inline_dag_files(&mut doc.value, &mut read).map_err(|source| {
         let position = doc.source.position(&source.field);
         LoadError::Include {
             file: Arc::clone(&doc.file),
             position,
             source,
         }
-    })
+    })?;
+    doc.included = inlined
+        .into_iter()
+        .filter_map(|s| {
+            let (_, file, source) = read_files.iter().find(|(p, ..)| *p == s.file)?;
+            Some(Included {
+                step: s.step,
+                file: Arc::clone(file),
+                source: Arc::clone(source),
+                inner: s.inner,
+            })
+        })
+        .collect();
+    Ok(())
 }
 
 /// What a document turned out to be, with errors placed at their field.

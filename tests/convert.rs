@@ -317,3 +317,32 @@ fn inlines_the_workflows_that_file_steps_name() {
         )
     );
 }
+
+#[test]
+fn a_problem_in_a_file_step_is_reported_where_that_file_writes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "parts/ingest.yaml",
+        &workflow_file(
+            "ingest",
+            "    - name: a\n      spec:\n        stack: nosuch:1.0\n",
+        ),
+    );
+    let main = write(
+        dir.path(),
+        "super.yaml",
+        "version: v1\nname: super\ntype: workflow\nworkspace: ns\nworkflow:\n  dag:\n    - name: ingest\n      file: parts/ingest.yaml\n    - name: report\n      dependencies: [ingest]\n      spec: {stack: alsonot:1.0}\n",
+    );
+    let run = stackhook(&["validate", main.to_str().unwrap()], "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let part = dir.path().join("parts/ingest.yaml");
+    assert_eq!(
+        run.stdout,
+        format!(
+            "{}:8:9: Workflow ns/super: spec.dag[0].stack: stack \"nosuch\" not found; the catalog has no Stacks\n{}:11:14: Workflow ns/super: spec.dag[1].stack: stack \"alsonot\" not found; the catalog has no Stacks\n0 valid, 1 invalid, 0 skipped\n",
+            part.display(),
+            main.display()
+        )
+    );
+}

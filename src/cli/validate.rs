@@ -72,8 +72,10 @@ impl Checked {
         }
     }
 
-    fn position(&self, v: &Violation) -> Position {
-        self.doc.position(&v.path)
+    /// The file and position of a violation (inside the file of a `file:` DAG step
+    /// when it is about one).
+    fn locate(&self, v: &Violation) -> (std::sync::Arc<str>, Position) {
+        self.doc.locate(&v.path)
     }
 }
 
@@ -231,8 +233,8 @@ fn text_report(checked: &[Checked], skipped: usize) -> String {
     let mut out = String::new();
     for c in checked {
         for v in &c.verdict.violations {
-            let pos = c.position(v);
-            let _ = writeln!(out, "{}:{pos}: {}: {v}", c.doc.file, c.who());
+            let (file, pos) = c.locate(v);
+            let _ = writeln!(out, "{file}:{pos}: {}: {v}", c.who());
         }
         for w in &c.verdict.warnings {
             let _ = writeln!(
@@ -267,8 +269,8 @@ fn json_report(checked: &[Checked]) -> anyhow::Result<String> {
                 "name": c.name,
                 "allowed": c.verdict.allowed(),
                 "violations": c.verdict.violations.iter().map(|v| {
-                    let pos = c.position(v);
-                    json!({"path": v.path, "message": v.message, "line": pos.line, "column": pos.col})
+                    let (file, pos) = c.locate(v);
+                    json!({"path": v.path, "message": v.message, "file": file.as_ref(), "line": pos.line, "column": pos.col})
                 }).collect::<Vec<_>>(),
                 "warnings": c.verdict.warnings,
             })
@@ -317,7 +319,10 @@ fn junit_report(checked: &[Checked]) -> String {
                 .verdict
                 .violations
                 .iter()
-                .map(|v| format!("{}:{}: {v}", c.doc.file, c.position(v)))
+                .map(|v| {
+                    let (file, pos) = c.locate(v);
+                    format!("{file}:{pos}: {v}")
+                })
                 .collect();
             let _ = writeln!(
                 out,

@@ -616,15 +616,16 @@ pub struct IncludeError {
 pub fn inline_dag_files(
     doc: &mut Value,
     read: &mut dyn FnMut(&str) -> Result<Value, String>,
-) -> Result<(), IncludeError> {
+) -> Result<Vec<InlinedStep>, IncludeError> {
+    let mut inlined = Vec::new();
     if native_type(doc) != Some("workflow") {
-        return Ok(());
+        return Ok(inlined);
     }
     let Some(Value::Array(nodes)) = doc.pointer_mut("/workflow/dag") else {
-        return Ok(());
+        return Ok(inlined);
     };
     if !nodes.iter().any(|n| n.get("file").is_some()) {
-        return Ok(());
+        return Ok(inlined);
     }
     // The steps each node became: (name, new steps, first names, last names).
     let mut out: Vec<Value> = Vec::new();
@@ -686,10 +687,15 @@ pub fn inline_dag_files(
         };
         let depended_on: BTreeSet<String> = steps.iter().flat_map(&deps_of).collect();
         let mut lasts = Vec::new();
-        for (step, inner_name) in steps.into_iter().zip(&inner) {
+        for (j, (step, inner_name)) in steps.into_iter().zip(&inner).enumerate() {
             let Value::Object(mut step) = step else {
                 continue;
             };
+            inlined.push(InlinedStep {
+                step: out.len(),
+                file: path.to_owned(),
+                inner: j,
+            });
             let deps = deps_of(&Value::Object(step.clone()));
             let mut new_deps: Vec<Value> = deps
                 .iter()
@@ -745,7 +751,18 @@ pub fn inline_dag_files(
     if let Some(Value::Array(nodes)) = doc.pointer_mut("/workflow/dag") {
         *nodes = out;
     }
-    Ok(())
+    Ok(inlined)
+}
+
+/// A DAG step that came from a `file:` node: where problems about it were written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlinedStep {
+    /// Its index in the Workflow's `dag` after inlining.
+    pub step: usize,
+    /// The `file:` path, as written.
+    pub file: String,
+    /// Its index in that file's `workflow.dag`.
+    pub inner: usize,
 }
 
 /// `dag: [{name, spec: {stack, stackSpec, …}, dependencies}]` → the step's fields lifted
