@@ -1,6 +1,7 @@
 //! The catalog from Kubernetes watches (`--kube`): reflectors keep Stacks, Depots,
 //! Workers, Services, Workflows and `stackhook-config` ConfigMaps in memory, and every
-//! change rebuilds the same [`MemoryCatalog`] the file loader fills, swapped in whole.
+//! change builds the same [`MemoryCatalog`] the file loader fills; the served catalog
+//! is updated to it (unchanged entries and the plans of untouched workloads kept).
 //! The admission path reads that catalog and never calls the API server.
 
 use std::collections::hash_map::DefaultHasher;
@@ -15,9 +16,10 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::Dependents;
 use stackhook_core::model::{self, Depot, Service, Stack, Worker, Workflow, Workload};
 use stackhook_core::settings::{self, CONFIG_MAP_NAME};
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use crate::server::catalog::CatalogState;
 use crate::server::metrics::Metrics;
@@ -205,14 +207,14 @@ where
     (reader, stream)
 }
 
-/// Watches the cluster and keeps `state` current. `inputs` is bumped whenever a
-/// Stack, Depot or `stackhook-config` changes. Runs until the client's watches end.
+/// Watches the cluster and keeps `state` current. Each change's touched workloads go
+/// to `touched_tx` (for the controller). Runs until the client's watches end.
 pub async fn run(
     client: Client,
     state: Arc<CatalogState>,
     metrics: Arc<Metrics>,
     release_namespace: Option<String>,
-    inputs: watch::Sender<u64>,
+    touched_tx: crate::controller::Touched,
 ) {
     let changed = Arc::new(Notify::new());
     let config = watcher::Config::default();
@@ -280,11 +282,9 @@ pub async fn run(
         return;
     }
     tracing::info!("initial sync of Stacks, Depots, workloads and stackhook-config done");
-    let mut last_inputs = None;
     let mut last_catalog = None;
     loop {
         let snapshot = stores.snapshot();
-        let version = inputs_version(&snapshot);
         let whole = catalog_version(&snapshot);
         if last_catalog != Some(whole) {
             last_catalog = Some(whole);
@@ -292,17 +292,20 @@ pub async fn run(
             for p in &problems {
                 tracing::warn!(problem = %p, "left out of the catalog");
             }
-            let counts = state.reload(catalog, &metrics);
+            // Kept: every unchanged entry, and the webhook's plans of the workloads the
+            // change did not touch.
+            let (counts, touched) = state.reload(catalog, &metrics);
             tracing::debug!(
                 stacks = counts.stacks,
                 depots = counts.depots,
                 workloads = counts.workloads,
-                "catalog rebuilt from the watches"
+                touched = crate::server::catalog::touched_count(&touched),
+                "catalog updated from the watches"
             );
-        }
-        if last_inputs != Some(version) {
-            last_inputs = Some(version);
-            inputs.send_modify(|v| *v = v.wrapping_add(1));
+            if touched != Dependents::Some(Vec::new()) {
+                // No controller listening (the webhook alone) is no error.
+                let _ = touched_tx.send(Arc::new(touched));
+            }
         }
         if drive.is_finished() {
             tracing::error!("the watches stopped");
@@ -482,7 +485,7 @@ mod watch_tests {
         let client = Client::new(service, "default");
         let state = Arc::new(CatalogState::new());
         let metrics = Arc::new(Metrics::new());
-        let (tx, mut inputs) = watch::channel(0);
+        let (tx, mut touched) = tokio::sync::broadcast::channel(16);
         tokio::spawn(run(
             client,
             Arc::clone(&state),
@@ -552,7 +555,14 @@ mod watch_tests {
                 .is_none_or(Vec::is_empty)
         );
         assert!(catalog.stack(&StackRef::parse("app:2").unwrap()).is_ok());
-        assert!(*inputs.borrow_and_update() >= 1);
+        // The first catalog (a new release namespace) touches every workload; a new
+        // Stack no workload names touches none, and the controller is told nothing
+        // of it (before #19 every Stack change reconciled every workload).
+        assert_eq!(*touched.try_recv().unwrap(), Dependents::All);
+        assert!(matches!(
+            touched.try_recv(),
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty)
+        ));
         seen_paths.sort();
         let kinds: Vec<&str> = seen_paths
             .iter()

@@ -19,14 +19,16 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use stackhook_core::admit::Options;
+use stackhook_core::catalog::Dependents;
 use stackhook_core::model::{Service, Worker, Workflow};
 use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::server::catalog::CatalogState;
 use reconcile::{AsWorkload, ReconcileError};
@@ -181,17 +183,57 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     Action::requeue(Context::backoff(ctx.failed(&key(&*object))))
 }
 
-/// A stream that yields whenever the catalog's inputs change.
-fn on_change(inputs: watch::Receiver<u64>) -> impl futures::Stream<Item = ()> + Send + 'static {
-    futures::stream::unfold(inputs, |mut rx| async move {
-        rx.changed().await.ok()?;
-        Some(((), rx))
-    })
+/// What the catalog's changes touched, as the catalog task announces them: the
+/// workloads whose Stack, Depots, settings or own spec changed ([`Dependents`]).
+pub type Touched = broadcast::Sender<Arc<Dependents>>;
+
+/// How many announcements a slow controller may be behind before it reconciles every
+/// workload instead.
+pub const TOUCHED_BACKLOG: usize = 256;
+
+/// The announcements for kind `K`, split into what reconciles every workload (a
+/// change of the release namespace's settings, or announcements missed) and the
+/// workloads to reconcile one by one.
+fn touched_streams<K>(
+    touched: &Touched,
+) -> (
+    impl futures::Stream<Item = ()> + Send + 'static,
+    impl futures::Stream<Item = ObjectRef<K>> + Send + 'static,
+)
+where
+    K: Resource<DynamicType = ()> + Send + Sync + 'static,
+{
+    let mut rx = touched.subscribe();
+    let (all_tx, all_rx) = futures::channel::mpsc::unbounded::<()>();
+    let (one_tx, one_rx) = futures::channel::mpsc::unbounded::<ObjectRef<K>>();
+    let kind = K::kind(&()).into_owned();
+    tokio::spawn(async move {
+        loop {
+            let sent = match rx.recv().await {
+                Ok(d) => match &*d {
+                    Dependents::All => all_tx.unbounded_send(()).is_ok(),
+                    Dependents::Some(keys) => {
+                        keys.iter().filter(|k| k.kind.kind() == kind).all(|k| {
+                            one_tx
+                                .unbounded_send(ObjectRef::new(&k.name).within(&k.namespace))
+                                .is_ok()
+                        })
+                    }
+                },
+                Err(broadcast::error::RecvError::Lagged(_)) => all_tx.unbounded_send(()).is_ok(),
+                Err(broadcast::error::RecvError::Closed) => false,
+            };
+            if !sent {
+                return;
+            }
+        }
+    });
+    (all_rx, one_rx)
 }
 
 async fn run_kind<K>(
     ctx: Arc<Context>,
-    inputs: watch::Receiver<u64>,
+    touched: Touched,
     stop: impl Future<Output = ()> + Send + Sync + 'static,
 ) where
     K: AsWorkload + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
@@ -200,6 +242,7 @@ async fn run_kind<K>(
     let client = ctx.client.clone();
     // Only the objects the controller made (they carry the workload label).
     let ours = watcher::Config::default().labels(WORKLOAD_LABEL);
+    let (all, some) = touched_streams::<K>(&touched);
     let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
     // A change of what the workload made wakes it: Deployments for Workers and
     // Services, Jobs and CronJobs for Workflows.
@@ -211,7 +254,10 @@ async fn run_kind<K>(
         controller.owns(Api::<Deployment>::all(client), ours)
     };
     controller
-        .reconcile_all_on(on_change(inputs))
+        // A Stack, Depot or stackhook-config change reconciles the workloads that
+        // depend on it, not all.
+        .reconcile_all_on(all)
+        .reconcile_on(some)
         .graceful_shutdown_on(stop)
         .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .run(reconcile_one::<K>, error_policy::<K>, ctx)
@@ -222,7 +268,7 @@ async fn run_kind<K>(
 /// Runs the three controllers until `stop` resolves.
 pub async fn run_controllers(
     ctx: Arc<Context>,
-    inputs: watch::Receiver<u64>,
+    touched: Touched,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let (tx, rx) = watch::channel(false);
@@ -233,9 +279,9 @@ pub async fn run_controllers(
         }
     };
     let all = futures::future::join3(
-        run_kind::<Worker>(Arc::clone(&ctx), inputs.clone(), stopped()),
-        run_kind::<Service>(Arc::clone(&ctx), inputs.clone(), stopped()),
-        run_kind::<Workflow>(ctx, inputs, stopped()),
+        run_kind::<Worker>(Arc::clone(&ctx), touched.clone(), stopped()),
+        run_kind::<Service>(Arc::clone(&ctx), touched.clone(), stopped()),
+        run_kind::<Workflow>(ctx, touched, stopped()),
     );
     tokio::pin!(all);
     tokio::select! {
@@ -251,7 +297,7 @@ pub async fn run_controllers(
 /// until `shutdown` resolves (then the Lease is released).
 pub async fn run_leader(
     ctx: Arc<Context>,
-    inputs: watch::Receiver<u64>,
+    touched: Touched,
     namespace: &str,
     identity: &str,
     shutdown: impl Future<Output = ()>,
@@ -273,7 +319,7 @@ pub async fn run_leader(
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(run_controllers(
             Arc::clone(&ctx),
-            inputs.clone(),
+            touched.clone(),
             async move {
                 let _ = rx.await;
             },

@@ -760,3 +760,50 @@ async fn an_autoscaler_no_longer_asked_for_is_deleted_when_it_is_the_workloads()
         ["DELETE /apis/autoscaling/v2/namespaces/retail/horizontalpodautoscalers/orders-stream"]
     );
 }
+
+#[tokio::test]
+async fn a_catalog_change_reconciles_the_workloads_it_touched_of_each_kind() {
+    use futures::StreamExt as _;
+    use stackhook_core::catalog::{Dependents, WorkloadKey};
+    use stackhook_core::model::{Worker, WorkloadKind};
+    let (tx, _) = tokio::sync::broadcast::channel(2);
+    let (all, some) = super::touched_streams::<Worker>(&tx);
+    let key = |kind, name: &str| WorkloadKey {
+        namespace: "retail".into(),
+        kind,
+        name: name.into(),
+    };
+    tx.send(Arc::new(Dependents::Some(vec![
+        key(WorkloadKind::Worker, "a"),
+        key(WorkloadKind::Service, "b"),
+        key(WorkloadKind::Worker, "c"),
+    ])))
+    .unwrap();
+    let refs: Vec<String> = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        some.take(2).map(|r| r.to_string()).collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refs,
+        [
+            "Worker.v1alpha1.stackhook.io/a.retail",
+            "Worker.v1alpha1.stackhook.io/c.retail"
+        ]
+    );
+    // The release namespace's settings: every workload.
+    let mut all = Box::pin(all);
+    tx.send(Arc::new(Dependents::All)).unwrap();
+    assert_eq!(all.next().await, Some(()));
+    // Announcements missed (a backlog past the channel's): every workload too.
+    for _ in 0..3 {
+        tx.send(Arc::new(Dependents::Some(vec![key(
+            WorkloadKind::Service,
+            "b",
+        )])))
+        .unwrap();
+    }
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), all.next()).await;
+    assert_eq!(got, Ok(Some(())));
+}

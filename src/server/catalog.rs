@@ -1,6 +1,7 @@
 //! The catalog the server answers from: loaded from files (or the embedded example
 //! catalog), swapped atomically when the files change, never half-updated. A broken
-//! file keeps the last good catalog.
+//! file keeps the last good catalog. A reload keeps every entry that did not change
+//! (and the webhook's plans and patches for the workloads no change touched).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::catalog::CatalogCounts;
+use stackhook_core::catalog::{CatalogCounts, Dependents};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::InjectMemo;
 
@@ -53,12 +54,13 @@ pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadEr
 }
 
 /// One catalog and what the webhook keeps for it: the plans and patches of its
-/// workloads' pods, dropped with it when the catalog is replaced.
+/// workloads' pods, shared with the catalogs it is updated to (they are kept by
+/// epoch, see `InjectMemo`) and dropped when the catalog is replaced wholesale.
 pub struct Snapshot {
     /// The catalog.
     pub catalog: MemoryCatalog,
-    /// Pod plans and patches made from it.
-    pub memo: InjectMemo,
+    /// Pod plans and patches made from it and its predecessors.
+    pub memo: Arc<InjectMemo>,
 }
 
 impl std::ops::Deref for Snapshot {
@@ -73,7 +75,7 @@ impl Snapshot {
     fn new(catalog: MemoryCatalog) -> Self {
         Self {
             catalog,
-            memo: InjectMemo::new(),
+            memo: Arc::new(InjectMemo::new()),
         }
     }
 }
@@ -109,18 +111,28 @@ impl CatalogState {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Replaces the catalog after a reload, counts the reload, and returns the new
-    /// catalog's sizes.
-    pub fn reload(&self, catalog: MemoryCatalog, metrics: &Metrics) -> CatalogCounts {
+    /// Updates the catalog to `new` after a reload: unchanged entries, and the kept
+    /// plans of the workloads no change touched, stay. Counts the reload, and returns
+    /// the new catalog's sizes and what the change touched.
+    pub fn reload(&self, new: MemoryCatalog, metrics: &Metrics) -> (CatalogCounts, Dependents) {
+        let current = self.current.load();
+        let mut catalog = current.catalog.clone();
+        let touched = catalog.update_to(&new);
+        drop(new);
         let counts = catalog.counts();
-        self.replace(catalog, metrics);
+        set_counts(metrics, counts);
+        self.current.store(Arc::new(Snapshot {
+            catalog,
+            memo: Arc::clone(&current.memo),
+        }));
+        self.ready.store(true, Ordering::Release);
         metrics
             .catalog_reloads
             .get_or_create(&ResultLabels {
                 result: "ok".into(),
             })
             .inc();
-        counts
+        (counts, touched)
     }
 
     /// Whether a catalog has been loaded.
@@ -145,6 +157,14 @@ fn set_counts(metrics: &Metrics, counts: CatalogCounts) {
             .catalog_objects
             .get_or_create(&KindLabels { kind })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
+/// How many workloads a change touched, for logs: a number, or `all`.
+pub fn touched_count(touched: &Dependents) -> String {
+    match touched {
+        Dependents::All => "all".to_owned(),
+        Dependents::Some(keys) => keys.len().to_string(),
     }
 }
 
@@ -205,11 +225,13 @@ pub async fn watch(
         let ns = release_namespace.clone();
         match tokio::task::spawn_blocking(move || load_dirs(&dirs2, ns.as_deref())).await {
             Ok(Ok(catalog)) => {
-                let counts = state.reload(catalog, &metrics);
+                let (counts, touched) = state.reload(catalog, &metrics);
+                let touched = touched_count(&touched);
                 tracing::info!(
                     stacks = counts.stacks,
                     depots = counts.depots,
                     workloads = counts.workloads,
+                    touched,
                     "catalog reloaded"
                 );
             }

@@ -337,23 +337,23 @@ pub async fn start_cluster(
     release_namespace: Option<String>,
     catalog: &Arc<CatalogState>,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<(kube::Client, tokio::sync::watch::Receiver<u64>)> {
+) -> anyhow::Result<(kube::Client, crate::controller::Touched)> {
     // One level of the error: kube's own message already repeats its causes.
     let client = kube::Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("--kube: cannot make a Kubernetes client: {e}"))?;
-    let (tx, rx) = tokio::sync::watch::channel(0);
+    let (tx, _) = tokio::sync::broadcast::channel(crate::controller::TOUCHED_BACKLOG);
     tokio::spawn(crate::cluster::catalog::run(
         client.clone(),
         Arc::clone(catalog),
         Arc::clone(metrics),
         release_namespace,
-        tx,
+        tx.clone(),
     ));
     tracing::info!(
         "watching Stacks, Depots, workloads and stackhook-config; ready after the first sync"
     );
-    Ok((client, rx))
+    Ok((client, tx))
 }
 
 /// Runs the controller under the Lease until `stop` turns true.
@@ -362,7 +362,7 @@ pub async fn run_controller(
     release_namespace: Option<String>,
     client: kube::Client,
     catalog: Arc<CatalogState>,
-    inputs: tokio::sync::watch::Receiver<u64>,
+    touched: crate::controller::Touched,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
@@ -384,7 +384,7 @@ pub async fn run_controller(
         };
         match crate::controller::run_leader(
             Arc::clone(&ctx),
-            inputs.clone(),
+            touched.clone(),
             &namespace,
             &settings.identity,
             stopped,

@@ -2,10 +2,19 @@
 //! the CLI and the controller read the same store and never the API server.
 //!
 //! [`MemoryCatalog`] is the index behind it. The binary fills it from files (the
-//! embedded default) or from Kubernetes watches; tests fill it by hand.
+//! embedded default) or from Kubernetes watches; tests fill it by hand. Its maps are
+//! persistent (`imbl`): a clone shares every entry, so a writer clones the catalog,
+//! applies one change in time proportional to the change, and swaps the clone in,
+//! while readers keep the snapshot they started with. An index from Stack families and
+//! namespaces to the workloads that depend on them says which workloads a change of a
+//! Stack, Depot or `stackhook-config` touches ([`MemoryCatalog::dependents`]), and each
+//! workload carries the epoch of the last change that touched it
+//! ([`Catalog::epoch_of`]), so what was kept for the others stays valid.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use imbl::{OrdMap, OrdSet};
 
 use crate::model::{Depot, Resource, Stack, StackRef, Workload, WorkloadKind, compare_versions};
 use crate::settings::Settings;
@@ -103,6 +112,15 @@ pub trait Catalog {
         })
     }
 
+    /// The epoch of the last change of the catalog that touched the workload `key`
+    /// (itself, its Stack family, its namespace's Depots or settings): what was
+    /// derived from it at that epoch or later is still valid. Always 0 by default (a
+    /// catalog that never changes).
+    fn epoch_of(&self, key: &WorkloadKey) -> u64 {
+        let _ = key;
+        0
+    }
+
     /// The workloads whose Stack references resolve to `stack` (by name, flavor and
     /// version), in key order.
     fn workloads_using(&self, stack: &Stack) -> Vec<WorkloadKey> {
@@ -147,18 +165,60 @@ pub enum InsertError {
 
 type FamilyKey = (String, Option<String>);
 
+/// What a change of the catalog touches: which workloads' plans and Stamps may differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dependents {
+    /// Every workload (the release namespace's settings apply to all).
+    All,
+    /// These workloads, in key order.
+    Some(Vec<WorkloadKey>),
+}
+
+/// What changed, for [`MemoryCatalog::dependents`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dependency<'a> {
+    /// A Stack of this family (`name`, `flavor`).
+    Stack(&'a str, Option<&'a str>),
+    /// A Depot of this namespace (an address names a Depot of its own namespace).
+    Depot(&'a str),
+    /// The `stackhook-config` of this namespace.
+    Settings(&'a str),
+}
+
 /// The in-memory index.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryCatalog {
-    stacks: BTreeMap<String, Arc<Stack>>,
+    stacks: OrdMap<String, Arc<Stack>>,
     /// `(name, flavor)` → versions, highest first.
-    families: BTreeMap<FamilyKey, Vec<Arc<Stack>>>,
-    depots: BTreeMap<(String, String), Arc<Depot>>,
-    workloads: BTreeMap<WorkloadKey, Workload>,
+    families: OrdMap<FamilyKey, Vec<Arc<Stack>>>,
+    depots: OrdMap<(String, String), Arc<Depot>>,
+    workloads: OrdMap<WorkloadKey, Workload>,
     /// `stackhook-config` entries by namespace.
-    settings: BTreeMap<String, Arc<[(String, Settings)]>>,
+    settings: OrdMap<String, Arc<[(String, Settings)]>>,
     /// The namespace whose `stackhook-config` applies after the workload's own.
     release_namespace: Option<String>,
+    /// The workloads naming a Stack family (in any unit).
+    by_family: OrdMap<FamilyKey, OrdSet<WorkloadKey>>,
+    /// The workloads of each namespace.
+    by_namespace: OrdMap<String, OrdSet<WorkloadKey>>,
+    /// The number of the last change ([`Self::touch`]).
+    epoch: u64,
+    /// The epoch of the last change that touched every workload.
+    epoch_all: u64,
+    /// The epoch of the last change that touched each workload.
+    epochs: OrdMap<WorkloadKey, u64>,
+}
+
+fn families_of(w: &Workload) -> Vec<FamilyKey> {
+    let mut out: Vec<FamilyKey> = w
+        .stack_references()
+        .into_iter()
+        .filter_map(|r| StackRef::parse(r).ok())
+        .map(|r| (r.name, r.flavor))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// How many resources of each kind the index holds.
@@ -201,6 +261,17 @@ impl MemoryCatalog {
                     kind: w.kind(),
                     name,
                 };
+                self.unindex(&key);
+                for family in families_of(&w) {
+                    self.by_family
+                        .entry(family)
+                        .or_default()
+                        .insert(key.clone());
+                }
+                self.by_namespace
+                    .entry(key.namespace.clone())
+                    .or_default()
+                    .insert(key.clone());
                 self.workloads.insert(key, w);
                 Ok(())
             }
@@ -259,7 +330,183 @@ impl MemoryCatalog {
 
     /// Removes a workload.
     pub fn remove_workload(&mut self, key: &WorkloadKey) -> Option<Workload> {
+        self.unindex(key);
+        self.epochs.remove(key);
         self.workloads.remove(key)
+    }
+
+    /// Takes a workload out of the dependency index.
+    fn unindex(&mut self, key: &WorkloadKey) {
+        let Some(old) = self.workloads.get(key) else {
+            return;
+        };
+        for family in families_of(old) {
+            if let Some(set) = self.by_family.get_mut(&family) {
+                set.remove(key);
+                if set.is_empty() {
+                    self.by_family.remove(&family);
+                }
+            }
+        }
+        if let Some(set) = self.by_namespace.get_mut(&key.namespace) {
+            set.remove(key);
+            if set.is_empty() {
+                self.by_namespace.remove(&key.namespace);
+            }
+        }
+    }
+
+    /// The workloads a change of `what` touches.
+    pub fn dependents(&self, what: &Dependency<'_>) -> Dependents {
+        let keys = |set: Option<&OrdSet<WorkloadKey>>| {
+            Dependents::Some(set.map(|s| s.iter().cloned().collect()).unwrap_or_default())
+        };
+        match what {
+            Dependency::Stack(name, flavor) => keys(
+                self.by_family
+                    .get(&((*name).to_owned(), flavor.map(str::to_owned))),
+            ),
+            Dependency::Depot(ns) => keys(self.by_namespace.get(*ns)),
+            Dependency::Settings(ns) if self.release_namespace.as_deref() == Some(*ns) => {
+                Dependents::All
+            }
+            Dependency::Settings(ns) => keys(self.by_namespace.get(*ns)),
+        }
+    }
+
+    /// Starts a new epoch in which `touched` changed: what was derived from them
+    /// before is no longer valid ([`Catalog::epoch_of`]). Returns the new epoch.
+    pub fn touch(&mut self, touched: &Dependents) -> u64 {
+        self.epoch += 1;
+        match touched {
+            Dependents::All => self.epoch_all = self.epoch,
+            Dependents::Some(keys) => {
+                // A workload gone has nothing to invalidate; made again, it is
+                // touched then.
+                for k in keys.iter().filter(|k| self.workloads.contains_key(*k)) {
+                    self.epochs.insert(k.clone(), self.epoch);
+                }
+            }
+        }
+        self.epoch
+    }
+
+    /// The number of the last change.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Makes this catalog hold what `new` holds, as one change: entries that are
+    /// equal in both are kept as they are (with what was derived from them, see
+    /// [`Catalog::epoch_of`]), the others replaced or removed, and the workloads the
+    /// differences touch given a new epoch. What it touched.
+    pub fn update_to(&mut self, new: &MemoryCatalog) -> Dependents {
+        let mut touched: OrdSet<WorkloadKey> = OrdSet::new();
+        let mut all = false;
+        let add = |d: Dependents, touched: &mut OrdSet<WorkloadKey>, all: &mut bool| match d {
+            Dependents::All => *all = true,
+            Dependents::Some(keys) => touched.extend(keys),
+        };
+        if self.release_namespace != new.release_namespace {
+            self.release_namespace.clone_from(&new.release_namespace);
+            all = true;
+        }
+        // Stacks: every changed one out first, so a version moving between two Stacks
+        // is never defined twice on the way.
+        let changed_stacks: Vec<String> = self
+            .stacks
+            .iter()
+            .filter(|(name, old)| new.stacks.get(*name).is_none_or(|n| n != *old))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &changed_stacks {
+            if let Some(old) = self.remove_stack(name) {
+                let d = self.dependents(&Dependency::Stack(
+                    &old.spec.name,
+                    old.spec.flavor.as_deref(),
+                ));
+                add(d, &mut touched, &mut all);
+            }
+        }
+        for (name, stack) in &new.stacks {
+            if self.stacks.contains_key(name) {
+                continue;
+            }
+            // `new` holds no duplicate, and every Stack that differs is out.
+            let _ = self.insert_stack(name.clone(), Arc::clone(stack));
+            let d = self.dependents(&Dependency::Stack(
+                &stack.spec.name,
+                stack.spec.flavor.as_deref(),
+            ));
+            add(d, &mut touched, &mut all);
+        }
+        let mut depot_namespaces: OrdSet<String> = OrdSet::new();
+        let gone: Vec<(String, String)> = self
+            .depots
+            .keys()
+            .filter(|k| !new.depots.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.depots.remove(&key);
+            depot_namespaces.insert(key.0);
+        }
+        for (key, depot) in &new.depots {
+            if self.depots.get(key) != Some(depot) {
+                self.depots.insert(key.clone(), Arc::clone(depot));
+                depot_namespaces.insert(key.0.clone());
+            }
+        }
+        let mut settings_namespaces: Vec<String> = self
+            .settings
+            .keys()
+            .filter(|ns| !new.settings.contains_key(*ns))
+            .cloned()
+            .collect();
+        for ns in &settings_namespaces {
+            self.settings.remove(ns);
+        }
+        for (ns, entries) in &new.settings {
+            if self.settings.get(ns) != Some(entries) {
+                self.settings.insert(ns.clone(), Arc::clone(entries));
+                settings_namespaces.push(ns.clone());
+            }
+        }
+        let gone: Vec<WorkloadKey> = self
+            .workloads
+            .keys()
+            .filter(|k| !new.workloads.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.remove_workload(&key);
+            touched.insert(key);
+        }
+        for (key, w) in &new.workloads {
+            if self.workloads.get(key) == Some(w) {
+                continue;
+            }
+            let _ = self.insert(Resource::Workload(w.clone()));
+            touched.insert(key.clone());
+        }
+        // Namespaces' dependents after the workloads changed, so new ones count.
+        for ns in &depot_namespaces {
+            let d = self.dependents(&Dependency::Depot(ns));
+            add(d, &mut touched, &mut all);
+        }
+        for ns in &settings_namespaces {
+            let d = self.dependents(&Dependency::Settings(ns));
+            add(d, &mut touched, &mut all);
+        }
+        let touched = if all {
+            Dependents::All
+        } else {
+            Dependents::Some(touched.into_iter().collect())
+        };
+        if touched != Dependents::Some(Vec::new()) {
+            self.touch(&touched);
+        }
+        touched
     }
 
     /// Every Stack, by `metadata.name`.
@@ -319,6 +566,37 @@ impl Catalog for MemoryCatalog {
 
     fn workloads(&self) -> Vec<Workload> {
         self.workloads.values().cloned().collect()
+    }
+
+    fn epoch_of(&self, key: &WorkloadKey) -> u64 {
+        self.epochs
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+            .max(self.epoch_all)
+    }
+
+    fn workloads_using(&self, stack: &Stack) -> Vec<WorkloadKey> {
+        // Only the workloads naming the Stack's family can resolve to it.
+        let family = (stack.spec.name.clone(), stack.spec.flavor.clone());
+        let Some(candidates) = self.by_family.get(&family) else {
+            return Vec::new();
+        };
+        let uses = |r: &str| {
+            StackRef::parse(r)
+                .ok()
+                .and_then(|r| self.stack(&r).ok())
+                .is_some_and(|s| s.spec.reference() == stack.spec.reference())
+        };
+        candidates
+            .iter()
+            .filter(|k| {
+                self.workloads
+                    .get(*k)
+                    .is_some_and(|w| w.stack_references().into_iter().any(uses))
+            })
+            .cloned()
+            .collect()
     }
 
     fn settings(&self, namespace: &str, labels: &BTreeMap<String, String>) -> Settings {
@@ -514,5 +792,110 @@ mod tests {
         );
         let s = c.settings("elsewhere", &labels);
         assert_eq!(s.ingress_domain_suffix.as_deref(), Some("sys.example"));
+    }
+
+    fn key(ns: &str, name: &str) -> WorkloadKey {
+        WorkloadKey {
+            namespace: ns.into(),
+            kind: WorkloadKind::Worker,
+            name: name.into(),
+        }
+    }
+
+    fn with_workers() -> MemoryCatalog {
+        let mut c = catalog();
+        for r in [
+            worker("a", "w1", "benthos:3.9"),
+            worker("a", "w2", "pulsar-function+icebase-sink:3.0"),
+            worker("b", "w3", "benthos"),
+        ] {
+            c.insert(r).unwrap();
+        }
+        c
+    }
+
+    #[test]
+    fn indexes_which_workloads_a_stack_depot_or_settings_change_touches() {
+        let mut c = with_workers();
+        c.set_release_namespace(Some("sys".into()));
+        assert_eq!(
+            c.dependents(&Dependency::Stack("benthos", None)),
+            Dependents::Some(vec![key("a", "w1"), key("b", "w3")])
+        );
+        assert_eq!(
+            c.dependents(&Dependency::Stack("pulsar-function", None)),
+            Dependents::Some(vec![])
+        );
+        assert_eq!(
+            c.dependents(&Dependency::Depot("a")),
+            Dependents::Some(vec![key("a", "w1"), key("a", "w2")])
+        );
+        assert_eq!(c.dependents(&Dependency::Settings("sys")), Dependents::All);
+        // A workload that changes its Stack moves in the index; a removed one leaves it.
+        c.insert(worker("a", "w1", "pulsar-function+icebase-sink"))
+            .unwrap();
+        c.remove_workload(&key("b", "w3"));
+        assert_eq!(
+            c.dependents(&Dependency::Stack("benthos", None)),
+            Dependents::Some(vec![])
+        );
+        assert_eq!(
+            c.dependents(&Dependency::Stack("pulsar-function", Some("icebase-sink"))),
+            Dependents::Some(vec![key("a", "w1"), key("a", "w2")])
+        );
+        let benthos = c.stack(&StackRef::parse("benthos:3.9").unwrap()).unwrap();
+        assert_eq!(c.workloads_using(&benthos), Vec::<WorkloadKey>::new());
+    }
+
+    #[test]
+    fn updating_to_a_reloaded_catalog_touches_only_what_changed() {
+        let mut c = with_workers();
+        let start = c.clone();
+        // The same content: nothing touched, no new epoch.
+        assert_eq!(c.update_to(&with_workers()), Dependents::Some(vec![]));
+        assert_eq!(c.epoch(), 0);
+        // One workload changes: it alone gets a new epoch.
+        let mut new = with_workers();
+        new.insert(worker("a", "w2", "benthos:3.0")).unwrap();
+        assert_eq!(c.update_to(&new), Dependents::Some(vec![key("a", "w2")]));
+        assert_eq!(
+            (c.epoch_of(&key("a", "w2")), c.epoch_of(&key("a", "w1"))),
+            (1, 0)
+        );
+        // A new version of benthos touches every workload naming benthos.
+        new.insert(stack("benthos-3-11", "benthos", None, "3.11"))
+            .unwrap();
+        assert_eq!(
+            c.update_to(&new),
+            Dependents::Some(vec![key("a", "w1"), key("a", "w2"), key("b", "w3")])
+        );
+        assert_eq!(
+            c.stack(&StackRef::parse("benthos").unwrap())
+                .unwrap()
+                .spec
+                .version,
+            "3.11"
+        );
+        // A reader's snapshot taken before is what it was.
+        assert_eq!(start.epoch_of(&key("a", "w2")), 0);
+        assert!(
+            start
+                .stack(&StackRef::parse("benthos:3.11").unwrap())
+                .is_err()
+        );
+        // Removing a workload touches it; the catalog equals the new one's content.
+        let mut fewer = new.clone();
+        fewer.remove_workload(&key("b", "w3"));
+        assert_eq!(c.update_to(&fewer), Dependents::Some(vec![key("b", "w3")]));
+        assert_eq!(c.counts(), fewer.counts());
+        // Settings of a namespace touch its workloads; the release namespace's, all.
+        fewer.set_settings("a", vec![("default".into(), Settings::default())]);
+        assert_eq!(
+            c.update_to(&fewer),
+            Dependents::Some(vec![key("a", "w1"), key("a", "w2")])
+        );
+        fewer.set_release_namespace(Some("sys".into()));
+        assert_eq!(c.update_to(&fewer), Dependents::All);
+        assert_eq!(c.epoch_of(&key("a", "w1")), c.epoch());
     }
 }

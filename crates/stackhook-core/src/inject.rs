@@ -318,7 +318,11 @@ impl PodView<'_> {
 
 /// Which workload unit a pod belongs to, from its labels; `None` when the pod is not
 /// a stackhook workload's or is injected already.
-fn plan_key(pod: &PodView<'_>, request_namespace: &str) -> Result<Option<PlanKey>, InjectError> {
+fn plan_key(
+    pod: &PodView<'_>,
+    request_namespace: &str,
+    catalog: &dyn crate::catalog::Catalog,
+) -> Result<Option<PlanKey>, InjectError> {
     let Some(name) = pod.label(WORKLOAD_LABEL) else {
         return Ok(None);
     };
@@ -328,7 +332,7 @@ fn plan_key(pod: &PodView<'_>, request_namespace: &str) -> Result<Option<PlanKey
     let kind_text = pod.label(WORKLOAD_KIND_LABEL).unwrap_or("Worker");
     let kind = WorkloadKind::parse(kind_text)
         .ok_or_else(|| InjectError::UnknownKind(kind_text.to_owned()))?;
-    Ok(Some(PlanKey {
+    let workload = crate::catalog::WorkloadKey {
         namespace: pod
             .metadata
             .namespace
@@ -337,6 +341,10 @@ fn plan_key(pod: &PodView<'_>, request_namespace: &str) -> Result<Option<PlanKey
             .to_owned(),
         kind,
         name: name.to_owned(),
+    };
+    Ok(Some(PlanKey {
+        epoch: catalog.epoch_of(&workload),
+        workload,
         step: pod.label(STEP_LABEL).map(str::to_owned),
     }))
 }
@@ -349,9 +357,9 @@ fn build_plan(
     Plan::build(
         admission,
         config,
-        &key.namespace,
-        key.kind,
-        &key.name,
+        &key.workload.namespace,
+        key.workload.kind,
+        &key.workload.name,
         key.step.as_deref(),
     )
 }
@@ -371,7 +379,7 @@ pub fn inject_json(
 ) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
     let view = read_pod(pod)?;
     Ok((|| {
-        let Some(key) = plan_key(&view, namespace)? else {
+        let Some(key) = plan_key(&view, namespace, admission.catalog)? else {
             return Ok(Vec::new());
         };
         let plan = build_plan(&key, admission, config)?;
@@ -412,7 +420,7 @@ pub(crate) fn encoded_patch_of(
     config: &Config,
     memo: Option<&InjectMemo>,
 ) -> PatchResult {
-    let key = match plan_key(view, namespace) {
+    let key = match plan_key(view, namespace, admission.catalog) {
         Ok(Some(key)) => key,
         Ok(None) => return Ok(Ok(None)),
         Err(e) => return Ok(Err(e)),
@@ -470,9 +478,10 @@ pub struct Injected {
 pub(crate) fn kept_patch_of(
     view: &PodView<'_>,
     namespace: &str,
+    catalog: &dyn crate::catalog::Catalog,
     memo: &InjectMemo,
 ) -> Option<PatchResult> {
-    let key = match plan_key(view, namespace) {
+    let key = match plan_key(view, namespace, catalog) {
         Ok(Some(key)) => key,
         Ok(None) => return Some(Ok(Ok(None))),
         Err(e) => return Some(Ok(Err(e))),

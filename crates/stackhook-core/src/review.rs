@@ -397,7 +397,9 @@ impl Reviewer<'_> {
             // A pod being created may not carry its namespace yet; the request does.
             let (admission, config, memo) = (&self.admission, self.inject, self.memo);
             let patch = match (view, raw) {
-                (Some(view), _) if !build => inject::kept_patch_of(view, namespace, memo?)?,
+                (Some(view), _) if !build => {
+                    inject::kept_patch_of(view, namespace, admission.catalog, memo?)?
+                }
                 (_, Some(_)) if !build => return None,
                 (Some(view), _) => {
                     inject::encoded_patch_of(view, namespace, admission, config, memo)

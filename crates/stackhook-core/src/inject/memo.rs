@@ -1,12 +1,19 @@
-//! Plans and patches kept for the life of one catalog.
+//! Plans and patches kept while the catalog changes around them.
 //!
 //! Pods come in families: a Deployment's replicas, a rollout, a CronJob's runs are
 //! made from one template, so they have the same [`Shape`] and get the same patch.
 //! The webhook builds a workload's [`Plan`] once and each shape's patch (serialized and
 //! base64-encoded, as the response carries it) once. Both are pure functions of the
-//! catalog and the injection [`Config`](super::Config), so a memo belongs to one
-//! catalog: whoever swaps the catalog swaps the memo with it, and nothing in it can go
-//! stale. Both caches are bounded by weight and evict the least used entries.
+//! catalog and the injection [`Config`](super::Config). A plan is kept under its
+//! workload unit and the catalog's epoch for that workload ([`Catalog::epoch_of`]): a
+//! change that touches the workload gives it a new epoch, so its old plan is never
+//! found again (and ages out), while the plans of every other workload stay valid
+//! across catalog swaps. Readers of an older snapshot look up their own epoch and so
+//! never see a plan made from a newer catalog, nor it theirs. Whoever replaces the
+//! catalog wholesale (a reload of files) starts a new memo with it. Both caches are
+//! bounded by weight and evict the least used entries.
+//!
+//! [`Catalog::epoch_of`]: crate::catalog::Catalog::epoch_of
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,15 +23,14 @@ use quick_cache::sync::Cache;
 
 use super::patch::Shape;
 use super::plan::Plan;
-use crate::model::WorkloadKind;
+use crate::catalog::WorkloadKey;
 
-/// Which workload unit a pod belongs to.
+/// Which workload unit a pod belongs to, at which epoch of its workload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct PlanKey {
-    pub(super) namespace: String,
-    pub(super) kind: WorkloadKind,
-    pub(super) name: String,
+    pub(super) workload: WorkloadKey,
     pub(super) step: Option<String>,
+    pub(super) epoch: u64,
 }
 
 /// A plan and the number that names it in patch keys.
@@ -38,7 +44,7 @@ struct PlanWeight;
 
 impl Weighter<PlanKey, Arc<Numbered>> for PlanWeight {
     fn weight(&self, key: &PlanKey, value: &Arc<Numbered>) -> u64 {
-        (key.namespace.len() + key.name.len() + value.plan.weight()) as u64
+        (key.workload.namespace.len() + key.workload.name.len() + value.plan.weight()) as u64
     }
 }
 

@@ -219,3 +219,62 @@ fn a_pod_that_mounts_our_volumes_itself_gets_no_second_volume_or_mount() {
         "{own:?}"
     );
 }
+
+#[test]
+fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
+    let mut fixture = Fixture::new(CATALOG);
+    let memo = InjectMemo::new();
+    let pod = json!({
+        "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+    })
+    .to_string();
+    let view = read_pod(&pod).unwrap();
+    let first = encoded_patch(
+        &pod,
+        "ns1",
+        &fixture.admission(),
+        &Config::default(),
+        Some(&memo),
+    )
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    let kept = |f: &Fixture| kept_patch_of(&view, "ns1", &f.catalog, &memo).is_some();
+    assert!(kept(&fixture));
+    // Another namespace's workload changes: the plan is still the one to give.
+    let mut next = fixture.catalog.clone();
+    for r in crate::test_support::resources(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: other, namespace: ns2}\nspec: {stack: \"app:1\"}\n",
+    ) {
+        next.insert(r).unwrap();
+    }
+    fixture.catalog.update_to(&next);
+    assert!(kept(&fixture));
+    // Its Stack changes: the kept plan is not found again, and a new one is made.
+    let mut next = fixture.catalog.clone();
+    for r in crate::test_support::resources(&CATALOG.replace(
+        "generation: 1}\nspec:\n  name: app",
+        "generation: 2}\nspec:\n  name: app",
+    )) {
+        next.insert(r).unwrap();
+    }
+    let touched = fixture.catalog.update_to(&next);
+    assert!(
+        matches!(&touched, crate::catalog::Dependents::Some(k) if k.iter().any(|k| k.name == "w")),
+        "{touched:?}"
+    );
+    assert!(!kept(&fixture));
+    let second = encoded_patch(
+        &pod,
+        "ns1",
+        &fixture.admission(),
+        &Config::default(),
+        Some(&memo),
+    )
+    .unwrap()
+    .unwrap()
+    .unwrap();
+    // The Stack's new generation is a new Stamp.
+    assert_ne!(first.patch, second.patch);
+}
