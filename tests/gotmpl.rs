@@ -67,26 +67,7 @@ fn renders_every_case_exactly_as_go() {
         "the suite has {} cases; it promises at least 150",
         cases.len()
     );
-    let recorded_path = repo("tests/gotmpl/expected.json");
-    let recorded: Option<Value> = std::fs::read(&recorded_path)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).unwrap());
-    let expected = match go_answers(&cases) {
-        Some(live) => {
-            if std::env::var("STACKHOOK_UPDATE_GO_EXPECTED").is_ok() {
-                let mut text = serde_json::to_string_pretty(&live).unwrap();
-                text.push('\n');
-                std::fs::write(&recorded_path, text).unwrap();
-            } else {
-                assert!(
-                    recorded.as_ref() == Some(&live),
-                    "tests/gotmpl/expected.json differs from what Go answers now; regenerate with STACKHOOK_UPDATE_GO_EXPECTED=1"
-                );
-            }
-            live
-        }
-        None => recorded.expect("no Go and no tests/gotmpl/expected.json"),
-    };
+    let expected = crate::support::go_expected("tests/gotmpl/expected.json", go_answers(&cases));
     let expected: BTreeMap<String, Value> = expected
         .as_array()
         .unwrap()

@@ -99,26 +99,7 @@ fn normal(v: &Value) -> Value {
 fn reads_yaml_as_go_yaml_v2_does() {
     let files = files();
     assert!(files.len() >= 200, "{} files", files.len());
-    let recorded_path = repo("tests/goyaml/expected.json");
-    let recorded: Option<Value> = std::fs::read(&recorded_path)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).unwrap());
-    let expected = match go_answers(&files) {
-        Some(live) => {
-            if std::env::var("STACKHOOK_UPDATE_GO_EXPECTED").is_ok() {
-                let mut text = serde_json::to_string_pretty(&live).unwrap();
-                text.push('\n');
-                std::fs::write(&recorded_path, text).unwrap();
-            } else {
-                assert!(
-                    recorded.as_ref() == Some(&live),
-                    "tests/goyaml/expected.json differs from what Go answers now; regenerate with STACKHOOK_UPDATE_GO_EXPECTED=1"
-                );
-            }
-            live
-        }
-        None => recorded.expect("no Go and no tests/goyaml/expected.json"),
-    };
+    let expected = crate::support::go_expected("tests/goyaml/expected.json", go_answers(&files));
     let expected: BTreeMap<String, Value> = expected
         .as_array()
         .unwrap()

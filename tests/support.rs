@@ -135,3 +135,29 @@ pub fn subject_alt_names(cert: &x509_parser::certificate::X509Certificate<'_>) -
         })
         .unwrap_or_default()
 }
+
+/// Go's answers for a differential suite: `live` (Go ran) must equal the recording
+/// at `recorded` (relative to the repository), which `STACKHOOK_UPDATE_GO_EXPECTED=1`
+/// rewrites; without Go, the recording.
+pub fn go_expected(recorded: &str, live: Option<serde_json::Value>) -> serde_json::Value {
+    let path = repo(recorded);
+    let kept: Option<serde_json::Value> = std::fs::read(&path)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("a JSON recording"));
+    match live {
+        Some(live) => {
+            if std::env::var("STACKHOOK_UPDATE_GO_EXPECTED").is_ok() {
+                let mut text = serde_json::to_string_pretty(&live).expect("JSON");
+                text.push('\n');
+                std::fs::write(&path, text).expect("write the recording");
+            } else {
+                assert!(
+                    kept.as_ref() == Some(&live),
+                    "{recorded} differs from what Go answers now; regenerate with STACKHOOK_UPDATE_GO_EXPECTED=1"
+                );
+            }
+            live
+        }
+        None => kept.unwrap_or_else(|| panic!("no Go and no {recorded}")),
+    }
+}
