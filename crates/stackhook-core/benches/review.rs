@@ -51,8 +51,14 @@ fn pod_review(target: usize) -> Vec<u8> {
     serde_json::to_vec(&review).expect("json")
 }
 
-fn bench(c: &mut Criterion) {
-    let mut catalog = MemoryCatalog::new();
+/// The example catalog, and (`extra` > 0) that many more Workers in 100 namespaces,
+/// kept packed as a server that read them from files keeps them.
+fn catalog(extra: usize) -> MemoryCatalog {
+    let mut catalog = if extra > 0 {
+        MemoryCatalog::compact()
+    } else {
+        MemoryCatalog::new()
+    };
     for text in CATALOG {
         for d in parse_documents(text).expect("yaml") {
             // As a reflector delivers them: with uid and generation.
@@ -65,6 +71,23 @@ fn bench(c: &mut Criterion) {
             }
         }
     }
+    for i in 0..extra {
+        let v = json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+            "metadata": {"name": format!("w{i}"), "namespace": format!("ns{}", i % 100),
+                         "uid": format!("u{i}"), "generation": 1},
+            "spec": {"stack": "benthos:4.0", "replicas": 2, "envs": {"MODE": "stream"},
+                     "stackSpec": {"input": {"http_server": {"path": "/in"}}}}
+        });
+        if let Parsed::Resource(r) = parse_document(v).expect("resource") {
+            catalog.insert(*r).expect("insert");
+        }
+    }
+    catalog
+}
+
+fn bench(c: &mut Criterion) {
+    let catalog = catalog(0);
     let cache = StackCache::new();
     let options = Options::default();
     let config = Config::default();
@@ -95,6 +118,31 @@ fn bench(c: &mut Criterion) {
                     "review: mutate a {label} Pod review ({} bytes), patch {how}",
                     body.len()
                 ),
+                |b| {
+                    b.iter(|| r.review(&body).expect("review"));
+                },
+            );
+        }
+    }
+    // The same 5 KB review against catalogs of 1,000 to 50,000 more workloads (#19).
+    let body = pod_review(5 * 1024);
+    for extra in [1_000, 10_000, 50_000] {
+        let large = self::catalog(extra);
+        let memo = InjectMemo::new();
+        for (how, memo) in [("built", None), ("kept", Some(&memo))] {
+            let r = Reviewer {
+                admission: Admission {
+                    catalog: &large,
+                    cache: &cache,
+                    options: &options,
+                    deadline: None,
+                },
+                inject: &config,
+                memo,
+            };
+            assert!(r.review(&body).expect("review").1.patched);
+            c.bench_function(
+                &format!("review: mutate a 5 KB Pod review, {extra} more workloads, patch {how}"),
                 |b| {
                     b.iter(|| r.review(&body).expect("review"));
                 },

@@ -221,9 +221,8 @@ impl Admission<'_> {
         let name = depot.metadata.name.as_deref().unwrap_or_default();
         let users: Vec<WorkloadKey> = self
             .catalog
-            .workloads()
+            .workloads_in(namespace)
             .into_iter()
-            .filter(|w| w.namespace() == namespace)
             .filter(|w| {
                 resolve::resolve(self, w)
                     .units

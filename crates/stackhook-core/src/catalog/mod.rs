@@ -19,6 +19,12 @@ use imbl::{OrdMap, OrdSet};
 use crate::model::{Depot, Resource, Stack, StackRef, Workload, WorkloadKind, compare_versions};
 use crate::settings::Settings;
 
+mod change;
+mod entry;
+
+pub use change::{Applied, Change};
+use entry::Entry;
+
 /// A workload's identity.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadKey {
@@ -83,6 +89,14 @@ pub trait Catalog {
 
     /// Every workload in the catalog, in key order.
     fn workloads(&self) -> Vec<Workload>;
+
+    /// The workloads of `namespace`, in key order.
+    fn workloads_in(&self, namespace: &str) -> Vec<Workload> {
+        self.workloads()
+            .into_iter()
+            .filter(|w| w.namespace() == namespace)
+            .collect()
+    }
 
     /// The per-namespace settings (`stackhook-config`, SPEC §5) for a workload in
     /// `namespace` with `labels`; none by default.
@@ -192,7 +206,12 @@ pub struct MemoryCatalog {
     /// `(name, flavor)` → versions, highest first.
     families: OrdMap<FamilyKey, Vec<Arc<Stack>>>,
     depots: OrdMap<(String, String), Arc<Depot>>,
-    workloads: OrdMap<WorkloadKey, Workload>,
+    workloads: OrdMap<WorkloadKey, Entry>,
+    /// Whether workloads are kept packed ([`Self::compact`]).
+    compact: bool,
+    /// Stacks left out because another one defines their version, by
+    /// `metadata.name`: they join when that one goes (see [`Change`]).
+    rejected_stacks: OrdMap<String, Arc<Stack>>,
     /// `stackhook-config` entries by namespace.
     settings: OrdMap<String, Arc<[(String, Settings)]>>,
     /// The namespace whose `stackhook-config` applies after the workload's own.
@@ -209,10 +228,9 @@ pub struct MemoryCatalog {
     epochs: OrdMap<WorkloadKey, u64>,
 }
 
-fn families_of(w: &Workload) -> Vec<FamilyKey> {
-    let mut out: Vec<FamilyKey> = w
-        .stack_references()
-        .into_iter()
+fn families_of(refs: &[Box<str>]) -> Vec<FamilyKey> {
+    let mut out: Vec<FamilyKey> = refs
+        .iter()
         .filter_map(|r| StackRef::parse(r).ok())
         .map(|r| (r.name, r.flavor))
         .collect();
@@ -238,6 +256,17 @@ impl MemoryCatalog {
         Self::default()
     }
 
+    /// An empty catalog that keeps its workloads packed (compact JSON, decoded on
+    /// lookup): for workloads nothing else holds, as those read from files. A
+    /// workload costs a tenth of the memory; a lookup decodes it (microseconds, and
+    /// the webhook looks one up only to build its plan).
+    pub fn compact() -> Self {
+        Self {
+            compact: true,
+            ..Self::default()
+        }
+    }
+
     /// Adds or replaces a resource (by kind, namespace and `metadata.name`).
     pub fn insert(&mut self, resource: Resource) -> Result<(), InsertError> {
         let name = resource
@@ -261,21 +290,30 @@ impl MemoryCatalog {
                     kind: w.kind(),
                     name,
                 };
-                self.unindex(&key);
-                for family in families_of(&w) {
-                    self.by_family
-                        .entry(family)
-                        .or_default()
-                        .insert(key.clone());
-                }
-                self.by_namespace
-                    .entry(key.namespace.clone())
-                    .or_default()
-                    .insert(key.clone());
-                self.workloads.insert(key, w);
+                let entry = if self.compact {
+                    Entry::packed(w)
+                } else {
+                    Entry::shared(w)
+                };
+                self.insert_entry(key, entry);
                 Ok(())
             }
         }
+    }
+
+    fn insert_entry(&mut self, key: WorkloadKey, entry: Entry) {
+        self.unindex(&key);
+        for family in families_of(&entry.refs) {
+            self.by_family
+                .entry(family)
+                .or_default()
+                .insert(key.clone());
+        }
+        self.by_namespace
+            .entry(key.namespace.clone())
+            .or_default()
+            .insert(key.clone());
+        self.workloads.insert(key, entry);
     }
 
     /// Sets the `stackhook-config` entries of `namespace` (see [`crate::settings`]).
@@ -332,7 +370,7 @@ impl MemoryCatalog {
     pub fn remove_workload(&mut self, key: &WorkloadKey) -> Option<Workload> {
         self.unindex(key);
         self.epochs.remove(key);
-        self.workloads.remove(key)
+        self.workloads.remove(key).and_then(|e| e.workload())
     }
 
     /// Takes a workload out of the dependency index.
@@ -340,7 +378,7 @@ impl MemoryCatalog {
         let Some(old) = self.workloads.get(key) else {
             return;
         };
-        for family in families_of(old) {
+        for family in families_of(&old.refs) {
             if let Some(set) = self.by_family.get_mut(&family) {
                 set.remove(key);
                 if set.is_empty() {
@@ -396,119 +434,6 @@ impl MemoryCatalog {
         self.epoch
     }
 
-    /// Makes this catalog hold what `new` holds, as one change: entries that are
-    /// equal in both are kept as they are (with what was derived from them, see
-    /// [`Catalog::epoch_of`]), the others replaced or removed, and the workloads the
-    /// differences touch given a new epoch. What it touched.
-    pub fn update_to(&mut self, new: &MemoryCatalog) -> Dependents {
-        let mut touched: OrdSet<WorkloadKey> = OrdSet::new();
-        let mut all = false;
-        let add = |d: Dependents, touched: &mut OrdSet<WorkloadKey>, all: &mut bool| match d {
-            Dependents::All => *all = true,
-            Dependents::Some(keys) => touched.extend(keys),
-        };
-        if self.release_namespace != new.release_namespace {
-            self.release_namespace.clone_from(&new.release_namespace);
-            all = true;
-        }
-        // Stacks: every changed one out first, so a version moving between two Stacks
-        // is never defined twice on the way.
-        let changed_stacks: Vec<String> = self
-            .stacks
-            .iter()
-            .filter(|(name, old)| new.stacks.get(*name).is_none_or(|n| n != *old))
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in &changed_stacks {
-            if let Some(old) = self.remove_stack(name) {
-                let d = self.dependents(&Dependency::Stack(
-                    &old.spec.name,
-                    old.spec.flavor.as_deref(),
-                ));
-                add(d, &mut touched, &mut all);
-            }
-        }
-        for (name, stack) in &new.stacks {
-            if self.stacks.contains_key(name) {
-                continue;
-            }
-            // `new` holds no duplicate, and every Stack that differs is out.
-            let _ = self.insert_stack(name.clone(), Arc::clone(stack));
-            let d = self.dependents(&Dependency::Stack(
-                &stack.spec.name,
-                stack.spec.flavor.as_deref(),
-            ));
-            add(d, &mut touched, &mut all);
-        }
-        let mut depot_namespaces: OrdSet<String> = OrdSet::new();
-        let gone: Vec<(String, String)> = self
-            .depots
-            .keys()
-            .filter(|k| !new.depots.contains_key(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            self.depots.remove(&key);
-            depot_namespaces.insert(key.0);
-        }
-        for (key, depot) in &new.depots {
-            if self.depots.get(key) != Some(depot) {
-                self.depots.insert(key.clone(), Arc::clone(depot));
-                depot_namespaces.insert(key.0.clone());
-            }
-        }
-        let mut settings_namespaces: Vec<String> = self
-            .settings
-            .keys()
-            .filter(|ns| !new.settings.contains_key(*ns))
-            .cloned()
-            .collect();
-        for ns in &settings_namespaces {
-            self.settings.remove(ns);
-        }
-        for (ns, entries) in &new.settings {
-            if self.settings.get(ns) != Some(entries) {
-                self.settings.insert(ns.clone(), Arc::clone(entries));
-                settings_namespaces.push(ns.clone());
-            }
-        }
-        let gone: Vec<WorkloadKey> = self
-            .workloads
-            .keys()
-            .filter(|k| !new.workloads.contains_key(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            self.remove_workload(&key);
-            touched.insert(key);
-        }
-        for (key, w) in &new.workloads {
-            if self.workloads.get(key) == Some(w) {
-                continue;
-            }
-            let _ = self.insert(Resource::Workload(w.clone()));
-            touched.insert(key.clone());
-        }
-        // Namespaces' dependents after the workloads changed, so new ones count.
-        for ns in &depot_namespaces {
-            let d = self.dependents(&Dependency::Depot(ns));
-            add(d, &mut touched, &mut all);
-        }
-        for ns in &settings_namespaces {
-            let d = self.dependents(&Dependency::Settings(ns));
-            add(d, &mut touched, &mut all);
-        }
-        let touched = if all {
-            Dependents::All
-        } else {
-            Dependents::Some(touched.into_iter().collect())
-        };
-        if touched != Dependents::Some(Vec::new()) {
-            self.touch(&touched);
-        }
-        touched
-    }
-
     /// Every Stack, by `metadata.name`.
     pub fn stacks(&self) -> impl Iterator<Item = &Arc<Stack>> {
         self.stacks.values()
@@ -517,6 +442,43 @@ impl MemoryCatalog {
     /// Every Depot, by namespace and name.
     pub fn depots(&self) -> impl Iterator<Item = &Arc<Depot>> {
         self.depots.values()
+    }
+
+    /// Adds everything `part` holds, sharing its entries (a workload is not packed
+    /// again): how a catalog is put together from the catalogs of its files. Later
+    /// parts replace what earlier ones defined under the same key, except a Stack
+    /// version, which is defined once.
+    pub fn merge(&mut self, part: &MemoryCatalog) -> Result<(), Vec<InsertError>> {
+        let mut errors = Vec::new();
+        for (name, stack) in &part.stacks {
+            if let Err(e) = self.insert_stack(name.clone(), Arc::clone(stack)) {
+                errors.push(e);
+            }
+        }
+        for (key, depot) in &part.depots {
+            self.depots.insert(key.clone(), Arc::clone(depot));
+        }
+        for (ns, entries) in &part.settings {
+            self.settings.insert(ns.clone(), Arc::clone(entries));
+        }
+        for (key, entry) in &part.workloads {
+            self.insert_entry(key.clone(), entry.clone());
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Every workload's key, in order.
+    pub fn workload_keys(&self) -> impl Iterator<Item = &WorkloadKey> {
+        self.workloads.keys()
+    }
+
+    /// The namespaces that have `stackhook-config` entries.
+    pub fn settings_namespaces(&self) -> impl Iterator<Item = &String> {
+        self.settings.keys()
     }
 
     /// How many resources of each kind the index holds.
@@ -561,11 +523,23 @@ impl Catalog for MemoryCatalog {
                 kind,
                 name: name.to_owned(),
             })
-            .cloned()
+            .and_then(Entry::workload)
     }
 
     fn workloads(&self) -> Vec<Workload> {
-        self.workloads.values().cloned().collect()
+        self.workloads
+            .values()
+            .filter_map(Entry::workload)
+            .collect()
+    }
+
+    fn workloads_in(&self, namespace: &str) -> Vec<Workload> {
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.workloads.get(k).and_then(Entry::workload))
+            .collect()
     }
 
     fn epoch_of(&self, key: &WorkloadKey) -> u64 {
@@ -593,7 +567,7 @@ impl Catalog for MemoryCatalog {
             .filter(|k| {
                 self.workloads
                     .get(*k)
-                    .is_some_and(|w| w.stack_references().into_iter().any(uses))
+                    .is_some_and(|e| e.refs.iter().any(|r| uses(r)))
             })
             .cloned()
             .collect()
@@ -897,5 +871,198 @@ mod tests {
         fewer.set_release_namespace(Some("sys".into()));
         assert_eq!(c.update_to(&fewer), Dependents::All);
         assert_eq!(c.epoch_of(&key("a", "w1")), c.epoch());
+    }
+
+    fn worker_at(ns: &str, name: &str, stack: &str, generation: i64, phase: &str) -> Resource {
+        resource(
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+            "metadata": {"name": name, "namespace": ns, "uid": format!("uid-{name}"),
+                         "generation": generation},
+            "spec": {"stack": stack}, "status": {"phase": phase}}),
+        )
+    }
+
+    fn depot(ns: &str, name: &str, bucket: &str) -> Resource {
+        resource(
+            json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"type": "S3", "spec": {"bucket": bucket}}}),
+        )
+    }
+
+    fn touched(keys: &[(&str, &str)]) -> Dependents {
+        Dependents::Some(keys.iter().map(|(ns, n)| key(ns, n)).collect())
+    }
+
+    #[test]
+    fn a_workload_event_touches_that_workload_and_a_status_write_touches_nothing() {
+        let mut c = with_workers();
+        c.touch(&Dependents::All);
+        let before = c.epoch_of(&key("a", "w2"));
+        let applied = c.apply([Change::Upsert(worker_at(
+            "a",
+            "w1",
+            "benthos:3.0",
+            1,
+            "Pending",
+        ))]);
+        assert_eq!(applied.touched, touched(&[("a", "w1")]));
+        assert!(applied.problems.is_empty());
+        assert!(c.epoch_of(&key("a", "w1")) > before);
+        assert_eq!(c.epoch_of(&key("a", "w2")), before);
+        // The index follows the workload to its new Stack version (same family).
+        assert_eq!(
+            c.dependents(&Dependency::Stack("benthos", None)),
+            touched(&[("a", "w1"), ("b", "w3")])
+        );
+
+        let epoch = c.epoch();
+        let applied = c.apply([Change::Upsert(worker_at(
+            "a",
+            "w1",
+            "benthos:3.0",
+            1,
+            "Running",
+        ))]);
+        assert_eq!(applied.touched, Dependents::Some(Vec::new()));
+        assert_eq!(c.epoch(), epoch);
+        // The newer object is kept (not the one the store dropped).
+        let w = c.workload("a", WorkloadKind::Worker, "w1").unwrap();
+        assert_eq!(w.status().and_then(|s| s.phase.as_deref()), Some("Running"));
+
+        let applied = c.apply([Change::Upsert(worker_at(
+            "a",
+            "w1",
+            "benthos:3.0",
+            2,
+            "Running",
+        ))]);
+        assert_eq!(applied.touched, touched(&[("a", "w1")]));
+        let applied = c.apply([Change::RemoveWorkload(key("a", "w1"))]);
+        assert_eq!(applied.touched, touched(&[("a", "w1")]));
+        assert!(c.workload("a", WorkloadKind::Worker, "w1").is_none());
+        assert_eq!(
+            c.dependents(&Dependency::Stack("benthos", None)),
+            touched(&[("b", "w3")])
+        );
+        // Removing what is not there is no change.
+        assert_eq!(
+            c.apply([Change::RemoveWorkload(key("a", "w1"))]).touched,
+            touched(&[])
+        );
+    }
+
+    #[test]
+    fn a_stack_change_touches_the_workloads_of_its_family_only() {
+        let mut c = with_workers();
+        let mut changed = match stack("benthos-3-9", "benthos", None, "3.9") {
+            Resource::Stack(s) => (*s).clone(),
+            _ => unreachable!(),
+        };
+        changed.spec.command = vec!["changed".into()];
+        let applied = c.apply([Change::Upsert(Resource::Stack(Arc::new(changed)))]);
+        assert_eq!(applied.touched, touched(&[("a", "w1"), ("b", "w3")]));
+        // The same Stack again is no change.
+        let again = c
+            .stacks()
+            .find(|s| s.spec.version == "3.9")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            c.apply([Change::Upsert(Resource::Stack(again))]).touched,
+            touched(&[])
+        );
+        let applied = c.apply([Change::RemoveStack("pf-sink".into())]);
+        assert_eq!(applied.touched, touched(&[("a", "w2")]));
+    }
+
+    #[test]
+    fn a_stack_left_out_for_a_version_another_defines_joins_when_that_one_goes() {
+        let mut c = with_workers();
+        let applied = c.apply([Change::Upsert(stack(
+            "benthos-renamed",
+            "benthos",
+            None,
+            "3.9",
+        ))]);
+        assert_eq!(
+            applied.problems,
+            vec![InsertError::DuplicateStack {
+                reference: "benthos:3.9".into(),
+                existing: "benthos-3-9".into(),
+                new: "benthos-renamed".into(),
+            }]
+        );
+        assert_eq!(applied.touched, touched(&[]));
+        // A rename is a create and a delete, in either order.
+        let applied = c.apply([Change::RemoveStack("benthos-3-9".into())]);
+        assert_eq!(applied.touched, touched(&[("a", "w1"), ("b", "w3")]));
+        let s = c.stack(&StackRef::parse("benthos:3.9").unwrap()).unwrap();
+        assert_eq!(s.metadata.name.as_deref(), Some("benthos-renamed"));
+    }
+
+    #[test]
+    fn depot_and_settings_changes_touch_the_workloads_of_their_namespace() {
+        let mut c = with_workers();
+        let applied = c.apply([Change::Upsert(depot("a", "lake", "b1"))]);
+        assert_eq!(applied.touched, touched(&[("a", "w1"), ("a", "w2")]));
+        assert_eq!(
+            c.apply([Change::Upsert(depot("a", "lake", "b1"))]).touched,
+            touched(&[])
+        );
+        let applied = c.apply([Change::RemoveDepot {
+            namespace: "a".into(),
+            name: "lake".into(),
+        }]);
+        assert_eq!(applied.touched, touched(&[("a", "w1"), ("a", "w2")]));
+        assert!(c.depot("a", "lake").is_none());
+
+        let entries = vec![("*".to_owned(), Settings::default())];
+        let set = Change::Settings {
+            namespace: "b".into(),
+            entries: Some(entries),
+        };
+        assert_eq!(c.apply([set.clone()]).touched, touched(&[("b", "w3")]));
+        assert_eq!(c.apply([set]).touched, touched(&[]));
+        c.set_release_namespace(Some("b".into()));
+        let gone = Change::Settings {
+            namespace: "b".into(),
+            entries: None,
+        };
+        assert_eq!(c.apply([gone]).touched, Dependents::All);
+    }
+
+    #[test]
+    fn a_compact_catalog_answers_as_a_shared_one_and_reloads_touch_only_what_changed() {
+        let mut shared = with_workers();
+        let mut compact = MemoryCatalog::compact();
+        compact.update_to(&shared);
+        for r in [
+            worker_at("c", "w4", "benthos:3.0", 3, "Running"),
+            depot("c", "lake", "b"),
+        ] {
+            shared.insert(r.clone()).unwrap();
+            compact.insert(r).unwrap();
+        }
+        assert_eq!(compact.workloads(), shared.workloads());
+        assert_eq!(compact.workloads_in("a"), shared.workloads_in("a"));
+        let benthos = c_stack(&shared, "3.0");
+        assert_eq!(
+            compact.workloads_using(&benthos),
+            shared.workloads_using(&benthos)
+        );
+        assert_eq!(compact.workloads_using(&benthos), vec![key("c", "w4")]);
+
+        let mut reloaded = MemoryCatalog::compact();
+        reloaded.update_to(&compact);
+        reloaded.insert(worker("a", "w1", "benthos:3.0")).unwrap();
+        assert_eq!(compact.update_to(&reloaded), touched(&[("a", "w1")]));
+    }
+
+    fn c_stack(c: &MemoryCatalog, version: &str) -> Arc<Stack> {
+        c.stacks()
+            .find(|s| s.spec.version == version)
+            .cloned()
+            .unwrap()
     }
 }
