@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
 """The catalog scale run of BENCHMARKS.md (issue #19).
 
-Writes a file catalog of N workloads (Workers in 100 namespaces, each naming one of S
-Stacks and one of D Depots), starts `stackhook serve --catalog DIR` on it (release,
-self-signed TLS), and reports: the server's RSS once ready; its RSS after one workload
-file changes and after a Stack file changes (each applied when `/readyz` reports the
-new catalog); and how long `stackhook validate --catalog DIR` takes over all N
-workloads.
+Writes a catalog of N workloads (Workers in 100 namespaces, each naming one of S
+Stacks and one of D Depots) and serves it two ways (release, self-signed TLS):
 
-    python3 scripts/bench-catalog.py [N ...]        # default: 1000 10000 50000
+- files: `stackhook serve --catalog DIR`; one workload file is changed, then one
+  Stack file. Also how long `stackhook validate --catalog DIR` takes over all N.
+- cluster (`--cluster`): the same objects created in the fake API server of
+  `tests/helm/` and `stackhook serve --kube` watching it; one Worker is patched (a
+  new generation), then one Stack.
+
+Each run reports the server's RSS once ready, after the workload change and after the
+Stack change (each once the catalog has applied it), and how long the catalog took to
+apply each change (`stackhook_catalog_update_duration_seconds`: for files, the new
+catalog against the old, after the files are read; in a cluster, the watch event).
+
+    python3 scripts/bench-catalog.py [--cluster | --controller] [N ...]   # default: 1000 10000 50000
+
+`--controller` is the cluster run with `stackhook controller` instead of the webhook:
+it keeps the watches' stores (objects unpacked, shared with its catalog) and
+reconciles every workload once; "RSS ready" is then its peak while doing so.
     STACKHOOK_BIN=path/to/stackhook python3 scripts/bench-catalog.py 10000
 """
 
@@ -121,6 +132,26 @@ def wait_reloads(port, at_least, timeout=120):
     raise SystemExit("the catalog was not reloaded")
 
 
+def updates(port):
+    """(count, total seconds) of the catalog's updates so far."""
+    return (metric(port, "stackhook_catalog_update_duration_seconds_count"),
+            metric(port, "stackhook_catalog_update_duration_seconds_sum"))
+
+
+def wait_update(port, before, timeout=120):
+    """Waits for the catalog to apply a change after `before` (an `updates` reading);
+    returns how long the updates since took, in ms."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = updates(port)
+        if now[0] > before[0]:
+            time.sleep(0.5)
+            now = updates(port)
+            return (now[1] - before[1]) * 1e3
+        time.sleep(0.02)
+    raise SystemExit("the catalog did not apply the change")
+
+
 def run(n, stacks=100, depots=1000):
     work = tempfile.mkdtemp()
     catalog = os.path.join(work, "catalog")
@@ -143,31 +174,130 @@ def run(n, stacks=100, depots=1000):
         # One workload changes (a new generation).
         path = os.path.join(catalog, "workers-000.yaml")
         text = open(path).read().replace("uid: u0, generation: 1", "uid: u0, generation: 2", 1)
+        before = updates(probe)
         open(path, "w").write(text)
         wait_reloads(probe, 1)
+        workload_ms = wait_update(probe, before)
         time.sleep(1)
         after_workload = rss_kb(server.pid)
         # One Stack changes: every workload naming it is affected.
         path = os.path.join(catalog, "stack-0.yaml")
+        before = updates(probe)
         open(path, "w").write(STACK.format(i=0, gen=2))
         wait_reloads(probe, 2)
+        stack_ms = wait_update(probe, before)
         time.sleep(1)
         after_stack = rss_kb(server.pid)
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(work)
-    print(f"| {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
-          f"| {after_stack / 1024:.0f} MB | {ready_s:.2f} s | {validate_s:.2f} s ({summary}) |")
+    print(f"| files | {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
+          f"| {after_stack / 1024:.0f} MB | {ready_s:.2f} s | {workload_ms:.2f} ms | {stack_ms:.2f} ms "
+          f"| {validate_s:.2f} s ({summary}) |")
+
+
+def api_request(url, method, path, body, ctype="application/json"):
+    import json
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": ctype})
+    return urllib.request.urlopen(request, timeout=30).read()
+
+
+def run_cluster(n, stacks=100, depots=1000, controller=False):
+    import json
+    work = tempfile.mkdtemp()
+    catalog = os.path.join(work, "catalog")
+    write_catalog(catalog, n, stacks, depots)
+    crds = os.path.join(work, "crds.yaml")
+    with open(crds, "w") as f:
+        f.write(subprocess.run([BIN, "crds"], capture_output=True, text=True, check=True).stdout)
+    namespaces = os.path.join(work, "namespaces.yaml")
+    with open(namespaces, "w") as f:
+        for ns in [f"ns{i}" for i in range(NAMESPACES)] + ["stackhook-system"]:
+            f.write(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\n")
+    seeds = [namespaces, crds] + sorted(os.path.join(catalog, f) for f in os.listdir(catalog))
+    api = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/helm/fake_apiserver.py"), *seeds],
+                           stdout=subprocess.PIPE, text=True)
+    url = api.stdout.readline().strip()
+    if not url.startswith("http://"):
+        raise SystemExit("the fake API server did not start")
+    kubeconfig = os.path.join(work, "kubeconfig")
+    with open(kubeconfig, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "Config", "current-context": "fake",
+                   "clusters": [{"name": "fake", "cluster": {"server": url}}],
+                   "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
+                   "users": [{"name": "fake", "user": {"token": "fake"}}]}, f)
+    port, probe = 18543, 18180
+    made = 0
+    env = dict(os.environ, KUBECONFIG=kubeconfig, POD_NAMESPACE="stackhook-system")
+    if controller:
+        # The controller keeps the watches' stores (it reconciles from them).
+        command = [BIN, "controller", "--probe-listen", f"127.0.0.1:{probe}"]
+    else:
+        command = [BIN, "serve", "--kube", "--listen", f"127.0.0.1:{port}",
+                   "--probe-listen", f"127.0.0.1:{probe}", "--ca-out", os.path.join(work, "ca.crt")]
+    log = open(os.environ.get("BENCH_LOG", os.devnull), "w")
+    server = subprocess.Popen(command, stderr=log, stdout=subprocess.DEVNULL, env=env)
+    try:
+        t = time.time()
+        wait_ready(probe)
+        ready_s = time.time() - t
+        time.sleep(2)
+        ready = rss_kb(server.pid)
+        if controller:
+            # It reconciles every workload once (their objects made in the fake API
+            # server): wait until its memory has not grown for 10 s.
+            peak, still, deadline = ready, 0, time.time() + 300
+            while still < 10 and time.time() < deadline:
+                time.sleep(1)
+                now = rss_kb(server.pid)
+                still = still + 1 if now <= peak else 0
+                peak = max(peak, now)
+            ready = peak
+            items = json.loads(urllib.request.urlopen(url + "/apis/apps/v1/deployments", timeout=60).read())
+            made = len(items["items"])
+        # One Worker changes: a new generation, as the API server gives a spec change.
+        before = updates(probe)
+        api_request(url, "PATCH", "/apis/stackhook.io/v1alpha1/namespaces/ns0/workers/w0",
+                    {"metadata": {"generation": 2}, "spec": {"replicas": 3}}, "application/merge-patch+json")
+        workload_ms = wait_update(probe, before)
+        time.sleep(1)
+        after_workload = rss_kb(server.pid)
+        before = updates(probe)
+        api_request(url, "PATCH", "/apis/stackhook.io/v1alpha1/stacks/app-0",
+                    {"metadata": {"generation": 2}, "spec": {"image": {"tag": "1.2"}}},
+                    "application/merge-patch+json")
+        stack_ms = wait_update(probe, before)
+        time.sleep(1)
+        after_stack = rss_kb(server.pid)
+    finally:
+        server.terminate()
+        server.wait()
+        api.kill()
+        api.wait()
+        shutil.rmtree(work)
+    source = f"cluster, controller ({made:,} Deployments made)" if controller else "cluster"
+    print(f"| {source} | {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
+          f"| {after_stack / 1024:.0f} MB | {ready_s:.2f} s | {workload_ms:.2f} ms | {stack_ms:.2f} ms | |")
 
 
 def main():
-    sizes = [int(a) for a in sys.argv[1:]] or [1000, 10000, 50000]
-    print("| workloads | Stacks | Depots | RSS ready | after a workload change | after a Stack change "
-          "| first load | validate all |")
-    print("|---|---|---|---|---|---|---|---|")
+    args = sys.argv[1:]
+    cluster = "--cluster" in args
+    controller = "--controller" in args
+    sizes = [int(a) for a in args if not a.startswith("--")] or [1000, 10000, 50000]
+    print("| source | workloads | Stacks | Depots | RSS ready | after a workload change "
+          "| after a Stack change | first load | workload change applied | Stack change applied "
+          "| validate all |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in sizes:
-        run(n)
+        if controller:
+            run_cluster(n, controller=True)
+        elif cluster:
+            run_cluster(n)
+        else:
+            run(n)
 
 
 if __name__ == "__main__":

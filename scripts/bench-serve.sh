@@ -12,11 +12,25 @@ work="$(mktemp -d)"
 bin="${STACKHOOK_BIN:-target/release/stackhook}"
 [ -n "${STACKHOOK_BIN:-}" ] || cargo build --release --locked --quiet
 python3 scripts/make-bench-reviews.py "$work"
-RUST_LOG="${RUST_LOG:-info}" taskset -c 0 "$bin" serve --listen 127.0.0.1:18443 --probe-listen 127.0.0.1:18080 \
+# SCALE=N serves the example catalog plus N more Workers (scripts/bench-catalog.py's,
+# from files) instead of the embedded catalog: the same reviews against a large catalog.
+catalog=()
+if [ -n "${SCALE:-}" ]; then
+    python3 - "$work/catalog" "$SCALE" <<'PY'
+import importlib.util, shutil, sys
+spec = importlib.util.spec_from_file_location("b", "scripts/bench-catalog.py")
+b = importlib.util.module_from_spec(spec); spec.loader.exec_module(b)
+b.write_catalog(sys.argv[1], int(sys.argv[2]), 100, 1000)
+for f in ["stack-benthos.yaml", "stack-flare.yaml", "depots.yaml", "workloads.yaml"]:
+    shutil.copy(f"examples/catalog/{f}", f"{sys.argv[1]}/example-{f}")
+PY
+    catalog=(--catalog "$work/catalog")
+fi
+RUST_LOG="${RUST_LOG:-info}" taskset -c 0 "$bin" serve "${catalog[@]}" --listen 127.0.0.1:18443 --probe-listen 127.0.0.1:18080 \
     --ca-out "$work/ca.crt" 2> "$work/server.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.1; done
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 for body in pod-5k pod-20k worker; do

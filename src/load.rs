@@ -217,7 +217,8 @@ impl Document {
     }
 }
 
-fn read_error(path: &Path, source: std::io::Error) -> LoadError {
+/// The error of reading `path`.
+pub fn read_error(path: &Path, source: std::io::Error) -> LoadError {
     LoadError::Read {
         path: path.to_owned(),
         reason: match source.kind() {
@@ -251,30 +252,40 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, LoadError> {
             });
             continue;
         }
-        let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
-        if meta.is_dir() {
-            let walk = walkdir::WalkDir::new(path)
-                .follow_links(true)
-                .sort_by_file_name();
-            for entry in walk {
-                let entry = entry.map_err(|source| LoadError::Walk {
-                    path: path.clone(),
-                    source,
-                })?;
-                let hidden =
-                    entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
-                if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden {
-                    inputs.push(read_file(entry.path())?);
-                }
-            }
-        } else {
-            inputs.push(read_file(path)?);
+        for file in manifests_under(path)? {
+            inputs.push(read_file(&file)?);
         }
     }
     Ok(inputs)
 }
 
-fn read_file(path: &Path) -> Result<Input, LoadError> {
+/// The manifests a path names: itself if a file, else the `.yaml`, `.yml` and
+/// `.json` files under it (recursively, links followed, hidden files left out), in
+/// file-name order.
+pub fn manifests_under(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(|source| LoadError::Walk {
+            path: path.to_owned(),
+            source,
+        })?;
+        let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+        if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden {
+            out.push(entry.path().to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one file.
+pub fn read_file(path: &Path) -> Result<Input, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| read_error(path, e))?;
     Ok(Input {
         name: path.display().to_string().into(),
@@ -403,7 +414,15 @@ pub fn load_catalog(paths: &[PathBuf]) -> Result<(MemoryCatalog, LoadReport), Lo
 /// the one loader, so every source means the same — `stackhook-config` ConfigMaps
 /// included, conflicts reported, each object's content hash recorded.
 pub fn load_inputs(inputs: &[Input]) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
-    let mut catalog = MemoryCatalog::new();
+    load_into(MemoryCatalog::new(), inputs)
+}
+
+/// [`load_inputs`] into `catalog` (a [`MemoryCatalog::compact`] one, for a server that
+/// holds thousands of workloads).
+pub fn load_into(
+    mut catalog: MemoryCatalog,
+    inputs: &[Input],
+) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
     let mut report = LoadReport::default();
     let mut errors = Vec::new();
     for input in inputs {

@@ -438,3 +438,42 @@ fn a_dataos_pulsar_function_stack_renders_with_what_resolve_gives() {
     );
     assert_eq!(docs[2]["spec"]["maxReplicas"], 5);
 }
+
+/// A server keeps file workloads packed (compact JSON, decoded when a plan is built):
+/// every workload of the corpus decodes to exactly what was parsed.
+#[test]
+fn every_corpus_workload_is_kept_packed_without_loss() {
+    use stackhook_core::model::{Parsed, Resource, parse_document};
+    use stackhook_core::{Catalog, MemoryCatalog};
+    let mut shared = MemoryCatalog::new();
+    let mut compact = MemoryCatalog::compact();
+    for [file, ..] in sources() {
+        let text = std::fs::read_to_string(repo(&format!("{DIR}/{file}"))).unwrap();
+        let Ok(docs) = parse_documents(&text) else {
+            continue;
+        };
+        for (i, doc) in docs.into_iter().enumerate() {
+            let Ok(Parsed::Resource(r)) = parse_document(doc.value) else {
+                continue;
+            };
+            if let Resource::Workload(w) = *r {
+                // Distinct keys, whatever the examples call themselves.
+                let mut v = Resource::Workload(w).to_json();
+                v["metadata"]["name"] =
+                    Value::from(format!("{}-{i}", file.replace(['/', '.'], "-")));
+                let Ok(Parsed::Resource(r)) = parse_document(v) else {
+                    panic!("{file}: its own CRD form does not parse");
+                };
+                shared.insert((*r).clone()).unwrap();
+                compact.insert(*r).unwrap();
+            }
+        }
+    }
+    let workloads = shared.workloads();
+    assert!(
+        workloads.len() >= 20,
+        "only {} corpus workloads",
+        workloads.len()
+    );
+    assert_eq!(compact.workloads(), workloads);
+}

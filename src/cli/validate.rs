@@ -81,7 +81,9 @@ impl Checked {
 
 /// Namespace and name of a document, in CRD form (a native one is converted first).
 fn identity(value: &Value) -> (Option<String>, String) {
-    let converted = model::native::to_crd(value.clone()).map(|c| c.value).ok();
+    // Only a DataOS-native document needs converting to be read as CRD form.
+    let converted = model::native::native_type(value)
+        .and_then(|_| model::native::to_crd(value.clone()).map(|c| c.value).ok());
     let meta = converted.as_ref().unwrap_or(value).get("metadata");
     let text = |k: &str| {
         meta.and_then(|m| m.get(k))

@@ -1,32 +1,62 @@
-//! The catalog from Kubernetes watches (`--kube`): reflectors keep Stacks, Depots,
-//! Workers, Services, Workflows and `stackhook-config` ConfigMaps in memory, and every
-//! change builds the same [`MemoryCatalog`] the file loader fills; the served catalog
-//! is updated to it (unchanged entries and the plans of untouched workloads kept).
-//! The admission path reads that catalog and never calls the API server.
+//! The catalog from Kubernetes watches (`--kube`). One reflector per kind keeps the
+//! objects — Stacks, Depots, Workers, Services, Workflows and `stackhook-config`
+//! ConfigMaps — and each watch event becomes a [`Change`] of the served catalog,
+//! applied in time proportional to what it touches (never a rebuild). The catalog
+//! holds the stores' own objects (shared, not copied), and the workload stores are
+//! the controller's too: each object is held once. The admission path reads the
+//! catalog and never calls the API server.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::catalog::Dependents;
-use stackhook_core::model::{self, Depot, Service, Stack, Worker, Workflow, Workload};
+use stackhook_core::catalog::{Applied, Change, Dependents, WorkloadKey};
+use stackhook_core::model::{Depot, Service, Stack, Worker, Workflow, WorkloadKind};
 use stackhook_core::settings::{self, CONFIG_MAP_NAME};
-use tokio::sync::Notify;
+use tokio::sync::mpsc;
 
 use crate::server::catalog::CatalogState;
 use crate::server::metrics::Metrics;
 
-/// How long changes are gathered before the catalog is rebuilt: a burst of events (a
-/// `kubectl apply -f dir/`) makes one rebuild.
-const SETTLE: Duration = Duration::from_millis(25);
+/// How many watch updates one catalog change gathers at most: a burst (a
+/// `kubectl apply -f dir/`, a relist) makes few swaps, and a swap stays short.
+const MAX_BATCH: usize = 512;
+
+/// How many updates the watches may be ahead of the catalog before they wait.
+const BACKLOG: usize = 1024;
+
+/// The kinds the catalog is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// Stacks.
+    Stack,
+    /// Depots.
+    Depot,
+    /// Workers, Services or Workflows.
+    Workload(WorkloadKind),
+    /// `stackhook-config` ConfigMaps.
+    Settings,
+}
+
+const KINDS: usize = 6;
+
+/// What a watch tells the catalog.
+#[derive(Debug)]
+pub enum Update {
+    /// Objects changed or went (the store has taken them).
+    Changes(Vec<Change>),
+    /// A list of this kind began (without a store: its objects follow as changes).
+    Relisting(Kind),
+    /// A list of this kind ended: every object of it has been seen (objects deleted
+    /// while the watch was down were not, and go from the catalog).
+    Listed(Kind),
+}
 
 /// The reflectors' stores.
 #[derive(Clone)]
@@ -35,335 +65,618 @@ pub struct Stores {
     pub stacks: Store<Stack>,
     /// Depots.
     pub depots: Store<Depot>,
-    /// Workers.
+    /// Workers (also the controller's).
     pub workers: Store<Worker>,
-    /// Services.
+    /// Services (also the controller's).
     pub services: Store<Service>,
-    /// Workflows.
+    /// Workflows (also the controller's).
     pub workflows: Store<Workflow>,
     /// `stackhook-config` ConfigMaps.
     pub configs: Store<ConfigMap>,
 }
 
-/// What the catalog is built from, in a form tests can make without a cluster.
-#[derive(Default)]
-pub struct Snapshot {
-    /// Stacks.
-    pub stacks: Vec<Arc<Stack>>,
-    /// Depots.
-    pub depots: Vec<Arc<Depot>>,
-    /// Workloads.
-    pub workloads: Vec<Workload>,
-    /// `stackhook-config` ConfigMaps.
-    pub configs: Vec<Arc<ConfigMap>>,
+/// A kind the catalog watches: how its objects enter and leave the catalog.
+pub trait Watched:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static
+{
+    /// Which kind.
+    const KIND: Kind;
+    /// The change that puts `object` (the store's own) in the catalog, if any.
+    fn upsert(object: Arc<Self>) -> Option<Change>;
+    /// The change that takes `object` out, if any.
+    fn removal(object: &Self) -> Option<Change>;
 }
 
-impl Stores {
-    fn snapshot(&self) -> Snapshot {
-        let mut workloads: Vec<Workload> = Vec::new();
-        workloads.extend(self.workers.state().into_iter().map(Workload::Worker));
-        workloads.extend(self.services.state().into_iter().map(Workload::Service));
-        workloads.extend(self.workflows.state().into_iter().map(Workload::Workflow));
-        Snapshot {
-            stacks: self.stacks.state(),
-            depots: self.depots.state(),
-            workloads,
-            configs: self.configs.state(),
-        }
+impl Watched for Stack {
+    const KIND: Kind = Kind::Stack;
+    fn upsert(object: Arc<Self>) -> Option<Change> {
+        Some(Change::Upsert(stackhook_core::model::Resource::Stack(
+            object,
+        )))
+    }
+    fn removal(object: &Self) -> Option<Change> {
+        Some(Change::RemoveStack(object.name_any()))
     }
 }
 
-/// The catalog of a snapshot, and what could not join it (logged, not fatal: one
-/// broken object must not take admission down for everyone).
-pub fn build(snapshot: Snapshot, release_namespace: Option<&str>) -> (MemoryCatalog, Vec<String>) {
-    let mut catalog = MemoryCatalog::new();
-    let mut problems = Vec::new();
-    catalog.set_release_namespace(release_namespace.map(str::to_owned));
-    let resources = snapshot
-        .stacks
-        .into_iter()
-        .map(model::Resource::Stack)
-        .chain(snapshot.depots.into_iter().map(model::Resource::Depot))
-        .chain(
-            snapshot
-                .workloads
-                .into_iter()
-                .map(model::Resource::Workload),
-        );
-    for r in resources {
-        let what = format!(
-            "{} {}",
-            r.kind(),
-            r.meta().name.as_deref().unwrap_or_default()
-        );
-        if let Err(e) = catalog.insert(r) {
-            problems.push(format!("{what}: {e}"));
-        }
+impl Watched for Depot {
+    const KIND: Kind = Kind::Depot;
+    fn upsert(object: Arc<Self>) -> Option<Change> {
+        Some(Change::Upsert(stackhook_core::model::Resource::Depot(
+            object,
+        )))
     }
-    for cm in snapshot.configs {
-        if cm.name_any() != CONFIG_MAP_NAME {
-            continue;
-        }
-        let namespace = cm.namespace().unwrap_or_default();
-        match serde_json::to_value(&*cm)
-            .map_err(|e| e.to_string())
-            .and_then(|v| settings::entries(&v).map_err(|e| e.to_string()))
-        {
-            Ok(entries) => catalog.set_settings(&namespace, entries),
-            Err(e) => problems.push(e),
-        }
-    }
-    (catalog, problems)
-}
-
-/// Identifies the Stacks', Depots' and settings' versions: when it changes, every
-/// workload's Stamp may have changed and the controller reconciles them all.
-fn inputs_version(s: &Snapshot) -> u64 {
-    let mut h = DefaultHasher::new();
-    let mut ids: Vec<(Option<&str>, Option<&str>)> = Vec::new();
-    ids.extend(s.stacks.iter().map(|o| {
-        (
-            o.meta().uid.as_deref(),
-            o.meta().resource_version.as_deref(),
-        )
-    }));
-    ids.extend(s.depots.iter().map(|o| {
-        (
-            o.meta().uid.as_deref(),
-            o.meta().resource_version.as_deref(),
-        )
-    }));
-    ids.extend(s.configs.iter().map(|o| {
-        (
-            o.meta().uid.as_deref(),
-            o.meta().resource_version.as_deref(),
-        )
-    }));
-    ids.sort_unstable();
-    ids.hash(&mut h);
-    h.finish()
-}
-
-/// Identifies everything the catalog is built from: the inputs, and each workload's
-/// identity, spec generation, labels and annotations. A workload's status is left
-/// out: the controller's own status writes must not rebuild the catalog (and drop the
-/// webhook's kept plans and patches with it).
-fn catalog_version(s: &Snapshot) -> u64 {
-    let mut h = DefaultHasher::new();
-    inputs_version(s).hash(&mut h);
-    let mut ids: Vec<_> = s
-        .workloads
-        .iter()
-        .map(|w| {
-            let m = w.meta();
-            (
-                w.kind(),
-                m.namespace.as_deref(),
-                m.name.as_deref(),
-                m.uid.as_deref(),
-                // Without a generation (not a CRD the API server versions), any change.
-                m.generation
-                    .map_or(m.resource_version.as_deref().map(str::to_owned), |g| {
-                        Some(g.to_string())
-                    }),
-                m.labels.as_ref(),
-                m.annotations.as_ref(),
-            )
+    fn removal(object: &Self) -> Option<Change> {
+        Some(Change::RemoveDepot {
+            namespace: object.namespace().unwrap_or_default(),
+            name: object.name_any(),
         })
-        .collect();
-    ids.sort_unstable();
-    ids.hash(&mut h);
-    h.finish()
+    }
 }
 
-/// Starts one reflector; its events wake the rebuild.
-fn reflect<K>(
+macro_rules! watched_workload {
+    ($ty:ident) => {
+        impl Watched for $ty {
+            const KIND: Kind = Kind::Workload(WorkloadKind::$ty);
+            fn upsert(object: Arc<Self>) -> Option<Change> {
+                Some(Change::Upsert(stackhook_core::model::Resource::Workload(
+                    stackhook_core::model::Workload::$ty(object),
+                )))
+            }
+            fn removal(object: &Self) -> Option<Change> {
+                Some(Change::RemoveWorkload(WorkloadKey {
+                    namespace: object.namespace().unwrap_or_default(),
+                    kind: WorkloadKind::$ty,
+                    name: object.name_any(),
+                }))
+            }
+        }
+    };
+}
+watched_workload!(Worker);
+watched_workload!(Service);
+watched_workload!(Workflow);
+
+impl Watched for ConfigMap {
+    const KIND: Kind = Kind::Settings;
+    fn upsert(object: Arc<Self>) -> Option<Change> {
+        // The watch asks for `stackhook-config` only; any other ConfigMap (a
+        // rendered one) is not settings, whatever the API server sends.
+        if object.name_any() != CONFIG_MAP_NAME {
+            return None;
+        }
+        let namespace = object.namespace().unwrap_or_default();
+        let entries = match settings_of(&object) {
+            Ok(entries) => Some(entries),
+            Err(problem) => {
+                // One broken ConfigMap must not take admission down for everyone:
+                // the namespace gets no settings until it is fixed.
+                tracing::warn!(problem = %problem, "stackhook-config left out of the catalog");
+                None
+            }
+        };
+        Some(Change::Settings { namespace, entries })
+    }
+    fn removal(object: &Self) -> Option<Change> {
+        (object.name_any() == CONFIG_MAP_NAME).then(|| Change::Settings {
+            namespace: object.namespace().unwrap_or_default(),
+            entries: None,
+        })
+    }
+}
+
+/// The entries of a `stackhook-config` ConfigMap, or why it cannot be read.
+pub fn settings_of(cm: &ConfigMap) -> Result<Vec<(String, settings::Settings)>, String> {
+    serde_json::to_value(cm)
+        .map_err(|e| e.to_string())
+        .and_then(|v| settings::entries(&v).map_err(|e| e.to_string()))
+}
+
+/// The changes that make the catalog hold what the store of `kind` holds after a
+/// list: every object upserted (unchanged ones touch nothing) and the catalog's
+/// objects of that kind the store no longer has removed.
+pub fn relist(kind: Kind, stores: &Stores, catalog: &MemoryCatalog) -> Vec<Change> {
+    fn listed<K: Watched>(store: &Store<K>, gone: impl Iterator<Item = Change>) -> Vec<Change> {
+        let mut changes: Vec<Change> = gone.collect();
+        changes.extend(store.state().into_iter().filter_map(K::upsert));
+        changes
+    }
+    match kind {
+        Kind::Stack => listed(
+            &stores.stacks,
+            catalog
+                .stacks()
+                .filter_map(|s| s.metadata.name.clone())
+                .filter(|n| stores.stacks.get(&ObjectRef::new(n)).is_none())
+                .map(Change::RemoveStack),
+        ),
+        Kind::Depot => listed(
+            &stores.depots,
+            catalog
+                .depots()
+                .map(|d| (d.namespace().unwrap_or_default(), d.name_any()))
+                .filter(|(ns, n)| stores.depots.get(&ObjectRef::new(n).within(ns)).is_none())
+                .map(|(namespace, name)| Change::RemoveDepot { namespace, name }),
+        ),
+        Kind::Workload(k) => {
+            fn has<K: Watched>(store: &Store<K>, key: &WorkloadKey) -> bool {
+                store
+                    .get(&ObjectRef::new(&key.name).within(&key.namespace))
+                    .is_some()
+            }
+            let present = |key: &WorkloadKey| match k {
+                WorkloadKind::Worker => has(&stores.workers, key),
+                WorkloadKind::Service => has(&stores.services, key),
+                WorkloadKind::Workflow => has(&stores.workflows, key),
+            };
+            let gone = catalog
+                .workload_keys()
+                .filter(|key| key.kind == k && !present(key))
+                .cloned()
+                .map(Change::RemoveWorkload);
+            match k {
+                WorkloadKind::Worker => listed(&stores.workers, gone),
+                WorkloadKind::Service => listed(&stores.services, gone),
+                WorkloadKind::Workflow => listed(&stores.workflows, gone),
+            }
+        }
+        Kind::Settings => listed(
+            &stores.configs,
+            catalog
+                .settings_namespaces()
+                .filter(|ns| {
+                    stores
+                        .configs
+                        .get(&ObjectRef::new(CONFIG_MAP_NAME).within(ns))
+                        .is_none()
+                })
+                .map(|ns| Change::Settings {
+                    namespace: ns.clone(),
+                    entries: None,
+                }),
+        ),
+    }
+}
+
+/// Starts one watch: its events go to `tx` — once the store has them when `keep`
+/// (the controller reads the store), else straight (the catalog, packed, is the
+/// only copy).
+fn reflect<K: Watched>(
     api: Api<K>,
     config: watcher::Config,
-    changed: Arc<Notify>,
-) -> (Store<K>, impl Stream<Item = ()> + Send + 'static)
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
+    tx: mpsc::Sender<Update>,
+    keep: bool,
+) -> (Option<Store<K>>, futures::future::BoxFuture<'static, ()>) {
     let kind = K::kind(&()).into_owned();
-    let stream = reflector::reflector(
-        writer,
-        watcher(api, config)
-            .default_backoff()
-            // Managed fields are most of an object's size and nothing here reads them.
-            .modify(|o| o.managed_fields_mut().clear()),
-    )
-    .map(move |event| match event {
-        Ok(_) => changed.notify_one(),
-        Err(e) => tracing::warn!(kind = %kind, error = %e, "watch failed; retrying"),
-    });
-    (reader, stream)
+    let watch = watcher(api, config)
+        .default_backoff()
+        // Managed fields are most of an object's size and nothing here reads them.
+        .modify(|o| o.managed_fields_mut().clear());
+    let (reader, events) = if keep {
+        let (reader, writer) = reflector::store();
+        (Some(reader), reflector::reflector(writer, watch).boxed())
+    } else {
+        (None, watch.boxed())
+    };
+    let store = reader.clone();
+    let drive = async move {
+        let mut events = events;
+        while let Some(event) = events.next().await {
+            let update = match (event, &store) {
+                (Ok(watcher::Event::Apply(o)), Some(store)) => {
+                    // The store's copy, so that the catalog holds no second one.
+                    let object = store
+                        .get(&ObjectRef::from_obj(&o))
+                        .unwrap_or_else(|| Arc::new(o));
+                    Update::Changes(K::upsert(object).into_iter().collect())
+                }
+                (Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)), None) => {
+                    Update::Changes(K::upsert(Arc::new(o)).into_iter().collect())
+                }
+                (Ok(watcher::Event::Delete(o)), _) => {
+                    Update::Changes(K::removal(&o).into_iter().collect())
+                }
+                (Ok(watcher::Event::Init), None) => Update::Relisting(K::KIND),
+                (Ok(watcher::Event::InitDone), _) => Update::Listed(K::KIND),
+                // With a store, the list is read from it when it ends.
+                (Ok(watcher::Event::Init | watcher::Event::InitApply(_)), Some(_)) => continue,
+                (Err(e), _) => {
+                    tracing::warn!(kind = %kind, error = %e, "watch failed; retrying");
+                    continue;
+                }
+            };
+            if tx.send(update).await.is_err() {
+                return;
+            }
+        }
+    };
+    (reader, Box::pin(drive))
 }
 
-/// Watches the cluster and keeps `state` current. Each change's touched workloads go
-/// to `touched_tx` (for the controller). Runs until the client's watches end.
-pub async fn run(
+/// An object's identity within its kind: (namespace, name).
+type Seen = BTreeSet<(String, String)>;
+
+/// What a change is of: its kind and (namespace, name).
+fn identity(change: &Change) -> Option<(Kind, (String, String))> {
+    match change {
+        Change::Upsert(r) => {
+            let kind = match r {
+                stackhook_core::model::Resource::Stack(_) => Kind::Stack,
+                stackhook_core::model::Resource::Depot(_) => Kind::Depot,
+                stackhook_core::model::Resource::Workload(w) => Kind::Workload(w.kind()),
+            };
+            let m = r.meta();
+            Some((
+                kind,
+                (
+                    m.namespace.clone().unwrap_or_default(),
+                    m.name.clone().unwrap_or_default(),
+                ),
+            ))
+        }
+        Change::Settings { namespace, .. } => Some((
+            Kind::Settings,
+            (namespace.clone(), CONFIG_MAP_NAME.to_owned()),
+        )),
+        _ => None,
+    }
+}
+
+/// The removals that end a list without a store: the catalog's objects of `kind`
+/// the list did not have.
+fn unseen(kind: Kind, seen: &Seen, catalog: &MemoryCatalog) -> Vec<Change> {
+    let has = |ns: &str, name: &str| seen.contains(&(ns.to_owned(), name.to_owned()));
+    match kind {
+        Kind::Stack => catalog
+            .stacks()
+            .filter_map(|s| s.metadata.name.clone())
+            .filter(|n| !has("", n))
+            .map(Change::RemoveStack)
+            .collect(),
+        Kind::Depot => catalog
+            .depots()
+            .map(|d| (d.namespace().unwrap_or_default(), d.name_any()))
+            .filter(|(ns, n)| !has(ns, n))
+            .map(|(namespace, name)| Change::RemoveDepot { namespace, name })
+            .collect(),
+        Kind::Workload(k) => catalog
+            .workload_keys()
+            .filter(|key| key.kind == k && !has(&key.namespace, &key.name))
+            .cloned()
+            .map(Change::RemoveWorkload)
+            .collect(),
+        Kind::Settings => catalog
+            .settings_namespaces()
+            .filter(|ns| !has(ns, CONFIG_MAP_NAME))
+            .map(|ns| Change::Settings {
+                namespace: ns.clone(),
+                entries: None,
+            })
+            .collect(),
+    }
+}
+
+/// Merges what two changes touched.
+fn merge(a: Dependents, b: Dependents) -> Dependents {
+    match (a, b) {
+        (Dependents::All, _) | (_, Dependents::All) => Dependents::All,
+        (Dependents::Some(a), Dependents::Some(b)) => {
+            let keys: BTreeSet<WorkloadKey> = a.into_iter().chain(b).collect();
+            Dependents::Some(keys.into_iter().collect())
+        }
+    }
+}
+
+/// What the catalog task keeps between batches.
+#[derive(Default)]
+pub struct Progress {
+    /// The kinds whose first list has ended.
+    pub listed: BTreeSet<Kind>,
+    /// Without stores: the objects seen by each list under way.
+    relisting: std::collections::BTreeMap<Kind, Seen>,
+}
+
+/// Applies a batch of updates to `catalog`, in order. `stores` are the reflectors'
+/// when kept (a list is then read from its store), else `None`. What the batch
+/// touched, and what could not join.
+pub fn apply_batch(
+    catalog: &mut MemoryCatalog,
+    stores: Option<&Stores>,
+    batch: Vec<Update>,
+    progress: &mut Progress,
+) -> (Dependents, Vec<String>) {
+    let mut touched = Dependents::Some(Vec::new());
+    let mut problems = Vec::new();
+    for update in batch {
+        let changes = match update {
+            Update::Changes(changes) => {
+                for c in &changes {
+                    if let Some((kind, id)) = identity(c)
+                        && let Some(seen) = progress.relisting.get_mut(&kind)
+                    {
+                        seen.insert(id);
+                    }
+                }
+                changes
+            }
+            Update::Relisting(kind) => {
+                progress.relisting.insert(kind, Seen::new());
+                continue;
+            }
+            Update::Listed(kind) => {
+                progress.listed.insert(kind);
+                match (stores, progress.relisting.remove(&kind)) {
+                    (Some(stores), _) => relist(kind, stores, catalog),
+                    (None, Some(seen)) => unseen(kind, &seen, catalog),
+                    (None, None) => Vec::new(),
+                }
+            }
+        };
+        let Applied {
+            touched: t,
+            problems: p,
+        } = catalog.apply(changes);
+        touched = merge(touched, t);
+        problems.extend(p.into_iter().map(|e| e.to_string()));
+    }
+    (touched, problems)
+}
+
+/// Starts the watches that keep `state` current. With `keep_stores` (the controller
+/// runs in this process) the objects are kept in reflector stores, which the catalog
+/// shares and the controller reconciles from; without, the catalog keeps them packed
+/// and is their only copy. Ready once every watch has listed. Each change's touched
+/// workloads go to `touched_tx` (for the controller).
+pub fn start(
     client: Client,
     state: Arc<CatalogState>,
     metrics: Arc<Metrics>,
     release_namespace: Option<String>,
     touched_tx: crate::controller::Touched,
-) {
-    let changed = Arc::new(Notify::new());
+    keep_stores: bool,
+) -> Option<Stores> {
+    let (tx, rx) = mpsc::channel(BACKLOG);
     let config = watcher::Config::default();
-    let (stacks, s1) = reflect(
+    let keep = keep_stores;
+    let (stacks, d1) = reflect(
         Api::<Stack>::all(client.clone()),
         config.clone(),
-        Arc::clone(&changed),
+        tx.clone(),
+        keep,
     );
-    let (depots, s2) = reflect(
+    let (depots, d2) = reflect(
         Api::<Depot>::all(client.clone()),
         config.clone(),
-        Arc::clone(&changed),
+        tx.clone(),
+        keep,
     );
-    let (workers, s3) = reflect(
+    let (workers, d3) = reflect(
         Api::<Worker>::all(client.clone()),
         config.clone(),
-        Arc::clone(&changed),
+        tx.clone(),
+        keep,
     );
-    let (services, s4) = reflect(
+    let (services, d4) = reflect(
         Api::<Service>::all(client.clone()),
         config.clone(),
-        Arc::clone(&changed),
+        tx.clone(),
+        keep,
     );
-    let (workflows, s5) = reflect(
+    let (workflows, d5) = reflect(
         Api::<Workflow>::all(client.clone()),
-        config.clone(),
-        Arc::clone(&changed),
+        config,
+        tx.clone(),
+        keep,
     );
-    let (configs, s6) = reflect(
+    let (configs, d6) = reflect(
         Api::<ConfigMap>::all(client),
         watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP_NAME}")),
-        Arc::clone(&changed),
+        tx,
+        keep,
     );
-    let stores = Stores {
-        stacks,
-        depots,
-        workers,
-        services,
-        workflows,
-        configs,
+    let stores = match (stacks, depots, workers, services, workflows, configs) {
+        (
+            Some(stacks),
+            Some(depots),
+            Some(workers),
+            Some(services),
+            Some(workflows),
+            Some(configs),
+        ) => Some(Stores {
+            stacks,
+            depots,
+            workers,
+            services,
+            workflows,
+            configs,
+        }),
+        _ => None,
     };
-    let streams = futures::stream::select_all([
-        s1.boxed(),
-        s2.boxed(),
-        s3.boxed(),
-        s4.boxed(),
-        s5.boxed(),
-        s6.boxed(),
-    ]);
-    let drive = tokio::spawn(streams.for_each(|()| async {}));
-
-    let synced = async {
-        let s = &stores;
-        tokio::try_join!(
-            s.stacks.wait_until_ready(),
-            s.depots.wait_until_ready(),
-            s.workers.wait_until_ready(),
-            s.services.wait_until_ready(),
-            s.workflows.wait_until_ready(),
-            s.configs.wait_until_ready(),
-        )
-    };
-    if synced.await.is_err() {
-        tracing::error!("the watches stopped before their first sync");
-        return;
+    for drive in [d1, d2, d3, d4, d5, d6] {
+        tokio::spawn(drive);
     }
-    tracing::info!("initial sync of Stacks, Depots, workloads and stackhook-config done");
-    let mut last_catalog = None;
-    loop {
-        let snapshot = stores.snapshot();
-        let whole = catalog_version(&snapshot);
-        if last_catalog != Some(whole) {
-            last_catalog = Some(whole);
-            let (catalog, problems) = build(snapshot, release_namespace.as_deref());
-            for p in &problems {
-                tracing::warn!(problem = %p, "left out of the catalog");
+    tokio::spawn(run(
+        stores.clone(),
+        state,
+        metrics,
+        release_namespace,
+        touched_tx,
+        rx,
+    ));
+    stores
+}
+
+/// Applies the watches' updates to `state` until they end.
+pub async fn run(
+    stores: Option<Stores>,
+    state: Arc<CatalogState>,
+    metrics: Arc<Metrics>,
+    release_namespace: Option<String>,
+    touched_tx: crate::controller::Touched,
+    mut rx: mpsc::Receiver<Update>,
+) {
+    state.update(&metrics, |c| {
+        // Without stores the catalog is the objects' only copy: packed.
+        *c = if stores.is_some() {
+            MemoryCatalog::new()
+        } else {
+            MemoryCatalog::compact()
+        };
+        c.set_release_namespace(release_namespace);
+    });
+    let mut progress = Progress::default();
+    let mut ready = false;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(u) = rx.try_recv()
+        {
+            batch.push(u);
+        }
+        let (counts, (touched, problems)) = state.update(&metrics, |catalog| {
+            apply_batch(catalog, stores.as_ref(), batch, &mut progress)
+        });
+        for p in &problems {
+            tracing::warn!(problem = %p, "left out of the catalog");
+        }
+        if !ready {
+            if progress.listed.len() < KINDS {
+                continue;
             }
-            // Kept: every unchanged entry, and the webhook's plans of the workloads the
-            // change did not touch.
-            let (counts, touched) = state.reload(catalog, &metrics);
-            tracing::debug!(
+            ready = true;
+            state.set_ready();
+            tracing::info!(
                 stacks = counts.stacks,
                 depots = counts.depots,
                 workloads = counts.workloads,
-                touched = crate::server::catalog::touched_count(&touched),
-                "catalog updated from the watches"
+                "initial sync of Stacks, Depots, workloads and stackhook-config done"
             );
-            if touched != Dependents::Some(Vec::new()) {
-                // No controller listening (the webhook alone) is no error.
-                let _ = touched_tx.send(Arc::new(touched));
-            }
+            // No controller listening (the webhook alone) is no error.
+            let _ = touched_tx.send(Arc::new(Dependents::All));
+            continue;
         }
-        if drive.is_finished() {
-            tracing::error!("the watches stopped");
-            return;
+        tracing::debug!(
+            stacks = counts.stacks,
+            depots = counts.depots,
+            workloads = counts.workloads,
+            touched = crate::server::catalog::touched_count(&touched),
+            "catalog updated from the watches"
+        );
+        if touched != Dependents::Some(Vec::new()) {
+            let _ = touched_tx.send(Arc::new(touched));
         }
-        changed.notified().await;
-        tokio::time::sleep(SETTLE).await;
     }
+    tracing::error!("the watches stopped");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::runtime::reflector::store::Writer;
     use serde_json::json;
     use stackhook_core::Catalog;
-    use stackhook_core::model::WorkloadKind;
 
-    fn object<K: DeserializeOwned>(v: serde_json::Value) -> Arc<K> {
-        Arc::new(serde_json::from_value(v).unwrap())
+    fn object<K: DeserializeOwned>(v: serde_json::Value) -> K {
+        serde_json::from_value(v).unwrap()
     }
 
-    fn snapshot() -> Snapshot {
-        Snapshot {
-            stacks: vec![object(json!({
-                "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
-                "metadata": {"name": "app-1", "uid": "s1", "resourceVersion": "1"},
-                "spec": {"name": "app", "version": "1", "workerConfig": {}}}))],
-            depots: vec![object(json!({
-                "apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
-                "metadata": {"name": "lake", "namespace": "team", "uid": "d1", "resourceVersion": "2"},
-                "spec": {"type": "S3"}}))],
-            workloads: vec![Workload::Worker(object(json!({
-                "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
-                "metadata": {"name": "w", "namespace": "team", "uid": "w1"},
-                "spec": {"stack": "app:1"}})))],
-            configs: vec![
-                object(json!({
-                    "apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": CONFIG_MAP_NAME, "namespace": "team", "uid": "c1"},
-                    "data": {"default": "ingressDomainSuffix: team.example\n"}})),
-                object(json!({
-                    "apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": CONFIG_MAP_NAME, "namespace": "broken", "uid": "c2"},
-                    "data": {"x": "colour: blue\n"}})),
-            ],
-        }
+    fn worker(generation: i64, phase: &str) -> Worker {
+        object(json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+            "metadata": {"name": "w", "namespace": "team", "uid": "w1", "generation": generation},
+            "spec": {"stack": "app:1"}, "status": {"phase": phase}}))
+    }
+
+    fn config(namespace: &str, data: serde_json::Value) -> ConfigMap {
+        object(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": CONFIG_MAP_NAME, "namespace": namespace, "uid": namespace},
+            "data": data}))
+    }
+
+    struct Writers {
+        stacks: Writer<Stack>,
+        depots: Writer<Depot>,
+        workers: Writer<Worker>,
+        configs: Writer<ConfigMap>,
+    }
+
+    fn stores() -> (Stores, Writers) {
+        let (stacks, mut sw) = reflector::store();
+        let (depots, mut dw) = reflector::store();
+        let (workers, mut ww) = reflector::store();
+        let (services, _) = reflector::store();
+        let (workflows, _) = reflector::store();
+        let (configs, mut cw) = reflector::store();
+        sw.apply_watcher_event(&watcher::Event::Apply(object(json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
+            "metadata": {"name": "app-1", "uid": "s1"},
+            "spec": {"name": "app", "version": "1", "workerConfig": {}}}))));
+        dw.apply_watcher_event(&watcher::Event::Apply(object(json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Depot",
+            "metadata": {"name": "lake", "namespace": "team", "uid": "d1"},
+            "spec": {"type": "S3"}}))));
+        ww.apply_watcher_event(&watcher::Event::Apply(worker(1, "Pending")));
+        cw.apply_watcher_event(&watcher::Event::Apply(config(
+            "team",
+            json!({"default": "ingressDomainSuffix: team.example\n"}),
+        )));
+        cw.apply_watcher_event(&watcher::Event::Apply(config(
+            "broken",
+            json!({"x": "colour: blue\n"}),
+        )));
+        let stores = Stores {
+            stacks,
+            depots,
+            workers,
+            services,
+            workflows,
+            configs,
+        };
+        let writers = Writers {
+            stacks: sw,
+            depots: dw,
+            workers: ww,
+            configs: cw,
+        };
+        (stores, writers)
+    }
+
+    const ALL_KINDS: [Kind; KINDS] = [
+        Kind::Stack,
+        Kind::Depot,
+        Kind::Workload(WorkloadKind::Worker),
+        Kind::Workload(WorkloadKind::Service),
+        Kind::Workload(WorkloadKind::Workflow),
+        Kind::Settings,
+    ];
+
+    fn listed(stores: &Stores) -> MemoryCatalog {
+        let mut catalog = MemoryCatalog::new();
+        let mut listed = Progress::default();
+        let batch = ALL_KINDS.into_iter().map(Update::Listed).collect();
+        let (_, problems) = apply_batch(&mut catalog, Some(stores), batch, &mut listed);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(listed.listed.len(), KINDS);
+        catalog
     }
 
     #[test]
-    fn builds_the_catalog_the_admission_path_reads() {
-        let (catalog, problems) = build(snapshot(), Some("stackhook-system"));
+    fn the_lists_fill_the_catalog_the_admission_path_reads_with_the_stores_objects() {
+        let (stores, _writers) = stores();
+        let catalog = listed(&stores);
         let counts = catalog.counts();
         assert_eq!((counts.stacks, counts.depots, counts.workloads), (1, 1, 1));
-        assert!(
-            catalog
-                .workload("team", WorkloadKind::Worker, "w")
-                .is_some()
-        );
+        let Some(stackhook_core::model::Workload::Worker(w)) =
+            catalog.workload("team", WorkloadKind::Worker, "w")
+        else {
+            panic!("no worker");
+        };
+        // Held once: the catalog's object is the store's.
+        let stored = stores
+            .workers
+            .get(&ObjectRef::new("w").within("team"))
+            .unwrap();
+        assert!(Arc::ptr_eq(&w, &stored));
         assert!(catalog.depot("team", "lake").is_some());
         assert_eq!(
             catalog
@@ -372,83 +685,178 @@ mod tests {
                 .as_deref(),
             Some("team.example")
         );
-        // A broken stackhook-config is reported and left out, not fatal.
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(
-            problems[0].starts_with("broken/stackhook-config entry \"x\": unknown field `colour`"),
-            "{}",
-            problems[0]
-        );
-    }
-
-    #[test]
-    fn a_nameless_object_is_reported_and_the_rest_still_load() {
-        let mut s = snapshot();
-        s.stacks.push(object(json!({
-            "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
-            "metadata": {}, "spec": {"name": "x", "version": "1"}})));
-        let (catalog, problems) = build(s, None);
-        assert_eq!(catalog.counts().stacks, 1);
-        assert!(
-            problems.iter().any(|p| p.starts_with("Stack : ")),
-            "{problems:?}"
-        );
-    }
-
-    #[test]
-    fn the_catalog_version_ignores_a_workload_status_and_nothing_else() {
-        let worker = |generation: i64, labels: serde_json::Value, status: &str| {
-            Workload::Worker(object(json!({
-                "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
-                "metadata": {"name": "w", "namespace": "team", "uid": "w1",
-                             "generation": generation, "resourceVersion": status, "labels": labels},
-                "spec": {"stack": "app:1", "stackSpec": {}},
-                "status": {"phase": status}})))
-        };
-        let with = |w: Workload| Snapshot {
-            workloads: vec![w],
-            ..snapshot()
-        };
-        let a = catalog_version(&with(worker(1, json!({"env": "prod"}), "Pending")));
-        // The controller's status write: a new resourceVersion, the same generation.
+        // A broken stackhook-config is left out (and says why), not fatal.
         assert_eq!(
-            catalog_version(&with(worker(1, json!({"env": "prod"}), "Running"))),
-            a
+            catalog.settings_namespaces().collect::<Vec<_>>(),
+            vec!["team"]
         );
-        // A spec change, a label change (settings select by labels), a deletion.
-        assert_ne!(
-            catalog_version(&with(worker(2, json!({"env": "prod"}), "Pending"))),
-            a
+        let broken = stores
+            .configs
+            .get(&ObjectRef::new(CONFIG_MAP_NAME).within("broken"))
+            .unwrap();
+        let e = settings_of(&broken).unwrap_err();
+        assert!(
+            e.starts_with("broken/stackhook-config entry \"x\": unknown field `colour`"),
+            "{e}"
         );
-        assert_ne!(
-            catalog_version(&with(worker(1, json!({"env": "dev"}), "Pending"))),
-            a
-        );
-        let mut gone = snapshot();
-        gone.workloads.clear();
-        assert_ne!(catalog_version(&gone), a);
-        // The inputs count too.
-        let mut s = with(worker(1, json!({"env": "prod"}), "Pending"));
-        s.depots.clear();
-        assert_ne!(catalog_version(&s), a);
     }
 
     #[test]
-    fn the_inputs_version_moves_with_stacks_and_depots_not_workloads() {
-        let a = inputs_version(&snapshot());
-        let mut s = snapshot();
-        s.workloads.clear();
-        assert_eq!(inputs_version(&s), a);
-        let mut s = snapshot();
-        s.stacks = vec![object(json!({
+    fn a_status_write_touches_nothing_and_a_spec_change_touches_its_workload() {
+        let (stores, mut writers) = stores();
+        let mut catalog = listed(&stores);
+        let mut listed = Progress::default();
+        let key = WorkloadKey {
+            namespace: "team".into(),
+            kind: WorkloadKind::Worker,
+            name: "w".into(),
+        };
+        // The controller's status write: a new object, the same generation.
+        writers
+            .workers
+            .apply_watcher_event(&watcher::Event::Apply(worker(1, "Running")));
+        let object = stores
+            .workers
+            .get(&ObjectRef::new("w").within("team"))
+            .unwrap();
+        let batch = vec![Update::Changes(
+            Worker::upsert(object).into_iter().collect(),
+        )];
+        let (touched, _) = apply_batch(&mut catalog, Some(&stores), batch, &mut listed);
+        assert_eq!(touched, Dependents::Some(Vec::new()));
+        let w = catalog.workload("team", WorkloadKind::Worker, "w").unwrap();
+        assert_eq!(w.status().and_then(|s| s.phase.as_deref()), Some("Running"));
+
+        let batch = vec![Update::Changes(
+            Worker::upsert(Arc::new(worker(2, "Running")))
+                .into_iter()
+                .collect(),
+        )];
+        let (touched, _) = apply_batch(&mut catalog, Some(&stores), batch, &mut listed);
+        assert_eq!(touched, Dependents::Some(vec![key.clone()]));
+
+        // A Depot change touches the workloads of its namespace.
+        let lake = stores
+            .depots
+            .get(&ObjectRef::new("lake").within("team"))
+            .unwrap();
+        let batch = vec![Update::Changes(Depot::removal(&lake).into_iter().collect())];
+        let (touched, _) = apply_batch(&mut catalog, Some(&stores), batch, &mut listed);
+        assert_eq!(touched, Dependents::Some(vec![key]));
+        assert!(catalog.depot("team", "lake").is_none());
+        drop(writers.depots);
+    }
+
+    #[test]
+    fn a_relist_removes_what_went_while_the_watch_was_down() {
+        let (stores, mut writers) = stores();
+        let mut catalog = listed(&stores);
+        // The watch was down while the Worker and the Stack were deleted: the relist
+        // does not have them.
+        writers.workers.apply_watcher_event(&watcher::Event::Init);
+        writers
+            .workers
+            .apply_watcher_event(&watcher::Event::InitDone);
+        writers.stacks.apply_watcher_event(&watcher::Event::Init);
+        writers
+            .stacks
+            .apply_watcher_event(&watcher::Event::InitDone);
+        writers.configs.apply_watcher_event(&watcher::Event::Init);
+        writers
+            .configs
+            .apply_watcher_event(&watcher::Event::InitDone);
+        let mut listed = Progress::default();
+        let batch = vec![
+            Update::Listed(Kind::Workload(WorkloadKind::Worker)),
+            Update::Listed(Kind::Stack),
+            Update::Listed(Kind::Settings),
+        ];
+        let (touched, problems) = apply_batch(&mut catalog, Some(&stores), batch, &mut listed);
+        assert!(problems.is_empty());
+        assert_eq!(
+            touched,
+            Dependents::Some(vec![WorkloadKey {
+                namespace: "team".into(),
+                kind: WorkloadKind::Worker,
+                name: "w".into(),
+            }])
+        );
+        assert_eq!(catalog.counts().workloads, 0);
+        assert_eq!(catalog.counts().stacks, 0);
+        assert_eq!(catalog.settings_namespaces().count(), 0);
+        assert_eq!(catalog.counts().depots, 1);
+    }
+
+    #[test]
+    fn without_stores_a_list_applies_its_objects_and_removes_what_it_did_not_have() {
+        let mut catalog = MemoryCatalog::compact();
+        let mut progress = Progress::default();
+        let worker_kind = Kind::Workload(WorkloadKind::Worker);
+        let first = vec![
+            Update::Relisting(worker_kind),
+            Update::Changes(
+                Worker::upsert(Arc::new(worker(1, "Pending")))
+                    .into_iter()
+                    .collect(),
+            ),
+            Update::Listed(worker_kind),
+        ];
+        let (touched, _) = apply_batch(&mut catalog, None, first, &mut progress);
+        assert_eq!(
+            touched.clone(),
+            Dependents::Some(vec![WorkloadKey {
+                namespace: "team".into(),
+                kind: WorkloadKind::Worker,
+                name: "w".into(),
+            }])
+        );
+        assert_eq!(catalog.counts().workloads, 1);
+        assert!(progress.listed.contains(&worker_kind));
+        // The watch came back after the Worker was deleted: the new list lacks it.
+        let again = vec![Update::Relisting(worker_kind), Update::Listed(worker_kind)];
+        let (gone, _) = apply_batch(&mut catalog, None, again, &mut progress);
+        assert_eq!(gone, touched);
+        assert_eq!(catalog.counts().workloads, 0);
+    }
+
+    #[test]
+    fn a_config_map_of_another_name_is_not_settings_whatever_the_watch_sends() {
+        let settings = config("team", json!({"default": "secretRefresh: true\n"}));
+        let mut rendered = config("team", json!({"app.yaml": "inputs: []\n"}));
+        rendered.metadata.name = Some("w-worker-abc123".into());
+        assert!(ConfigMap::upsert(Arc::new(rendered.clone())).is_none());
+        assert!(ConfigMap::removal(&rendered).is_none());
+        assert!(matches!(
+            ConfigMap::upsert(Arc::new(settings.clone())),
+            Some(Change::Settings {
+                entries: Some(_),
+                ..
+            })
+        ));
+        assert!(matches!(
+            ConfigMap::removal(&settings),
+            Some(Change::Settings { entries: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_nameless_object_is_reported_and_the_rest_still_apply() {
+        let (stores, _writers) = stores();
+        let mut catalog = listed(&stores);
+        let nameless: Stack = object(json!({
             "apiVersion": "stackhook.io/v1alpha1", "kind": "Stack",
-            "metadata": {"name": "app-1", "uid": "s1", "resourceVersion": "9"},
-            "spec": {"name": "app", "version": "1", "workerConfig": {}}}))];
-        assert_ne!(inputs_version(&s), a);
+            "metadata": {}, "spec": {"name": "x", "version": "1"}}));
+        let mut listed = Progress::default();
+        let batch = vec![Update::Changes(
+            Stack::upsert(Arc::new(nameless)).into_iter().collect(),
+        )];
+        let (_, problems) = apply_batch(&mut catalog, Some(&stores), batch, &mut listed);
+        assert_eq!(problems, vec!["Stack has no metadata.name".to_owned()]);
+        assert_eq!(catalog.counts().stacks, 1);
     }
 }
 
-/// `run` against kube's mock client: the lists fill the catalog, readiness waits for
+/// `start` against kube's mock client: the lists fill the catalog, readiness waits for
 /// every watch's first sync, and a watch event reaches the catalog.
 #[cfg(test)]
 mod watch_tests {
@@ -486,13 +894,15 @@ mod watch_tests {
         let state = Arc::new(CatalogState::new());
         let metrics = Arc::new(Metrics::new());
         let (tx, mut touched) = tokio::sync::broadcast::channel(16);
-        tokio::spawn(run(
+        let stores = start(
             client,
             Arc::clone(&state),
             metrics,
             Some("stackhook-system".into()),
             tx,
-        ));
+            false,
+        );
+        assert!(stores.is_none());
         let mut held = Vec::new();
         let mut lists = 0;
         let mut stack_watches = 0;
@@ -543,7 +953,7 @@ mod watch_tests {
                 break;
             }
         }
-        // Give the rebuild its settle time, then look.
+        // Give the catalog task its turn, then look.
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(state.ready());
         let catalog = state.load();
@@ -555,7 +965,7 @@ mod watch_tests {
                 .is_none_or(Vec::is_empty)
         );
         assert!(catalog.stack(&StackRef::parse("app:2").unwrap()).is_ok());
-        // The first catalog (a new release namespace) touches every workload; a new
+        // The first sync touches every workload (the controller reconciles all); a new
         // Stack no workload names touches none, and the controller is told nothing
         // of it (before #19 every Stack change reconciled every workload).
         assert_eq!(*touched.try_recv().unwrap(), Dependents::All);

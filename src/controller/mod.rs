@@ -19,7 +19,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -30,6 +30,7 @@ use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
 use tokio::sync::{broadcast, watch};
 
+use crate::cluster::catalog::Stores;
 use crate::server::catalog::CatalogState;
 use reconcile::{AsWorkload, ReconcileError};
 
@@ -234,6 +235,7 @@ where
 async fn run_kind<K>(
     ctx: Arc<Context>,
     touched: Touched,
+    store: Store<K>,
     stop: impl Future<Output = ()> + Send + Sync + 'static,
 ) where
     K: AsWorkload + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
@@ -243,7 +245,18 @@ async fn run_kind<K>(
     // Only the objects the controller made (they carry the workload label).
     let ours = watcher::Config::default().labels(WORKLOAD_LABEL);
     let (all, some) = touched_streams::<K>(&touched);
-    let controller = Controller::new(Api::<K>::all(client.clone()), watcher::Config::default());
+    // Everything once the catalog is ready (this replica may have synced long ago, or
+    // just now), then what the catalog's changes touch.
+    let catalog = Arc::clone(&ctx.catalog);
+    let first = futures::stream::once(async move {
+        while !catalog.ready() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let all = first.chain(all);
+    // The catalog's own store of K: the objects are held once, and only a change of
+    // what a workload is made from (not its status) wakes it.
+    let controller = Controller::for_shared_stream(futures::stream::pending(), store);
     // A change of what the workload made wakes it: Deployments for Workers and
     // Services, Jobs and CronJobs for Workflows.
     let controller = if K::kind(&()) == "Workflow" {
@@ -269,6 +282,7 @@ async fn run_kind<K>(
 pub async fn run_controllers(
     ctx: Arc<Context>,
     touched: Touched,
+    stores: Stores,
     stop: impl Future<Output = ()> + Send + 'static,
 ) {
     let (tx, rx) = watch::channel(false);
@@ -279,9 +293,14 @@ pub async fn run_controllers(
         }
     };
     let all = futures::future::join3(
-        run_kind::<Worker>(Arc::clone(&ctx), touched.clone(), stopped()),
-        run_kind::<Service>(Arc::clone(&ctx), touched.clone(), stopped()),
-        run_kind::<Workflow>(ctx, touched, stopped()),
+        run_kind::<Worker>(Arc::clone(&ctx), touched.clone(), stores.workers, stopped()),
+        run_kind::<Service>(
+            Arc::clone(&ctx),
+            touched.clone(),
+            stores.services,
+            stopped(),
+        ),
+        run_kind::<Workflow>(ctx, touched, stores.workflows, stopped()),
     );
     tokio::pin!(all);
     tokio::select! {
@@ -298,6 +317,7 @@ pub async fn run_controllers(
 pub async fn run_leader(
     ctx: Arc<Context>,
     touched: Touched,
+    stores: Stores,
     namespace: &str,
     identity: &str,
     shutdown: impl Future<Output = ()>,
@@ -320,6 +340,7 @@ pub async fn run_leader(
         let running = tokio::spawn(run_controllers(
             Arc::clone(&ctx),
             touched.clone(),
+            stores.clone(),
             async move {
                 let _ = rx.await;
             },

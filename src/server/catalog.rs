@@ -48,7 +48,7 @@ pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadEr
             text: (*text).to_owned(),
         })
         .collect();
-    let (mut catalog, _) = load::load_inputs(&inputs)?;
+    let (mut catalog, _) = load::load_into(MemoryCatalog::compact(), &inputs)?;
     catalog.set_release_namespace(release_namespace.map(str::to_owned));
     Ok(catalog)
 }
@@ -111,28 +111,51 @@ impl CatalogState {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Updates the catalog to `new` after a reload: unchanged entries, and the kept
-    /// plans of the workloads no change touched, stay. Counts the reload, and returns
-    /// the new catalog's sizes and what the change touched.
-    pub fn reload(&self, new: MemoryCatalog, metrics: &Metrics) -> (CatalogCounts, Dependents) {
-        let current = self.current.load();
+    /// Changes the catalog by `change` (applied to a copy, which then replaces it: no
+    /// reader sees half a change), keeping the kept plans of the workloads the change
+    /// does not touch. One writer at a time: each source (the file watcher, the
+    /// cluster's watches) has one task that writes. Returns the new catalog's sizes.
+    pub fn update<T>(
+        &self,
+        metrics: &Metrics,
+        change: impl FnOnce(&mut MemoryCatalog) -> T,
+    ) -> (CatalogCounts, T) {
+        let started = std::time::Instant::now();
+        let current = self.current.load_full();
+        // Persistent maps: the copy shares every entry until the change replaces it.
         let mut catalog = current.catalog.clone();
-        let touched = catalog.update_to(&new);
-        drop(new);
+        let out = change(&mut catalog);
         let counts = catalog.counts();
         set_counts(metrics, counts);
         self.current.store(Arc::new(Snapshot {
             catalog,
             memo: Arc::clone(&current.memo),
         }));
+        metrics
+            .catalog_update
+            .observe(started.elapsed().as_secs_f64());
+        (counts, out)
+    }
+
+    /// Reports ready: the catalog holds what its sources hold.
+    pub fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);
+    }
+
+    /// Updates the catalog to `new` after a reload: unchanged entries, and the kept
+    /// plans of the workloads no change touched, stay. Counts the reload, and returns
+    /// the new catalog's sizes and what the change touched.
+    pub fn reload(&self, new: MemoryCatalog, metrics: &Metrics) -> (CatalogCounts, Dependents) {
+        let out = self.update(metrics, |catalog| catalog.update_to(&new));
+        drop(new);
+        self.set_ready();
         metrics
             .catalog_reloads
             .get_or_create(&ResultLabels {
                 result: "ok".into(),
             })
             .inc();
-        (counts, touched)
+        out
     }
 
     /// Whether a catalog has been loaded.
@@ -168,63 +191,152 @@ pub fn touched_count(touched: &Dependents) -> String {
     }
 }
 
-/// What the files look like now: paths, sizes and modification times.
-fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, SystemTime)> {
-    let mut out = Vec::new();
-    for dir in dirs {
-        for entry in walkdir::WalkDir::new(dir)
-            .follow_links(true)
-            .into_iter()
-            .flatten()
-        {
-            if let Ok(meta) = entry.metadata()
-                && meta.is_file()
-            {
-                out.push((
-                    entry.path().to_owned(),
-                    meta.len(),
-                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
+/// One catalog file as last read: its size and modification time, and the catalog
+/// of what it holds (sharing its entries with the served catalog).
+#[derive(Clone)]
+struct FileEntry {
+    path: PathBuf,
+    len: u64,
+    modified: SystemTime,
+    part: MemoryCatalog,
 }
 
-/// Loads the catalog directories now.
+/// The catalog's files as last read. A reload reads and parses only the files that
+/// changed (by size and modification time) and puts the catalog together from every
+/// file's part, so a change costs the changed file's parse, not the whole catalog's.
+pub struct FileCatalog {
+    dirs: Vec<PathBuf>,
+    release_namespace: Option<String>,
+    files: Vec<FileEntry>,
+    loaded: bool,
+    /// The files as they were when they last failed to load.
+    failed: Option<Vec<(PathBuf, u64, SystemTime)>>,
+}
+
+impl FileCatalog {
+    /// The catalog of the files under `dirs`, not read yet.
+    pub fn new(dirs: Vec<PathBuf>, release_namespace: Option<String>) -> Self {
+        Self {
+            dirs,
+            release_namespace,
+            files: Vec::new(),
+            loaded: false,
+            failed: None,
+        }
+    }
+
+    /// Reads the files that changed since the last call and returns the whole
+    /// catalog, or `None` when no file changed. On an error nothing of this attempt
+    /// is kept (the next call tries again).
+    pub fn refresh(&mut self) -> Result<Option<MemoryCatalog>, LoadErrors> {
+        let mut paths = Vec::new();
+        for dir in &self.dirs {
+            paths.extend(load::manifests_under(dir).map_err(|e| LoadErrors(vec![e]))?);
+        }
+        let mut stamps = Vec::with_capacity(paths.len());
+        let mut errors = Vec::new();
+        for path in paths {
+            match std::fs::metadata(&path) {
+                Ok(m) => {
+                    let modified = m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                    stamps.push((path, m.len(), modified));
+                }
+                Err(e) => errors.push(load::read_error(&path, e)),
+            }
+        }
+        // Files that failed as they are now fail again: said once, when they broke.
+        if self.failed.as_ref() == Some(&stamps) {
+            return Ok(None);
+        }
+        let known: std::collections::HashMap<&PathBuf, &FileEntry> =
+            self.files.iter().map(|f| (&f.path, f)).collect();
+        let mut changed = !self.loaded || stamps.len() != self.files.len();
+        let mut files = Vec::with_capacity(stamps.len());
+        for (i, (path, len, modified)) in stamps.iter().enumerate() {
+            if let Some(old) = known.get(path)
+                && old.len == *len
+                && old.modified == *modified
+            {
+                changed |= self.files.get(i).is_none_or(|f| f.path != *path);
+                files.push((*old).clone());
+                continue;
+            }
+            changed = true;
+            // Workloads packed: the server holds every one of them, and nothing else does.
+            let part = load::read_file(path)
+                .map_err(|e| LoadErrors(vec![e]))
+                .and_then(|input| load::load_into(MemoryCatalog::compact(), &[input]));
+            match part {
+                Ok((part, _)) => files.push(FileEntry {
+                    path: path.clone(),
+                    len: *len,
+                    modified: *modified,
+                    part,
+                }),
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        drop(known);
+        if !errors.is_empty() {
+            self.failed = Some(stamps);
+            return Err(LoadErrors(errors));
+        }
+        self.failed = None;
+        if !changed {
+            return Ok(None);
+        }
+        let mut catalog = MemoryCatalog::compact();
+        for f in &files {
+            if catalog.merge(&f.part).is_err() {
+                // Defined twice across files: the whole load says where, as a first
+                // load would.
+                let whole = load_dirs(&self.dirs, self.release_namespace.as_deref());
+                if whole.is_err() {
+                    self.failed = Some(stamps);
+                }
+                return whole.map(Some);
+            }
+        }
+        catalog.set_release_namespace(self.release_namespace.clone());
+        self.files = files;
+        self.loaded = true;
+        Ok(Some(catalog))
+    }
+}
+
+/// Loads the catalog directories now, every file read.
 pub fn load_dirs(
     dirs: &[PathBuf],
     release_namespace: Option<&str>,
 ) -> Result<MemoryCatalog, LoadErrors> {
-    let (mut catalog, _) = load::load_catalog(dirs)?;
+    let inputs = load::read_inputs(dirs).map_err(|e| LoadErrors(vec![e]))?;
+    // Workloads packed: the server holds every one of them, and nothing else does.
+    let (mut catalog, _) = load::load_into(MemoryCatalog::compact(), &inputs)?;
     catalog.set_release_namespace(release_namespace.map(str::to_owned));
     Ok(catalog)
 }
 
-/// Reloads the catalog when its files change (polled every `interval`).
+/// Reloads the catalog when its files change (polled every `interval`), reading only
+/// the files that changed.
 pub async fn watch(
     state: Arc<CatalogState>,
     metrics: Arc<Metrics>,
-    dirs: Vec<PathBuf>,
-    release_namespace: Option<String>,
+    files: FileCatalog,
     interval: Duration,
 ) {
-    let mut last = fingerprint(&dirs);
+    let files = Arc::new(std::sync::Mutex::new(files));
     loop {
         tokio::time::sleep(interval).await;
-        let dirs2 = dirs.clone();
-        let Ok(now) = tokio::task::spawn_blocking(move || fingerprint(&dirs2)).await else {
-            continue;
-        };
-        if now == last {
-            continue;
-        }
-        last = now;
-        let dirs2 = dirs.clone();
-        let ns = release_namespace.clone();
-        match tokio::task::spawn_blocking(move || load_dirs(&dirs2, ns.as_deref())).await {
-            Ok(Ok(catalog)) => {
+        let f = Arc::clone(&files);
+        let refreshed = tokio::task::spawn_blocking(move || {
+            f.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .refresh()
+        })
+        .await;
+        match refreshed {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(catalog))) => {
                 let (counts, touched) = state.reload(catalog, &metrics);
                 let touched = touched_count(&touched);
                 tracing::info!(
@@ -246,5 +358,86 @@ pub async fn watch(
             }
             Err(e) => tracing::error!(error = %e, "catalog reload task failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackhook_core::Catalog;
+    use stackhook_core::model::StackRef;
+
+    const STACK: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: app-1}\nspec: {name: app, version: \"1\", workerConfig: {}}\n";
+
+    fn worker(name: &str) -> String {
+        format!(
+            "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {{name: {name}, namespace: team}}\nspec: {{stack: \"app:1\"}}\n"
+        )
+    }
+
+    fn write(dir: &std::path::Path, file: &str, text: &str) {
+        std::fs::write(dir.join(file), text).unwrap();
+        // A new modification time even within the file system's granularity.
+        let later = SystemTime::now() + Duration::from_secs(rand_secs(file, text));
+        let f = std::fs::File::options()
+            .write(true)
+            .open(dir.join(file))
+            .unwrap();
+        f.set_modified(later).unwrap();
+    }
+
+    fn rand_secs(file: &str, text: &str) -> u64 {
+        (file.len() + text.len()) as u64
+    }
+
+    #[test]
+    fn a_reload_reads_only_the_files_that_changed_and_says_a_failure_once() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "stack.yaml", STACK);
+        write(dir.path(), "workers.yaml", &worker("w1"));
+        let mut files = FileCatalog::new(vec![dir.path().to_owned()], Some("sys".into()));
+        let first = files.refresh().unwrap().unwrap();
+        assert_eq!(first.counts().workloads, 1);
+        assert!(files.refresh().unwrap().is_none(), "nothing changed");
+
+        write(
+            dir.path(),
+            "workers.yaml",
+            &format!("{}---\n{}", worker("w1"), worker("w2")),
+        );
+        let second = files.refresh().unwrap().unwrap();
+        assert_eq!(second.counts().workloads, 2);
+        // The Stack's file was not read again: the very same object.
+        let r = StackRef::parse("app:1").unwrap();
+        assert!(Arc::ptr_eq(
+            &first.stack(&r).unwrap(),
+            &second.stack(&r).unwrap()
+        ));
+
+        write(dir.path(), "workers.yaml", "kind: [");
+        let e = files.refresh().unwrap_err().to_string();
+        assert!(e.contains("workers.yaml:"), "{e}");
+        assert!(files.refresh().unwrap().is_none(), "a failure is said once");
+        write(dir.path(), "workers.yaml", &worker("w3"));
+        let third = files.refresh().unwrap().unwrap();
+        assert!(
+            third
+                .workload("team", stackhook_core::model::WorkloadKind::Worker, "w3")
+                .is_some()
+        );
+
+        // A Stack defined in two files: the whole load says where.
+        write(
+            dir.path(),
+            "again.yaml",
+            &STACK.replace("app-1", "app-1-copy"),
+        );
+        let e = files.refresh().unwrap_err().to_string();
+        assert!(e.contains("stack app:1 is defined twice"), "{e}");
+        // Gone again: the files are what the last good catalog was made of.
+        std::fs::remove_file(dir.path().join("again.yaml")).unwrap();
+        assert!(files.refresh().unwrap().is_none());
+        write(dir.path(), "more.yaml", &worker("w4"));
+        assert_eq!(files.refresh().unwrap().unwrap().counts().workloads, 2);
     }
 }

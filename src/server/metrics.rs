@@ -80,6 +80,9 @@ pub struct Metrics {
     pub catalog_objects: Family<KindLabels, Gauge>,
     /// `stackhook_catalog_reloads_total`.
     pub catalog_reloads: Family<ResultLabels, Counter>,
+    /// `stackhook_catalog_update_duration_seconds`: how long one change of the
+    /// catalog took to apply (a reload of files, a batch of watch events).
+    pub catalog_update: Histogram,
     /// `stackhook_tls_certificate_expiry_timestamp_seconds`.
     pub certificate_expiry: Gauge,
 }
@@ -121,6 +124,13 @@ impl Metrics {
             "Catalog reloads from files",
             catalog_reloads.clone(),
         );
+        // 10 µs to ~5 s.
+        let catalog_update = Histogram::new(exponential_buckets(0.000_01, 2.0, 20));
+        registry.register(
+            "catalog_update_duration_seconds",
+            "Time to apply one change of the catalog (a file reload, a batch of watch events)",
+            catalog_update.clone(),
+        );
         let certificate_expiry = Gauge::default();
         registry.register(
             "tls_certificate_expiry_timestamp_seconds",
@@ -134,6 +144,7 @@ impl Metrics {
             denials,
             catalog_objects,
             catalog_reloads,
+            catalog_update,
             certificate_expiry,
         }
     }

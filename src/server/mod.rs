@@ -155,19 +155,29 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 
     // The catalog loads after the listeners are up, so /readyz can say "not yet".
     let cluster = if config.kube {
-        Some(start_cluster(config.release_namespace.clone(), &catalog, &metrics).await?)
+        // The controller in this process reads the watches' stores; without it the
+        // catalog keeps the objects packed and holds the only copy.
+        let keep_stores = config.controller.is_some();
+        Some(
+            start_cluster(
+                config.release_namespace.clone(),
+                &catalog,
+                &metrics,
+                keep_stores,
+            )
+            .await?,
+        )
     } else {
         load_files(&config, &catalog, &metrics).await?;
         None
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let controller = match (&config.controller, cluster) {
-        (Some(settings), Some((client, inputs))) => Some(tokio::spawn(run_controller(
+        (Some(settings), Some(cluster)) => Some(tokio::spawn(run_controller(
             settings.clone(),
             config.release_namespace.clone(),
-            client,
+            cluster,
             Arc::clone(&catalog),
-            inputs,
             stop_rx,
         ))),
         (Some(_), None) => anyhow::bail!(CONTROLLER_NEEDS_KUBE),
@@ -298,12 +308,18 @@ async fn load_files(
         .release_namespace
         .clone()
         .unwrap_or_else(|| crate::cli::DEFAULT_RELEASE_NAMESPACE.to_owned());
-    let loaded = if dirs.is_empty() {
+    let (loaded, files) = if dirs.is_empty() {
         let ns = ns.clone();
-        tokio::task::spawn_blocking(move || catalog::embedded(Some(&ns))).await?
+        let loaded = tokio::task::spawn_blocking(move || catalog::embedded(Some(&ns))).await?;
+        (loaded, None)
     } else {
-        let (d, ns) = (dirs.clone(), ns.clone());
-        tokio::task::spawn_blocking(move || catalog::load_dirs(&d, Some(&ns))).await?
+        let mut files = catalog::FileCatalog::new(dirs.clone(), Some(ns.clone()));
+        let (loaded, files) = tokio::task::spawn_blocking(move || {
+            let loaded = files.refresh().map(Option::unwrap_or_default);
+            (loaded, files)
+        })
+        .await?;
+        (loaded, Some(files))
     };
     let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
     let counts = loaded.counts();
@@ -319,16 +335,27 @@ async fn load_files(
         },
         "catalog loaded; ready"
     );
-    if !dirs.is_empty() {
+    if let Some(files) = files {
         tokio::spawn(catalog::watch(
             Arc::clone(catalog),
             Arc::clone(metrics),
-            dirs,
-            Some(ns),
+            files,
             config.reload_interval,
         ));
     }
     Ok(())
+}
+
+/// The connection to the cluster: the client, the watches' stores, and where the
+/// catalog announces what its changes touched.
+pub struct Cluster {
+    /// The API client.
+    pub client: kube::Client,
+    /// The reflectors' stores, when kept (the controller reconciles from the
+    /// workload ones).
+    pub stores: Option<crate::cluster::catalog::Stores>,
+    /// What each catalog change touched.
+    pub touched: crate::controller::Touched,
 }
 
 /// Connects to the API server and starts the watches that fill the catalog; ready
@@ -337,34 +364,48 @@ pub async fn start_cluster(
     release_namespace: Option<String>,
     catalog: &Arc<CatalogState>,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<(kube::Client, crate::controller::Touched)> {
+    keep_stores: bool,
+) -> anyhow::Result<Cluster> {
     // One level of the error: kube's own message already repeats its causes.
     let client = kube::Client::try_default()
         .await
         .map_err(|e| anyhow::anyhow!("--kube: cannot make a Kubernetes client: {e}"))?;
     let (tx, _) = tokio::sync::broadcast::channel(crate::controller::TOUCHED_BACKLOG);
-    tokio::spawn(crate::cluster::catalog::run(
+    let stores = crate::cluster::catalog::start(
         client.clone(),
         Arc::clone(catalog),
         Arc::clone(metrics),
         release_namespace,
         tx.clone(),
-    ));
+        keep_stores,
+    );
     tracing::info!(
         "watching Stacks, Depots, workloads and stackhook-config; ready after the first sync"
     );
-    Ok((client, tx))
+    Ok(Cluster {
+        client,
+        stores,
+        touched: tx,
+    })
 }
 
 /// Runs the controller under the Lease until `stop` turns true.
 pub async fn run_controller(
     settings: ControllerSettings,
     release_namespace: Option<String>,
-    client: kube::Client,
+    cluster: Cluster,
     catalog: Arc<CatalogState>,
-    touched: crate::controller::Touched,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let Cluster {
+        client,
+        stores,
+        touched,
+    } = cluster;
+    let Some(stores) = stores else {
+        tracing::error!("the controller needs the watches' stores; none were kept");
+        return;
+    };
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
     let mut ctx =
         crate::controller::Context::new(client, catalog, settings.defaults, &settings.identity);
@@ -385,6 +426,7 @@ pub async fn run_controller(
         match crate::controller::run_leader(
             Arc::clone(&ctx),
             touched.clone(),
+            stores.clone(),
             &namespace,
             &settings.identity,
             stopped,
@@ -423,14 +465,13 @@ pub async fn run_controller_only(
     ));
     let probe = serve_probes(probe_listen, http::probe_router(state))?;
     tracing::info!(%probe, "controller; probes and metrics over HTTP");
-    let (client, inputs) = start_cluster(release_namespace.clone(), &catalog, &metrics).await?;
+    let cluster = start_cluster(release_namespace.clone(), &catalog, &metrics, true).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let controller = tokio::spawn(run_controller(
         settings,
         release_namespace,
-        client,
+        cluster,
         catalog,
-        inputs,
         stop_rx,
     ));
     shutdown_signal().await;

@@ -285,8 +285,16 @@ class Handler(BaseHTTPRequestHandler):
                 items = [o for (og, ov, op, ons, _), o in sorted(s.objects.items())
                          if (og, ov, op) == (g, v, plural) and (ns is None or ons == ns)
                          and matches(o, selector)]
+                # Pages, as the API server gives them (`limit`, `continue`: here an offset).
+                start = int(query.get("continue", ["0"])[0] or 0)
+                limit = int(query.get("limit", ["0"])[0] or 0)
+                meta = {"resourceVersion": str(s.rv)}
+                if limit and start + limit < len(items):
+                    meta["continue"] = str(start + limit)
+                    meta["remainingItemCount"] = len(items) - start - limit
+                items = items[start:start + limit] if limit else items[start:]
                 return self.send_json(200, {"apiVersion": api_version, "kind": kind + "List",
-                                            "metadata": {"resourceVersion": str(s.rv)}, "items": items})
+                                            "metadata": meta, "items": items})
         with s.lock:
             if name is None and method == "POST":
                 obj = body or {}
