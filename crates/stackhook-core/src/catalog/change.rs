@@ -190,11 +190,7 @@ impl MemoryCatalog {
                                 kind: w.kind(),
                                 name,
                             };
-                            let entry = if self.compact {
-                                Entry::packed(w)
-                            } else {
-                                Entry::shared(w)
-                            };
+                            let entry = self.entry_of(w);
                             self.upsert_entry(key, entry, &mut touched);
                         }
                     }

@@ -290,14 +290,19 @@ impl MemoryCatalog {
                     kind: w.kind(),
                     name,
                 };
-                let entry = if self.compact {
-                    Entry::packed(w)
-                } else {
-                    Entry::shared(w)
-                };
+                let entry = self.entry_of(w);
                 self.insert_entry(key, entry);
                 Ok(())
             }
+        }
+    }
+
+    /// How this catalog keeps `w`: packed when compact, else shared.
+    fn entry_of(&self, w: Workload) -> Entry {
+        if self.compact {
+            Entry::packed(w)
+        } else {
+            Entry::shared(w)
         }
     }
 
