@@ -7,7 +7,7 @@
 //! `cargo bench -p stackhook-core --bench catalog`
 
 // A benchmark whose own fixture does not load is broken: it stops there.
-#![allow(clippy::expect_used, clippy::unwrap_used)]
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -51,7 +51,7 @@ fn stack(i: usize, generation: i64) -> Resource {
 
 fn worker(i: usize, generation: i64) -> Resource {
     let ns = i % NAMESPACES;
-    let stack = if i % (WORKLOADS / ON_STACK_0) == 0 {
+    let stack = if i.is_multiple_of(WORKLOADS / ON_STACK_0) {
         0
     } else {
         1 + i % (STACKS - 1)
@@ -127,6 +127,8 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+// A bench reports on stdout, as criterion does.
+#[allow(clippy::disallowed_macros)]
 fn percentiles(label: &str, mut times: Vec<Duration>) {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
