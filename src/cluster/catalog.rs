@@ -1,10 +1,11 @@
-//! The catalog from Kubernetes watches (`--kube`). One reflector per kind keeps the
-//! objects — Stacks, Depots, Workers, Services, Workflows and `stackhook-config`
-//! ConfigMaps — and each watch event becomes a [`Change`] of the served catalog,
-//! applied in time proportional to what it touches (never a rebuild). The catalog
-//! holds the stores' own objects (shared, not copied), and the workload stores are
-//! the controller's too: each object is held once. The admission path reads the
-//! catalog and never calls the API server.
+//! The catalog from Kubernetes watches (`--kube`): one watch per kind — Stacks,
+//! Depots, Workers, Services, Workflows and `stackhook-config` ConfigMaps — and each
+//! event becomes a [`Change`] of the served catalog, applied in time proportional to
+//! what it touches (never a rebuild). Each object is held once: the webhook alone
+//! keeps no stores and its catalog keeps the objects packed; with the controller in
+//! the process, reflector stores keep them, the catalog shares the stores' own
+//! objects, and the controller reconciles from the same stores. The admission path
+//! reads the catalog and never calls the API server.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
