@@ -10,7 +10,8 @@ Stacks and one of D Depots) and serves it two ways (release, self-signed TLS):
   `tests/helm/` and `stackhook serve --kube` watching it; one Worker is patched (a
   new generation), then one Stack.
 
-Each run reports the server's RSS once ready, after the workload change and after the
+Stack 0, the one changed, is named by 1,000 of the workloads (all, when fewer). Each
+run reports the server's RSS once ready, after the workload change and after the
 Stack change (each once the catalog has applied it), and how long the catalog took to
 apply each change (`stackhook_catalog_update_duration_seconds`: for files, the new
 catalog against the old, after the files are read; in a cluster, the watch event).
@@ -88,7 +89,10 @@ def write_catalog(directory, n, stacks, depots):
                 ns = i % NAMESPACES
                 # A depot of the workload's own namespace.
                 depot = ns + NAMESPACES * ((i // NAMESPACES) % max(1, depots // NAMESPACES))
-                f.write(WORKER.format(i=i, ns=ns, stack=i % stacks, depot=depot, gen=1))
+                # 1,000 workloads (or all, when fewer) name Stack 0, the one the run
+                # changes; the others share the rest.
+                stack = 0 if i % max(1, n // 1000) == 0 else 1 + i % (stacks - 1)
+                f.write(WORKER.format(i=i, ns=ns, stack=stack, depot=depot, gen=1))
 
 
 def rss_kb(pid):
