@@ -178,27 +178,41 @@ def run(n, stacks=100, depots=1000):
         # One workload changes (a new generation).
         path = os.path.join(catalog, "workers-000.yaml")
         text = open(path).read().replace("uid: u0, generation: 1", "uid: u0, generation: 2", 1)
-        before = updates(probe)
-        open(path, "w").write(text)
-        wait_reloads(probe, 1)
-        workload_ms = wait_update(probe, before)
-        time.sleep(1)
-        after_workload = rss_kb(server.pid)
+        def change_workload():
+            open(path, "w").write(text)
+            wait_reloads(probe, 1)
+
+        workload_ms, after_workload = measure(probe, server.pid, change_workload)
+
         # One Stack changes: every workload naming it is affected.
-        path = os.path.join(catalog, "stack-0.yaml")
-        before = updates(probe)
-        open(path, "w").write(STACK.format(i=0, gen=2))
-        wait_reloads(probe, 2)
-        stack_ms = wait_update(probe, before)
-        time.sleep(1)
-        after_stack = rss_kb(server.pid)
+        def change_stack():
+            open(os.path.join(catalog, "stack-0.yaml"), "w").write(STACK.format(i=0, gen=2))
+            wait_reloads(probe, 2)
+
+        stack_ms, after_stack = measure(probe, server.pid, change_stack)
     finally:
         server.terminate()
         server.wait()
         shutil.rmtree(work)
-    print(f"| files | {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
+    row("files", n, stacks, depots, ready, after_workload, after_stack, ready_s, workload_ms, stack_ms,
+        f"{validate_s:.2f} s ({summary})")
+
+
+def measure(probe, pid, change):
+    """Makes `change`, waits for the catalog to apply it: (ms the catalog took, RSS kB
+    a second later)."""
+    before = updates(probe)
+    change()
+    ms = wait_update(probe, before)
+    time.sleep(1)
+    return ms, rss_kb(pid)
+
+
+def row(source, n, stacks, depots, ready, after_workload, after_stack, ready_s, workload_ms, stack_ms,
+        validate):
+    print(f"| {source} | {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
           f"| {after_stack / 1024:.0f} MB | {ready_s:.2f} s | {workload_ms:.2f} ms | {stack_ms:.2f} ms "
-          f"| {validate_s:.2f} s ({summary}) |")
+          f"| {validate} |")
 
 
 def api_request(url, method, path, body, ctype="application/json"):
@@ -262,19 +276,13 @@ def run_cluster(n, stacks=100, depots=1000, controller=False):
             items = json.loads(urllib.request.urlopen(url + "/apis/apps/v1/deployments", timeout=60).read())
             made = len(items["items"])
         # One Worker changes: a new generation, as the API server gives a spec change.
-        before = updates(probe)
-        api_request(url, "PATCH", "/apis/stackhook.io/v1alpha1/namespaces/ns0/workers/w0",
-                    {"metadata": {"generation": 2}, "spec": {"replicas": 3}}, "application/merge-patch+json")
-        workload_ms = wait_update(probe, before)
-        time.sleep(1)
-        after_workload = rss_kb(server.pid)
-        before = updates(probe)
-        api_request(url, "PATCH", "/apis/stackhook.io/v1alpha1/stacks/app-0",
-                    {"metadata": {"generation": 2}, "spec": {"image": {"tag": "1.2"}}},
-                    "application/merge-patch+json")
-        stack_ms = wait_update(probe, before)
-        time.sleep(1)
-        after_stack = rss_kb(server.pid)
+        patch = "application/merge-patch+json"
+        workload_ms, after_workload = measure(probe, server.pid, lambda: api_request(
+            url, "PATCH", "/apis/stackhook.io/v1alpha1/namespaces/ns0/workers/w0",
+            {"metadata": {"generation": 2}, "spec": {"replicas": 3}}, patch))
+        stack_ms, after_stack = measure(probe, server.pid, lambda: api_request(
+            url, "PATCH", "/apis/stackhook.io/v1alpha1/stacks/app-0",
+            {"metadata": {"generation": 2}, "spec": {"image": {"tag": "1.2"}}}, patch))
     finally:
         server.terminate()
         server.wait()
@@ -282,8 +290,7 @@ def run_cluster(n, stacks=100, depots=1000, controller=False):
         api.wait()
         shutil.rmtree(work)
     source = f"cluster, controller ({made:,} Deployments made)" if controller else "cluster"
-    print(f"| {source} | {n:,} | {stacks} | {depots} | {ready / 1024:.0f} MB | {after_workload / 1024:.0f} MB "
-          f"| {after_stack / 1024:.0f} MB | {ready_s:.2f} s | {workload_ms:.2f} ms | {stack_ms:.2f} ms | |")
+    row(source, n, stacks, depots, ready, after_workload, after_stack, ready_s, workload_ms, stack_ms, "")
 
 
 def main():

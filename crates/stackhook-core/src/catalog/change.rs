@@ -208,8 +208,7 @@ impl MemoryCatalog {
                     }
                 }
                 Op::Change(Change::RemoveWorkload(key)) => {
-                    if self.workloads.contains_key(&key) {
-                        self.remove_workload(&key);
+                    if self.drop_workload(&key).is_some() {
                         touched.keys.insert(key);
                     }
                 }

@@ -373,9 +373,14 @@ impl MemoryCatalog {
 
     /// Removes a workload.
     pub fn remove_workload(&mut self, key: &WorkloadKey) -> Option<Workload> {
+        self.drop_workload(key).and_then(|e| e.workload())
+    }
+
+    /// Removes a workload without decoding it.
+    fn drop_workload(&mut self, key: &WorkloadKey) -> Option<Entry> {
         self.unindex(key);
         self.epochs.remove(key);
-        self.workloads.remove(key).and_then(|e| e.workload())
+        self.workloads.remove(key)
     }
 
     /// Takes a workload out of the dependency index.
