@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 use stackhook_core::template::{CallContext, Limits, Template};
 
-use crate::support::{have_tool, repo};
+use crate::support::{reference_go, repo};
 
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(repo("tests/gotmpl/cases.yaml")).unwrap();
@@ -22,16 +22,15 @@ fn cases() -> Vec<Value> {
 
 /// Runs the Go harness over the cases; `None` when Go is not installed.
 fn go_answers(cases: &[Value]) -> Option<Value> {
-    if !have_tool("go") {
-        return None;
-    }
+    let go = reference_go()?;
     let dir = tempfile::tempdir().unwrap();
     let harness = dir.path().join("harness");
-    let build = Command::new("go")
+    let build = Command::new(&go)
         .args(["build", "-o"])
         .arg(&harness)
         .arg(repo("tests/gotmpl/harness.go"))
         .env("GO111MODULE", "off")
+        .env_remove("GOROOT")
         .env("GOPATH", "/usr/share/gocode")
         .env("GOCACHE", dir.path().join("cache"))
         .output()
@@ -147,14 +146,15 @@ fn seed_benthos_template_renders_the_expected_jobconfig() {
 
 #[test]
 fn the_unicode_tables_are_what_go_generates() {
-    if !have_tool("go") {
+    let Some(go) = reference_go() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("go")
+    let out = Command::new(&go)
         .arg("run")
         .arg(repo("tests/gotmpl/gen_unicode.go"))
         .env("GO111MODULE", "off")
+        .env_remove("GOROOT")
         .env("GOCACHE", dir.path().join("cache"))
         .current_dir(dir.path())
         .output()

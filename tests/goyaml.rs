@@ -12,7 +12,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use stackhook_core::source::parse_documents;
 
-use crate::support::{have_tool, repo};
+use crate::support::{reference_go, repo};
 
 /// Where stackhook reads YAML differently from yaml.v2 on purpose, and why.
 const INTENDED: [(&str, &str); 2] = [
@@ -50,16 +50,15 @@ fn files() -> Vec<String> {
 
 /// Runs the Go harness over the files; `None` when Go is not installed.
 fn go_answers(files: &[String]) -> Option<Value> {
-    if !have_tool("go") {
-        return None;
-    }
+    let go = reference_go()?;
     let dir = tempfile::tempdir().unwrap();
     let harness = dir.path().join("harness");
-    let build = Command::new("go")
+    let build = Command::new(&go)
         .args(["build", "-o"])
         .arg(&harness)
         .arg(repo("tests/goyaml/harness.go"))
         .env("GO111MODULE", "off")
+        .env_remove("GOROOT")
         .env("GOPATH", "/usr/share/gocode")
         .env("GOCACHE", dir.path().join("cache"))
         .output()
