@@ -343,6 +343,46 @@ fn the_self_signed_ca_is_the_webhooks_ca_and_survives_an_upgrade() {
     }
 }
 
+/// `webhook.url`: the webhook configurations call a webhook outside the cluster, whose
+/// host the self-signed certificate names (how the end-to-end suite runs it).
+#[test]
+fn an_outside_url_replaces_the_service_in_every_webhook() {
+    if !have_helm() {
+        return;
+    }
+    let objects = install(json!({"webhook": {"url": "https://localhost:9443"}}));
+    for webhook in webhooks(&objects) {
+        let config = &webhook["clientConfig"];
+        assert!(config["service"].is_null(), "{config}");
+        let url = config["url"].as_str().unwrap_or_default();
+        assert!(
+            url == "https://localhost:9443/validate" || url == "https://localhost:9443/mutate",
+            "{url}"
+        );
+    }
+    let secret = find(&objects, "Secret", "stackhook-tls");
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["tls.crt"].as_str().unwrap())
+        .unwrap();
+    let (_, p) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(&p.contents).unwrap();
+    let sans = crate::support::subject_alt_names(&cert);
+    assert!(sans.contains(&"DNSName(localhost)".to_owned()), "{sans:?}");
+    // A path, query or plain http is refused by the values schema.
+    for bad in [
+        "https://localhost:9443/x",
+        "http://localhost:9443",
+        "localhost",
+    ] {
+        let err = helm(&json!({"webhook": {"url": bad}}), &[]).err();
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("webhook.url") || e.contains("url")),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
 #[test]
 fn cert_manager_mode_injects_the_ca_from_its_certificate() {
     if !have_helm() {

@@ -34,7 +34,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The DNS names the API server uses to reach the webhook Service. */}}
 {{- define "stackhook.dnsNames" -}}
 {{- $svc := include "stackhook.fullname" . -}}
-{{- list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) | toJson -}}
+{{- $names := list $svc (printf "%s.%s" $svc .Release.Namespace) (printf "%s.%s.svc" $svc .Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc .Release.Namespace) -}}
+{{- with .Values.webhook.url -}}
+{{- $names = append $names (splitList ":" (urlParse .).host | first) -}}
+{{- end -}}
+{{- $names | toJson -}}
 {{- end -}}
 
 {{/*
@@ -95,11 +99,15 @@ namespaceSelector:
 
 {{- define "stackhook.clientConfig" -}}
 clientConfig:
+  {{- with .root.Values.webhook.url }}
+  url: {{ printf "%s%s" . $.path | quote }}
+  {{- else }}
   service:
     name: {{ include "stackhook.fullname" .root }}
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: 443
+  {{- end }}
   {{- with include "stackhook.caBundle" .root }}
   caBundle: {{ . }}
   {{- end }}

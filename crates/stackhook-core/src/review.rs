@@ -85,11 +85,29 @@ pub struct Status {
     pub details: Option<Details>,
 }
 
-/// `metav1.StatusDetails`.
+/// `metav1.StatusDetails`. With `kind` and `name` set, kubectl prints a refusal as it
+/// prints the API server's own validation errors (`The Worker "w" is invalid: <field>:
+/// <reason>, …`) instead of `The request is invalid`.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Details {
+    /// The object's name.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// The object's API group.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub group: String,
+    /// The object's kind.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
     /// One cause per problem.
     pub causes: Vec<Cause>,
+}
+
+/// The object a decision is about, for the Status's details.
+struct Subject<'a> {
+    group: &'a str,
+    kind: &'a str,
+    name: &'a str,
 }
 
 /// `metav1.StatusCause`.
@@ -129,7 +147,12 @@ fn denied<'a>(
             code,
             reason,
             message,
-            details: (!causes.is_empty()).then_some(Details { causes }),
+            details: (!causes.is_empty()).then_some(Details {
+                name: String::new(),
+                group: String::new(),
+                kind: String::new(),
+                causes,
+            }),
         }),
         patch_type: None,
         patch: None,
@@ -137,7 +160,12 @@ fn denied<'a>(
     }
 }
 
-fn verdict_response<'a>(uid: &'a str, who: &str, verdict: Verdict) -> Response<'a> {
+fn verdict_response<'a>(
+    uid: &'a str,
+    who: &str,
+    subject: &Subject<'_>,
+    verdict: Verdict,
+) -> Response<'a> {
     if verdict.allowed() {
         return allowed(uid, verdict.warnings);
     }
@@ -147,16 +175,38 @@ fn verdict_response<'a>(uid: &'a str, who: &str, verdict: Verdict) -> Response<'
         message.push_str("\n- ");
         message.push_str(&v.to_string());
     }
+    // A refusal about the object as a whole (deleting a Stack or Depot in use) is not a
+    // field's problem: Forbidden, whose message kubectl prints as it is, rather than a
+    // cause without a field (kubectl would print it as `: <reason>`).
+    if verdict.violations.iter().all(|v| v.path.is_empty()) {
+        let mut r = denied(uid, 403, "Forbidden", message, Vec::new());
+        r.warnings = verdict.warnings;
+        return r;
+    }
     let causes = verdict
         .violations
         .into_iter()
         .map(|v| Cause {
             reason: "FieldValueInvalid",
             message: v.message,
-            field: v.path,
+            // Beside field problems, one about the whole object is the name's.
+            field: if v.path.is_empty() {
+                "metadata.name".to_owned()
+            } else {
+                v.path
+            },
         })
         .collect();
     let mut r = denied(uid, 422, "Invalid", message, causes);
+    if let Some(Status {
+        details: Some(details),
+        ..
+    }) = r.status.as_mut()
+    {
+        subject.group.clone_into(&mut details.group);
+        subject.kind.clone_into(&mut details.kind);
+        subject.name.clone_into(&mut details.name);
+    }
     r.warnings = verdict.warnings;
     r
 }
@@ -482,9 +532,10 @@ impl Reviewer<'_> {
         let name = object
             .pointer("/metadata/name")
             .and_then(serde_json::Value::as_str)
-            .unwrap_or(name);
+            .unwrap_or(name)
+            .to_owned();
         let who = if namespace.is_empty() {
-            name.to_owned()
+            name.clone()
         } else {
             format!("{namespace}/{name}")
         };
@@ -512,7 +563,12 @@ impl Reviewer<'_> {
                     (Some(old), Some(new)) => self.admission.update(&resource, old, new),
                     _ => self.admission.resource(&resource, operation),
                 };
-                (verdict_response(uid, &who, verdict), who)
+                let subject = Subject {
+                    group: &request.kind.group,
+                    kind: &request.kind.kind,
+                    name: &name,
+                };
+                (verdict_response(uid, &who, &subject, verdict), who)
             }
             Ok(Parsed::Skipped { .. }) => (allowed(uid, Vec::new()), who),
             Err(e) => {

@@ -1,0 +1,193 @@
+//! Everything `stackhook render` and `stackhook mutate` produce for the examples passes
+//! the API server's own validation (a server-side dry-run create), and the webhook's
+//! catalog follows `kubectl apply` and `delete`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::harness::{Cluster, cluster, eventually};
+use crate::support::stackhook;
+
+/// The example catalog with its namespace set to `ns`, written to a folder.
+fn example_catalog(c: &Cluster, ns: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for file in [
+        "stack-benthos.yaml",
+        "stack-flare.yaml",
+        "depots.yaml",
+        "workloads.yaml",
+    ] {
+        let docs = c.documents(&format!("examples/catalog/{file}"), Some(ns));
+        let text = docs
+            .iter()
+            .map(|d| serde_json::to_string(d).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    dir
+}
+
+/// The names of stackhook's entries in a pod's `spec.<list>`.
+fn ours(pod: &Value, list: &str) -> Vec<String> {
+    pod["spec"][list]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v["name"].as_str())
+                .filter(|n| n.starts_with("stackhook-"))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The documents of a YAML stream.
+fn yaml_documents(text: &str) -> Vec<Value> {
+    stackhook_core::source::parse_documents(text)
+        .expect("stackhook prints valid YAML")
+        .into_iter()
+        .map(|d| d.value)
+        .filter(Value::is_object)
+        .collect()
+}
+
+fn dry_run_create(c: &Cluster, objects: &[Value]) {
+    for object in objects {
+        let run = c.kubectl(
+            &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+            &object.to_string(),
+        );
+        assert_eq!(
+            run.code, 0,
+            "the API server refused {} {}:\n{}",
+            object["kind"], object["metadata"]["name"], run.stderr
+        );
+    }
+}
+
+#[test]
+fn every_rendered_object_of_the_examples_passes_a_server_side_dry_run() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("e2e-render");
+    let catalog = example_catalog(c, &ns);
+    let dir = catalog.path().to_str().unwrap();
+    let run = stackhook(
+        &["render", &format!("{dir}/workloads.yaml"), "--catalog", dir],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let objects = yaml_documents(&run.stdout);
+    assert!(objects.len() >= 4, "{}", run.stdout);
+    // The rendered objects are owned by the workloads: they must exist for the
+    // owner references to mean something (the API server does not check them).
+    dry_run_create(c, &objects);
+}
+
+#[test]
+fn every_mutated_example_pod_passes_a_server_side_dry_run() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("e2e-mutate");
+    let catalog = example_catalog(c, &ns);
+    let dir = catalog.path().to_str().unwrap();
+    // The workloads exist in the cluster too: the dry-run create is itself admitted by
+    // our webhook, which must find the pod already injected and leave it.
+    for file in ["depots.yaml", "workloads.yaml"] {
+        for doc in c.documents(&format!("examples/catalog/{file}"), Some(&ns)) {
+            c.apply_json(&doc);
+        }
+    }
+    for (workload, kind, refresh) in [
+        ("orders-stream", "Worker", false),
+        ("orders-stream", "Worker", true),
+        ("orders-api", "Service", false),
+        ("city-export", "Workflow", false),
+    ] {
+        let mut annotations = json!({});
+        if refresh {
+            annotations["stackhook.io/secret-refresh"] = json!("true");
+        }
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {
+                "name": format!("{workload}-dry"), "namespace": ns,
+                "labels": {"stackhook.io/workload": workload, "stackhook.io/workload-kind": kind},
+                "annotations": annotations
+            },
+            "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}
+        });
+        let run = stackhook(&["mutate", "-", "--catalog", dir], &pod.to_string());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mutated = yaml_documents(&run.stdout).remove(0);
+        eventually(
+            Duration::from_secs(10),
+            "the webhook knows the workloads",
+            || {
+                let run = c.kubectl(
+                    &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+                    &mutated.to_string(),
+                );
+                if run.code == 0 {
+                    let stored: Value = serde_json::from_str(&run.stdout).unwrap();
+                    // Our webhook saw it already injected: nothing added twice (the API
+                    // server adds its defaults and the token volume, nothing of ours).
+                    for list in ["initContainers", "volumes"] {
+                        assert_eq!(
+                            ours(&stored, list),
+                            ours(&mutated, list),
+                            "{workload} {list}"
+                        );
+                    }
+                    return Some(());
+                }
+                assert!(
+                    run.stderr.contains("not found"),
+                    "the API server refused the mutated {workload} pod:\n{}",
+                    run.stderr
+                );
+                None
+            },
+        );
+    }
+}
+
+#[test]
+fn the_webhooks_catalog_follows_apply_and_delete() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("e2e-follow");
+    for doc in c.documents("examples/catalog/depots.yaml", Some(&ns)) {
+        c.apply_json(&doc);
+    }
+    let worker = json!({
+        "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+        "metadata": {"name": "follows", "namespace": ns},
+        "spec": {"stack": "benthos:3.0", "stackSpec": {"input": {"http_server": {}}}}
+    });
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "namespace": ns, "labels": {"stackhook.io/workload": "follows"}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}
+    });
+    let admitted = |c: &Cluster| {
+        c.kubectl(&["create", "--dry-run=server", "-f", "-"], &pod.to_string())
+            .code
+            == 0
+    };
+    assert!(
+        !admitted(c),
+        "a pod of a workload not yet applied was admitted"
+    );
+    c.apply_json(&worker);
+    eventually(
+        Duration::from_secs(2),
+        "the webhook sees the new Worker",
+        || admitted(c).then_some(()),
+    );
+    c.kubectl_ok(&["delete", "worker", "follows", "-n", &ns], "");
+    eventually(
+        Duration::from_secs(2),
+        "the webhook forgets the Worker",
+        || (!admitted(c)).then_some(()),
+    );
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests against a real Kubernetes control plane (`scripts/control-plane.sh`):
+//! stackhook installed by `helm install`, driven by `kubectl` and Pod creation. See
+//! `harness` for how the control plane is found and stackhook installed once.
+
+mod admission;
+mod controller;
+mod dry_run;
+mod harness;
+mod pods;
+mod rbac;
