@@ -85,6 +85,60 @@ pub fn cluster() -> Option<&'static Cluster> {
         .as_ref()
 }
 
+/// A control plane of one test's own, with stackhook installed as in the shared one,
+/// for what would disturb the others (restarting kube-apiserver); stopped on drop.
+pub struct PrivateCluster {
+    /// The cluster.
+    pub cluster: Cluster,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(repo("scripts/control-plane.sh"))
+            .arg("down")
+            .arg(&self.cluster.dir)
+            .status();
+    }
+}
+
+/// Starts a private control plane (`scripts/control-plane.sh up`, with the shared
+/// one's binaries) and installs stackhook into it; `None` where the suite is skipped.
+pub fn private_cluster() -> Option<PrivateCluster> {
+    let shared = cluster()?;
+    let dir = tempfile::Builder::new()
+        .prefix("stackhook-e2e-private.")
+        .tempdir()
+        .expect("a folder for the private control plane");
+    let up = run(
+        Command::new("bash")
+            .arg(repo("scripts/control-plane.sh"))
+            .arg("up")
+            .arg(dir.path()),
+        "",
+    );
+    assert_eq!(up.code, 0, "control-plane.sh up:\n{}", up.stderr);
+    let kubeconfig = PathBuf::from(
+        up.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("KUBECONFIG="))
+            .expect("up prints KUBECONFIG="),
+    );
+    let mut private = PrivateCluster {
+        cluster: Cluster {
+            dir: dir.path().to_path_buf(),
+            kubeconfig,
+            bin: shared.bin.clone(),
+            state: Value::Null,
+        },
+        _dir: dir,
+    };
+    // Installed in place: a failure drops `private`, which stops its control plane.
+    private.cluster.state = private.cluster.install_once();
+    Some(private)
+}
+
 /// Waits until `check` holds, polling; panics with `what` after `limit`.
 pub fn eventually<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();

@@ -8,3 +8,5 @@ mod dry_run;
 mod harness;
 mod pods;
 mod rbac;
+mod restart;
+mod tenant;

@@ -1,0 +1,70 @@
+//! The webhook's catalog across a restart of kube-apiserver (on a control plane of the
+//! test's own, so the other tests are not disturbed).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::harness::{Cluster, eventually, private_cluster};
+use crate::support::repo;
+
+fn worker(ns: &str, name: &str) -> Value {
+    json!({
+        "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"stack": "benthos:3.0", "stackSpec": {"input": {"http_server": {}}}}
+    })
+}
+
+/// Whether a pod of `workload` would be admitted now (a server-side dry-run create).
+fn admitted(c: &Cluster, ns: &str, workload: &str) -> bool {
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "probe", "namespace": ns, "labels": {"stackhook.io/workload": workload}},
+        "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}
+    });
+    c.kubectl(&["create", "--dry-run=server", "-f", "-"], &pod.to_string())
+        .code
+        == 0
+}
+
+#[test]
+fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
+    let Some(private) = private_cluster() else {
+        return;
+    };
+    let c = &private.cluster;
+    let ns = c.namespace("e2e-restart");
+    for doc in c.documents("examples/catalog/depots.yaml", Some(&ns)) {
+        c.apply_json(&doc);
+    }
+    c.apply_json(&worker(&ns, "before"));
+    eventually(Duration::from_secs(5), "the Worker seen", || {
+        admitted(c, &ns, "before").then_some(())
+    });
+
+    let restart = super::harness::run(
+        std::process::Command::new("bash")
+            .arg(repo("scripts/control-plane.sh"))
+            .arg("restart-apiserver")
+            .arg(&c.dir),
+        "",
+    );
+    assert_eq!(restart.code, 0, "{}", restart.stderr);
+
+    // What was known is still answered; what changes after the restart is seen, once
+    // the watches are back.
+    assert!(admitted(c, &ns, "before"));
+    c.apply_json(&worker(&ns, "after"));
+    eventually(
+        Duration::from_secs(30),
+        "a Worker made after the restart seen",
+        || admitted(c, &ns, "after").then_some(()),
+    );
+    c.kubectl_ok(&["delete", "worker", "before", "-n", &ns], "");
+    eventually(
+        Duration::from_secs(30),
+        "a deletion after the restart seen",
+        || (!admitted(c, &ns, "before")).then_some(()),
+    );
+}
