@@ -518,6 +518,9 @@ impl Cluster {
         self.dir.join("logs").join(format!("{name}.log"))
     }
 
+    // Never waited for on purpose: the process outlives this test process (init reaps
+    // it), and `control-plane.sh down` stops it through its pid file.
+    #[allow(clippy::zombie_processes)]
     fn spawn(&self, name: &str, kubeconfig: &Path, args: &[&str]) {
         let log = File::create(self.log(name)).expect("the log file");
         let child = Command::new(env!("CARGO_BIN_EXE_stackhook"))
