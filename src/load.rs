@@ -191,6 +191,24 @@ impl Document {
             .unwrap_or_else(|| self.source.position(&full(&candidates[0])))
     }
 
+    /// The position of a path of the document as written (a native path such as
+    /// `depot.secrets[0]`), or of its nearest present ancestor. A message that starts
+    /// with such a path (`worker.flare is …`, `depot.secrets[0] (…)`) is placed at it.
+    pub fn written_position(&self, message: &str) -> Position {
+        let path = message
+            .trim_start_matches('`')
+            .split([' ', ':', '`'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(['.', ',']);
+        let full = match (self.prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_owned(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{path}", self.prefix),
+        };
+        self.source.position(&full)
+    }
+
     /// Where the document starts.
     pub fn start(&self) -> Position {
         self.position("")

@@ -56,10 +56,10 @@ fn converts_the_native_examples() {
     let run = stackhook(&["convert", "examples/native"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
-    // `layer` has no CRD field: converting says so, with the file and position.
+    // `layer` has no CRD field: converting says so, at its own line.
     assert_eq!(
         run.stderr,
-        "examples/native/icebase-depot.yaml:3:1: warning: Depot retail/icebase: `layer` has no place in the CRD form and was left out\n"
+        "examples/native/icebase-depot.yaml:7:1: warning: Depot retail/icebase: `layer` has no place in the CRD form and was left out\n"
     );
 }
 

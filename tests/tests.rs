@@ -12,6 +12,7 @@ mod cluster;
 mod convert;
 mod crds;
 mod dataos;
+mod dataos_repos;
 mod filters;
 mod gotmpl;
 mod goyaml;

@@ -140,6 +140,7 @@ impl ValidateArgs {
         };
         let mut checked = Vec::new();
         let mut skipped = 0usize;
+        let mut skip_reasons = Vec::new();
         for (doc, result) in parsed {
             let (namespace, name) = identity(&doc.value);
             let mismatches = model::strict::check(&doc.value);
@@ -160,7 +161,18 @@ impl ValidateArgs {
                 checked.push(c);
             };
             match result {
-                Ok(Parsed::Skipped { .. }) => skipped += 1,
+                Ok(Parsed::Skipped { what }) => {
+                    skipped += 1;
+                    // A DataOS type stackhook does not handle is said, not silent.
+                    if what.starts_with("DataOS ") {
+                        skip_reasons.push(format!(
+                            "{}:{}: skipped: {} {what}",
+                            doc.file,
+                            doc.start(),
+                            model::display_name(&doc.value)
+                        ));
+                    }
+                }
                 Ok(Parsed::Resource(r)) => {
                     let verdict = admission.resource(&r, Operation::Create);
                     let namespace = matches!(*r, Resource::Stack(_))
@@ -207,7 +219,7 @@ impl ValidateArgs {
         }
 
         let text = match format {
-            Format::Text => text_report(&checked, skipped),
+            Format::Text => text_report(&checked, skipped, &skip_reasons),
             Format::Json => json_report(&checked)?,
             Format::Junit => junit_report(&checked),
         };
@@ -231,8 +243,11 @@ fn field_message(e: &model::DocumentError) -> String {
     }
 }
 
-fn text_report(checked: &[Checked], skipped: usize) -> String {
+fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[String]) -> String {
     let mut out = String::new();
+    for reason in skip_reasons {
+        let _ = writeln!(out, "{reason}");
+    }
     for c in checked {
         for v in &c.verdict.violations {
             let (file, pos) = c.locate(v);

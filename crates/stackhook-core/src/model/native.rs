@@ -103,6 +103,41 @@ pub struct Converted {
     /// Documents the conversion adds (the Secrets a v1 Depot's inline
     /// `connectionSecret` becomes), to be applied with the converted one.
     pub extra: Vec<Value>,
+    /// For a DataOS resource of a type stackhook does not handle (`bundle`, `lens`,
+    /// `policy`…), why it is skipped; the document comes back unchanged.
+    pub skipped: Option<String>,
+}
+
+impl Converted {
+    fn unchanged(value: Value) -> Self {
+        Self {
+            value,
+            dropped: Vec::new(),
+            notes: Vec::new(),
+            extra: Vec::new(),
+            skipped: None,
+        }
+    }
+}
+
+/// The DataOS types that become Kubernetes Secrets.
+const SECRET_TYPES: [&str; 2] = ["instance-secret", "secret"];
+
+/// The type of a document in DataOS-native shape, whatever the type (`bundle`,
+/// `instance-secret`…): no `apiVersion`/`kind`, a text `type`, and a `version` or a
+/// section named after the type. Lower-cased.
+pub fn dataos_type(doc: &Value) -> Option<String> {
+    if doc.get("apiVersion").is_some() || doc.get("kind").is_some() {
+        return None;
+    }
+    let t = doc.get("type")?.as_str()?;
+    (doc.get("version").is_some() || doc.get(t).is_some()).then(|| t.to_ascii_lowercase())
+}
+
+/// Why stackhook skips a DataOS resource of type `ty` (not one of the five it
+/// converts to CRD form, nor a secret).
+pub fn unhandled_reason(ty: &str) -> String {
+    format!("stackhook does not handle DataOS {ty} resources")
 }
 
 /// The native type of a document (`stack`, `worker`, …) if it is in DataOS-native shape:
@@ -127,22 +162,19 @@ pub fn is_native(doc: &Value) -> bool {
 /// back unchanged.
 pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     let Some(ty) = native_type(&doc) else {
-        return Ok(Converted {
-            value: doc,
-            dropped: Vec::new(),
-            notes: Vec::new(),
-            extra: Vec::new(),
-        });
+        return match dataos_type(&doc) {
+            Some(t) if SECRET_TYPES.contains(&t.as_str()) => dataos_secret(doc, &t),
+            Some(t) => Ok(Converted {
+                skipped: Some(unhandled_reason(&t)),
+                ..Converted::unchanged(doc)
+            }),
+            None => Ok(Converted::unchanged(doc)),
+        };
     };
     let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
     let original = doc.clone();
     let Value::Object(mut top) = doc else {
-        return Ok(Converted {
-            value: doc,
-            dropped: Vec::new(),
-            notes: Vec::new(),
-            extra: Vec::new(),
-        });
+        return Ok(Converted::unchanged(doc));
     };
     let name = match top.get("name") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -327,6 +359,139 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         dropped,
         notes,
         extra,
+        skipped: None,
+    })
+}
+
+/// The annotation holding a DataOS secret's `type` (`key-value-properties`…).
+pub const SECRET_TYPE_ANNOTATION: &str = "stackhook.io/dataos-secret-type";
+
+/// A DataOS `instance-secret` or `secret` as a Kubernetes Secret of the same name (so a
+/// Depot's `<depot>-r`/`<depot>-rw` finds it): `data:`/`values:` become `stringData`
+/// (never shown in a message), a value that is a `${…}` placeholder is named by key,
+/// `files:` (paths on the author's machine) are named. An instance-secret is
+/// instance-wide in DataOS: it goes where Depots without a workspace go.
+fn dataos_secret(doc: Value, ty: &str) -> Result<Converted, NativeError> {
+    let Value::Object(mut top) = doc else {
+        return Ok(Converted::unchanged(doc));
+    };
+    let name = match top.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(NativeError::MissingName {
+                manifest_type: ty.into(),
+            });
+        }
+    };
+    let section_key = if top.contains_key(ty) { ty } else { "spec" };
+    let mut section = match top.remove(section_key) {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(NativeError::WrongShape {
+                manifest_type: ty.into(),
+                name,
+                field: section_key.into(),
+                expected: "a map",
+                found: json_type(&other),
+            });
+        }
+        None => {
+            return Err(NativeError::MissingSection {
+                manifest_type: ty.into(),
+                name,
+            });
+        }
+    };
+    let (mut dropped, mut notes) = (Vec::new(), Vec::new());
+    let namespace = match top.get("workspace").filter(|v| !v.is_null()) {
+        Some(ws) if ty == "secret" => scalar_text(ws),
+        Some(_) => {
+            dropped.push("workspace (an instance-secret is instance-wide)".into());
+            DEFAULT_WORKSPACE.into()
+        }
+        None => DEFAULT_WORKSPACE.into(),
+    };
+    let mut annotations = Map::new();
+    for (key, annotation) in [
+        ("description", DESCRIPTION_ANNOTATION),
+        ("owner", OWNER_ANNOTATION),
+        ("version", DATAOS_VERSION_ANNOTATION),
+    ] {
+        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
+            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
+        }
+    }
+    if let Some(t) = section.remove("type").filter(|v| !v.is_null()) {
+        annotations.insert(
+            SECRET_TYPE_ANNOTATION.into(),
+            Value::String(scalar_text(&t)),
+        );
+    }
+    if let Some(acl) = section.remove("acl").map(|a| scalar_text(&a)) {
+        if !matches!(acl.as_str(), "r" | "rw") {
+            dropped.push(format!("{ty}.acl (neither r nor rw)"));
+        } else if !name.ends_with(&format!("-{acl}")) {
+            notes.push(format!(
+                "{ty}.acl {acl}: a Depot names its Secrets <depot>-r / <depot>-rw; this one keeps its name {name:?}"
+            ));
+        }
+    }
+    let mut string_data = Map::new();
+    match section.remove("data").or_else(|| section.remove("values")) {
+        Some(Value::Object(data)) => {
+            for (k, v) in data {
+                let text = scalar_text(&v);
+                if text.contains("${") {
+                    notes.push(format!(
+                        "{ty}.data.{k} is a ${{…}} placeholder, not a value; fill it in before applying"
+                    ));
+                }
+                string_data.insert(k, Value::String(text));
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(other) => dropped.push(format!("{ty}.data (not a map: {})", json_type(&other))),
+    }
+    if let Some(files) = section.remove("files") {
+        let keys: Vec<String> = match &files {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        dropped.push(format!(
+            "{ty}.files (on the author's machine: put {} in the Secret {name} yourself)",
+            if keys.is_empty() {
+                "them".to_owned()
+            } else {
+                keys.join(", ")
+            }
+        ));
+    }
+    for key in section.keys() {
+        dropped.push(format!("{ty}.{key}"));
+    }
+    for key in top.keys() {
+        if !META_KEYS.contains(&key.as_str()) || key == "layer" {
+            dropped.push(key.clone());
+        }
+    }
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(name));
+    metadata.insert("namespace".into(), Value::String(namespace));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    Ok(Converted {
+        value: json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": "Opaque",
+            "stringData": string_data,
+        }),
+        dropped,
+        notes,
+        extra: Vec::new(),
+        skipped: None,
     })
 }
 
@@ -582,10 +747,7 @@ fn connection_secrets(
             metadata.insert("namespace".into(), Value::String(ns.into()));
         }
         if let Some(t) = secret_type {
-            metadata.insert(
-                "annotations".into(),
-                json!({"stackhook.io/dataos-secret-type": t}),
-            );
+            metadata.insert("annotations".into(), json!({ SECRET_TYPE_ANNOTATION: t }));
         }
         secrets.push(json!({
             "apiVersion": "v1",
@@ -1296,6 +1458,70 @@ mod tests {
             json!([{"name": "lake-rw", "acl": "rw"}, {"name": "lake-r", "acl": "r"}])
         );
         assert!(c.dropped.is_empty() && c.notes.is_empty());
+    }
+
+    #[test]
+    fn dataos_secrets_become_kubernetes_secrets_without_showing_values() {
+        let c = to_crd(
+            json!({"name": "lake-rw", "version": "v1", "type": "instance-secret",
+        "layer": "user", "instance-secret": {"type": "key-value-properties", "acl": "rw",
+            "data": {"accesskeyid": "AKIA-secret-value", "secretkey": "${{secret}}"},
+            "files": {"key_json": "./k.json"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.value,
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "lake-rw", "namespace": "public", "annotations": {
+                "stackhook.io/dataos-version": "v1",
+                "stackhook.io/dataos-secret-type": "key-value-properties"}},
+            "stringData": {"accesskeyid": "AKIA-secret-value", "secretkey": "${{secret}}"}})
+        );
+        assert_eq!(
+            c.notes,
+            [
+                "instance-secret.data.secretkey is a ${…} placeholder, not a value; fill it in before applying"
+            ]
+        );
+        assert_eq!(
+            c.dropped,
+            [
+                "instance-secret.files (on the author's machine: put key_json in the Secret lake-rw yourself)",
+                "layer"
+            ]
+        );
+        let all = format!("{:?}{:?}", c.notes, c.dropped);
+        assert!(!all.contains("AKIA"), "{all}");
+        let c = to_crd(json!({"name": "gh", "version": "v1", "type": "secret",
+            "workspace": "team", "secret": {"acl": "r", "data": {"token": "t"}}}))
+        .unwrap();
+        assert_eq!(c.value["metadata"]["namespace"], "team");
+        assert_eq!(
+            c.notes,
+            [
+                "secret.acl r: a Depot names its Secrets <depot>-r / <depot>-rw; this one keeps its name \"gh\""
+            ]
+        );
+        assert_eq!(
+            to_crd(json!({"version": "v1", "type": "secret", "secret": {}}))
+                .unwrap_err()
+                .to_string(),
+            "DataOS secret manifest has no `name`"
+        );
+    }
+
+    #[test]
+    fn other_dataos_types_are_skipped_with_a_reason() {
+        let doc = json!({"name": "b", "version": "v1beta", "type": "bundle", "bundle": {}});
+        let c = to_crd(doc.clone()).unwrap();
+        assert_eq!(c.value, doc);
+        assert_eq!(
+            c.skipped.as_deref(),
+            Some("stackhook does not handle DataOS bundle resources")
+        );
+        // Not DataOS at all: nothing to say.
+        let c = to_crd(json!({"type": "x"})).unwrap();
+        assert_eq!(c.skipped, None);
     }
 
     #[test]
