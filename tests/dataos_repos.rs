@@ -220,3 +220,29 @@ fn dataos_secrets_convert_and_other_types_are_named() {
         run.stdout
     );
 }
+
+#[test]
+fn one_broken_file_of_the_catalog_is_a_problem_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "stack.yml", STACK);
+    write(dir.path(), "depot.yml", DEPOT);
+    write(dir.path(), "workflow.yml", WORKFLOW);
+    write(
+        dir.path(),
+        "broken.yml",
+        "name: x\ntype: worker\nworker: [1\n",
+    );
+    let catalog = dir.path().to_str().unwrap();
+    let run = stackhook(&["validate", catalog], "");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with("3 valid, 0 invalid, 0 skipped\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("broken.yml:"), "{}", run.stderr);
+    let run = stackhook(&["render", "--catalog", catalog], "");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("kind: CronJob"), "{}", run.stdout);
+    assert!(run.stderr.contains("broken.yml:"), "{}", run.stderr);
+}

@@ -18,7 +18,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{self, Parsed, Resource};
 use stackhook_core::source::Position;
 
-use super::{EXIT_UNUSABLE, stdin_if_empty};
+use super::stdin_if_empty;
 use crate::load::{self, Document, LoadError, LoadErrors};
 use crate::output;
 
@@ -104,10 +104,12 @@ impl ValidateArgs {
             format,
             strict,
         } = self;
-        let mut catalog = catalog.load()?;
-        let inputs = load::read_inputs(&stdin_if_empty(paths))?;
+        // A file that cannot be read or parsed is a problem of its own, reported with
+        // the verdicts on everything else (exit 1), not instead of them.
+        let (mut catalog, mut unusable) = catalog.load();
+        let (inputs, unreadable) = load::read_inputs_lenient(&stdin_if_empty(paths));
+        unusable.extend(unreadable);
 
-        let mut unusable: Vec<LoadError> = Vec::new();
         let mut parsed: Vec<(Document, Result<Parsed, LoadError>)> = Vec::new();
         for input in &inputs {
             match load::documents(input) {
@@ -226,7 +228,7 @@ impl ValidateArgs {
         output::emit(&text)?;
         if !unusable.is_empty() {
             eprintln!("{}", LoadErrors(unusable));
-            return Ok(ExitCode::from(EXIT_UNUSABLE));
+            return Ok(ExitCode::from(EXIT_INVALID));
         }
         if checked.iter().any(|c| !c.verdict.allowed()) {
             return Ok(ExitCode::from(EXIT_INVALID));
