@@ -246,3 +246,18 @@ fn one_broken_file_of_the_catalog_is_a_problem_of_its_own() {
     assert!(run.stdout.contains("kind: CronJob"), "{}", run.stdout);
     assert!(run.stderr.contains("broken.yml:"), "{}", run.stderr);
 }
+
+#[test]
+fn a_native_document_that_does_not_convert_is_named_as_written() {
+    let run = stackhook(
+        &["validate", "-"],
+        "name: orders\nversion: v1\ntype: workflow\nworkspace: sales\nworkflow:\n  dag: {}\n",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("<stdin>:1:1: DataOS workflow sales/orders: "),
+        "{}",
+        run.stdout
+    );
+}

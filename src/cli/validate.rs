@@ -85,14 +85,23 @@ fn identity(value: &Value) -> (Option<String>, String) {
     let converted = model::native::native_type(value)
         .and_then(|_| model::native::to_crd(value.clone()).map(|c| c.value).ok());
     let meta = converted.as_ref().unwrap_or(value).get("metadata");
+    // A native document that does not convert is still named as it was written.
+    let native = |k: &str| {
+        model::native::dataos_type(value)
+            .and_then(|_| value.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let text = |k: &str| {
         meta.and_then(|m| m.get(k))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
     (
-        text("namespace"),
-        text("name").unwrap_or_else(|| "<unnamed>".into()),
+        text("namespace").or_else(|| native("workspace")),
+        text("name")
+            .or_else(|| native("name"))
+            .unwrap_or_else(|| "<unnamed>".into()),
     )
 }
 
@@ -189,12 +198,14 @@ impl ValidateArgs {
                     });
                 }
                 Err(LoadError::Document { source, .. }) => {
-                    let kind = doc
-                        .value
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .unwrap_or("document")
-                        .to_owned();
+                    let kind = match (
+                        doc.value.get("kind").and_then(Value::as_str),
+                        model::native::dataos_type(&doc.value),
+                    ) {
+                        (Some(kind), _) => kind.to_owned(),
+                        (None, Some(ty)) => format!("DataOS {ty}"),
+                        (None, None) => "document".to_owned(),
+                    };
                     let violation = match source.field_path() {
                         Some(path) => Violation {
                             path: path.to_owned(),

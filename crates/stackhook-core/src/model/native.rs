@@ -289,6 +289,10 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     {
         notes.push(format!("{ty}.{note}"));
     }
+    if ty == "workflow" && top.get("version").is_none_or(Value::is_null) {
+        // dataos-ctl refuses a Workflow without its resource version.
+        notes.push("version is missing (DataOS requires it: v1 for a Workflow)".into());
+    }
     if matches!(ty, "worker" | "service" | "workflow") {
         if let Some(note) = run_as_user(&mut section, &mut annotations) {
             notes.push(format!("{ty}.{note}"));
@@ -1212,7 +1216,7 @@ mod tests {
 
     #[test]
     fn lifts_dag_step_specs() {
-        let c = to_crd(json!({"name": "wf", "type": "workflow", "workspace": "ns",
+        let c = to_crd(json!({"name": "wf", "type": "workflow", "workspace": "ns", "version": "v1",
         "workflow": {"schedule": {"cron": "0 5 * * *", "endOn": "2024-11-01T23:40:45Z"}, "dag": [
             {"name": "a", "spec": {"stack": "flare:5.0", "stackSpec": {"x": 1}}},
             {"name": "b", "dependencies": "a", "spec": {"stack": "flare:5.0"}}
@@ -1522,6 +1526,17 @@ mod tests {
         // Not DataOS at all: nothing to say.
         let c = to_crd(json!({"type": "x"})).unwrap();
         assert_eq!(c.skipped, None);
+    }
+
+    #[test]
+    fn a_manifest_without_version_is_named() {
+        let c = to_crd(json!({"name": "wf", "type": "workflow",
+            "workflow": {"dag": [{"name": "a", "spec": {"stack": "flare:5.0"}}]}}))
+        .unwrap();
+        assert_eq!(
+            c.notes,
+            ["version is missing (DataOS requires it: v1 for a Workflow)"]
+        );
     }
 
     #[test]
