@@ -13,6 +13,7 @@ mod convert;
 mod crds;
 mod dataos;
 mod dataos_repos;
+mod dataos_users;
 mod filters;
 mod gotmpl;
 mod goyaml;
