@@ -57,6 +57,7 @@ spec:
     );
 }
 
+/// Warnings do not fail, and are placed at the field they name.
 #[test]
 fn warnings_do_not_fail() {
     let run = stackhook(
@@ -66,7 +67,7 @@ fn warnings_do_not_fail() {
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
         run.stdout,
-        "<stdin>:1:1: warning: Workflow retail/w: spec.stack: \"flare\" is not pinned; using flare:6.0 (pin a version)\n1 valid, 0 invalid, 0 skipped\n"
+        "<stdin>:5:3: warning: Workflow retail/w: spec.stack: \"flare\" is not pinned; using flare:6.0 (pin a version)\n1 valid, 0 invalid, 0 skipped\n"
     );
 }
 

@@ -29,7 +29,12 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         };
         for doc in docs {
             let converted = native::to_crd(doc.value.clone()).ok();
+            let said = std::cell::RefCell::new(std::collections::BTreeSet::new());
             let warn = |who: &str, message: &str| {
+                // Once each per document.
+                if !said.borrow_mut().insert(message.to_owned()) {
+                    return;
+                }
                 eprintln!(
                     "{}:{}: warning: {who}: {message}",
                     doc.file,

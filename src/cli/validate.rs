@@ -266,14 +266,19 @@ fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[String]) -> 
             let (file, pos) = c.locate(v);
             let _ = writeln!(out, "{file}:{pos}: {}: {v}", c.who());
         }
+        let mut said = std::collections::BTreeSet::new();
         for w in &c.verdict.warnings {
-            let _ = writeln!(
-                out,
-                "{}:{}: warning: {}: {w}",
-                c.doc.file,
-                c.doc.start(),
-                c.who()
-            );
+            // Once each, at the field it names (`spec.stack: …`), else the document.
+            if !said.insert(w.as_str()) {
+                continue;
+            }
+            let path = w.split([':', ' ']).next().unwrap_or_default();
+            let (file, pos) = if path.starts_with("spec") || path.starts_with("metadata") {
+                c.doc.locate(path)
+            } else {
+                (std::sync::Arc::clone(&c.doc.file), c.doc.start())
+            };
+            let _ = writeln!(out, "{file}:{pos}: warning: {}: {w}", c.who());
         }
     }
     let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();
