@@ -59,7 +59,7 @@ fn converts_the_native_examples() {
     // `layer` has no CRD field: converting says so, at its own line.
     assert_eq!(
         run.stderr,
-        "examples/native/icebase-depot.yaml:7:1: warning: Depot retail/icebase: `layer` has no place in the CRD form and was left out\n"
+        "examples/native/icebase-depot.yaml:7:1: warning: Depot retail/icebase: `layer` left out: the CRD form has no place for it\n"
     );
 }
 
@@ -236,7 +236,7 @@ fn a_v2alpha_depot_converts_with_its_details_and_inferred_acls() {
     for warning in [
         "warning: Depot public/postgresdepot: depot.secrets[0] has no acl; r from the instance-secret's name \"postgresdepot-r\"",
         "warning: Depot public/postgresdepot: depot.secrets[1] has no acl; rw from the instance-secret's name \"postgresdepot-rw\"",
-        "warning: Depot public/postgresdepot: `depot.secrets[0].keys (every key of the Secret is projected)` has no place in the CRD form and was left out",
+        "warning: Depot public/postgresdepot: `depot.secrets[0].keys` left out: every key of the Secret is projected",
     ] {
         assert!(
             run.stderr.contains(warning),

@@ -41,14 +41,22 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                     doc.written_position(message)
                 );
             };
-            let left_out =
-                |key: &str| format!("`{key}` has no place in the CRD form and was left out");
+            // One voice: the path, then why it was left out.
+            let left_out = |key: &str, form: &str| match key.split_once(" (") {
+                Some((path, why)) => {
+                    format!(
+                        "`{path}` left out: {}",
+                        why.strip_suffix(')').unwrap_or(why)
+                    )
+                }
+                None => format!("`{key}` left out: {form} has no place for it"),
+            };
             match load::parse(&doc) {
                 Ok(Parsed::Resource(r)) => {
                     let who = format!("{} {}", r.kind(), model::display_name(&r.to_json()));
                     if let Some(c) = converted {
                         for key in &c.dropped {
-                            warn(&who, &left_out(key));
+                            warn(&who, &left_out(key, "the CRD form"));
                         }
                         for note in &c.notes {
                             warn(&who, note);
@@ -74,12 +82,7 @@ pub(crate) fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
                     Some(c) if c.value != doc.value => {
                         let who = format!("Secret {}", model::display_name(&c.value));
                         for key in &c.dropped {
-                            warn(
-                                &who,
-                                &format!(
-                                    "`{key}` has no place in a Kubernetes Secret and was left out"
-                                ),
-                            );
+                            warn(&who, &left_out(key, "a Kubernetes Secret"));
                         }
                         for note in &c.notes {
                             warn(&who, note);
