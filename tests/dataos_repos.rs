@@ -261,3 +261,53 @@ fn a_native_document_that_does_not_convert_is_named_as_written() {
         run.stdout
     );
 }
+
+#[test]
+fn a_v2alpha_stack_and_a_dataos_2_depot_serve_a_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = STACK
+        .replace("version: v1alpha\ntype: stack\nstack:", "version: v2alpha\ntype: stack\nspec:")
+        .replace(
+            "  reconciler: stackManager\n",
+            "  reconciler: stackManager\n  projection: {type: envVars}\n  executionModes: [workflow]\n  secretJqFilters: [\".secrets[]\"]\n",
+        );
+    write(dir.path(), "stack.yml", &stack);
+    write(
+        dir.path(),
+        "depot.yml",
+        "name: lake\nversion: v2alpha\ntype: depot\nspec:\n  type: lakehouse\n  secrets:\n    - {id: lake-rw, purpose: rw}\n",
+    );
+    write(dir.path(), "workflow.yml", WORKFLOW);
+    let catalog = dir.path().to_str().unwrap();
+    let run = stackhook(&["validate", catalog], "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.ends_with("3 valid, 0 invalid, 0 skipped\n"),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(
+        &["convert", dir.path().join("stack.yml").to_str().unwrap()],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("secretProjection:\n    type: envVars"),
+        "{}",
+        run.stdout
+    );
+    for warning in [
+        "stack.yml:9:3: warning: Stack tool-v1: `spec.executionModes` left out: the kinds a Stack serves are its workerConfig, serviceConfig, workflowJobConfig",
+        "stack.yml:10:3: warning: Stack tool-v1: `spec.secretJqFilters` left out: secrets come from the Depots addresses name",
+        "stack.yml:8:3: warning: Stack tool-v1: spec.projection is v2alpha's secretProjection; read as it",
+    ] {
+        assert!(
+            run.stderr.contains(warning),
+            "{warning}\n---\n{}",
+            run.stderr
+        );
+    }
+    let run = stackhook(&["render", "--catalog", catalog], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("kind: CronJob"), "{}", run.stdout);
+}
