@@ -339,6 +339,23 @@ fn a_scheduled_dag_runs_its_first_steps_by_cronjob_and_the_rest_per_run() {
 }
 
 #[test]
+fn a_scheduled_dags_step_names_must_leave_room_for_the_run() {
+    let long = "s".repeat(41);
+    let wf = format!(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {{name: nightly-etl, namespace: ns1}}\nspec: {{stack: \"app:1\", schedule: {{cron: \"0 2 * * *\"}}, dag: [{{name: {long}}}]}}\n"
+    );
+    let Err(OrchestrateError::Invalid(problems)) = plan(&wf, &Dag::All) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        problems.iter().map(Problem::at).collect::<Vec<_>>(),
+        [format!(
+            "spec.dag[0].name: a scheduled step's objects are named \"nightly-etl-{long}\" and after each run; 53 characters is over the 52 a CronJob's name may have"
+        )]
+    );
+}
+
+#[test]
 fn dag_cycles_and_unknown_steps_are_errors() {
     let wf = |dag: &str| {
         format!(
