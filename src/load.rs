@@ -191,6 +191,24 @@ impl Document {
             .unwrap_or_else(|| self.source.position(&full(&candidates[0])))
     }
 
+    /// The position of a path of the document as written (a native path such as
+    /// `depot.secrets[0]`), or of its nearest present ancestor. A message that starts
+    /// with such a path (`worker.flare is …`, `depot.secrets[0] (…)`) is placed at it.
+    pub fn written_position(&self, message: &str) -> Position {
+        let path = message
+            .trim_start_matches('`')
+            .split([' ', ':', '`'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches(['.', ',']);
+        let full = match (self.prefix.is_empty(), path.is_empty()) {
+            (true, _) => path.to_owned(),
+            (false, true) => self.prefix.clone(),
+            (false, false) => format!("{}.{path}", self.prefix),
+        };
+        self.source.position(&full)
+    }
+
     /// Where the document starts.
     pub fn start(&self) -> Position {
         self.position("")
@@ -257,6 +275,34 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>, LoadError> {
         }
     }
     Ok(inputs)
+}
+
+/// [`read_inputs`] that goes on past a path or file it cannot read: the inputs it
+/// could read, and the errors of those it could not (each a problem of its own, so one
+/// broken file does not hide the verdict on the others).
+pub fn read_inputs_lenient(paths: &[PathBuf]) -> (Vec<Input>, Vec<LoadError>) {
+    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
+    for path in paths {
+        if path.as_os_str() == "-" {
+            match read_inputs(std::slice::from_ref(path)) {
+                Ok(i) => inputs.extend(i),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
+        match manifests_under(path) {
+            Ok(files) => {
+                for file in files {
+                    match read_file(&file) {
+                        Ok(i) => inputs.push(i),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (inputs, errors)
 }
 
 /// The manifests a path names: itself if a file, else the `.yaml`, `.yml` and
@@ -420,9 +466,32 @@ pub fn load_inputs(inputs: &[Input]) -> Result<(MemoryCatalog, LoadReport), Load
 /// [`load_inputs`] into `catalog` (a [`MemoryCatalog::compact`] one, for a server that
 /// holds thousands of workloads).
 pub fn load_into(
-    mut catalog: MemoryCatalog,
+    catalog: MemoryCatalog,
     inputs: &[Input],
 ) -> Result<(MemoryCatalog, LoadReport), LoadErrors> {
+    let (catalog, report, errors) = load_into_lenient(catalog, inputs);
+    if errors.is_empty() {
+        Ok((catalog, report))
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+/// Fills a catalog from files, directories and stdin, going on past what is broken: the
+/// catalog of everything that could be read, and every problem (a file that cannot be
+/// read or parsed, a document that does not convert, a conflict), each at its place.
+pub fn load_catalog_lenient(paths: &[PathBuf]) -> (MemoryCatalog, LoadReport, Vec<LoadError>) {
+    let (inputs, mut errors) = read_inputs_lenient(paths);
+    let (catalog, report, more) = load_into_lenient(MemoryCatalog::new(), &inputs);
+    errors.extend(more);
+    (catalog, report, errors)
+}
+
+/// [`load_into`] that keeps what it could read beside the problems it found.
+pub fn load_into_lenient(
+    mut catalog: MemoryCatalog,
+    inputs: &[Input],
+) -> (MemoryCatalog, LoadReport, Vec<LoadError>) {
     let mut report = LoadReport::default();
     let mut errors = Vec::new();
     for input in inputs {
@@ -460,11 +529,7 @@ pub fn load_into(
             }
         }
     }
-    if errors.is_empty() {
-        Ok((catalog, report))
-    } else {
-        Err(LoadErrors(errors))
-    }
+    (catalog, report, errors)
 }
 
 /// Whether a document is a `v1` ConfigMap named `stackhook-config`.

@@ -56,10 +56,10 @@ fn converts_the_native_examples() {
     let run = stackhook(&["convert", "examples/native"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
-    // `layer` has no CRD field: converting says so, with the file and position.
+    // `layer` has no CRD field: converting says so, at its own line.
     assert_eq!(
         run.stderr,
-        "examples/native/icebase-depot.yaml:3:1: warning: Depot retail/icebase: `layer` has no place in the CRD form and was left out\n"
+        "examples/native/icebase-depot.yaml:7:1: warning: Depot retail/icebase: `layer` left out: the CRD form has no place for it\n"
     );
 }
 
@@ -221,7 +221,7 @@ fn a_native_document_without_its_section_is_an_error() {
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,
-        "<stdin>:1:1: DataOS worker manifest \"w\" has no `worker:` section\n"
+        "<stdin>:1:1: DataOS worker manifest \"w\" has no `worker:` section (nor a v2alpha `spec:`)\n"
     );
 }
 
@@ -234,9 +234,9 @@ fn a_v2alpha_depot_converts_with_its_details_and_inferred_acls() {
     let spec = "  external: true\n  secrets:\n  - acl: r\n    name: postgresdepot-r\n  - acl: rw\n    name: postgresdepot-rw\n  spec:\n    database: orders\n    host: db.example.com\n    port: 5432\n    subprotocol: postgresql\n  type: POSTGRESQL";
     assert!(run.stdout.contains(spec), "{spec}\n---\n{}", run.stdout);
     for warning in [
-        "warning: Depot postgresdepot: depot.secrets[0] has no acl; r from the instance-secret's name \"postgresdepot-r\"",
-        "warning: Depot postgresdepot: depot.secrets[1] has no acl; rw from the instance-secret's name \"postgresdepot-rw\"",
-        "warning: Depot postgresdepot: `depot.secrets[0].keys (every key of the Secret is projected)` has no place in the CRD form and was left out",
+        "warning: Depot public/postgresdepot: depot.secrets[0] has no acl; r from the instance-secret's name \"postgresdepot-r\"",
+        "warning: Depot public/postgresdepot: depot.secrets[1] has no acl; rw from the instance-secret's name \"postgresdepot-rw\"",
+        "warning: Depot public/postgresdepot: `depot.secrets[0].keys` left out: every key of the Secret is projected",
     ] {
         assert!(
             run.stderr.contains(warning),

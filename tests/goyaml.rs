@@ -1,6 +1,7 @@
 //! The YAML reader against Go's `gopkg.in/yaml.v2` (what `kubectl`, Helm and DataOS
 //! read manifests with): every file of `tests/goyaml/cases` and every real DataOS
-//! manifest of `tests/fixtures/dataos` must give the same documents, or both fail.
+//! manifest of `tests/fixtures/dataos` and `tests/fixtures/dataos-users` must give the
+//! same documents, or both fail.
 //!
 //! Go's answers are recorded in `tests/goyaml/expected.json`. Where Go is installed
 //! (always under `CI=true`) `tests/goyaml/harness.go` is built and run, and its answers
@@ -44,6 +45,14 @@ fn files() -> Vec<String> {
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .filter_map(|l| l.split('\t').next())
             .map(|f| format!("fixtures/dataos/{f}")),
+    );
+    let users = std::fs::read_to_string(repo("tests/fixtures/dataos-users/SOURCES.tsv")).unwrap();
+    out.extend(
+        users
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| l.split('\t').next())
+            .map(|f| format!("fixtures/dataos-users/{f}")),
     );
     out
 }

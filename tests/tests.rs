@@ -12,6 +12,8 @@ mod cluster;
 mod convert;
 mod crds;
 mod dataos;
+mod dataos_repos;
+mod dataos_users;
 mod e2e;
 mod filters;
 mod gotmpl;

@@ -9,7 +9,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::Config;
 use stackhook_core::review::Reviewer;
 
-use crate::load::{LoadErrors, load_catalog};
+use crate::load::{LoadError, LoadErrors, load_catalog_lenient};
 
 /// A loaded catalog with its cache and settings.
 pub struct Engine {
@@ -17,6 +17,8 @@ pub struct Engine {
     pub cache: StackCache,
     pub options: Options,
     pub inject: Config,
+    /// How many problems the catalog's files had (each printed when loading).
+    pub catalog_problems: usize,
 }
 
 /// Where the CLI's catalog comes from, as the cluster's would.
@@ -36,27 +38,36 @@ pub struct CatalogArgs {
 pub const DEFAULT_RELEASE_NAMESPACE: &str = "stackhook-system";
 
 impl CatalogArgs {
-    /// The catalog (none given: an empty one), with the release namespace set.
-    pub fn load(&self) -> Result<MemoryCatalog, LoadErrors> {
-        let mut catalog = if self.catalogs.is_empty() {
-            MemoryCatalog::new()
+    /// The catalog (none given: an empty one), with the release namespace set, and the
+    /// problems of what could not be read into it: a broken file is a problem of its
+    /// own, the others are still read.
+    pub fn load(&self) -> (MemoryCatalog, Vec<LoadError>) {
+        let (mut catalog, problems) = if self.catalogs.is_empty() {
+            (MemoryCatalog::new(), Vec::new())
         } else {
-            load_catalog(&self.catalogs)?.0
+            let (catalog, _, problems) = load_catalog_lenient(&self.catalogs);
+            (catalog, problems)
         };
         catalog.set_release_namespace(Some(self.release_namespace.clone()));
-        Ok(catalog)
+        (catalog, problems)
     }
 }
 
 impl Engine {
-    /// Loads the catalog (none: an empty catalog).
+    /// Loads the catalog (none: an empty catalog). Problems of the catalog's files are
+    /// printed (standard error) and counted in `catalog_problems`; the rest is used.
     pub fn load(args: &CatalogArgs) -> Result<Self, LoadErrors> {
-        let catalog = args.load()?;
+        let (catalog, problems) = args.load();
+        let catalog_problems = problems.len();
+        if catalog_problems > 0 {
+            eprintln!("{}", LoadErrors(problems));
+        }
         Ok(Self {
             catalog,
             cache: StackCache::new(),
             options: Options::default(),
             inject: Config::default(),
+            catalog_problems,
         })
     }
 

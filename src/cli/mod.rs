@@ -37,7 +37,9 @@ enum Command {
     /// Workflow) as YAML.
     Crds,
     /// Convert DataOS-native manifests (`type: stack|depot|worker|service|workflow`) to
-    /// stackhook CRD form. Other documents pass through unchanged.
+    /// stackhook CRD form, and `instance-secret`/`secret` to Kubernetes Secrets. Other
+    /// DataOS types pass through unchanged with a warning naming them; other documents
+    /// pass through unchanged.
     Convert {
         /// Files or directories (searched recursively for *.yaml, *.yml, *.json); `-`
         /// reads stdin. Default: stdin.

@@ -97,7 +97,8 @@ impl RenderArgs {
             }
         }
         output::emit(&output::to_yaml_stream(&objects)?)?;
-        Ok(if failed {
+        // A broken catalog file was reported when loading; the rest is rendered.
+        Ok(if failed || engine.catalog_problems > 0 {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS

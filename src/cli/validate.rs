@@ -18,7 +18,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{self, Parsed, Resource};
 use stackhook_core::source::Position;
 
-use super::{EXIT_UNUSABLE, stdin_if_empty};
+use super::stdin_if_empty;
 use crate::load::{self, Document, LoadError, LoadErrors};
 use crate::output;
 
@@ -85,14 +85,23 @@ fn identity(value: &Value) -> (Option<String>, String) {
     let converted = model::native::native_type(value)
         .and_then(|_| model::native::to_crd(value.clone()).map(|c| c.value).ok());
     let meta = converted.as_ref().unwrap_or(value).get("metadata");
+    // A native document that does not convert is still named as it was written.
+    let native = |k: &str| {
+        model::native::dataos_type(value)
+            .and_then(|_| value.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     let text = |k: &str| {
         meta.and_then(|m| m.get(k))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
     (
-        text("namespace"),
-        text("name").unwrap_or_else(|| "<unnamed>".into()),
+        text("namespace").or_else(|| native("workspace")),
+        text("name")
+            .or_else(|| native("name"))
+            .unwrap_or_else(|| "<unnamed>".into()),
     )
 }
 
@@ -104,10 +113,12 @@ impl ValidateArgs {
             format,
             strict,
         } = self;
-        let mut catalog = catalog.load()?;
-        let inputs = load::read_inputs(&stdin_if_empty(paths))?;
+        // A file that cannot be read or parsed is a problem of its own, reported with
+        // the verdicts on everything else (exit 1), not instead of them.
+        let (mut catalog, mut unusable) = catalog.load();
+        let (inputs, unreadable) = load::read_inputs_lenient(&stdin_if_empty(paths));
+        unusable.extend(unreadable);
 
-        let mut unusable: Vec<LoadError> = Vec::new();
         let mut parsed: Vec<(Document, Result<Parsed, LoadError>)> = Vec::new();
         for input in &inputs {
             match load::documents(input) {
@@ -140,6 +151,7 @@ impl ValidateArgs {
         };
         let mut checked = Vec::new();
         let mut skipped = 0usize;
+        let mut skip_reasons = Vec::new();
         for (doc, result) in parsed {
             let (namespace, name) = identity(&doc.value);
             let mismatches = model::strict::check(&doc.value);
@@ -160,7 +172,18 @@ impl ValidateArgs {
                 checked.push(c);
             };
             match result {
-                Ok(Parsed::Skipped { .. }) => skipped += 1,
+                Ok(Parsed::Skipped { what }) => {
+                    skipped += 1;
+                    // A DataOS type stackhook does not handle is said, not silent.
+                    if what.starts_with("DataOS ") {
+                        skip_reasons.push(format!(
+                            "{}:{}: skipped: {} {what}",
+                            doc.file,
+                            doc.start(),
+                            model::display_name(&doc.value)
+                        ));
+                    }
+                }
                 Ok(Parsed::Resource(r)) => {
                     let verdict = admission.resource(&r, Operation::Create);
                     let namespace = matches!(*r, Resource::Stack(_))
@@ -175,12 +198,14 @@ impl ValidateArgs {
                     });
                 }
                 Err(LoadError::Document { source, .. }) => {
-                    let kind = doc
-                        .value
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .unwrap_or("document")
-                        .to_owned();
+                    let kind = match (
+                        doc.value.get("kind").and_then(Value::as_str),
+                        model::native::dataos_type(&doc.value),
+                    ) {
+                        (Some(kind), _) => kind.to_owned(),
+                        (None, Some(ty)) => format!("DataOS {ty}"),
+                        (None, None) => "document".to_owned(),
+                    };
                     let violation = match source.field_path() {
                         Some(path) => Violation {
                             path: path.to_owned(),
@@ -207,14 +232,14 @@ impl ValidateArgs {
         }
 
         let text = match format {
-            Format::Text => text_report(&checked, skipped),
+            Format::Text => text_report(&checked, skipped, &skip_reasons),
             Format::Json => json_report(&checked)?,
             Format::Junit => junit_report(&checked),
         };
         output::emit(&text)?;
         if !unusable.is_empty() {
             eprintln!("{}", LoadErrors(unusable));
-            return Ok(ExitCode::from(EXIT_UNUSABLE));
+            return Ok(ExitCode::from(EXIT_INVALID));
         }
         if checked.iter().any(|c| !c.verdict.allowed()) {
             return Ok(ExitCode::from(EXIT_INVALID));
@@ -231,21 +256,29 @@ fn field_message(e: &model::DocumentError) -> String {
     }
 }
 
-fn text_report(checked: &[Checked], skipped: usize) -> String {
+fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[String]) -> String {
     let mut out = String::new();
+    for reason in skip_reasons {
+        let _ = writeln!(out, "{reason}");
+    }
     for c in checked {
         for v in &c.verdict.violations {
             let (file, pos) = c.locate(v);
             let _ = writeln!(out, "{file}:{pos}: {}: {v}", c.who());
         }
+        let mut said = std::collections::BTreeSet::new();
         for w in &c.verdict.warnings {
-            let _ = writeln!(
-                out,
-                "{}:{}: warning: {}: {w}",
-                c.doc.file,
-                c.doc.start(),
-                c.who()
-            );
+            // Once each, at the field it names (`spec.stack: …`), else the document.
+            if !said.insert(w.as_str()) {
+                continue;
+            }
+            let path = w.split([':', ' ']).next().unwrap_or_default();
+            let (file, pos) = if path.starts_with("spec") || path.starts_with("metadata") {
+                c.doc.locate(path)
+            } else {
+                (std::sync::Arc::clone(&c.doc.file), c.doc.start())
+            };
+            let _ = writeln!(out, "{file}:{pos}: warning: {}: {w}", c.who());
         }
     }
     let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();

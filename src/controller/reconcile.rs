@@ -270,6 +270,18 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         let planned = match w {
             // Which steps may start depends on which have succeeded with their
             // current Stamps, which the whole plan gives.
+            // A scheduled DAG: its CronJobs start each run's first steps; the rest
+            // of the latest run follows as its steps succeed.
+            Workload::Workflow(_) if orchestrate::scheduled_dag(w) => {
+                orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
+                    let (run, succeeded) = progress::scheduled_run(&jobs, &all);
+                    let dag = Dag::Run {
+                        run: run.as_deref(),
+                        succeeded: &succeeded,
+                    };
+                    orchestrate::desired(&admission, w, &ctx.defaults, &dag)
+                })
+            }
             Workload::Workflow(wf) if !wf.spec.dag.is_empty() => {
                 orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
                     let succeeded = progress::succeeded_steps(&jobs, &all);
@@ -283,7 +295,10 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     let previous = w.status();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let objects = match planned {
-        Ok(objects) => objects,
+        Ok(mut objects) => {
+            orchestrate::end_schedules(w, &mut objects, now.0);
+            objects
+        }
         Err(e) => {
             let text = e.to_string();
             // The reason is the first problem's, the message every problem, as

@@ -116,6 +116,16 @@ spec:
     - {name: b, dependencies: [a], stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/b.csv"}]}}
 ---
 apiVersion: stackhook.io/v1alpha1
+kind: Workflow
+metadata: {name: nightly, namespace: retail, uid: wf-2, generation: 1}
+spec:
+  stack: flare:6.0
+  schedule: {cron: "0 2 * * *", concurrencyPolicy: Forbid, endOn: "2000-01-01T00:00:00Z"}
+  dag:
+    - {name: a, stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/a.csv"}]}}
+    - {name: b, dependencies: [a], stackSpec: {inputs: [{dataset: "dataos://icebase:retail/city"}], outputs: [{dataset: "dataos://gcdexport:none/b.csv"}]}}
+---
+apiVersion: stackhook.io/v1alpha1
 kind: Stack
 metadata: {name: spark-1, uid: s-spark, generation: 1}
 spec:
@@ -536,6 +546,50 @@ async fn dag_steps_start_after_their_dependencies_and_old_jobs_are_replaced() {
             .find(|s| s.method == "DELETE")
             .map(|s| s.body["propagationPolicy"].clone()),
         Some(json!("Background"))
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_dag_starts_each_runs_later_steps_and_ends_on_schedule() {
+    let state = catalog();
+    let w = workload(&state, "Workflow", "nightly");
+    let applied = |seen: &[Seen]| -> Vec<String> {
+        seen.iter()
+            .filter(|s| s.method == "PATCH" && s.path.contains("jobs/"))
+            .map(|s| {
+                s.path
+                    .rsplit("/namespaces/retail/")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    // No run yet: the first step's CronJob only, suspended since endOn has passed.
+    let (result, seen) = run(&w, none()).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(applied(&seen), ["cronjobs/nightly-a"]);
+    let cron = seen
+        .iter()
+        .find(|s| s.path.ends_with("/cronjobs/nightly-a"))
+        .map(|s| s.body.clone())
+        .unwrap_or_default();
+    assert_eq!(cron["spec"]["schedule"], "0 2 * * *");
+    assert_eq!(cron["spec"]["suspend"], true);
+    // The CronJob's run 29000000 finished step a: step b of that run starts.
+    let list = json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {}, "items": [{
+        "metadata": {"name": "nightly-a-29000000", "labels": {"stackhook.io/step": "a"}},
+        "status": {"conditions": [{"type": "Complete", "status": "True"}]}}]});
+    let (_, seen) = run(
+        &w,
+        Box::new(move |s| {
+            (s.method == "GET" && s.path.ends_with("/jobs")).then(|| (200, list.clone()))
+        }),
+    )
+    .await;
+    assert_eq!(
+        applied(&seen),
+        ["cronjobs/nightly-a", "jobs/nightly-b-29000000"]
     );
 }
 

@@ -1,8 +1,9 @@
 //! `dataos://` addresses: `dataos://depot[:collection[/dataset…]][?key=value&…]`.
 //!
 //! DataOS documents write the access an address needs as a query parameter
-//! (`dataos://icebase:retail/city?acl=rw`, hundreds of times in its documentation);
-//! `acl` must be `r` or `rw`, other parameters are kept as they are.
+//! (`dataos://icebase:retail/city?acl=rw`, hundreds of times in its documentation),
+//! DataOS v2alpha as `?purpose=r|rw`: each must be `r` or `rw`, and any other
+//! parameter is an error naming it (DataOS reads no other).
 //!
 //! The depot part is `[a-z0-9-]+`, the collection `[A-Za-z0-9_]+`, and the dataset is
 //! one or more non-empty `/`-separated segments (`dataos://gcdexport:none/a/b.csv`).
@@ -13,6 +14,10 @@ use std::fmt;
 
 /// The scheme every address starts with.
 pub const SCHEME: &str = "dataos://";
+
+/// The query parameters an address may carry: the access it needs (`acl` as the
+/// DataOS docs write it, `purpose` as v2alpha does).
+const ACCESS_PARAMS: [&str; 2] = ["acl", "purpose"];
 
 /// A parsed `dataos://` address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -84,13 +89,34 @@ pub enum AddressError {
         /// The dataset part.
         dataset: String,
     },
-    /// `?acl=` is neither `r` nor `rw`.
-    #[error("address {address:?}: acl {value:?} is not r or rw")]
+    /// `?acl=` or `?purpose=` is neither `r` nor `rw`.
+    #[error("address {address:?}: {param} {value:?} is not r or rw")]
     InvalidAcl {
         /// The address as given.
         address: String,
+        /// The parameter (`acl` or `purpose`).
+        param: String,
         /// The value given.
         value: String,
+    },
+    /// A query parameter other than `acl` and `purpose`.
+    #[error("address {address:?}: unknown parameter {param:?} (known: acl, purpose)")]
+    UnknownParameter {
+        /// The address as given.
+        address: String,
+        /// The parameter's name.
+        param: String,
+    },
+    /// Two addresses written in one field (`dataos://a:b/cdataos://d:e/f`, or
+    /// separated by a comma or space).
+    #[error(
+        "address {address:?} holds a second address at offset {offset}: write one address per field"
+    )]
+    TwoAddresses {
+        /// The text as given.
+        address: String,
+        /// The character offset of the second `dataos://`.
+        offset: usize,
     },
     /// A dataset is given without a collection (`dataos://depot/x`).
     #[error(
@@ -123,13 +149,26 @@ impl Address {
             // A parameter without a name (`?&`, `?=x`) says nothing.
             .filter(|(k, _)| !k.is_empty())
             .collect();
-        if let Some((_, value)) = params.iter().rev().find(|(k, _)| k == "acl")
-            && !matches!(value.as_str(), "r" | "rw")
-        {
-            return Err(AddressError::InvalidAcl {
+        if let Some(at) = rest.find(SCHEME) {
+            return Err(AddressError::TwoAddresses {
                 address: own(),
-                value: value.clone(),
+                offset: address[..SCHEME.len() + at].chars().count(),
             });
+        }
+        for (k, value) in &params {
+            if !ACCESS_PARAMS.contains(&k.as_str()) {
+                return Err(AddressError::UnknownParameter {
+                    address: own(),
+                    param: k.clone(),
+                });
+            }
+            if !matches!(value.as_str(), "r" | "rw") {
+                return Err(AddressError::InvalidAcl {
+                    address: own(),
+                    param: k.clone(),
+                    value: value.clone(),
+                });
+            }
         }
         if rest.is_empty() {
             return Err(AddressError::MissingDepot { address: own() });
@@ -200,13 +239,13 @@ impl Address {
         })
     }
 
-    /// The access `?acl=` asks for, `r` or `rw` (checked by [`Address::parse`]), if it
-    /// is given (the last one wins).
+    /// The access `?acl=` (or v2alpha's `?purpose=`) asks for, `r` or `rw` (checked by
+    /// [`Address::parse`]), if it is given (the last one wins).
     pub fn acl(&self) -> Option<&str> {
         self.params
             .iter()
             .rev()
-            .find(|(k, _)| k == "acl")
+            .find(|(k, _)| ACCESS_PARAMS.contains(&k.as_str()))
             .map(|(_, v)| v.as_str())
     }
 
@@ -261,11 +300,28 @@ mod tests {
         );
         assert_eq!(a.acl(), Some("rw"));
         assert_eq!(a.to_string(), "dataos://icebase:retail/city?acl=rw");
-        let a = Address::parse("dataos://icebase:retail?acl=r&purpose=x").unwrap();
+        let a = Address::parse("dataos://icebase:retail?acl=r&purpose=rw").unwrap();
         assert_eq!(a.collection.as_deref(), Some("retail"));
         assert_eq!(a.dataset, None);
-        assert_eq!(a.acl(), Some("r"));
-        assert_eq!(a.params[1], ("purpose".to_owned(), "x".to_owned()));
+        assert_eq!(a.acl(), Some("rw"));
+        assert_eq!(
+            Address::parse("dataos://icebase:retail/city?purpose=rw")
+                .unwrap()
+                .acl(),
+            Some("rw")
+        );
+        assert_eq!(
+            Address::parse("dataos://icebase:retail?purpose=write")
+                .unwrap_err()
+                .to_string(),
+            "address \"dataos://icebase:retail?purpose=write\": purpose \"write\" is not r or rw"
+        );
+        assert_eq!(
+            Address::parse("dataos://icebase:retail?acl=r&format=csv")
+                .unwrap_err()
+                .to_string(),
+            "address \"dataos://icebase:retail?acl=r&format=csv\": unknown parameter \"format\" (known: acl, purpose)"
+        );
         let a = Address::parse("dataos://lake?&=x").unwrap();
         assert_eq!((a.acl(), a.params.len()), (None, 0));
         assert_eq!(a.to_string(), "dataos://lake");
@@ -275,6 +331,22 @@ mod tests {
                 .to_string(),
             "address \"dataos://icebase:retail?acl=admin\": acl \"admin\" is not r or rw"
         );
+    }
+
+    #[test]
+    fn two_addresses_in_one_field_are_named_as_such() {
+        for text in [
+            "dataos://icebase:retail/citydataos://icebase:retail/state",
+            "dataos://icebase:retail/city,dataos://icebase:retail/state",
+        ] {
+            assert_eq!(
+                Address::parse(text).unwrap_err().to_string(),
+                format!(
+                    "address {text:?} holds a second address at offset {}: write one address per field",
+                    text.rfind("dataos://").unwrap()
+                )
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | Worker | Deployment; HorizontalPodAutoscaler with `autoScaling`; PodDisruptionBudget with `highAvailabilityConfig` |
 //! | Service | as a Worker, and a Service, and an Ingress when `ingress.enabled` |
-//! | Workflow | Job, or CronJob with `schedule.cron`; with a `dag`, one Job `<name>-<step>` per step whose dependencies have succeeded |
+//! | Workflow | Job, or CronJob with `schedule.cron`; with a `dag`, one Job `<name>-<step>` per step whose dependencies have succeeded; a scheduled `dag`: one CronJob `<name>-<step>` per step without dependencies, and per run `<run>` (the suffix of the Jobs those CronJobs start) a Job `<name>-<step>-<run>` per other step once its dependencies succeeded in that run |
 //! | any, with the Stack's `resourceTemplate` | that object instead |
 //!
 //! Pod templates carry the workload labels (so the webhook injects them) and the
@@ -73,6 +73,56 @@ pub enum Dag<'a> {
     All,
     /// The steps whose dependencies are all in this set of succeeded steps.
     Succeeded(&'a BTreeSet<String>),
+    /// A scheduled DAG's run: the CronJobs of its first steps, and the Jobs
+    /// `<name>-<step>-<run>` of the run's steps whose dependencies are all in the set
+    /// (no run yet: only the CronJobs). Unscheduled DAGs read it as `Succeeded`.
+    Run {
+        /// The run: the suffix Kubernetes gave the Jobs of the first steps' CronJobs.
+        run: Option<&'a str>,
+        /// The steps that succeeded in that run.
+        succeeded: &'a BTreeSet<String>,
+    },
+}
+
+/// Annotation on a scheduled DAG's later steps' Jobs: the CronJobs whose runs start them.
+pub const SCHEDULED_BY_ANNOTATION: &str = "stackhook.io/scheduled-by";
+/// Annotation on a scheduled DAG's Jobs: the run they belong to.
+pub const RUN_ANNOTATION: &str = "stackhook.io/run";
+/// Annotation on a Workflow's CronJobs: the `schedule.endOn` after which they are
+/// suspended.
+pub const END_ON_ANNOTATION: &str = "stackhook.io/end-on";
+
+/// Whether `workload` is a Workflow with both a `dag` and a `schedule.cron`.
+pub fn scheduled_dag(workload: &Workload) -> bool {
+    matches!(workload, Workload::Workflow(wf)
+        if !wf.spec.dag.is_empty()
+            && wf.spec.schedule.as_ref().is_some_and(|s| s.cron.is_some()))
+}
+
+/// Suspends the CronJobs among `objects` when the Workflow's `schedule.endOn` is at or
+/// before `now` (Kubernetes CronJobs have no end of their own). An `endOn` that is not
+/// an RFC 3339 time is left alone (conversion and admission say so).
+pub fn end_schedules(workload: &Workload, objects: &mut [Value], now: jiff::Timestamp) {
+    let Workload::Workflow(wf) = workload else {
+        return;
+    };
+    let Some(end) = wf
+        .spec
+        .schedule
+        .as_ref()
+        .and_then(|s| s.end_on.as_deref())
+        .and_then(|e| e.trim().parse::<jiff::Timestamp>().ok())
+    else {
+        return;
+    };
+    if end > now {
+        return;
+    }
+    for o in objects.iter_mut().filter(|o| o["kind"] == "CronJob") {
+        if let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("suspend".into(), Value::Bool(true));
+        }
+    }
 }
 
 /// Why the objects cannot be made.
@@ -714,27 +764,89 @@ pub fn desired(
                     .iter()
                     .map(|n| (n.name.clone(), n.dependencies.clone()))
                     .collect();
+                let schedule = wf
+                    .spec
+                    .schedule
+                    .as_ref()
+                    .and_then(|s| s.cron.as_ref().map(|c| (s, c)));
+                let firsts: Vec<String> = steps
+                    .iter()
+                    .filter(|(_, deps)| deps.is_empty())
+                    .map(|(step, _)| format!("{name}-{step}"))
+                    .collect();
                 for i in dag_order(&steps) {
                     let (step, deps) = &steps[i];
-                    let ready = match dag {
-                        Dag::All => true,
-                        Dag::Succeeded(done) => deps.iter().all(|d| done.contains(d)),
+                    let r = &resolved[i];
+                    let stamp = stamp_label(r);
+                    let step_labels = [(STAMP_LABEL, stamp.as_str()), (STEP_LABEL, step.as_str())];
+                    if let Some((schedule, cron)) = schedule
+                        && deps.is_empty()
+                    {
+                        // A first step of a scheduled DAG: a CronJob whose Jobs carry
+                        // the step's labels, so the controller sees each run.
+                        let mut meta = metadata(workload, &format!("{name}-{step}"), &step_labels);
+                        if let Some(end) = &schedule.end_on {
+                            meta.annotations =
+                                Some([(END_ON_ANNOTATION.to_owned(), end.clone())].into());
+                        }
+                        objects.push(object(&CronJob {
+                            metadata: meta,
+                            spec: Some(CronJobSpec {
+                                schedule: cron.clone(),
+                                concurrency_policy: schedule.concurrency_policy.clone(),
+                                time_zone: schedule.timezone.clone(),
+                                job_template: JobTemplateSpec {
+                                    metadata: Some(ObjectMeta {
+                                        labels: Some(labels(workload, &step_labels)),
+                                        ..ObjectMeta::default()
+                                    }),
+                                    spec: Some(job_spec(r, &[(STEP_LABEL, step)])?),
+                                },
+                                ..CronJobSpec::default()
+                            }),
+                            status: None,
+                        }));
+                        continue;
+                    }
+                    let (ready, run) = match (dag, schedule.is_some()) {
+                        (Dag::All, _) => (true, None),
+                        (Dag::Succeeded(done), false)
+                        | (
+                            Dag::Run {
+                                succeeded: done, ..
+                            },
+                            false,
+                        ) => (deps.iter().all(|d| done.contains(d)), None),
+                        (
+                            Dag::Run {
+                                run: Some(run),
+                                succeeded,
+                            },
+                            true,
+                        ) => (deps.iter().all(|d| succeeded.contains(d)), Some(*run)),
+                        (Dag::Succeeded(_) | Dag::Run { run: None, .. }, true) => (false, None),
                     };
                     if !ready {
                         continue;
                     }
-                    let r = &resolved[i];
-                    let stamp = stamp_label(r);
-                    let job_name = format!("{name}-{step}");
+                    let job_name = match run {
+                        Some(run) => format!("{name}-{step}-{run}"),
+                        None => format!("{name}-{step}"),
+                    };
                     let spec = job_spec(r, &[(STEP_LABEL, step)])?;
-                    let mut meta = metadata(
-                        workload,
-                        &job_name,
-                        &[(STAMP_LABEL, &stamp), (STEP_LABEL, step)],
-                    );
+                    let mut meta = metadata(workload, &job_name, &step_labels);
+                    let mut annotations = BTreeMap::new();
                     if !deps.is_empty() {
-                        meta.annotations =
-                            Some([(AFTER_ANNOTATION.to_owned(), deps.join(","))].into());
+                        annotations.insert(AFTER_ANNOTATION.to_owned(), deps.join(","));
+                    }
+                    if schedule.is_some() {
+                        annotations.insert(SCHEDULED_BY_ANNOTATION.to_owned(), firsts.join(","));
+                    }
+                    if let Some(run) = run {
+                        annotations.insert(RUN_ANNOTATION.to_owned(), run.to_owned());
+                    }
+                    if !annotations.is_empty() {
+                        meta.annotations = Some(annotations);
                     }
                     objects.push(object(&Job {
                         metadata: meta,

@@ -157,6 +157,48 @@ pub fn succeeded_steps(live_jobs: &[Value], planned: &[Value]) -> BTreeSet<Strin
         .collect()
 }
 
+/// A scheduled DAG's latest run and the steps that succeeded in it. `planned` is
+/// `orchestrate::desired` with `Dag::All`: its CronJobs (one per first step) start a
+/// run's Jobs as `<cronjob>-<run>`, where Kubernetes makes `<run>` of the scheduled
+/// time; the run is the latest such suffix among `live_jobs`. A step succeeded in the
+/// run when a live Job of it, named with that suffix, has completed.
+pub fn scheduled_run(live_jobs: &[Value], planned: &[Value]) -> (Option<String>, BTreeSet<String>) {
+    let crons: Vec<&str> = planned
+        .iter()
+        .filter(|o| kind_of(o) == "CronJob")
+        .filter_map(|o| o.pointer("/metadata/name")?.as_str())
+        .collect();
+    let run_of = |job: &Value| -> Option<(u64, String)> {
+        let name = job.pointer("/metadata/name")?.as_str()?;
+        crons.iter().find_map(|c| {
+            let run = name.strip_prefix(c)?.strip_prefix('-')?;
+            let n = (!run.is_empty() && run.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| run.parse::<u64>().ok())??;
+            Some((n, run.to_owned()))
+        })
+    };
+    let Some((_, run)) = live_jobs
+        .iter()
+        .filter(|j| kind_of(j) == "Job")
+        .filter_map(run_of)
+        .max_by_key(|(n, _)| *n)
+    else {
+        return (None, BTreeSet::new());
+    };
+    let suffix = format!("-{run}");
+    let succeeded = live_jobs
+        .iter()
+        .filter(|j| kind_of(j) == "Job" && job_done(j) == Some(true))
+        .filter(|j| {
+            j.pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.ends_with(&suffix))
+        })
+        .filter_map(|j| label(j, STEP_LABEL).map(str::to_owned))
+        .collect();
+    (Some(run), succeeded)
+}
+
 /// The names of live Jobs that `desired` holds with another Stamp: they must be
 /// deleted before the new one is applied, since a Job's template cannot change.
 pub fn jobs_to_replace(desired: &[Value], live: &[Value]) -> Vec<String> {

@@ -766,7 +766,12 @@ fn scaling_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     }
 }
 
-/// A Workflow's DAG: every dependency names a step, no step name twice, no cycle.
+/// The longest `<workflow>-<step>` of a scheduled DAG (the API server's limit on a
+/// CronJob's name, which leaves 11 characters for the Jobs' `-<run>`).
+const MAX_SCHEDULED_STEP_NAME: usize = 52;
+
+/// A Workflow's DAG: every dependency names a step, no step name twice, no cycle, and
+/// names a scheduled DAG's objects can carry.
 fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     let Workload::Workflow(wf) = workload else {
         return;
@@ -779,6 +784,23 @@ fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
                 path: format!("spec.dag[{i}].name"),
                 name: node.name.clone(),
             });
+        }
+    }
+    // A scheduled DAG's objects are `<name>-<step>` (a CronJob, whose Jobs Kubernetes
+    // names `<cronjob>-<minutes>`) and `<name>-<step>-<run>`: 52 characters leave room
+    // for the run, as the API server requires of a CronJob's name.
+    if wf.spec.schedule.as_ref().is_some_and(|s| s.cron.is_some()) {
+        for (i, node) in dag.iter().enumerate() {
+            let object = format!("{}-{}", workload.name(), node.name);
+            let length = object.chars().count();
+            if length > MAX_SCHEDULED_STEP_NAME {
+                problems.push(Problem::Field {
+                    path: format!("spec.dag[{i}].name"),
+                    message: format!(
+                        "a scheduled step's objects are named {object:?} and after each run; {length} characters is over the {MAX_SCHEDULED_STEP_NAME} a CronJob's name may have"
+                    ),
+                });
+            }
         }
     }
     let mut known = true;

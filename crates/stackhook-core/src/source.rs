@@ -822,6 +822,14 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse>
             .saturating_add(limits.max_alias_bytes)
             .min(limits.max_total_bytes),
     };
+    // A block scalar that runs to the end of a text without a final line break has no
+    // line break to keep: yaml.v2 reads `a: |\n  x` as "x", not "x\n".
+    let unterminated = !text.ends_with(['\n', '\r']);
+    let total_chars = if unterminated {
+        text.chars().count()
+    } else {
+        0
+    };
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
             let error = err(
@@ -859,9 +867,16 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse>
                     });
                 }
             }
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(mut text, style, anchor, tag) => {
                 if builder.stack.is_empty() {
                     doc_start = pos;
+                }
+                if unterminated
+                    && matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && span.end.index() >= total_chars
+                    && text.ends_with('\n')
+                {
+                    text.to_mut().pop();
                 }
                 weight.add(VALUE_COST + text.len(), pos)?;
                 builder.scalar(&text, style, anchor, tag.as_deref(), pos)?;
@@ -891,6 +906,18 @@ mod tests {
         let mut d = parse_documents(text).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
         d.remove(0)
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_without_a_line_break_gains_none() {
+        assert_eq!(one("a: |\n  abc").value, json!({"a": "abc"}));
+        assert_eq!(one("a: |+\n  abc").value, json!({"a": "abc"}));
+        assert_eq!(one("a: >\n  abc\n  def").value, json!({"a": "abc def"}));
+        assert_eq!(one("a: |\n  abc\n").value, json!({"a": "abc\n"}));
+        assert_eq!(
+            one("a: |\n  abc\nb: 1").value,
+            json!({"a": "abc\n", "b": 1})
+        );
     }
 
     #[test]

@@ -108,7 +108,17 @@ pub trait Catalog {
     /// The Stack a reference names: the exact version, or the highest when the
     /// reference has none.
     fn stack(&self, reference: &StackRef) -> Result<Arc<Stack>, StackLookupError> {
-        let versions = self.stack_versions(&reference.name, reference.flavor.as_deref());
+        let mut versions = self.stack_versions(&reference.name, reference.flavor.as_deref());
+        if versions.is_empty() {
+            // A Stack named `dbt+python` (no flavor) and the reference `dbt+python`
+            // (name dbt, flavor python) mean the same family: both print as
+            // `dbt+python`, so a hint naming it must find it.
+            versions = match (&reference.flavor, reference.name.split_once('+')) {
+                (Some(_), _) => self.stack_versions(&reference.family(), None),
+                (None, Some((name, flavor))) => self.stack_versions(name, Some(flavor)),
+                (None, None) => versions,
+            };
+        }
         let found = match &reference.version {
             None => versions.first().cloned(),
             Some(v) => versions.iter().find(|s| &s.spec.version == v).cloned(),
@@ -658,6 +668,30 @@ mod tests {
         assert_eq!(
             e.to_string(),
             r#"stack "benthos" has no version "4.0" (available: 3.10, 3.9, 3.0)"#
+        );
+    }
+
+    #[test]
+    fn a_family_written_with_its_flavor_in_the_name_is_the_same_family() {
+        let mut c = MemoryCatalog::new();
+        c.insert(stack("dbt-1", "dbt+python", None, "1.0")).unwrap();
+        c.insert(stack("sodaf-1", "soda", Some("python"), "1.0"))
+            .unwrap();
+        assert!(c.stack(&StackRef::parse("dbt+python:1.0").unwrap()).is_ok());
+        // The hint named it: the mismatch is the version, and it says so.
+        let e = c
+            .stack(&StackRef::parse("dbt+python:2.0").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"stack "dbt+python" has no version "2.0" (available: 1.0)"#
+        );
+        let e = c
+            .stack(&StackRef::parse("soda+python:0.9").unwrap())
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"stack "soda+python" has no version "0.9" (available: 1.0)"#
         );
     }
 

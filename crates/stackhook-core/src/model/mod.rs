@@ -411,6 +411,14 @@ pub fn parse_document(doc: Value) -> Result<Parsed, DocumentError> {
     }
     let doc = if native::is_native(&doc) {
         native::to_crd(doc)?.value
+    } else if let Some(ty) = native::dataos_type(&doc) {
+        let converted = native::to_crd(doc)?;
+        if let Some(why) = converted.skipped {
+            return Ok(Parsed::Skipped {
+                what: format!("DataOS {ty} ({why})"),
+            });
+        }
+        converted.value
     } else {
         doc
     };
@@ -486,15 +494,19 @@ fn check_references(resource: &Resource) -> Result<(), (String, String)> {
     }
 }
 
-/// `namespace/name` or `name` from a raw document, for messages.
+/// `namespace/name` or `name` from a raw document, for messages (a DataOS-native
+/// document's `workspace/name`).
 pub fn display_name(doc: &Value) -> String {
     let meta = doc.get("metadata");
+    let native = meta.is_none() && doc.get("apiVersion").is_none();
     let name = meta
         .and_then(|m| m.get("name"))
+        .or_else(|| doc.get("name").filter(|_| native))
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>");
     match meta
         .and_then(|m| m.get("namespace"))
+        .or_else(|| doc.get("workspace").filter(|_| native))
         .and_then(Value::as_str)
     {
         Some(ns) => format!("{ns}/{name}"),

@@ -62,7 +62,9 @@ pub enum NativeError {
         manifest_type: String,
     },
     /// The section named after the type is missing.
-    #[error("DataOS {manifest_type} manifest {name:?} has no `{manifest_type}:` section")]
+    #[error(
+        "DataOS {manifest_type} manifest {name:?} has no `{manifest_type}:` section (nor a v2alpha `spec:`)"
+    )]
     MissingSection {
         /// The manifest's type.
         manifest_type: String,
@@ -101,6 +103,41 @@ pub struct Converted {
     /// Documents the conversion adds (the Secrets a v1 Depot's inline
     /// `connectionSecret` becomes), to be applied with the converted one.
     pub extra: Vec<Value>,
+    /// For a DataOS resource of a type stackhook does not handle (`bundle`, `lens`,
+    /// `policy`…), why it is skipped; the document comes back unchanged.
+    pub skipped: Option<String>,
+}
+
+impl Converted {
+    fn unchanged(value: Value) -> Self {
+        Self {
+            value,
+            dropped: Vec::new(),
+            notes: Vec::new(),
+            extra: Vec::new(),
+            skipped: None,
+        }
+    }
+}
+
+/// The DataOS types that become Kubernetes Secrets.
+const SECRET_TYPES: [&str; 2] = ["instance-secret", "secret"];
+
+/// The type of a document in DataOS-native shape, whatever the type (`bundle`,
+/// `instance-secret`…): no `apiVersion`/`kind`, a text `type`, and a `version` or a
+/// section named after the type. Lower-cased.
+pub fn dataos_type(doc: &Value) -> Option<String> {
+    if doc.get("apiVersion").is_some() || doc.get("kind").is_some() {
+        return None;
+    }
+    let t = doc.get("type")?.as_str()?;
+    (doc.get("version").is_some() || doc.get(t).is_some()).then(|| t.to_ascii_lowercase())
+}
+
+/// Why stackhook skips a DataOS resource of type `ty` (not one of the five it
+/// converts to CRD form, nor a secret).
+pub fn unhandled_reason(ty: &str) -> String {
+    format!("stackhook does not handle DataOS {ty} resources")
 }
 
 /// The native type of a document (`stack`, `worker`, …) if it is in DataOS-native shape:
@@ -125,22 +162,19 @@ pub fn is_native(doc: &Value) -> bool {
 /// back unchanged.
 pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     let Some(ty) = native_type(&doc) else {
-        return Ok(Converted {
-            value: doc,
-            dropped: Vec::new(),
-            notes: Vec::new(),
-            extra: Vec::new(),
-        });
+        return match dataos_type(&doc) {
+            Some(t) if SECRET_TYPES.contains(&t.as_str()) => dataos_secret(doc, &t),
+            Some(t) => Ok(Converted {
+                skipped: Some(unhandled_reason(&t)),
+                ..Converted::unchanged(doc)
+            }),
+            None => Ok(Converted::unchanged(doc)),
+        };
     };
     let kind = TYPES.iter().find(|(n, _)| *n == ty).map_or("", |(_, k)| *k);
     let original = doc.clone();
     let Value::Object(mut top) = doc else {
-        return Ok(Converted {
-            value: doc,
-            dropped: Vec::new(),
-            notes: Vec::new(),
-            extra: Vec::new(),
-        });
+        return Ok(Converted::unchanged(doc));
     };
     let name = match top.get("name") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -157,7 +191,10 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         expected,
         found: json_type(found),
     };
-    let mut section = match top.remove(ty) {
+    // DataOS v2alpha (and 2.0) writes the section as `spec:`.
+    let v2 = !top.contains_key(ty) && top.get("spec").is_some_and(Value::is_object);
+    let section_key = if v2 { "spec" } else { ty };
+    let mut section = match top.remove(section_key) {
         Some(Value::Object(m)) => m,
         Some(other) => return Err(shape(ty, "a map", &other)),
         None => {
@@ -216,9 +253,11 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             section
                 .entry("name")
                 .or_insert_with(|| Value::String(name.clone()));
+            v2alpha_stack(&mut section, &mut section_dropped, &mut notes);
         }
         "workflow" => {
             lift_dag_specs(&mut section, &mut section_dropped, &shape)?;
+            end_on(&mut section, &mut section_dropped, &mut notes);
             if let Some(Value::Array(nodes)) = section.get_mut("dag") {
                 for (i, node) in nodes.iter_mut().enumerate() {
                     if let Value::Object(node) = node
@@ -233,7 +272,11 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             extra = connection_secrets(
                 &mut section,
                 &name,
-                top.get("workspace").and_then(Value::as_str),
+                Some(
+                    top.get("workspace")
+                        .and_then(Value::as_str)
+                        .unwrap_or(DEFAULT_WORKSPACE),
+                ),
                 &mut section_dropped,
                 &mut notes,
             );
@@ -245,6 +288,10 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         && let Some(note) = legacy_stack_section(&mut section)
     {
         notes.push(format!("{ty}.{note}"));
+    }
+    if ty == "workflow" && top.get("version").is_none_or(Value::is_null) {
+        // dataos-ctl refuses a Workflow without its resource version.
+        notes.push("version is missing (DataOS requires it: v1 for a Workflow)".into());
     }
     if matches!(ty, "worker" | "service" | "workflow") {
         if let Some(note) = run_as_user(&mut section, &mut annotations) {
@@ -259,8 +306,10 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         && let Some(ws) = top.get("workspace").filter(|v| !v.is_null())
     {
         metadata.insert("namespace".into(), Value::String(scalar_text(ws)));
-    } else if matches!(ty, "worker" | "service" | "workflow") {
-        // dataos-ctl applies a workload without `workspace` to `public`.
+    } else if ty != "stack" {
+        // dataos-ctl applies a workload without `workspace` to `public`; a Depot has
+        // no workspace in DataOS (it is instance-wide), so it goes where the workloads
+        // that name it without one go.
         metadata.insert("namespace".into(), Value::String(DEFAULT_WORKSPACE.into()));
     }
     if !annotations.is_empty() {
@@ -284,7 +333,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
         "metadata": metadata,
         "spec": section,
     });
-    if matches!(ty, "worker" | "service" | "workflow") {
+    if matches!(ty, "worker" | "service" | "workflow" | "stack") {
         // Every key DataOS would read but the CRD has no field for is named.
         for path in super::strict::fit(&mut value) {
             let candidates = source_paths(ty, &path);
@@ -297,11 +346,156 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
             dropped.push(native);
         }
     }
+    if v2 {
+        // Paths name the section as it was written.
+        let rename = |p: &mut String| {
+            if let Some(rest) = p.strip_prefix(ty)
+                && (rest.is_empty() || rest.starts_with(['.', '[', ' ']))
+            {
+                *p = format!("spec{rest}");
+            }
+        };
+        dropped.iter_mut().for_each(rename);
+        notes.iter_mut().for_each(rename);
+    }
     Ok(Converted {
         value,
         dropped,
         notes,
         extra,
+        skipped: None,
+    })
+}
+
+/// The annotation holding a DataOS secret's `type` (`key-value-properties`…).
+pub const SECRET_TYPE_ANNOTATION: &str = "stackhook.io/dataos-secret-type";
+
+/// A DataOS `instance-secret` or `secret` as a Kubernetes Secret of the same name (so a
+/// Depot's `<depot>-r`/`<depot>-rw` finds it): `data:`/`values:` become `stringData`
+/// (never shown in a message), a value that is a `${…}` placeholder is named by key,
+/// `files:` (paths on the author's machine) are named. An instance-secret is
+/// instance-wide in DataOS: it goes where Depots without a workspace go.
+fn dataos_secret(doc: Value, ty: &str) -> Result<Converted, NativeError> {
+    let Value::Object(mut top) = doc else {
+        return Ok(Converted::unchanged(doc));
+    };
+    let name = match top.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(NativeError::MissingName {
+                manifest_type: ty.into(),
+            });
+        }
+    };
+    let section_key = if top.contains_key(ty) { ty } else { "spec" };
+    let mut section = match top.remove(section_key) {
+        Some(Value::Object(m)) => m,
+        Some(other) => {
+            return Err(NativeError::WrongShape {
+                manifest_type: ty.into(),
+                name,
+                field: section_key.into(),
+                expected: "a map",
+                found: json_type(&other),
+            });
+        }
+        None => {
+            return Err(NativeError::MissingSection {
+                manifest_type: ty.into(),
+                name,
+            });
+        }
+    };
+    let (mut dropped, mut notes) = (Vec::new(), Vec::new());
+    let namespace = match top.get("workspace").filter(|v| !v.is_null()) {
+        Some(ws) if ty == "secret" => scalar_text(ws),
+        Some(_) => {
+            dropped.push("workspace (an instance-secret is instance-wide)".into());
+            DEFAULT_WORKSPACE.into()
+        }
+        None => DEFAULT_WORKSPACE.into(),
+    };
+    let mut annotations = Map::new();
+    for (key, annotation) in [
+        ("description", DESCRIPTION_ANNOTATION),
+        ("owner", OWNER_ANNOTATION),
+        ("version", DATAOS_VERSION_ANNOTATION),
+    ] {
+        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
+            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
+        }
+    }
+    if let Some(t) = section.remove("type").filter(|v| !v.is_null()) {
+        annotations.insert(
+            SECRET_TYPE_ANNOTATION.into(),
+            Value::String(scalar_text(&t)),
+        );
+    }
+    if let Some(acl) = section.remove("acl").map(|a| scalar_text(&a)) {
+        if !matches!(acl.as_str(), "r" | "rw") {
+            dropped.push(format!("{ty}.acl (neither r nor rw)"));
+        } else if !name.ends_with(&format!("-{acl}")) {
+            notes.push(format!(
+                "{ty}.acl {acl}: a Depot names its Secrets <depot>-r / <depot>-rw; this one keeps its name {name:?}"
+            ));
+        }
+    }
+    let mut string_data = Map::new();
+    match section.remove("data").or_else(|| section.remove("values")) {
+        Some(Value::Object(data)) => {
+            for (k, v) in data {
+                let text = scalar_text(&v);
+                if text.contains("${") {
+                    notes.push(format!(
+                        "{ty}.data.{k} is a ${{…}} placeholder, not a value; fill it in before applying"
+                    ));
+                }
+                string_data.insert(k, Value::String(text));
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(other) => dropped.push(format!("{ty}.data (not a map: {})", json_type(&other))),
+    }
+    if let Some(files) = section.remove("files") {
+        let keys: Vec<String> = match &files {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        dropped.push(format!(
+            "{ty}.files (on the author's machine: put {} in the Secret {name} yourself)",
+            if keys.is_empty() {
+                "them".to_owned()
+            } else {
+                keys.join(", ")
+            }
+        ));
+    }
+    for key in section.keys() {
+        dropped.push(format!("{ty}.{key}"));
+    }
+    for key in top.keys() {
+        if !META_KEYS.contains(&key.as_str()) || key == "layer" {
+            dropped.push(key.clone());
+        }
+    }
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(name));
+    metadata.insert("namespace".into(), Value::String(namespace));
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    Ok(Converted {
+        value: json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata,
+            "type": "Opaque",
+            "stringData": string_data,
+        }),
+        dropped,
+        notes,
+        extra: Vec::new(),
+        skipped: None,
     })
 }
 
@@ -365,6 +559,29 @@ fn run_as_user(
     }
 }
 
+/// A schedule's `endOn`: Kubernetes CronJobs have no end, so the controller suspends
+/// them once it has passed (a note says so); one that is not an RFC 3339 time (a
+/// `${…}` placeholder) is named and left out.
+fn end_on(section: &mut Map<String, Value>, dropped: &mut Vec<String>, notes: &mut Vec<String>) {
+    let Some(Value::Object(schedule)) = section.get_mut("schedule") else {
+        return;
+    };
+    let Some(value) = schedule.get("endOn") else {
+        return;
+    };
+    let text = scalar_text(value);
+    if text.trim().parse::<jiff::Timestamp>().is_ok() {
+        notes.push(format!(
+            "workflow.schedule.endOn {text}: a CronJob has no end; the controller suspends it then"
+        ));
+    } else {
+        schedule.remove("endOn");
+        dropped.push(format!(
+            "workflow.schedule.endOn (not an RFC 3339 time: {text:?})"
+        ));
+    }
+}
+
 /// Retry strategies a Kubernetes Job cannot tell apart from any failure, named.
 fn retry_notes(ty: &str, section: &Map<String, Value>) -> Vec<String> {
     let strategy = |retry: Option<&Value>| {
@@ -391,6 +608,43 @@ fn retry_notes(ty: &str, section: &Map<String, Value>) -> Vec<String> {
         }
     }
     notes
+}
+
+/// A v2alpha Stack's keys that older Stacks do not have: `projection: {type}` is the
+/// `secretProjection` (when the Stack has none); the rest have no meaning to stackhook
+/// and are named (`certificates`, `secretJqFilters`, `includeAddresses`,
+/// `executionModes`).
+fn v2alpha_stack(
+    section: &mut Map<String, Value>,
+    dropped: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    if let Some(projection) = section.remove("projection") {
+        if section.contains_key("secretProjection") {
+            dropped.push("stack.projection (secretProjection is kept)".into());
+        } else if projection.get("type").is_some_and(Value::is_string) {
+            notes.push("stack.projection is v2alpha's secretProjection; read as it".into());
+            section.insert("secretProjection".into(), projection);
+        } else {
+            dropped.push("stack.projection (no type)".into());
+        }
+    }
+    for (key, why) in [
+        ("certificates", "stackhook mounts no DataOS certificates"),
+        (
+            "secretJqFilters",
+            "secrets come from the Depots addresses name",
+        ),
+        ("includeAddresses", "addresses are always resolved"),
+        (
+            "executionModes",
+            "the kinds a Stack serves are its workerConfig, serviceConfig, workflowJobConfig",
+        ),
+    ] {
+        if section.remove(key).is_some() {
+            dropped.push(format!("stack.{key} ({why})"));
+        }
+    }
 }
 
 /// The workspace dataos-ctl applies a workload to when the manifest names none.
@@ -428,28 +682,65 @@ fn connection_secrets(
             ));
         }
         let secret_type = entry.remove("type").map(|t| scalar_text(&t));
-        if entry.remove("files").is_some() {
+        let name = format!("{depot}-{acl}");
+        // `files: {key: ./path}` are on the author's machine: their keys are listed
+        // (projected as whole files), their content is the user's to add.
+        let files: Vec<String> = match entry.remove("files") {
+            Some(Value::Object(files)) => files.keys().cloned().collect(),
+            Some(Value::Array(paths)) => paths
+                .iter()
+                .map(|p| {
+                    let p = scalar_text(p);
+                    p.rsplit(['/', '\\']).next().unwrap_or_default().to_owned()
+                })
+                .filter(|k| !k.is_empty())
+                .collect(),
+            Some(Value::String(path)) => path
+                .rsplit(['/', '\\'])
+                .next()
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !files.is_empty() {
             dropped.push(format!(
-                "depot.connectionSecret[{i}] (its files are on the author's machine: put them in the Secret {depot}-{acl} yourself)"
+                "depot.connectionSecret[{i}].files (on the author's machine: put {} in the Secret {name} yourself; the Depot lists the keys)",
+                files.join(", ")
             ));
-            continue;
         }
         // The docs write the credentials as `data:` or `values:`.
-        let data = entry.remove("data").or_else(|| entry.remove("values"));
-        let Some(Value::Object(data)) = data else {
-            for key in entry.keys() {
-                dropped.push(format!("depot.connectionSecret[{i}].{key}"));
+        let data = match entry.remove("data").or_else(|| entry.remove("values")) {
+            Some(Value::Object(data)) => Some(data),
+            Some(_) => {
+                dropped.push(format!("depot.connectionSecret[{i}].data (not a map)"));
+                None
             }
-            continue;
+            None => None,
         };
         for key in entry.keys() {
             dropped.push(format!("depot.connectionSecret[{i}].{key}"));
         }
+        let mut listing = json!({"name": name, "acl": acl});
+        if !files.is_empty() {
+            listing["files"] = json!(files);
+        }
+        let Some(data) = data else {
+            if !files.is_empty() {
+                listed.push(listing);
+            }
+            if secret_type.is_some() {
+                dropped.push(format!(
+                    "depot.connectionSecret[{i}].type (no inline data, so no Secret is written)"
+                ));
+            }
+            continue;
+        };
         let string_data: Map<String, Value> = data
             .into_iter()
             .map(|(k, v)| (k, Value::String(scalar_text(&v))))
             .collect();
-        let name = format!("{depot}-{acl}");
         notes.push(format!(
             "depot.connectionSecret[{i}] held {} credential key(s) inline: written as the Secret {name:?} (acl {acl}); keep it out of version control",
             string_data.len()
@@ -460,10 +751,7 @@ fn connection_secrets(
             metadata.insert("namespace".into(), Value::String(ns.into()));
         }
         if let Some(t) = secret_type {
-            metadata.insert(
-                "annotations".into(),
-                json!({"stackhook.io/dataos-secret-type": t}),
-            );
+            metadata.insert("annotations".into(), json!({ SECRET_TYPE_ANNOTATION: t }));
         }
         secrets.push(json!({
             "apiVersion": "v1",
@@ -472,7 +760,7 @@ fn connection_secrets(
             "type": "Opaque",
             "stringData": string_data,
         }));
-        listed.push(json!({"name": name, "acl": acl}));
+        listed.push(listing);
     }
     if !listed.is_empty() {
         let list = section
@@ -535,6 +823,17 @@ fn depot_section(
             let Value::Object(secret) = secret else {
                 continue;
             };
+            // DataOS 2.0 writes a secret as `{id, purpose}`.
+            if !secret.contains_key("name")
+                && let Some(id) = secret.remove("id")
+            {
+                secret.insert("name".into(), Value::String(scalar_text(&id)));
+            }
+            if !secret.contains_key("acl")
+                && let Some(purpose) = secret.remove("purpose")
+            {
+                secret.insert("acl".into(), Value::String(scalar_text(&purpose)));
+            }
             for key in ["keys", "allKeys", "allkeys"] {
                 if secret.remove(key).is_some() {
                     dropped.push(format!(
@@ -917,8 +1216,8 @@ mod tests {
 
     #[test]
     fn lifts_dag_step_specs() {
-        let c = to_crd(json!({"name": "wf", "type": "workflow", "workspace": "ns",
-        "workflow": {"schedule": {"cron": "0 5 * * *"}, "dag": [
+        let c = to_crd(json!({"name": "wf", "type": "workflow", "workspace": "ns", "version": "v1",
+        "workflow": {"schedule": {"cron": "0 5 * * *", "endOn": "2024-11-01T23:40:45Z"}, "dag": [
             {"name": "a", "spec": {"stack": "flare:5.0", "stackSpec": {"x": 1}}},
             {"name": "b", "dependencies": "a", "spec": {"stack": "flare:5.0"}}
         ]}}))
@@ -930,6 +1229,26 @@ mod tests {
                 {"name": "a", "stack": "flare:5.0", "stackSpec": {"x": 1}},
                 {"name": "b", "dependencies": ["a"], "stack": "flare:5.0"}
             ])
+        );
+        // The schedule is kept beside the dag; its end is the controller's to keep.
+        assert_eq!(
+            c.value["spec"]["schedule"],
+            json!({"cron": "0 5 * * *", "endOn": "2024-11-01T23:40:45Z"})
+        );
+        assert_eq!(
+            c.notes,
+            [
+                "workflow.schedule.endOn 2024-11-01T23:40:45Z: a CronJob has no end; the controller suspends it then"
+            ]
+        );
+        let c = to_crd(json!({"name": "wf", "type": "workflow",
+        "workflow": {"schedule": {"cron": "0 5 * * *", "endOn": "${2022-01-01T23:40:45Z}"},
+                     "dag": [{"name": "a", "spec": {"stack": "flare:5.0"}}]}}))
+        .unwrap();
+        assert_eq!(c.value["spec"]["schedule"], json!({"cron": "0 5 * * *"}));
+        assert_eq!(
+            c.dropped,
+            ["workflow.schedule.endOn (not an RFC 3339 time: \"${2022-01-01T23:40:45Z}\")"]
         );
     }
 
@@ -1036,7 +1355,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.value["spec"]["secrets"],
-            json!([{"name": "pg-r", "acl": "r"}])
+            json!([{"name": "pg-r", "acl": "r"}, {"name": "pg-rw", "acl": "rw", "files": ["key"]}])
         );
         assert_eq!(
             c.extra,
@@ -1050,7 +1369,8 @@ mod tests {
         assert_eq!(
             c.dropped,
             [
-                "depot.connectionSecret[1] (its files are on the author's machine: put them in the Secret pg-rw yourself)"
+                "depot.connectionSecret[1].files (on the author's machine: put key in the Secret pg-rw yourself; the Depot lists the keys)",
+                "depot.connectionSecret[1].type (no inline data, so no Secret is written)"
             ]
         );
         assert_eq!(
@@ -1059,7 +1379,164 @@ mod tests {
                 "depot.connectionSecret[0] held 3 credential key(s) inline: written as the Secret \"pg-r\" (acl r); keep it out of version control"
             ]
         );
+        // `data:` and `files:` in one entry: both kept.
+        let c = to_crd(json!({"name": "gcs", "type": "depot",
+        "depot": {"type": "GCS", "connectionSecret": [
+            {"acl": "rw", "type": "key-value-properties", "data": {"projectid": "p"},
+             "files": {"gcskey_json": "secrets/gcs-key.json"}}]}}))
+        .unwrap();
+        assert_eq!(
+            c.value["spec"]["secrets"],
+            json!([{"name": "gcs-rw", "acl": "rw", "files": ["gcskey_json"]}])
+        );
+        assert_eq!(c.extra[0]["stringData"], json!({"projectid": "p"}));
+        assert_eq!(c.dropped.len(), 1, "{:?}", c.dropped);
         assert!(!c.notes.concat().contains("\"p\""));
+    }
+
+    #[test]
+    fn a_depot_without_workspace_goes_where_workloads_without_one_go() {
+        let c = to_crd(json!({"name": "pg", "type": "depot",
+        "depot": {"type": "JDBC", "connectionSecret": [
+            {"acl": "r", "data": {"username": "u"}}]}}))
+        .unwrap();
+        assert_eq!(c.value["metadata"]["namespace"], DEFAULT_WORKSPACE);
+        assert_eq!(c.extra[0]["metadata"]["namespace"], DEFAULT_WORKSPACE);
+        let w = to_crd(json!({"name": "w", "type": "worker", "worker": {"stack": "s:1"}})).unwrap();
+        assert_eq!(
+            w.value["metadata"]["namespace"],
+            c.value["metadata"]["namespace"]
+        );
+    }
+
+    #[test]
+    fn reads_v2alpha_stacks_and_names_their_extra_keys() {
+        let c = to_crd(
+            json!({"name": "dbt-v2", "version": "v2alpha", "type": "stack",
+        "spec": {"name": "dbt", "flavor": "python", "version": "2.0",
+                 "projection": {"type": "envVars"}, "certificates": {"x": 1},
+                 "secretJqFilters": [".s"], "includeAddresses": true,
+                 "executionModes": ["workflow"], "imageName": "nope",
+                 "dataOsAddressJqFilters": [".inputs[]"]}}),
+        )
+        .unwrap();
+        assert_eq!(c.value["kind"], "Stack");
+        assert_eq!(
+            c.value["spec"]["secretProjection"],
+            json!({"type": "envVars"})
+        );
+        assert_eq!(c.value["spec"]["flavor"], "python");
+        assert_eq!(
+            c.dropped,
+            [
+                "spec.certificates (stackhook mounts no DataOS certificates)",
+                "spec.secretJqFilters (secrets come from the Depots addresses name)",
+                "spec.includeAddresses (addresses are always resolved)",
+                "spec.executionModes (the kinds a Stack serves are its workerConfig, serviceConfig, workflowJobConfig)",
+                "spec.imageName"
+            ]
+        );
+        assert_eq!(
+            c.notes,
+            ["spec.projection is v2alpha's secretProjection; read as it"]
+        );
+        // An older Stack's unknown key is named too.
+        let c = to_crd(json!({"name": "s", "type": "stack",
+        "stack": {"version": "1.0", "imagee": {}}}))
+        .unwrap();
+        assert_eq!(c.dropped, ["stack.imagee"]);
+    }
+
+    #[test]
+    fn reads_dataos_2_depots() {
+        let c = to_crd(
+            json!({"name": "lake", "version": "v2alpha", "type": "depot",
+        "spec": {"type": "lakehouse", "secrets": [{"id": "lake-rw", "purpose": "rw"},
+                                                   {"id": "lake-r", "purpose": "r"}]}}),
+        )
+        .unwrap();
+        assert_eq!(c.value["kind"], "Depot");
+        assert_eq!(c.value["spec"]["type"], "lakehouse");
+        assert_eq!(
+            c.value["spec"]["secrets"],
+            json!([{"name": "lake-rw", "acl": "rw"}, {"name": "lake-r", "acl": "r"}])
+        );
+        assert!(c.dropped.is_empty() && c.notes.is_empty());
+    }
+
+    #[test]
+    fn dataos_secrets_become_kubernetes_secrets_without_showing_values() {
+        let c = to_crd(
+            json!({"name": "lake-rw", "version": "v1", "type": "instance-secret",
+        "layer": "user", "instance-secret": {"type": "key-value-properties", "acl": "rw",
+            "data": {"accesskeyid": "AKIA-secret-value", "secretkey": "${{secret}}"},
+            "files": {"key_json": "./k.json"}}}),
+        )
+        .unwrap();
+        assert_eq!(
+            c.value,
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "lake-rw", "namespace": "public", "annotations": {
+                "stackhook.io/dataos-version": "v1",
+                "stackhook.io/dataos-secret-type": "key-value-properties"}},
+            "stringData": {"accesskeyid": "AKIA-secret-value", "secretkey": "${{secret}}"}})
+        );
+        assert_eq!(
+            c.notes,
+            [
+                "instance-secret.data.secretkey is a ${…} placeholder, not a value; fill it in before applying"
+            ]
+        );
+        assert_eq!(
+            c.dropped,
+            [
+                "instance-secret.files (on the author's machine: put key_json in the Secret lake-rw yourself)",
+                "layer"
+            ]
+        );
+        let all = format!("{:?}{:?}", c.notes, c.dropped);
+        assert!(!all.contains("AKIA"), "{all}");
+        let c = to_crd(json!({"name": "gh", "version": "v1", "type": "secret",
+            "workspace": "team", "secret": {"acl": "r", "data": {"token": "t"}}}))
+        .unwrap();
+        assert_eq!(c.value["metadata"]["namespace"], "team");
+        assert_eq!(
+            c.notes,
+            [
+                "secret.acl r: a Depot names its Secrets <depot>-r / <depot>-rw; this one keeps its name \"gh\""
+            ]
+        );
+        assert_eq!(
+            to_crd(json!({"version": "v1", "type": "secret", "secret": {}}))
+                .unwrap_err()
+                .to_string(),
+            "DataOS secret manifest has no `name`"
+        );
+    }
+
+    #[test]
+    fn other_dataos_types_are_skipped_with_a_reason() {
+        let doc = json!({"name": "b", "version": "v1beta", "type": "bundle", "bundle": {}});
+        let c = to_crd(doc.clone()).unwrap();
+        assert_eq!(c.value, doc);
+        assert_eq!(
+            c.skipped.as_deref(),
+            Some("stackhook does not handle DataOS bundle resources")
+        );
+        // Not DataOS at all: nothing to say.
+        let c = to_crd(json!({"type": "x"})).unwrap();
+        assert_eq!(c.skipped, None);
+    }
+
+    #[test]
+    fn a_manifest_without_version_is_named() {
+        let c = to_crd(json!({"name": "wf", "type": "workflow",
+            "workflow": {"dag": [{"name": "a", "spec": {"stack": "flare:5.0"}}]}}))
+        .unwrap();
+        assert_eq!(
+            c.notes,
+            ["version is missing (DataOS requires it: v1 for a Workflow)"]
+        );
     }
 
     #[test]
@@ -1089,7 +1566,7 @@ mod tests {
             to_crd(json!({"name": "w", "type": "worker"}))
                 .unwrap_err()
                 .to_string(),
-            r#"DataOS worker manifest "w" has no `worker:` section"#
+            r#"DataOS worker manifest "w" has no `worker:` section (nor a v2alpha `spec:`)"#
         );
         assert_eq!(
             to_crd(json!({"type": "depot", "depot": {}}))

@@ -383,7 +383,9 @@ pub struct ServiceSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleSpec {
-    /// A cron expression (`0 5 * * *`); with it the Workflow becomes a CronJob.
+    /// A cron expression (`0 5 * * *`); with it the Workflow becomes a CronJob (with a
+    /// `dag`: one CronJob per step that depends on none, its dependents started by the
+    /// controller as each run's steps succeed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cron: Option<String>,
     /// Allow, Forbid or Replace overlapping runs.
@@ -392,6 +394,10 @@ pub struct ScheduleSpec {
     /// The time zone of `cron` (an IANA name such as `Europe/Paris`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// An RFC 3339 time (`2024-11-01T23:40:45Z`) after which no run starts: the
+    /// controller then suspends the CronJobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_on: Option<String>,
 }
 
 /// A step of a Workflow's DAG. Fields left out are taken from the Workflow.

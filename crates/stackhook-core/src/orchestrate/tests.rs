@@ -259,6 +259,103 @@ fn dag_steps_start_when_their_dependencies_have_succeeded() {
 }
 
 #[test]
+fn a_scheduled_dag_runs_its_first_steps_by_cronjob_and_the_rest_per_run() {
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: etl, namespace: ns1}\nspec: {stack: \"app:1\", schedule: {cron: \"*/5 * * * *\", concurrencyPolicy: Forbid, timezone: Asia/Kolkata, endOn: \"2024-11-01T23:40:45Z\"}, dag: [{name: load, dependencies: [extract]}, {name: extract}]}\n";
+    let all = plan(wf, &Dag::All).unwrap();
+    let main: Vec<String> = kinds(&all)
+        .into_iter()
+        .filter(|k| !k.starts_with("ConfigMap/"))
+        .collect();
+    assert_eq!(main, ["CronJob/etl-extract", "Job/etl-load"]);
+    let cron = &all[all.len() - 2];
+    assert_eq!(cron["spec"]["schedule"], "*/5 * * * *");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    assert_eq!(cron["spec"]["timeZone"], "Asia/Kolkata");
+    assert_eq!(
+        cron["metadata"]["annotations"]["stackhook.io/end-on"],
+        "2024-11-01T23:40:45Z"
+    );
+    // The Jobs the CronJob starts carry the step's labels, so the controller sees them.
+    assert_eq!(
+        cron["spec"]["jobTemplate"]["metadata"]["labels"]["stackhook.io/step"],
+        "extract"
+    );
+    let load = &all[all.len() - 1];
+    assert_eq!(
+        load["metadata"]["annotations"]["stackhook.io/scheduled-by"],
+        "etl-extract"
+    );
+
+    // Before any run: the CronJob only.
+    let none = BTreeSet::new();
+    let idle = plan(
+        wf,
+        &Dag::Run {
+            run: None,
+            succeeded: &none,
+        },
+    )
+    .unwrap();
+    assert!(kinds(&idle).iter().all(|k| !k.starts_with("Job/")));
+    // A run whose first step succeeded: its next step, named after the run.
+    let job = |name: &str, step: &str, done: bool| {
+        json!({"kind": "Job", "metadata": {"name": name, "labels": {"stackhook.io/step": step}},
+               "status": {"conditions": [{"type": if done {"Complete"} else {"Failed"}, "status": "True"}]}})
+    };
+    let live = [
+        job("etl-extract-28930000", "extract", true),
+        job("etl-extract-28930005", "extract", true),
+        job("etl-load-28930000", "load", false),
+    ];
+    let (run, succeeded) = crate::progress::scheduled_run(&live, &all);
+    assert_eq!(run.as_deref(), Some("28930005"));
+    assert_eq!(succeeded, ["extract".to_owned()].into());
+    let next = plan(
+        wf,
+        &Dag::Run {
+            run: run.as_deref(),
+            succeeded: &succeeded,
+        },
+    )
+    .unwrap();
+    let jobs: Vec<String> = kinds(&next)
+        .into_iter()
+        .filter(|k| k.starts_with("Job/"))
+        .collect();
+    assert_eq!(jobs, ["Job/etl-load-28930005"]);
+    assert_eq!(
+        next[next.len() - 1]["metadata"]["annotations"]["stackhook.io/run"],
+        "28930005"
+    );
+
+    // After endOn the controller suspends the CronJob.
+    let w = workload(wf);
+    let mut objects = next.clone();
+    end_schedules(&w, &mut objects, "2024-11-01T00:00:00Z".parse().unwrap());
+    assert!(objects.iter().all(|o| o["spec"].get("suspend").is_none()));
+    end_schedules(&w, &mut objects, "2024-11-02T00:00:00Z".parse().unwrap());
+    assert_eq!(objects[objects.len() - 2]["spec"]["suspend"], true);
+    assert!(scheduled_dag(&w));
+}
+
+#[test]
+fn a_scheduled_dags_step_names_must_leave_room_for_the_run() {
+    let long = "s".repeat(41);
+    let wf = format!(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {{name: nightly-etl, namespace: ns1}}\nspec: {{stack: \"app:1\", schedule: {{cron: \"0 2 * * *\"}}, dag: [{{name: {long}}}]}}\n"
+    );
+    let Err(OrchestrateError::Invalid(problems)) = plan(&wf, &Dag::All) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        problems.iter().map(Problem::at).collect::<Vec<_>>(),
+        [format!(
+            "spec.dag[0].name: a scheduled step's objects are named \"nightly-etl-{long}\" and after each run; 53 characters is over the 52 a CronJob's name may have"
+        )]
+    );
+}
+
+#[test]
 fn dag_cycles_and_unknown_steps_are_errors() {
     let wf = |dag: &str| {
         format!(
