@@ -1,11 +1,12 @@
-//! The webhook's catalog across a restart of kube-apiserver (on a control plane of the
-//! test's own, so the other tests are not disturbed).
+//! The webhook's catalog across a restart of kube-apiserver, and the controller's Lease
+//! released on SIGTERM (on a control plane of the test's own, so the other tests are not
+//! disturbed).
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::harness::{Cluster, eventually, private_cluster};
+use super::harness::{Cluster, RELEASE_NAMESPACE, eventually, private_cluster};
 use crate::support::repo;
 
 fn worker(ns: &str, name: &str) -> Value {
@@ -67,4 +68,20 @@ fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
         "a deletion after the restart seen",
         || (!admitted(c, &ns, "before")).then_some(()),
     );
+
+    // The controller holds its Lease, and lets go of it on SIGTERM (so another replica
+    // takes over at once rather than after the lease expires).
+    let holder = |c: &Cluster| {
+        c.get("lease", Some(RELEASE_NAMESPACE), "stackhook-controller")
+            .map(|l| l["spec"]["holderIdentity"].clone())
+    };
+    assert_eq!(holder(c), Some(json!("e2e-controller")));
+    let pid = std::fs::read_to_string(c.dir.join("stackhook-controller.pid")).unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    eventually(Duration::from_secs(20), "the Lease released", || {
+        (holder(c) != Some(json!("e2e-controller"))).then_some(())
+    });
 }
