@@ -484,3 +484,24 @@ fn a_template_that_mounts_a_volume_nothing_provides_is_an_error_naming_it() {
         "{e}"
     );
 }
+
+#[test]
+fn nothing_is_made_that_the_api_server_would_refuse_by_its_name_or_lack_of_ports() {
+    let service = |name: &str, spec: &str| {
+        plan(
+            &format!("apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {{name: {name:?}, namespace: ns1}}\nspec: {spec}\n"),
+            &Dag::All,
+        )
+        .map(|objects| kinds(&objects))
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        service("orders.api-v2", "{stack: \"app:1\"}").unwrap_err(),
+        "metadata.name: the Service \"orders.api-v2\" would be refused by the API server: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+    );
+    let host = "h".repeat(250);
+    assert!(
+        service(&host[..60], "{stack: \"app:1\", ingress: {enabled: true}}").is_ok(),
+        "a long name still makes a valid host"
+    );
+}
