@@ -101,3 +101,16 @@ fn real_pod_templates_mutate_cleanly() {
     }
     assert!(count >= 4, "{count} fixtures");
 }
+
+#[test]
+fn a_pod_with_a_foreign_volume_of_our_name_is_denied_naming_it() {
+    let run = stackhook(
+        &["mutate", "--catalog", "examples/catalog"],
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: retail, labels: {stackhook.io/workload: orders-stream}}\nspec:\n  containers: [{name: a, image: x}]\n  volumes: [{name: stackhook-secrets, secret: {secretName: mine}}]\n",
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "<stdin>: denied: the pod already has a volume named \"stackhook-secrets\" that stackhook did not add (a secret volume of \"mine\"); rename it: stackhook adds its own volume of that name\n"
+    );
+}

@@ -23,6 +23,21 @@ spec:
     configFileTemplate: "app.yaml: |\n  name: {{ .Name }}\n"
 ---
 apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: env-1, uid: s2, generation: 1}
+spec:
+  name: env
+  version: "1"
+  secretProjection: {type: envVars}
+  dataOsAddressJqFilters: [".inputs[]"]
+  workerConfig: {}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: e, namespace: ns1, uid: w2, generation: 1}
+spec: {stack: "env:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
+---
+apiVersion: stackhook.io/v1alpha1
 kind: Depot
 metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
 spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
@@ -339,6 +354,29 @@ fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_st
         names(&again["spec"]["initContainers"]),
         [PROJECTOR_NAME, "warm"]
     );
+}
+
+#[test]
+fn env_from_depots_are_not_added_twice() {
+    let fixture = Fixture::new(CATALOG);
+    let admission = fixture.admission();
+    let pod_of_e = |container: Value| {
+        json!({
+            "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "e"}},
+            "spec": {"containers": [container]},
+        })
+    };
+    let out = mutate_checked(&admission, &pod_of_e(json!({"name": "app"}))).unwrap();
+    let lake = json!({"prefix": "LAKE_", "secretRef": {"name": "lake-r"}});
+    assert_eq!(out["spec"]["containers"][0]["envFrom"], json!([lake]));
+    assert!(out["spec"]["initContainers"].is_null());
+    // The pod reads it already (a copy of a mutated pod): not twice.
+    let out = mutate_checked(
+        &admission,
+        &pod_of_e(json!({"name": "app", "envFrom": [lake]})),
+    )
+    .unwrap();
+    assert_eq!(out["spec"]["containers"][0]["envFrom"], json!([lake]));
 }
 
 #[test]
