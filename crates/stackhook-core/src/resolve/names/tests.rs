@@ -236,3 +236,82 @@ fn a_claim_volume_name_must_be_a_dns_label() {
         "{v:?}"
     );
 }
+
+#[test]
+fn an_ingress_name_and_host_are_subdomains() {
+    let v = violations(
+        "Service",
+        "Orders",
+        "{stack: \"app:1\", servicePort: 80, ingress: {enabled: true}}",
+    );
+    let subdomain = &names::dns1123_subdomain("Orders")[0];
+    assert_eq!(
+        v,
+        [
+            refused("metadata.name", "the Deployment", "Orders", subdomain),
+            refused(
+                "metadata.name",
+                "the Service",
+                "Orders",
+                &names::dns1035_label("Orders")[0]
+            ),
+            refused("metadata.name", "the Ingress", "Orders", subdomain),
+        ]
+    );
+    // The namespace's domain suffix makes the host.
+    let mut fixture = Fixture::new(CATALOG);
+    fixture.catalog.set_settings(
+        "ns1",
+        [(
+            "all".to_owned(),
+            crate::settings::Settings {
+                ingress_domain_suffix: Some("Apps.Example.org".into()),
+                ..crate::settings::Settings::default()
+            },
+        )]
+        .into(),
+    );
+    let text = "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: orders, namespace: ns1}\nspec: {stack: \"app:1\", servicePort: 80, ingress: {enabled: true}}\n";
+    let v = fixture
+        .admission()
+        .resource(&resources(text).remove(0), Operation::Create);
+    assert_eq!(
+        v.violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [refused(
+            "metadata.name",
+            "the Ingress host",
+            "orders.ns1.Apps.Example.org",
+            &names::dns1123_subdomain("A")[0]
+        )]
+    );
+}
+
+#[test]
+fn a_dag_step_name_is_a_label_value() {
+    let step = "s".repeat(64);
+    let v = violations(
+        "Workflow",
+        "wf",
+        &format!("{{stack: \"app:1\", dag: [{{name: {step}}}]}}"),
+    );
+    assert_eq!(
+        v,
+        [
+            refused(
+                "spec.dag[0].name",
+                "the Job",
+                &format!("wf-{step}"),
+                "must be no more than 63 characters"
+            ),
+            refused(
+                "spec.dag[0].name",
+                "the value of label stackhook.io/step",
+                &step,
+                "must be no more than 63 characters"
+            ),
+        ]
+    );
+}
