@@ -7,6 +7,17 @@
 //! keys are escaped. A Pod that already carries `stackhook.io/injected` gets an empty
 //! patch, so the webhook is safe under `reinvocationPolicy: IfNeeded`.
 //!
+//! Collisions have one rule: what the Pod has is never taken over or shadowed. Our
+//! objects (the `stackhook-config`, `stackhook-secrets` and `stackhook-depot-*`
+//! volumes, the `stackhook-project` and `stackhook-refresh` init containers, the
+//! target's mounts at `/etc/dataos/config` and `/etc/dataos/secret`) are recognised
+//! from their content; a foreign object under one of those names or paths denies the
+//! Pod, naming it ([`InjectError::VolumeClash`], [`InjectError::MountClash`],
+//! [`InjectError::ContainerClash`]). An earlier injection found by content (a copy of a
+//! mutated Pod without our annotations) is brought to the current Stamp with `replace`
+//! and `remove` operations, never injected twice. [`pod_rules`] is the API server's
+//! validation of what we touch, which the tests run on every Pod they mutate.
+//!
 //! A patch is made in two halves: the workload's plan (from the catalog alone) and
 //! the pod's shape (which lists exist, which container, which env vars it
 //! sets, its user, its Stamp). The operations are a function of those two only, which
