@@ -571,10 +571,10 @@ fn arb_pod() -> impl Strategy<Value = Value> {
         proptest::collection::vec(one, 5),
         0..4u8,
         0..3u8,
-        any::<bool>(),
+        0..8u8,
     )
         .prop_map(
-            |((vnames, kinds), cnames, n, m, details, pulls, user, refresh)| {
+            |((vnames, kinds), cnames, n, m, details, pulls, user, extras)| {
                 let vols: Vec<Value> = vnames
                     .iter()
                     .zip(&kinds)
@@ -612,12 +612,20 @@ fn arb_pod() -> impl Strategy<Value = Value> {
                     1 => spec["securityContext"] = json!({"runAsUser": 1000}),
                     _ => spec["containers"][0]["securityContext"] = json!({"runAsUser": 0}),
                 }
-                let annotations = if refresh {
-                    json!({SECRET_REFRESH_ANNOTATION: "true"})
-                } else {
-                    json!({})
-                };
-                pod(spec, annotations)
+                // Bit 0: the refresh sidecar; bit 1: inject into the second
+                // container; bit 2: the Worker whose depots come as envFrom.
+                let mut annotations = json!({});
+                if extras & 1 != 0 {
+                    annotations[SECRET_REFRESH_ANNOTATION] = json!("true");
+                }
+                if extras & 2 != 0 && n > 1 {
+                    annotations[CONTAINER_ANNOTATION] = json!(cnames[1]);
+                }
+                let mut p = pod(spec, annotations);
+                if extras & 4 != 0 {
+                    p["metadata"]["labels"][WORKLOAD_LABEL] = json!("e");
+                }
+                p
             },
         )
 }
