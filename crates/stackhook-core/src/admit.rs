@@ -121,6 +121,16 @@ impl Admission<'_> {
                 );
             }
         }
+        for key in spec.environment_vars.keys() {
+            for rule in crate::names::env_var_name(key) {
+                let mut path = "spec.environmentVars".to_owned();
+                crate::source::push_key(&mut path, key);
+                v.deny(
+                    path,
+                    format!("{key:?} cannot name an environment variable: {rule}"),
+                );
+            }
+        }
         if let Some(ports) = &spec.ports {
             // The name is the program container's port name (an IANA service name)
             // and the Service port's (a DNS-1123 label, implied by it).

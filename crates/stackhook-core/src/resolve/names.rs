@@ -17,6 +17,7 @@
 //! | claim volumes | `{Name}-{Type}{Stamp}-tdm`, `-pdm` | DNS-1123 label |
 //! | depot volumes (webhook) | `stackhook-depot-{depot}-{acl}` | DNS-1123 label |
 //! | Service ports | `servicePorts[].name` | DNS-1123 label, unique |
+//! | env vars of the pods | `envs` keys | environment variable name |
 
 use std::collections::BTreeSet;
 
@@ -92,6 +93,20 @@ pub(crate) fn problems(
         name,
         names::label_value,
     );
+    // Variables the pods get: names the API server accepts.
+    let env_names = |n: &mut Names, at: &str, envs: &std::collections::BTreeMap<String, String>| {
+        for key in envs.keys() {
+            let mut path = at.to_owned();
+            crate::source::push_key(&mut path, key);
+            n.check(&path, "the environment variable", key, names::env_var_name);
+        }
+    };
+    env_names(&mut n, "spec.envs", &workload.common().envs);
+    if let Workload::Workflow(w) = workload {
+        for (i, step) in w.spec.dag.iter().enumerate() {
+            env_names(&mut n, &format!("spec.dag[{i}].envs"), &step.envs);
+        }
+    }
     let dag = matches!(workload, Workload::Workflow(w) if !w.spec.dag.is_empty());
     for r in units {
         let path = if dag {

@@ -315,3 +315,28 @@ fn a_dag_step_name_is_a_label_value() {
         ]
     );
 }
+
+#[test]
+fn env_var_names_are_the_api_servers() {
+    assert_eq!(
+        violations(
+            "Workflow",
+            "wf",
+            "{stack: \"app:1\", envs: {\"MY VAR\": x, OK: y}, dag: [{name: a, envs: {\"2X\": z}}]}"
+        ),
+        [
+            refused(
+                "spec.envs[\"MY VAR\"]",
+                "the environment variable",
+                "MY VAR",
+                &names::env_var_name("MY VAR")[0]
+            ),
+            refused(
+                "spec.dag[0].envs.2X",
+                "the environment variable",
+                "2X",
+                &names::env_var_name("2X")[0]
+            ),
+        ]
+    );
+}
