@@ -16,6 +16,7 @@ const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lowe
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+const CONFIG_KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 const ENV_VAR_MSG: &str = "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')";
 
 /// `must be no more than N characters`.
@@ -115,6 +116,29 @@ pub fn env_var_name(s: &str) -> Vec<String> {
     out
 }
 
+/// The problems of `s` as a key of a ConfigMap's data (a config file's name).
+pub fn config_map_key(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.len() > SUBDOMAIN_MAX {
+        out.push(max_len(SUBDOMAIN_MAX));
+    }
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'))
+    {
+        out.push(CONFIG_KEY_MSG.to_owned());
+    }
+    if s == "." {
+        out.push("must not be '.'".to_owned());
+    } else if s == ".." {
+        out.push("must not be '..'".to_owned());
+    } else if s.starts_with("..") {
+        out.push("must not start with '..'".to_owned());
+    }
+    out
+}
+
 /// The problems of `s` as a port's name (an IANA service name).
 pub fn port_name(s: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -202,6 +226,14 @@ mod tests {
         assert_eq!(env_var_name(""), [ENV_VAR_MSG]);
         assert_eq!(env_var_name(".."), ["must not be '..'"]);
         assert_eq!(env_var_name("..x"), ["must not start with '..'"]);
+    }
+
+    #[test]
+    fn config_map_keys_are_file_names_of_few_characters() {
+        assert!(config_map_key("app.yaml").is_empty());
+        assert_eq!(config_map_key("app config.yaml"), [CONFIG_KEY_MSG]);
+        assert_eq!(config_map_key(".."), ["must not be '..'"]);
+        assert_eq!(config_map_key(&"a".repeat(254)), [max_len(253)]);
     }
 
     #[test]

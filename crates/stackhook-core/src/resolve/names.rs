@@ -18,6 +18,7 @@
 //! | depot volumes (webhook) | `stackhook-depot-{depot}-{acl}` | DNS-1123 label |
 //! | Service ports | `servicePorts[].name` | DNS-1123 label, unique |
 //! | env vars of the pods | `envs` keys | environment variable name |
+//! | ConfigMap keys | `configs` keys | config key |
 
 use std::collections::BTreeSet;
 
@@ -102,6 +103,15 @@ pub(crate) fn problems(
         }
     };
     env_names(&mut n, "spec.envs", &workload.common().envs);
+    // `configs` become keys of the ConfigMap (file names `resolve` checks).
+    for key in workload.common().configs.keys() {
+        if crate::projection::check_name(key).is_err() {
+            continue; // said already, as a file name
+        }
+        let mut path = "spec.configs".to_owned();
+        crate::source::push_key(&mut path, key);
+        n.check(&path, "the ConfigMap key", key, names::config_map_key);
+    }
     if let Workload::Workflow(w) = workload {
         for (i, step) in w.spec.dag.iter().enumerate() {
             env_names(&mut n, &format!("spec.dag[{i}].envs"), &step.envs);

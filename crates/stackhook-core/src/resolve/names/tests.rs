@@ -340,3 +340,20 @@ fn env_var_names_are_the_api_servers() {
         ]
     );
 }
+
+#[test]
+fn configs_keys_are_config_map_keys() {
+    assert_eq!(
+        violations(
+            "Worker",
+            "w",
+            "{stack: \"app:1\", configs: {\"app config.yaml\": x, ok.yaml: y}}"
+        ),
+        [refused(
+            "spec.configs[\"app config.yaml\"]",
+            "the ConfigMap key",
+            "app config.yaml",
+            &names::config_map_key("app config.yaml")[0]
+        )]
+    );
+}
