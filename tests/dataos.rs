@@ -357,7 +357,14 @@ fn a_dataos_container_template_gets_the_pod_pieces_poros_gives_it() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mutated = parse_documents(&run.stdout).unwrap().remove(0).value;
-    let pod = &mutated["spec"]["template"]["spec"];
+    // `mutate` prints the Pod the template makes.
+    assert_eq!(mutated["kind"], "Pod");
+    let pod = &mutated["spec"];
+    assert_eq!(
+        stackhook_core::inject::pod_rules::check(&mutated),
+        Vec::<String>::new()
+    );
+    assert!(!names(&pod["containers"]).is_empty());
     let volumes = names(&pod["volumes"]);
     let unique: BTreeSet<&String> = volumes.iter().collect();
     assert_eq!(unique.len(), volumes.len(), "volumes twice: {volumes:?}");

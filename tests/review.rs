@@ -94,10 +94,17 @@ fn patch_of(response: &Value) -> Option<Value> {
     )
 }
 
+/// The pod after its patch, which must pass the API server's rules for what
+/// injection touches.
 fn apply(object: &Value, patch: &Value) -> Value {
     let mut out = object.clone();
     let patch: json_patch::Patch = serde_json::from_value(patch.clone()).unwrap();
     json_patch::patch(&mut out, &patch).unwrap();
+    assert_eq!(
+        stackhook_core::inject::pod_rules::check(&out),
+        Vec::<String>::new(),
+        "{out:#}"
+    );
     out
 }
 

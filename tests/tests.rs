@@ -19,6 +19,7 @@ mod filters;
 mod gotmpl;
 mod goyaml;
 mod hostile;
+mod pods;
 mod project;
 mod review;
 mod serve;

@@ -12,7 +12,11 @@ fn catalog() -> String {
 fn the_examples_catalog_is_valid() {
     let run = stackhook(&["validate", "examples/catalog", "examples/native"], "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout, "12 valid, 0 invalid, 0 skipped\n");
+    // stripPath has no class-independent Ingress form: said, not dropped silently.
+    assert_eq!(
+        run.stdout,
+        "examples/catalog/workloads.yaml:22:1: warning: Service retail/orders-api: spec.ingress.stripPath is not applied: the Ingress has no rewrite; serve the path prefix\n12 valid, 0 invalid, 0 skipped\n"
+    );
 }
 
 #[test]
@@ -243,5 +247,31 @@ fn fields_the_crd_does_not_have_are_refused_as_kubectl_refuses_them() {
             .contains("warning: Worker retail/w: spec.logLevle: unknown field \"spec.logLevle\""),
         "{}",
         run.stdout
+    );
+}
+
+#[test]
+fn a_service_whose_objects_the_api_server_would_refuse_is_invalid_at_its_fields() {
+    let input = r#"apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: echo-1}
+spec:
+  name: echo
+  version: "1"
+  serviceConfig: {}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Service
+metadata:
+  name: orders.api-v2
+  namespace: apps
+spec:
+  stack: echo:1
+"#;
+    let run = stackhook(&["validate", "-"], input);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:12:3: Service apps/orders.api-v2: metadata.name: the Service \"orders.api-v2\" would be refused by the API server: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')\n<stdin>:14:1: Service apps/orders.api-v2: spec.servicePort: a Service needs a port: set spec.servicePort or spec.servicePorts, or the Stack's ports.servicePort (a Kubernetes Service without ports is refused)\n1 valid, 1 invalid, 0 skipped\n"
     );
 }

@@ -121,7 +121,27 @@ impl Admission<'_> {
                 );
             }
         }
+        for key in spec.environment_vars.keys() {
+            for rule in crate::names::env_var_name(key) {
+                let mut path = "spec.environmentVars".to_owned();
+                crate::source::push_key(&mut path, key);
+                v.deny(
+                    path,
+                    format!("{key:?} cannot name an environment variable: {rule}"),
+                );
+            }
+        }
         if let Some(ports) = &spec.ports {
+            // The name is the program container's port name (an IANA service name)
+            // and the Service port's (a DNS-1123 label, implied by it).
+            if !ports.name.is_empty() {
+                for rule in crate::names::port_name(&ports.name) {
+                    v.deny(
+                        "spec.ports.name",
+                        format!("{:?} cannot name the container's port: {rule}", ports.name),
+                    );
+                }
+            }
             for (field, port) in [
                 ("servicePort", ports.service_port),
                 ("targetPort", ports.target_port),

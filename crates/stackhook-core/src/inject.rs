@@ -7,6 +7,17 @@
 //! keys are escaped. A Pod that already carries `stackhook.io/injected` gets an empty
 //! patch, so the webhook is safe under `reinvocationPolicy: IfNeeded`.
 //!
+//! Collisions have one rule: what the Pod has is never taken over or shadowed. Our
+//! objects (the `stackhook-config`, `stackhook-secrets` and `stackhook-depot-*`
+//! volumes, the `stackhook-project` and `stackhook-refresh` init containers, the
+//! target's mounts at `/etc/dataos/config` and `/etc/dataos/secret`) are recognised
+//! from their content; a foreign object under one of those names or paths denies the
+//! Pod, naming it ([`InjectError::VolumeClash`], [`InjectError::MountClash`],
+//! [`InjectError::ContainerClash`]). An earlier injection found by content (a copy of a
+//! mutated Pod without our annotations) is brought to the current Stamp with `replace`
+//! and `remove` operations, never injected twice. [`pod_rules`] is the API server's
+//! validation of what we touch, which the tests run on every Pod they mutate.
+//!
 //! A patch is made in two halves: the workload's plan (from the catalog alone) and
 //! the pod's shape (which lists exist, which container, which env vars it
 //! sets, its user, its Stamp). The operations are a function of those two only, which
@@ -27,6 +38,7 @@ use crate::model::WorkloadKind;
 mod memo;
 mod patch;
 mod plan;
+pub mod pod_rules;
 
 pub use memo::InjectMemo;
 use memo::PlanKey;
@@ -135,6 +147,42 @@ pub enum InjectError {
     /// The Pod has no containers.
     #[error("the pod has no containers")]
     NoContainers,
+    /// The Pod has a volume of a name stackhook adds, which stackhook did not add.
+    #[error(
+        "the pod already has a volume named {name:?} that stackhook did not add ({found}); rename it: stackhook adds its own volume of that name"
+    )]
+    VolumeClash {
+        /// The volume's name.
+        name: String,
+        /// What the volume is (`a secret volume of "x"`).
+        found: String,
+    },
+    /// The target container mounts something of its own where stackhook mounts its
+    /// volume.
+    #[error(
+        "container {container:?} already mounts volume {volume:?} at {path}, where stackhook mounts {what}; mount it elsewhere"
+    )]
+    MountClash {
+        /// The container.
+        container: String,
+        /// The volume it mounts there.
+        volume: String,
+        /// The mount path.
+        path: String,
+        /// What stackhook mounts there.
+        what: &'static str,
+    },
+    /// The Pod has a container of a name stackhook gives its init container, which
+    /// stackhook did not add.
+    #[error(
+        "the pod already has {list} named {name:?} that stackhook did not add; rename it: stackhook adds its own init container of that name"
+    )]
+    ContainerClash {
+        /// `an init container` or `a container`.
+        list: &'static str,
+        /// The name.
+        name: String,
+    },
 }
 
 /// Escapes a key for a JSON pointer (`stackhook.io/stamp` → `stackhook.io~1stamp`).
@@ -142,13 +190,17 @@ pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// One RFC 6902 `add` operation (the only kind stackhook needs), serialized directly.
+/// One RFC 6902 operation, serialized directly: `add` for what a pod lacks, `replace`
+/// and `remove` for what an earlier injection left (an older ConfigMap, Secret or
+/// projector).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PatchOp {
-    op: &'static str,
+    /// `add`, `replace` or `remove`.
+    pub op: &'static str,
     /// The JSON pointer.
     pub path: String,
-    /// The value added.
+    /// The value added or replaced (`null` for a `remove`, and then not serialized).
+    #[serde(skip_serializing_if = "Value::is_null")]
     pub value: Value,
 }
 
@@ -221,70 +273,79 @@ impl<'de: 'a, 'a> Deserialize<'de> for OurKeys<'a> {
 struct SpecView<'a> {
     #[serde(borrow, default)]
     containers: Vec<ContainerView<'a>>,
-    #[serde(rename = "initContainers", default)]
-    init_containers: Option<IgnoredAny>,
-    #[serde(default)]
-    volumes: Option<OurNames>,
+    #[serde(rename = "initContainers", borrow, default)]
+    init_containers: Option<Vec<ContainerView<'a>>>,
+    #[serde(borrow, default)]
+    volumes: Option<Vec<VolumeView<'a>>>,
     #[serde(rename = "imagePullSecrets", borrow, default)]
     image_pull_secrets: Option<Vec<Named<'a>>>,
     #[serde(rename = "securityContext", default)]
     security_context: Option<SecurityView>,
 }
 
+/// A container or init container: what injection compares with its own (names,
+/// mounts, env, and for init containers the projector's command).
 #[derive(Debug, Default, Deserialize)]
 struct ContainerView<'a> {
     #[serde(borrow, default)]
     name: Cow<'a, str>,
     #[serde(borrow, default)]
-    env: Option<Vec<Named<'a>>>,
+    args: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    env: Option<Vec<EnvView<'a>>>,
     #[serde(rename = "envFrom", borrow, default)]
     env_from: Option<Vec<EnvFromView<'a>>>,
-    #[serde(rename = "volumeMounts", default)]
-    volume_mounts: Option<OurNames>,
+    #[serde(rename = "volumeMounts", borrow, default)]
+    volume_mounts: Option<Vec<MountView<'a>>>,
     #[serde(rename = "securityContext", default)]
     security_context: Option<SecurityView>,
 }
 
-/// Which of the volumes injection adds a `volumes` or `volumeMounts` list names
-/// already (a pod made from a DataOS template mounts them itself); nothing else of
-/// the list is kept.
-#[derive(Clone, Copy, Debug, Default)]
-struct OurNames {
-    config: bool,
-    secrets: bool,
+/// A volume: its name and the sources injection recognises as its own.
+#[derive(Debug, Default, Deserialize)]
+struct VolumeView<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(rename = "configMap", borrow, default)]
+    config_map: Option<Named<'a>>,
+    #[serde(borrow, default)]
+    secret: Option<SecretSourceView<'a>>,
+    #[serde(rename = "emptyDir", borrow, default)]
+    empty_dir: Option<EmptyDirView<'a>>,
 }
 
-impl<'de> Deserialize<'de> for OurNames {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = OurNames;
+#[derive(Debug, Default, Deserialize)]
+struct SecretSourceView<'a> {
+    #[serde(rename = "secretName", borrow, default)]
+    secret_name: Cow<'a, str>,
+}
 
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a list of named entries")
-            }
+#[derive(Debug, Default, Deserialize)]
+struct EmptyDirView<'a> {
+    #[serde(borrow, default)]
+    medium: Option<Cow<'a, str>>,
+}
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = OurNames::default();
-                while let Some(entry) = seq.next_element::<Named<'de>>()? {
-                    match entry.name.as_ref() {
-                        CONFIG_VOLUME => out.config = true,
-                        SECRETS_VOLUME => out.secrets = true,
-                        _ => {}
-                    }
-                }
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_seq(Visitor)
-    }
+#[derive(Debug, Default, Deserialize)]
+struct MountView<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(rename = "mountPath", borrow, default)]
+    mount_path: Cow<'a, str>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EnvView<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    value: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Deserialize)]
 struct EnvFromView<'a> {
+    #[serde(borrow, default)]
+    prefix: Option<Cow<'a, str>>,
     #[serde(rename = "secretRef", borrow, default)]
     secret_ref: Option<Named<'a>>,
 }
@@ -499,5 +560,7 @@ pub(crate) fn kept_patch_of(
     })
 }
 
+#[cfg(test)]
+mod clash_tests;
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod filters;
 pub mod inject;
 pub mod model;
+pub mod names;
 pub mod orchestrate;
 pub mod progress;
 pub mod projection;

@@ -589,6 +589,17 @@ pub fn desired(
     if !resolution.ok() {
         return Err(OrchestrateError::Invalid(resolution.problems));
     }
+    // Nothing is made that the API server would refuse by its name (or, for a
+    // Service, for lack of a port).
+    let suffix = resolution
+        .units
+        .first()
+        .and_then(|r| r.settings.ingress_domain_suffix.clone())
+        .unwrap_or_else(|| defaults.ingress_domain_suffix.clone());
+    let (named, _) = resolve::name_problems(workload, &resolution.units, Some(&suffix));
+    if !named.is_empty() {
+        return Err(OrchestrateError::Invalid(named));
+    }
     let resolved = resolution.units;
     let mut objects = Vec::new();
     for r in &resolved {

@@ -441,6 +441,14 @@ pub enum ConfigFilesError {
         /// What it is instead.
         kind: &'static str,
     },
+    /// A file name that cannot be a key of the ConfigMap.
+    #[error("file {name:?} in the rendered configFileTemplate cannot be a ConfigMap key: {rule}")]
+    BadKey {
+        /// The file.
+        name: String,
+        /// The API server's rule.
+        rule: String,
+    },
 }
 
 /// A rendered `configFileTemplate` read as a YAML map of file names to contents.
@@ -454,6 +462,17 @@ pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, ConfigFi
     let Value::Object(map) = value else {
         return Err(ConfigFilesError::NotAMap(crate::model::json_type(value)));
     };
+    if let Some((name, rule)) = map.keys().find_map(|k| {
+        crate::names::config_map_key(k)
+            .into_iter()
+            .next()
+            .map(|r| (k, r))
+    }) {
+        return Err(ConfigFilesError::BadKey {
+            name: name.clone(),
+            rule,
+        });
+    }
     map.iter()
         .map(|(name, content)| match content {
             Value::String(s) => Ok((name.clone(), s.clone())),
@@ -608,6 +627,12 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .starts_with("the rendered configFileTemplate is not YAML")
+        );
+        assert_eq!(
+            config_files("app config.yaml: x\n")
+                .unwrap_err()
+                .to_string(),
+            "file \"app config.yaml\" in the rendered configFileTemplate cannot be a ConfigMap key: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
         );
     }
 }

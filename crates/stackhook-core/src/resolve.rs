@@ -238,6 +238,19 @@ pub enum Problem {
         /// How many.
         left: usize,
     },
+    /// An object stackhook makes for the workload would get a name the API server
+    /// refuses.
+    #[error("{object} {name:?} would be refused by the API server: {rule}")]
+    Name {
+        /// The field the name comes from (`metadata.name`, `spec.dag[i].name`).
+        path: String,
+        /// The object named (`the Service`).
+        object: String,
+        /// The name it would get.
+        name: String,
+        /// The API server's rule, in its words.
+        rule: String,
+    },
     /// A template renders, but not into what it must be.
     #[error("{field} of stack {stack}: {message}")]
     Rendered {
@@ -275,6 +288,7 @@ impl Problem {
             | Self::BrokenTemplate { path, .. }
             | Self::Render { path, .. }
             | Self::NotRendered { path, .. }
+            | Self::Name { path, .. }
             | Self::Rendered { path, .. } => path,
         }
     }
@@ -289,6 +303,7 @@ impl Problem {
             | Self::BrokenFilters { .. }
             | Self::BrokenTemplate { .. } => "StackInvalid",
             Self::Schema { .. } | Self::ConfigName { .. } | Self::Field { .. } => "SpecInvalid",
+            Self::Name { .. } => "NameInvalid",
             Self::Filter { .. } | Self::Address { .. } => "AddressInvalid",
             Self::DepotNotFound { .. } | Self::NoSecretForAcl { .. } => "DepotNotFound",
             Self::UnknownDependency { .. }
@@ -938,8 +953,17 @@ pub fn config_map(
 /// Everything wrong with a workload, as admission judges it: what [`resolve`] finds,
 /// and a dry render of each unit's `configFileTemplate` with the real context.
 pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
-    let resolution = resolve(engine, workload);
+    let mut resolution = resolve(engine, workload);
     let mut problems = resolution.problems.clone();
+    let suffix = resolution
+        .units
+        .first()
+        .and_then(|r| r.settings.ingress_domain_suffix.clone());
+    let (named, warnings) = names::problems(workload, &resolution.units, suffix.as_deref());
+    problems.extend(named);
+    resolution
+        .warnings
+        .extend(warnings.into_iter().map(short_warning));
     // A unit that already has a problem would fail its render for the same reason.
     let clean: Vec<&Resolved> = resolution.units.iter().filter(|r| r.clean).collect();
     for (i, r) in clean.iter().enumerate() {
@@ -965,6 +989,17 @@ pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec
     (resolution, problems)
 }
 
+/// The problems of the names the objects made for `workload` would get (SPEC §3,
+/// "Names"), and warnings for fields those objects cannot carry; `ingress_suffix` is
+/// the Ingress domain suffix, when known.
+pub fn name_problems(
+    workload: &Workload,
+    units: &[Resolved],
+    ingress_suffix: Option<&str>,
+) -> (Vec<Problem>, Vec<String>) {
+    names::problems(workload, units, ingress_suffix)
+}
+
 /// Whether a render stopped because the review's time is up.
 fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
     matches!(p, Problem::Render { error, .. } if error.bound() == Some(crate::template::Bound::Time))
@@ -978,6 +1013,8 @@ fn dedupe(problems: &mut Vec<Problem>) {
     let mut seen = BTreeSet::new();
     problems.retain(|p| seen.insert(p.at()));
 }
+
+mod names;
 
 #[cfg(test)]
 mod tests {

@@ -264,7 +264,8 @@ spec:
   name: "bro ken"
   version: "6.0"
   image: {registry: r, repository: "", image: i, tag: ""}
-  ports: {name: http, servicePort: 70000}
+  ports: {name: http_metrics_port, servicePort: 70000}
+  environmentVars: {"1ST": x, OK: y}
   dataOsAddressJqFilters: [".ok", ".inputs[", "range(10)"]
   stackSpecValueSchema:
     jsonSchema: "{\"type\": \"object\",\n \"properties\": }"
@@ -284,6 +285,9 @@ spec:
             r#"spec.name: name "bro ken" has invalid character ' ' (allowed: letters, digits, '-', '_', '.')"#,
             "spec.image.repository: must be set",
             "spec.image.tag: must be set",
+            r#"spec.environmentVars.1ST: "1ST" cannot name an environment variable: a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')"#,
+            r#"spec.ports.name: "http_metrics_port" cannot name the container's port: must be no more than 15 characters"#,
+            r#"spec.ports.name: "http_metrics_port" cannot name the container's port: must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"#,
             "spec.ports.servicePort: 70000 is not a port number (1-65535)",
             "spec.stackSpecValueSchema.jsonSchema: schema is not valid JSON: expected value at line 2 column 16",
             "spec.dataOsAddressJqFilters[1]: cannot parse: expected a filter at the end",

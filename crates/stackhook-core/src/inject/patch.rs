@@ -6,11 +6,11 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use super::plan::{EnvValue, Plan, Secrets};
+use super::plan::{DepotVolume, EnvValue, Plan, Secrets};
 use super::{
-    CONFIG_VOLUME, CONTAINER_ANNOTATION, INJECTED_ANNOTATION, InjectError, PROJECTOR_NAME,
-    PROJECTOR_UID, PatchOp, PodView, REFRESH_NAME, SECRET_REFRESH_ANNOTATION, SECRETS_VOLUME,
-    STACK_ANNOTATION, STAMP_ANNOTATION, escape,
+    CONFIG_VOLUME, CONTAINER_ANNOTATION, ContainerView, INJECTED_ANNOTATION, InjectError,
+    PROJECTOR_NAME, PROJECTOR_UID, PatchOp, PodView, REFRESH_NAME, SECRET_REFRESH_ANNOTATION,
+    SECRETS_VOLUME, STACK_ANNOTATION, STAMP_ANNOTATION, VolumeView, escape,
 };
 use crate::render::{self, CONFIG_MOUNT_PATH, DEPOT_MOUNT_ROOT, SECRET_MOUNT_PATH};
 
@@ -26,15 +26,54 @@ struct Present {
     volume_mounts: bool,
 }
 
-/// Which of the volumes the patch adds the pod has already, and which the target
-/// container mounts: a pod made from a DataOS template mounts them itself (see
-/// `orchestrate::pod`), and a name or mount path twice is a pod Kubernetes refuses.
+/// Where the pod has one of the objects the patch adds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+enum Slot {
+    /// Not there: added.
+    #[default]
+    Absent,
+    /// There, from stackhook, as the plan wants it: kept.
+    Current,
+    /// There, from an earlier injection (an older Stamp or Secret), at this index:
+    /// brought to the plan's.
+    Stale(usize),
+}
+
+/// What the pod holds of an injection, found from its content (not from
+/// annotations, which a copied Pod template or a restored backup loses): volumes and
+/// mounts that the controller or an earlier injection made, and the projector.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct Ours {
-    config_volume: bool,
+    /// The `stackhook-config` volume (a ConfigMap `{Name}-{Type}{Stamp}`).
+    config_volume: Slot,
+    /// The `stackhook-secrets` volume (an in-memory emptyDir).
     secrets_volume: bool,
+    /// Whether the target container mounts `stackhook-config` itself (a pod made from
+    /// a DataOS template, see `orchestrate::pod`).
     config_mounted: bool,
+    /// Whether it mounts `stackhook-secrets` itself.
     secrets_mounted: bool,
+    /// For each of the plan's depot volumes.
+    depot_volumes: Vec<Slot>,
+    /// Depot volumes of an earlier injection that the plan no longer has and nothing
+    /// but our projector mounts, by index, descending.
+    stale_volumes: Vec<usize>,
+    /// Our projector and refresh sidecar of an earlier injection, by index,
+    /// descending: removed, and added again as the plan has them.
+    own_init: Vec<usize>,
+    /// For each of the plan's `envFrom` depots, whether the container has it.
+    env_from_depots: Vec<bool>,
+}
+
+/// Whether the container sets one of the plan's variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum EnvSet {
+    /// It does not: added.
+    No,
+    /// It does: its value wins.
+    Yes,
+    /// An earlier injection set it to an older Stamp, at this index: replaced.
+    Stale(usize),
 }
 
 /// Everything about a pod that its patch depends on.
@@ -50,16 +89,249 @@ pub(super) struct Shape {
     refresh: bool,
     /// The target container's user (or the pod's), when known and not root.
     run_as_user: Option<i64>,
+    /// Whether neither the target container nor the pod sets a user (not even root).
+    user_unset: bool,
+    /// Whether the target container has a `securityContext`.
+    security_context: bool,
     /// Whether the pod already lists the Stack's image pull Secret.
     has_pull_secret: bool,
     /// For each of the plan's env vars, whether the container already sets it.
-    env_set: Vec<bool>,
+    env_set: Vec<EnvSet>,
     /// For each of the plan's whole Secrets, whether the container reads it already.
     env_from_set: Vec<bool>,
 }
 
+/// The variable that holds the Stamp.
+const STAMP_VAR: &str = "DATAOS_STAMP";
+
+/// Whether `s` has the form of a Stamp (`-` and 4 base36 characters).
+fn is_stamp(s: &str) -> bool {
+    s.len() == 5
+        && s.starts_with('-')
+        && s.bytes()
+            .skip(1)
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+}
+
+/// Whether `c` is a projector stackhook added: our name and our command.
+fn is_our_projector(c: &ContainerView<'_>) -> bool {
+    (c.name == PROJECTOR_NAME || c.name == REFRESH_NAME)
+        && c.args.as_ref().is_some_and(|a| {
+            a.len() >= 3 && a[0] == "project" && a[1] == "--from" && a[2] == DEPOT_MOUNT_ROOT
+        })
+}
+
+/// What a volume is, for a message.
+fn describe(v: &VolumeView<'_>) -> String {
+    if let Some(cm) = &v.config_map {
+        format!("a configMap volume of {:?}", cm.name)
+    } else if let Some(s) = &v.secret {
+        format!("a secret volume of {:?}", s.secret_name)
+    } else if let Some(e) = &v.empty_dir {
+        match &e.medium {
+            Some(m) if !m.is_empty() => format!("an emptyDir volume on {m:?}"),
+            _ => "an emptyDir volume on disk".to_owned(),
+        }
+    } else {
+        "a volume of another type".to_owned()
+    }
+}
+
+/// What the pod holds of an injection, and whether anything it has clashes with what
+/// the patch adds. `stamp` is the Stamp the pod ends up with.
+fn survey(
+    pod: &PodView<'_>,
+    plan: &Plan,
+    target: &ContainerView<'_>,
+    stamp: &str,
+    refresh: bool,
+) -> Result<(Ours, Option<String>), InjectError> {
+    let no_volumes = Vec::new();
+    let volumes = pod.spec.volumes.as_ref().unwrap_or(&no_volumes);
+    let no_init = Vec::new();
+    let init = pod.spec.init_containers.as_ref().unwrap_or(&no_init);
+    let (depot_plan, projector): (&[DepotVolume], bool) = match &plan.secrets {
+        Secrets::PropFile { volumes, .. } => (volumes, true),
+        _ => (&[], false),
+    };
+    let adds = |name: &str| {
+        (projector && name == PROJECTOR_NAME) || (projector && refresh && name == REFRESH_NAME)
+    };
+    let mut ours = Ours {
+        depot_volumes: vec![Slot::Absent; depot_plan.len()],
+        ..Ours::default()
+    };
+
+    // Init containers: ours (name and command) are replaced; another of our names is
+    // a clash when the patch adds one of that name. Our projector carries the Stamp
+    // it was made for.
+    let mut earlier_stamp: Option<String> = None;
+    for (i, c) in init.iter().enumerate() {
+        if is_our_projector(c) {
+            ours.own_init.push(i);
+            earlier_stamp = c
+                .env
+                .iter()
+                .flatten()
+                .find(|e| e.name == STAMP_VAR)
+                .and_then(|e| e.value.as_deref())
+                .filter(|v| is_stamp(v))
+                .map(str::to_owned)
+                .or(earlier_stamp);
+        } else if adds(&c.name) {
+            return Err(InjectError::ContainerClash {
+                list: "an init container",
+                name: c.name.to_string(),
+            });
+        }
+    }
+    ours.own_init.reverse();
+    if projector && let Some(c) = pod.spec.containers.iter().find(|c| adds(&c.name)) {
+        return Err(InjectError::ContainerClash {
+            list: "a container",
+            name: c.name.to_string(),
+        });
+    }
+
+    // Volumes.
+    let cm_prefix = render::config_map_name(&plan.unit_name, plan.kind, "");
+    let mut depot_other: Vec<(usize, usize)> = Vec::new();
+    let mut stale_candidates: Vec<(usize, &str)> = Vec::new();
+    for (i, v) in volumes.iter().enumerate() {
+        let name = v.name.as_ref();
+        if name == CONFIG_VOLUME {
+            let old = v
+                .config_map
+                .as_ref()
+                .and_then(|cm| cm.name.strip_prefix(cm_prefix.as_str()))
+                .filter(|s| is_stamp(s));
+            match old {
+                Some(old) => {
+                    earlier_stamp = Some(old.to_owned());
+                    ours.config_volume = if old == stamp {
+                        Slot::Current
+                    } else {
+                        Slot::Stale(i)
+                    };
+                }
+                None if plan.has_config => {
+                    return Err(InjectError::VolumeClash {
+                        name: name.to_owned(),
+                        found: describe(v),
+                    });
+                }
+                None => {}
+            }
+        } else if name == SECRETS_VOLUME {
+            let in_memory = v
+                .empty_dir
+                .as_ref()
+                .is_some_and(|e| e.medium.as_deref() == Some("Memory"));
+            if in_memory {
+                ours.secrets_volume = true;
+            } else if projector {
+                return Err(InjectError::VolumeClash {
+                    name: name.to_owned(),
+                    found: describe(v),
+                });
+            }
+        } else if name.starts_with("stackhook-depot-") {
+            let wanted = depot_plan.iter().position(|d| d.volume == name);
+            match (wanted, &v.secret) {
+                (Some(k), Some(secret)) if secret.secret_name == depot_plan[k].secret.as_str() => {
+                    ours.depot_volumes[k] = Slot::Current;
+                }
+                (Some(k), Some(_)) => depot_other.push((k, i)),
+                (Some(_), None) => {
+                    return Err(InjectError::VolumeClash {
+                        name: name.to_owned(),
+                        found: describe(v),
+                    });
+                }
+                (None, Some(_)) => stale_candidates.push((i, name)),
+                (None, None) => {}
+            }
+        }
+    }
+
+    // An earlier injection: our projector, or our ConfigMap volume.
+    let earlier = !ours.own_init.is_empty() || earlier_stamp.is_some();
+    for (k, i) in depot_other {
+        if !earlier {
+            return Err(InjectError::VolumeClash {
+                name: depot_plan[k].volume.clone(),
+                found: describe(&volumes[i]),
+            });
+        }
+        ours.depot_volumes[k] = Slot::Stale(i);
+    }
+    if earlier {
+        // Depot volumes the plan no longer has go when our earlier projector read
+        // them, unless something else mounts them.
+        let projector_mounts: Vec<&str> = init
+            .iter()
+            .filter(|c| is_our_projector(c))
+            .flat_map(|c| c.volume_mounts.iter().flatten())
+            .map(|m| m.name.as_ref())
+            .collect();
+        let foreign_mounts: Vec<&str> = pod
+            .spec
+            .containers
+            .iter()
+            .chain(init.iter().filter(|c| !is_our_projector(c)))
+            .flat_map(|c| c.volume_mounts.iter().flatten())
+            .map(|m| m.name.as_ref())
+            .collect();
+        ours.stale_volumes = stale_candidates
+            .into_iter()
+            .filter(|(_, name)| projector_mounts.contains(name) && !foreign_mounts.contains(name))
+            .map(|(i, _)| i)
+            .rev()
+            .collect();
+    }
+
+    // The target container's mounts: ours by name; another volume at our path is a
+    // clash when the patch mounts ours there.
+    let mounts = target.volume_mounts.iter().flatten();
+    ours.config_mounted = mounts.clone().any(|m| m.name == CONFIG_VOLUME);
+    ours.secrets_mounted = mounts.clone().any(|m| m.name == SECRETS_VOLUME);
+    for m in mounts {
+        let clash = if m.mount_path == CONFIG_MOUNT_PATH && plan.has_config && !ours.config_mounted
+        {
+            Some("the workload's config")
+        } else if m.mount_path == SECRET_MOUNT_PATH && projector && !ours.secrets_mounted {
+            Some("the depot secrets")
+        } else {
+            None
+        };
+        if let Some(what) = clash {
+            return Err(InjectError::MountClash {
+                container: target.name.to_string(),
+                volume: m.name.to_string(),
+                path: m.mount_path.to_string(),
+                what,
+            });
+        }
+    }
+
+    if let Secrets::EnvFrom(depots) = &plan.secrets {
+        ours.env_from_depots = depots
+            .iter()
+            .map(|(prefix, secret)| {
+                target.env_from.iter().flatten().any(|f| {
+                    f.prefix.as_deref() == Some(prefix.as_str())
+                        && f.secret_ref
+                            .as_ref()
+                            .is_some_and(|s| s.name == secret.as_str())
+                })
+            })
+            .collect();
+    }
+    Ok((ours, earlier_stamp))
+}
+
 impl Shape {
-    /// The shape of `pod` for `plan`.
+    /// The shape of `pod` for `plan`, or why the pod is refused.
     pub(super) fn of(pod: &PodView<'_>, plan: &Plan) -> Result<Self, InjectError> {
         let containers = &pod.spec.containers;
         if containers.is_empty() {
@@ -80,22 +352,46 @@ impl Shape {
             None => 0,
         };
         let container = &containers[target];
-        let mut set: Vec<&str> = container
-            .env
-            .as_ref()
-            .map(|l| l.iter().map(|e| e.name.as_ref()).collect())
-            .unwrap_or_default();
-        set.sort_unstable();
-        let (volumes, mounts) = (
-            pod.spec.volumes.unwrap_or_default(),
-            container.volume_mounts.unwrap_or_default(),
-        );
-        let ours = Ours {
-            config_volume: volumes.config,
-            secrets_volume: volumes.secrets,
-            config_mounted: mounts.config,
-            secrets_mounted: mounts.secrets,
+        let pod_stamp = pod.annotation(STAMP_ANNOTATION).map(str::to_owned);
+        let stamp = pod_stamp.as_deref().unwrap_or(&plan.stamp);
+        // The pod's annotation decides; the namespace's setting is the default.
+        let refresh = match pod.annotation(SECRET_REFRESH_ANNOTATION) {
+            Some(v) => v == "true",
+            None => plan.refresh,
         };
+        let (ours, earlier_stamp) = survey(pod, plan, container, stamp, refresh)?;
+        let env_set = plan
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let Some((j, e)) = container
+                    .env
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .find(|(_, e)| e.name == k.as_str())
+                else {
+                    return EnvSet::No;
+                };
+                match (v, &earlier_stamp, &e.value) {
+                    (EnvValue::Stamp, Some(old), Some(value))
+                        if value == old.as_str() && old != stamp =>
+                    {
+                        EnvSet::Stale(j)
+                    }
+                    _ => EnvSet::Yes,
+                }
+            })
+            .collect();
+        let container_user = container
+            .security_context
+            .as_ref()
+            .and_then(|s| s.run_as_user);
+        let pod_user = pod
+            .spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.run_as_user);
         Ok(Self {
             target,
             present: Present {
@@ -108,23 +404,11 @@ impl Shape {
                 volume_mounts: container.volume_mounts.is_some(),
             },
             ours,
-            stamp: pod.annotation(STAMP_ANNOTATION).map(str::to_owned),
-            // The pod's annotation decides; the namespace's setting is the default.
-            refresh: match pod.annotation(SECRET_REFRESH_ANNOTATION) {
-                Some(v) => v == "true",
-                None => plan.refresh,
-            },
-            run_as_user: container
-                .security_context
-                .as_ref()
-                .and_then(|s| s.run_as_user)
-                .or_else(|| {
-                    pod.spec
-                        .security_context
-                        .as_ref()
-                        .and_then(|s| s.run_as_user)
-                })
-                .filter(|u| *u > 0),
+            stamp: pod_stamp,
+            refresh,
+            run_as_user: container_user.or(pod_user).filter(|u| *u > 0),
+            user_unset: container_user.is_none() && pod_user.is_none(),
+            security_context: container.security_context.is_some(),
             has_pull_secret: plan.image_pull_secret.as_ref().is_some_and(|secret| {
                 pod.spec
                     .image_pull_secrets
@@ -137,26 +421,28 @@ impl Shape {
                 .map(|name| {
                     container.env_from.as_ref().is_some_and(|l| {
                         l.iter().any(|f| {
-                            f.secret_ref
-                                .as_ref()
-                                .is_some_and(|s| s.name == name.as_str())
+                            f.prefix.is_none()
+                                && f.secret_ref
+                                    .as_ref()
+                                    .is_some_and(|s| s.name == name.as_str())
                         })
                     })
                 })
                 .collect(),
-            env_set: plan
-                .env
-                .iter()
-                .map(|(k, _)| set.binary_search(&k.as_str()).is_ok())
-                .collect(),
+            env_set,
         })
     }
 
     /// An estimate of the memory the shape holds, for the cache's budget.
     pub(super) fn weight(&self) -> usize {
-        64 + self.stamp.as_ref().map_or(0, String::len)
-            + self.env_set.len()
+        96 + self.stamp.as_ref().map_or(0, String::len)
+            + self.env_set.len() * 16
             + self.env_from_set.len()
+            + (self.ours.depot_volumes.len()
+                + self.ours.stale_volumes.len()
+                + self.ours.own_init.len())
+                * 16
+            + self.ours.env_from_depots.len()
     }
 }
 
@@ -177,6 +463,22 @@ impl PatchBuilder {
             op: "add",
             path,
             value,
+        });
+    }
+
+    fn replace(&mut self, path: String, value: Value) {
+        self.ops.push(PatchOp {
+            op: "replace",
+            path,
+            value,
+        });
+    }
+
+    fn remove(&mut self, path: String) {
+        self.ops.push(PatchOp {
+            op: "remove",
+            path,
+            value: Value::Null,
         });
     }
 
@@ -250,6 +552,7 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
         (present.env, format!("{c}/env")),
         (present.env_from, format!("{c}/envFrom")),
         (present.volume_mounts, format!("{c}/volumeMounts")),
+        (shape.security_context, format!("{c}/securityContext")),
     ] {
         if is {
             existing.insert(path);
@@ -272,10 +575,45 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
     }
     p.put("/metadata/annotations", STACK_ANNOTATION, text(&plan.stack));
 
-    // Environment: ours, the Stack's, the workload's; never over what the pod sets.
+    // What an earlier injection left is brought to the plan's, by index into the
+    // lists as received: replacements first, then removals from the back, so that no
+    // index moves before it is used; everything added after is appended.
+    let cm = render::config_map_name(&plan.unit_name, plan.kind, stamp);
+    let ours = &shape.ours;
+    if plan.has_config
+        && let Slot::Stale(i) = ours.config_volume
+    {
+        p.replace(
+            format!("/spec/volumes/{i}/configMap/name"),
+            Value::String(cm.clone()),
+        );
+    }
+    if let Secrets::PropFile { volumes, .. } = &plan.secrets {
+        for (v, slot) in volumes.iter().zip(&ours.depot_volumes) {
+            if let Slot::Stale(i) = slot {
+                p.replace(
+                    format!("/spec/volumes/{i}/secret/secretName"),
+                    text(&v.secret),
+                );
+            }
+        }
+    }
     let env_path = format!("{c}/env");
+    for set in &shape.env_set {
+        if let EnvSet::Stale(j) = set {
+            p.replace(format!("{env_path}/{j}/value"), text(stamp));
+        }
+    }
+    for i in &ours.stale_volumes {
+        p.remove(format!("/spec/volumes/{i}"));
+    }
+    for i in &ours.own_init {
+        p.remove(format!("/spec/initContainers/{i}"));
+    }
+
+    // Environment: ours, the Stack's, the workload's; never over what the pod sets.
     for ((k, v), set) in plan.env.iter().zip(&shape.env_set) {
-        if !set {
+        if *set == EnvSet::No {
             let value = match v {
                 EnvValue::Text(t) => text(t),
                 EnvValue::Stamp => text(stamp),
@@ -302,17 +640,16 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
 
     let mounts_path = format!("{c}/volumeMounts");
     if plan.has_config {
-        let cm = render::config_map_name(&plan.unit_name, plan.kind, stamp);
-        if !shape.ours.config_volume {
+        if ours.config_volume == Slot::Absent {
             p.append(
                 "/spec/volumes",
                 object([
                     ("name", text(CONFIG_VOLUME)),
-                    ("configMap", object([("name", Value::String(cm))])),
+                    ("configMap", object([("name", Value::String(cm.clone()))])),
                 ]),
             );
         }
-        if !shape.ours.config_mounted {
+        if !ours.config_mounted {
             p.append(
                 &mounts_path,
                 object([
@@ -328,7 +665,10 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
         Secrets::None => {}
         Secrets::EnvFrom(depots) => {
             let env_from = format!("{c}/envFrom");
-            for (prefix, secret) in depots {
+            for ((prefix, secret), has) in depots.iter().zip(&ours.env_from_depots) {
+                if *has {
+                    continue;
+                }
                 p.append(
                     &env_from,
                     object([
@@ -339,13 +679,14 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
             }
         }
         Secrets::PropFile { volumes, args } => {
-            // Same user as the program: owner-only files. Otherwise (the image's
-            // default user), readable by the pod's containers only — the volume is
-            // this pod's own memory.
-            let (run_as, mode) = match shape.run_as_user {
-                Some(u) => (u, "0400"),
-                None => (PROJECTOR_UID, "0444"),
-            };
+            // Owner-only files, written as the program's user. A program whose user
+            // the pod does not set runs as the projector's (else it could not read
+            // them); one that sets root reads them as root.
+            let run_as = shape.run_as_user.unwrap_or(PROJECTOR_UID);
+            if shape.user_unset {
+                p.put(&format!("{c}/securityContext"), "runAsUser", json!(run_as));
+            }
+            let mode = "0400";
             let all_args: Vec<Value> = [
                 "project",
                 "--from",
@@ -362,21 +703,23 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
             .map(text)
             .collect();
             let mut mounts = Vec::with_capacity(volumes.len() + 1);
-            for v in volumes {
-                p.append(
-                    "/spec/volumes",
-                    object([
-                        ("name", text(&v.volume)),
-                        ("secret", object([("secretName", text(&v.secret))])),
-                    ]),
-                );
+            for (v, slot) in volumes.iter().zip(&ours.depot_volumes) {
+                if *slot == Slot::Absent {
+                    p.append(
+                        "/spec/volumes",
+                        object([
+                            ("name", text(&v.volume)),
+                            ("secret", object([("secretName", text(&v.secret))])),
+                        ]),
+                    );
+                }
                 mounts.push(object([
                     ("name", text(&v.volume)),
                     ("mountPath", text(&v.mount_path)),
                     ("readOnly", Value::Bool(true)),
                 ]));
             }
-            if !shape.ours.secrets_volume {
+            if !ours.secrets_volume {
                 p.append(
                     "/spec/volumes",
                     object([
@@ -400,6 +743,8 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                     ("image", text(&plan.projector_image)),
                     ("imagePullPolicy", text("IfNotPresent")),
                     ("args", Value::Array(a)),
+                    // The Stamp it was made for: a copy of the pod is recognised by it.
+                    ("env", json!([{"name": STAMP_VAR, "value": stamp}])),
                     ("volumeMounts", Value::Array(mounts.clone())),
                     ("resources", plan.projector_resources.clone()),
                     ("securityContext", restricted(run_as)),
@@ -415,7 +760,7 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                 init.push(projector(REFRESH_NAME, "--watch", true));
             }
             p.prepend("/spec/initContainers", init);
-            if !shape.ours.secrets_mounted {
+            if !ours.secrets_mounted {
                 p.append(
                     &mounts_path,
                     object([

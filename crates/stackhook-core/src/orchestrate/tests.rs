@@ -581,3 +581,88 @@ fn a_template_that_mounts_a_volume_nothing_provides_is_an_error_naming_it() {
         "{e}"
     );
 }
+
+#[test]
+fn nothing_is_made_that_the_api_server_would_refuse_by_its_name_or_lack_of_ports() {
+    let service = |name: &str, spec: &str| {
+        plan(
+            &format!("apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {{name: {name:?}, namespace: ns1}}\nspec: {spec}\n"),
+            &Dag::All,
+        )
+        .map(|objects| kinds(&objects))
+        .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        service("orders.api-v2", "{stack: \"app:1\"}").unwrap_err(),
+        "metadata.name: the Service \"orders.api-v2\" would be refused by the API server: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+    );
+    let host = "h".repeat(250);
+    assert!(
+        service(&host[..60], "{stack: \"app:1\", ingress: {enabled: true}}").is_ok(),
+        "a long name still makes a valid host"
+    );
+}
+
+/// The pod templates of `objects` (Deployments, Jobs, CronJobs).
+fn pod_templates(objects: &[Value]) -> Vec<Value> {
+    objects
+        .iter()
+        .filter_map(|o| {
+            o.pointer("/spec/template")
+                .or_else(|| o.pointer("/spec/jobTemplate/spec/template"))
+                .cloned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_injection() {
+    use crate::inject::{Config, inject_json, pod_rules};
+    for text in [
+        WORKER.to_owned(),
+        "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}, stackSpec: {inputs: [\"dataos://lake:raw\"]}}\n".to_owned(),
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: wf, namespace: ns1}\nspec: {stack: \"app:1\", schedule: {cron: \"0 5 * * *\"}, stackSpec: {inputs: [\"dataos://lake:raw\"]}}\n".to_owned(),
+        "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: dag, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: a}, {name: b, dependencies: [a]}]}\n".to_owned(),
+    ] {
+        let fixture = Fixture::new(&format!("{CATALOG}---\n{text}"));
+        let admission = fixture.admission();
+        let objects = desired(
+            &admission,
+            &workload(&text),
+            &Defaults {
+                ingress_domain_suffix: "apps.example.org".into(),
+                resource_kinds: None,
+            },
+            &Dag::All,
+        )
+        .unwrap();
+        // Every object's name and label values are what the API server accepts.
+        for o in &objects {
+            let name = o["metadata"]["name"].as_str().unwrap_or_default();
+            let rule = if o["kind"] == "Service" {
+                crate::names::dns1035_label
+            } else {
+                crate::names::dns1123_subdomain
+            };
+            assert_eq!(rule(name), Vec::<String>::new(), "{name}");
+            for v in o["metadata"]["labels"].as_object().into_iter().flatten() {
+                let value = v.1.as_str().unwrap_or_default();
+                assert_eq!(crate::names::label_value(value), Vec::<String>::new());
+            }
+        }
+        let templates = pod_templates(&objects);
+        assert!(!templates.is_empty(), "{text}");
+        for mut pod in templates {
+            pod["metadata"]["namespace"] = "ns1".into();
+            assert_eq!(pod_rules::check(&pod), Vec::<String>::new(), "{pod:#}");
+            let ops = inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
+                .unwrap()
+                .unwrap();
+            assert!(!ops.is_empty(), "{text}: not injected");
+            let patch: json_patch::Patch =
+                serde_json::from_value(serde_json::to_value(&ops).unwrap()).unwrap();
+            json_patch::patch(&mut pod, &patch).unwrap();
+            assert_eq!(pod_rules::check(&pod), Vec::<String>::new(), "{pod:#}");
+        }
+    }
+}
