@@ -360,6 +360,9 @@ struct Named<'a> {
 struct SecurityView {
     #[serde(rename = "runAsUser", default)]
     run_as_user: Option<i64>,
+    /// Pod-level only: the group volumes are given to and every container runs in.
+    #[serde(rename = "fsGroup", default)]
+    fs_group: Option<i64>,
 }
 
 /// Why a Pod's JSON cannot be read.

@@ -395,9 +395,10 @@ fn a_stamp_variable_the_pod_sets_itself_is_left_alone() {
 }
 
 #[test]
-fn secret_files_are_owner_only_whatever_the_user() {
+fn secret_files_are_readable_by_the_program_alone_and_its_user_is_never_changed() {
     let fixture = Fixture::new(CATALOG);
     let admission = fixture.admission();
+    // (mode, projector's user, program's user, pod's fsGroup)
     let mode_and_users = |spec: Value| {
         let out = mutate_checked(&admission, &pod(spec, json!({}))).unwrap();
         let projector = &out["spec"]["initContainers"][0];
@@ -410,40 +411,50 @@ fn secret_files_are_owner_only_whatever_the_user() {
             mode,
             projector["securityContext"]["runAsUser"].clone(),
             out["spec"]["containers"][0]["securityContext"]["runAsUser"].clone(),
+            out["spec"]["securityContext"]["fsGroup"].clone(),
         )
     };
-    // Unknown: the program runs as the projector's user, so that it can read them.
+    // Unknown (the image decides): group-readable by the pod's fsGroup, which the pod
+    // gets when it has none; the program's user is left to the image.
     assert_eq!(
         mode_and_users(json!({"containers": [{"name": "app"}]})),
         (
-            Some(json!("0400")),
+            Some(json!("0440")),
             json!(PROJECTOR_UID),
+            Value::Null,
             json!(PROJECTOR_UID)
         )
     );
     assert_eq!(
-        mode_and_users(
-            json!({"containers": [{"name": "app", "securityContext": {"readOnlyRootFilesystem": true}}]})
-        ),
+        mode_and_users(json!({
+            "securityContext": {"fsGroup": 2000},
+            "containers": [{"name": "app", "securityContext": {"readOnlyRootFilesystem": true}}]
+        })),
         (
-            Some(json!("0400")),
+            Some(json!("0440")),
             json!(PROJECTOR_UID),
-            json!(PROJECTOR_UID)
+            Value::Null,
+            json!(2000)
         )
     );
-    // Known: the projector runs as the program's user; the pod is not touched.
+    // Known: owner-only, written as the program's user; the pod is not touched.
     assert_eq!(
         mode_and_users(
             json!({"securityContext": {"runAsUser": 1000}, "containers": [{"name": "app"}]})
         ),
-        (Some(json!("0400")), json!(1000), Value::Null)
+        (Some(json!("0400")), json!(1000), Value::Null, Value::Null)
     );
-    // Root, set by the pod: left alone (root reads any file).
+    // Root, set by the container: left alone (root reads any file).
     assert_eq!(
         mode_and_users(
             json!({"containers": [{"name": "app", "securityContext": {"runAsUser": 0}}]})
         ),
-        (Some(json!("0400")), json!(PROJECTOR_UID), json!(0))
+        (
+            Some(json!("0440")),
+            json!(PROJECTOR_UID),
+            json!(0),
+            json!(PROJECTOR_UID)
+        )
     );
 }
 

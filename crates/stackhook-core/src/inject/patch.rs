@@ -89,10 +89,12 @@ pub(super) struct Shape {
     refresh: bool,
     /// The target container's user (or the pod's), when known and not root.
     run_as_user: Option<i64>,
-    /// Whether neither the target container nor the pod sets a user (not even root).
-    user_unset: bool,
     /// Whether the target container has a `securityContext`.
     security_context: bool,
+    /// Whether the pod has a `securityContext`.
+    pod_security_context: bool,
+    /// Whether the pod sets `fsGroup`.
+    fs_group_set: bool,
     /// Whether the pod already lists the Stack's image pull Secret.
     has_pull_secret: bool,
     /// For each of the plan's env vars, whether the container already sets it.
@@ -407,8 +409,13 @@ impl Shape {
             stamp: pod_stamp,
             refresh,
             run_as_user: container_user.or(pod_user).filter(|u| *u > 0),
-            user_unset: container_user.is_none() && pod_user.is_none(),
             security_context: container.security_context.is_some(),
+            pod_security_context: pod.spec.security_context.is_some(),
+            fs_group_set: pod
+                .spec
+                .security_context
+                .as_ref()
+                .is_some_and(|s| s.fs_group.is_some()),
             has_pull_secret: plan.image_pull_secret.as_ref().is_some_and(|secret| {
                 pod.spec
                     .image_pull_secrets
@@ -553,6 +560,10 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
         (present.env_from, format!("{c}/envFrom")),
         (present.volume_mounts, format!("{c}/volumeMounts")),
         (shape.security_context, format!("{c}/securityContext")),
+        (
+            shape.pod_security_context,
+            "/spec/securityContext".to_owned(),
+        ),
     ] {
         if is {
             existing.insert(path);
@@ -679,14 +690,21 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
             }
         }
         Secrets::PropFile { volumes, args } => {
-            // Owner-only files, written as the program's user. A program whose user
-            // the pod does not set runs as the projector's (else it could not read
-            // them); one that sets root reads them as root.
+            // Nobody but the program reads the files. Its user known (not root): the
+            // projector writes them as that user, owner-only (0400). Its user unknown
+            // (the image decides, or root): the projector writes them as its own user,
+            // readable by the pod's fsGroup too (0440), which every container of the
+            // pod runs in and which the in-memory volume is given; a pod without an
+            // fsGroup gets the projector's. The program's user is never changed.
             let run_as = shape.run_as_user.unwrap_or(PROJECTOR_UID);
-            if shape.user_unset {
-                p.put(&format!("{c}/securityContext"), "runAsUser", json!(run_as));
-            }
-            let mode = "0400";
+            let mode = if shape.run_as_user.is_some() {
+                "0400"
+            } else {
+                if !shape.fs_group_set {
+                    p.put("/spec/securityContext", "fsGroup", json!(PROJECTOR_UID));
+                }
+                "0440"
+            };
             let all_args: Vec<Value> = [
                 "project",
                 "--from",
