@@ -15,7 +15,7 @@ fn the_examples_catalog_is_valid() {
     // stripPath has no class-independent Ingress form: said, not dropped silently.
     assert_eq!(
         run.stdout,
-        "examples/catalog/workloads.yaml:22:1: warning: Service retail/orders-api: spec.ingress.stripPath is not applied: the Ingress has no rewrite; serve the path prefix\n12 valid, 0 invalid, 0 skipped\n"
+        "examples/catalog/workloads.yaml:34:5: warning: Service retail/orders-api: spec.ingress.stripPath is not applied: the Ingress has no rewrite; serve the path prefix\n12 valid, 0 invalid, 0 skipped\n"
     );
 }
 

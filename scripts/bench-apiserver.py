@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Pod CREATE latency through a real kube-apiserver (scripts/bench-apiserver.sh runs it).
+
+One run, on a control plane of its own (scripts/control-plane.sh up), for each case:
+  none       no admission step for the pod (the webhook configurations not installed)
+  policy     an in-tree MutatingAdmissionPolicy doing the static part of stackhook's
+             injection (env vars, the config volume and mount, the init container)
+  webhook    stackhook's webhooks (helm install of charts/stackhook, the webhook a
+             local release build serving with the chart's certificate and service
+             account token)
+For each body (the 5 KB and 20 KB pods of BENCHMARKS.md's load run, labelled for the
+example Service) it measures pod CREATEs at a fixed rate and in a closed loop, from a
+client on loopback with the admin's certificate, and prints one JSON line per case:
+{"case", "body", "mode", "rate", "requests", "errors", "p50_ms", "p99_ms",
+ "admission_ms" (the API server's own mean of the admission step, from its metrics),
+ "webhook_cpu_us_per_review" (stackhook's CPU time per review, webhook case only)}.
+
+usage: bench-apiserver.py BIN_DIR STACKHOOK_BINARY [SECONDS]
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import pathlib
+import re
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NS = "bench"
+RATE = 20
+CLOSED_WORKERS = 2
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class ControlPlane:
+    def __init__(self, bins, folder):
+        self.bins = pathlib.Path(bins)
+        self.dir = pathlib.Path(folder)
+        out = subprocess.run(
+            ["bash", str(ROOT / "scripts/control-plane.sh"), "up", str(self.dir)],
+            check=True, capture_output=True, text=True).stdout
+        self.kubeconfig = re.search(r"KUBECONFIG=(\S+)", out).group(1)
+        self.port = int((self.dir / "apiserver.port").read_text())
+        pki = self.dir / "pki"
+        self.ssl = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        self.ssl.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
+
+    def kubectl(self, *args, stdin=None):
+        return subprocess.run([str(self.bins / "kubectl"), "--kubeconfig", self.kubeconfig, *args],
+                              input=stdin, check=True, capture_output=True, text=True).stdout
+
+    def apply(self, objects):
+        self.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+
+    def connection(self):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl, timeout=30)
+
+    def metrics(self):
+        c = self.connection()
+        c.request("GET", "/metrics")
+        text = c.getresponse().read().decode()
+        c.close()
+        return text
+
+    def down(self):
+        subprocess.run(["bash", str(ROOT / "scripts/control-plane.sh"), "down", str(self.dir)], check=False)
+
+
+def documents(path, namespace=None):
+    """The documents of a YAML file of the repository, through stackhook's own reader
+    (`stackhook convert` passes CRD-form documents through, as JSON-compatible YAML)."""
+    import yaml  # PyYAML: .ci/run installs it
+    out = []
+    for d in yaml.safe_load_all((ROOT / path).read_text()):
+        if not isinstance(d, dict):
+            continue
+        if namespace and "namespace" in d.get("metadata", {}):
+            d["metadata"]["namespace"] = namespace
+        out.append(d)
+    return out
+
+
+def pod_bodies():
+    review = json.loads((ROOT / "tests/fixtures/reviews/service-pod-two-containers.json").read_text())
+    pod = review["request"]["object"]
+    pod["metadata"].pop("name", None)
+    # No owner: kube-controller-manager's garbage collector would delete (and so add
+    # work to) pods whose ReplicaSet does not exist.
+    pod["metadata"].pop("ownerReferences", None)
+    pod["metadata"]["generateName"] = "bench-"
+    pod["metadata"]["namespace"] = NS
+    bodies = {}
+    for label, target in (("5k", 5 * 1024), ("20k", 20 * 1024)):
+        p = json.loads(json.dumps(pod))
+        i = 0
+        while len(json.dumps(p, separators=(",", ":"))) < target:
+            p["metadata"].setdefault("annotations", {})[f"example.com/annotation-{i}"] = f"value-{i}-" + "x" * 40
+            p["spec"]["containers"][0].setdefault("env", []).append({"name": f"SHIPPER_OPTION_{i}", "value": f"setting-{i}"})
+            i += 1
+        bodies[label] = json.dumps(p, separators=(",", ":")).encode()
+    return bodies
+
+
+def admission_seconds(metrics):
+    """Sum and count of the mutating admission step's duration for pod CREATEs."""
+    total = count = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith("apiserver_admission_step_admission_duration_seconds_"):
+            continue
+        if 'operation="CREATE"' not in line or 'type="admit"' not in line or 'resource="pods"' not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        if name.startswith("apiserver_admission_step_admission_duration_seconds_sum"):
+            total += float(value)
+        elif name.startswith("apiserver_admission_step_admission_duration_seconds_count"):
+            count += float(value)
+    return total, count
+
+
+def percentile(values, q):
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run_load(cp, body, mode, seconds):
+    local = threading.local()
+    latencies, errors = [], []
+    lock = threading.Lock()
+
+    def create():
+        c = getattr(local, "c", None)
+        if c is None:
+            c = local.c = cp.connection()
+        start = time.perf_counter()
+        try:
+            c.request("POST", f"/api/v1/namespaces/{NS}/pods", body,
+                      {"Content-Type": "application/json", "Accept": "application/json"})
+            r = c.getresponse()
+            data = r.read()
+            ok = r.status == 201
+        except (OSError, http.client.HTTPException) as e:
+            local.c = None
+            ok, data = False, str(e).encode()
+        elapsed = (time.perf_counter() - start) * 1000
+        with lock:
+            (latencies if ok else errors).append(elapsed if ok else data[:300])
+
+    if mode == "rate":
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            start = time.perf_counter()
+            n = 0
+            while time.perf_counter() - start < seconds:
+                due = start + n / RATE
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(create)
+                n += 1
+    else:
+        stop = time.perf_counter() + seconds
+
+        def loop():
+            while time.perf_counter() < stop:
+                create()
+        threads = [threading.Thread(target=loop) for _ in range(CLOSED_WORKERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return latencies, errors
+
+
+def cpu_us(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks * 1_000_000 / os.sysconf("SC_CLK_TCK")
+
+
+def reviews_served(probe):
+    c = http.client.HTTPConnection("127.0.0.1", probe, timeout=5)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    c.close()
+    n = 0.0
+    for line in text.splitlines():
+        if line.startswith("stackhook_admission_requests_total") and 'endpoint="mutate"' in line:
+            n += float(line.rsplit(" ", 1)[1])
+    return n
+
+
+def measure(cp, case, bodies, seconds, webhook=None):
+    for label, body in bodies.items():
+        run_load(cp, body, "closed", 2)  # warm-up: connections, caches
+        for mode in ("rate", "closed"):
+            cp.kubectl("delete", "pods", "--all", "-n", NS, "--wait=false")
+            before = admission_seconds(cp.metrics())
+            cpu0 = cpu_us(webhook[0]) if webhook else None
+            served0 = reviews_served(webhook[1]) if webhook else None
+            latencies, errors = run_load(cp, body, mode, seconds)
+            after = admission_seconds(cp.metrics())
+            line = {
+                "case": case, "body": label, "mode": mode,
+                "rate": RATE if mode == "rate" else None,
+                "workers": CLOSED_WORKERS if mode == "closed" else None,
+                "requests": len(latencies), "errors": len(errors),
+                "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
+                "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+                "admission_ms": round((after[0] - before[0]) / (after[1] - before[1]) * 1000, 3)
+                if after[1] > before[1] else None,
+            }
+            if webhook:
+                served = reviews_served(webhook[1]) - served0
+                line["webhook_cpu_us_per_review"] = round((cpu_us(webhook[0]) - cpu0) / served, 1) if served else None
+            if errors:
+                line["first_error"] = errors[0].decode(errors="replace") if isinstance(errors[0], bytes) else str(errors[0])
+            print(json.dumps(line), flush=True)
+
+
+def main():
+    bins, stackhook = sys.argv[1], sys.argv[2]
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 10
+    work = pathlib.Path(tempfile.mkdtemp(prefix="stackhook-bench-apiserver."))
+    cp = ControlPlane(bins, work / "cp")
+    procs = []
+    try:
+        cp.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}])
+        bodies = pod_bodies()
+
+        # (a) no admission step for pods.
+        measure(cp, "none", bodies, seconds)
+
+        # (c) the in-tree MutatingAdmissionPolicy: the static part of the injection.
+        policy = {
+            "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+            "metadata": {"name": "bench-static-injection"},
+            "spec": {
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                                                        "operations": ["CREATE"], "resources": ["pods"]}]},
+                "matchConditions": [{"name": "labelled",
+                                     "expression": "has(object.metadata.labels) && 'stackhook.io/workload' in object.metadata.labels"}],
+                "failurePolicy": "Fail", "reinvocationPolicy": "Never",
+                "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {"expression": """
+Object{
+  spec: Object.spec{
+    initContainers: [Object.spec.initContainers{name: "stackhook-project", image: "stackhook/stackhook:0.1.0",
+      args: ["project", "--from", "/var/run/stackhook/depots", "--to", "/etc/dataos/secret", "--once"],
+      volumeMounts: [Object.spec.initContainers.volumeMounts{name: "stackhook-secrets", mountPath: "/etc/dataos/secret"}]}],
+    volumes: [
+      Object.spec.volumes{name: "stackhook-config", configMap: Object.spec.volumes.configMap{name: "orders-api-service-static"}},
+      Object.spec.volumes{name: "stackhook-secrets", emptyDir: Object.spec.volumes.emptyDir{medium: "Memory"}}],
+    containers: [Object.spec.containers{name: object.spec.containers[0].name,
+      env: [Object.spec.containers.env{name: "DATAOS_NAME", value: object.metadata.labels["stackhook.io/workload"]},
+            Object.spec.containers.env{name: "DATAOS_TYPE", value: "service"},
+            Object.spec.containers.env{name: "DATAOS_CONFIG_DIR", value: "/etc/dataos/config"},
+            Object.spec.containers.env{name: "DATAOS_SECRET_DIR", value: "/etc/dataos/secret"}],
+      volumeMounts: [Object.spec.containers.volumeMounts{name: "stackhook-config", mountPath: "/etc/dataos/config", readOnly: true},
+                     Object.spec.containers.volumeMounts{name: "stackhook-secrets", mountPath: "/etc/dataos/secret", readOnly: true}]}]
+  }
+}"""}}],
+            },
+        }
+        binding = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+                   "metadata": {"name": "bench-static-injection"},
+                   "spec": {"policyName": "bench-static-injection"}}
+        cp.apply([policy, binding])
+        time.sleep(3)  # the policy is picked up asynchronously
+        measure(cp, "policy", bodies, seconds)
+        cp.kubectl("delete", "mutatingadmissionpolicybinding,mutatingadmissionpolicy", "bench-static-injection")
+        time.sleep(3)
+
+        # (b) stackhook's webhooks, installed by the chart.
+        port = free_port()
+        helm_home = work / "helm"
+        subprocess.run([str(cp.bins / "helm"), "--kubeconfig", cp.kubeconfig, "install", "stackhook",
+                        str(ROOT / "charts/stackhook"), "-n", "stackhook-system", "--create-namespace",
+                        "--set", f"webhook.url=https://localhost:{port}"],
+                       check=True, capture_output=True,
+                       env={**os.environ, "HELM_CACHE_HOME": str(helm_home / "c"),
+                            "HELM_CONFIG_HOME": str(helm_home / "f"), "HELM_DATA_HOME": str(helm_home / "d")})
+        secret = json.loads(cp.kubectl("get", "secret", "stackhook-tls", "-n", "stackhook-system", "-o", "json"))
+        import base64
+        for key in ("tls.crt", "tls.key"):
+            (work / key).write_bytes(base64.b64decode(secret["data"][key]))
+        token = cp.kubectl("create", "token", "stackhook", "-n", "stackhook-system", "--duration=2h").strip()
+        kc = work / "webhook.kubeconfig"
+        kc.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "c", "cluster": {"server": f"https://127.0.0.1:{cp.port}",
+                                                   "certificate-authority": str(cp.dir / "pki/ca.crt")}}],
+            "users": [{"name": "u", "user": {"token": token}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+        probe = free_port()
+        log = open(work / "stackhook.log", "w")
+        proc = subprocess.Popen([stackhook, "serve", "--kube", "--listen", f"127.0.0.1:{port}",
+                                 "--probe-listen", f"127.0.0.1:{probe}", "--tls-cert", str(work / "tls.crt"),
+                                 "--tls-key", str(work / "tls.key"), "--release-namespace", "stackhook-system"],
+                                env={**os.environ, "KUBECONFIG": str(kc)}, stdout=log, stderr=log)
+        procs.append(proc)
+        for _ in range(200):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", probe, timeout=1)
+                c.request("GET", "/readyz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        objects = []
+        for f in ("stack-benthos.yaml", "stack-flare.yaml", "depots.yaml", "workloads.yaml"):
+            objects += documents(f"examples/catalog/{f}", NS)
+        cp.apply(objects)
+        time.sleep(2)
+        measure(cp, "webhook", bodies, seconds, webhook=(proc.pid, probe))
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+        cp.down()
+
+
+if __name__ == "__main__":
+    main()
