@@ -229,3 +229,39 @@ fn helm_install_of_a_chart_with_a_bad_workload_fails_with_our_message() {
         run.stderr
     );
 }
+
+#[test]
+fn a_service_the_api_server_could_not_serve_is_refused_at_its_fields() {
+    let Some(c) = cluster() else { return };
+    let ns = namespace_with_depots(c, "e2e-service");
+    let service = |name: &str, port: Option<u16>| {
+        let mut s = json!({
+            "apiVersion": "stackhook.io/v1alpha1", "kind": "Service",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"stack": "benthos:3.0", "stackSpec": {"input": {"http_server": {}}}}
+        });
+        if let Some(p) = port {
+            s["spec"]["servicePort"] = json!(p);
+        }
+        s
+    };
+    // A name that is a DNS-1123 subdomain (so the API server stores the Service
+    // workload) but not the DNS-1035 label its core Service needs.
+    let run = c.kubectl(
+        &["apply", "-f", "-"],
+        &service("orders.api-v2", Some(8080)).to_string(),
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("The Service \"orders.api-v2\" is invalid: metadata.name: "),
+        "{}",
+        run.stderr
+    );
+    // The example Stack has a port, so a Service workload gets one: a good one is stored.
+    c.apply_json(&service("orders-api", None));
+    assert!(
+        c.get("services.stackhook.io", Some(&ns), "orders-api")
+            .is_some()
+    );
+}

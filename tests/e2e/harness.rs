@@ -372,7 +372,8 @@ impl Cluster {
             && state["webhook_port"].is_u64()
     }
 
-    fn stop_processes(&self) {
+    /// Stops the local webhook and controller.
+    pub fn stop_processes(&self) {
         for name in ["stackhook-webhook", "stackhook-controller"] {
             let pid_file = self.dir.join(format!("{name}.pid"));
             if let Some(pid) = std::fs::read_to_string(&pid_file)
@@ -521,7 +522,9 @@ impl Cluster {
     // Never waited for on purpose: the process outlives this test process (init reaps
     // it), and `control-plane.sh down` stops it through its pid file.
     #[allow(clippy::zombie_processes)]
-    fn spawn(&self, name: &str, kubeconfig: &Path, args: &[&str]) {
+    /// Starts `stackhook ARGS` as `name` (its log and pid file in the control plane's
+    /// folder) with `kubeconfig`.
+    pub fn spawn(&self, name: &str, kubeconfig: &Path, args: &[&str]) {
         let log = File::create(self.log(name)).expect("the log file");
         let child = Command::new(env!("CARGO_BIN_EXE_stackhook"))
             .args(args)

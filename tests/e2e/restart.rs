@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::harness::{Cluster, RELEASE_NAMESPACE, eventually, private_cluster};
+use super::harness::{
+    CONTROLLER_ACCOUNT, CONTROLLER_NAMESPACES, Cluster, RELEASE_NAMESPACE, eventually,
+    private_cluster,
+};
 use crate::support::repo;
 
 fn worker(ns: &str, name: &str) -> Value {
@@ -35,10 +38,9 @@ fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
         return;
     };
     let c = &private.cluster;
-    let ns = c.namespace("e2e-restart");
-    for doc in c.documents("examples/catalog/depots.yaml", Some(&ns)) {
-        c.apply_json(&doc);
-    }
+    // One of the controller's namespaces (the Depots are there): this control plane
+    // is the test's own.
+    let ns = CONTROLLER_NAMESPACES[0].to_owned();
     c.apply_json(&worker(&ns, "before"));
     eventually(Duration::from_secs(5), "the Worker seen", || {
         admitted(c, &ns, "before").then_some(())
@@ -83,5 +85,54 @@ fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
         .unwrap();
     eventually(Duration::from_secs(20), "the Lease released", || {
         (holder(c) != Some(json!("e2e-controller"))).then_some(())
+    });
+
+    // `serve --kube --controller`: the webhook and the controller in one process (as a
+    // small installation runs them), on the webhook's port, with the controller's
+    // account (which reads what the webhook reads).
+    c.stop_processes();
+    let port = c.state["webhook_port"].as_u64().unwrap();
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = c.account_kubeconfig(CONTROLLER_ACCOUNT, RELEASE_NAMESPACE);
+    let tls = c.dir.join("stackhook-tls");
+    c.spawn(
+        "stackhook-webhook",
+        &kubeconfig,
+        &[
+            "serve",
+            "--kube",
+            "--controller",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--probe-listen",
+            &format!("127.0.0.1:{probe}"),
+            "--tls-cert",
+            tls.join("tls.crt").to_str().unwrap(),
+            "--tls-key",
+            tls.join("tls.key").to_str().unwrap(),
+            "--release-namespace",
+            RELEASE_NAMESPACE,
+            "--namespaces",
+            &ns,
+            "--identity",
+            "one-process",
+        ],
+    );
+    eventually(
+        Duration::from_secs(60),
+        "the one process holds the Lease",
+        || (holder(c) == Some(json!("one-process"))).then_some(()),
+    );
+    // Its webhook answers from the watches, its controller applies a new Worker.
+    c.apply_json(&worker(&ns, "one"));
+    eventually(Duration::from_secs(10), "the new Worker seen", || {
+        admitted(c, &ns, "one").then_some(())
+    });
+    eventually(Duration::from_secs(60), "the Deployment applied", || {
+        c.get("deployment", Some(&ns), "one")
     });
 }
