@@ -33,19 +33,17 @@ use memo::PlanKey;
 use patch::Shape;
 use plan::Plan;
 
-pub use crate::render::{WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+/// The labels and annotations shared with the objects the controller makes are
+/// defined once, in [`crate::render`].
+pub use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 /// The prefix of every label and annotation stackhook reads on a pod.
 const OUR_PREFIX: &str = "stackhook.io/";
-/// Pod label naming the DAG step, for Workflow steps.
-pub const STEP_LABEL: &str = "stackhook.io/step";
 /// Annotation naming the container to inject into (default: the first).
 pub const CONTAINER_ANNOTATION: &str = "stackhook.io/container";
 /// Annotation asking for the refresh sidecar.
 pub const SECRET_REFRESH_ANNOTATION: &str = "stackhook.io/secret-refresh";
 /// Annotation marking an injected pod (value: the stackhook version).
 pub const INJECTED_ANNOTATION: &str = "stackhook.io/injected";
-/// Annotation with the Stamp.
-pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
 /// Annotation with the Stack reference.
 pub const STACK_ANNOTATION: &str = "stackhook.io/stack";
 
