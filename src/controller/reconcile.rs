@@ -20,10 +20,10 @@ use kube::api::{
 };
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 use stackhook_core::admit::Admission;
-use stackhook_core::model::{API_VERSION, Workload, WorkloadStatus};
+use stackhook_core::model::{API_VERSION, GROUP, VERSION, Workload, WorkloadStatus};
 use stackhook_core::orchestrate::{self, Dag, OrchestrateError};
 use stackhook_core::progress::{self, Outcome};
 use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
@@ -95,6 +95,20 @@ pub enum ReconcileError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// An object read from the API server cannot be turned into JSON: nothing is
+    /// decided on a stand-in (the ownership check would see no owner).
+    #[error("cannot read {kind} {namespace}/{name} as JSON")]
+    Encode {
+        /// The object's kind.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The plan holds an object without `apiVersion`, `kind` or `metadata.name` (a
     /// Stack's `resourceTemplate` can render one).
     #[error("{workload}: the rendered object #{index} has no {missing}")]
@@ -116,6 +130,28 @@ fn brief(e: &kube::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// `object` as JSON, or [`ReconcileError::Encode`] naming it.
+fn to_json<T: serde::Serialize>(
+    object: &T,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, ReconcileError> {
+    serde_json::to_value(object).map_err(|source| ReconcileError::Encode {
+        kind: kind.to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// The API resource of `apiVersion` (`group/version`, or `version` for the core
+/// group) and `kind`: the one place an `apiVersion` is split.
+pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
 }
 
 fn describe(w: &Workload) -> String {
@@ -154,8 +190,7 @@ fn api_for(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .ok_or_else(|| shapeless("metadata.name"))?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let resource = api_resource(api_version, kind);
     Ok((
         Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource),
         kind.to_owned(),
@@ -179,17 +214,17 @@ async fn list(
             workload: describe(w),
             source: Box::new(source),
         })?;
-    Ok(listed
+    listed
         .items
-        .into_iter()
-        .filter_map(|o| {
-            let mut v = serde_json::to_value(o).ok()?;
+        .iter()
+        .map(|o| {
+            let mut v = to_json(o, &resource.kind, w.namespace(), &o.name_any())?;
             // Lists leave out each item's apiVersion and kind.
             v["apiVersion"] = json!(resource.api_version);
             v["kind"] = json!(resource.kind);
-            Some(v)
+            Ok(v)
         })
-        .collect())
+        .collect()
 }
 
 async fn delete(
@@ -326,8 +361,8 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
             publish(ctx, w, EventType::Warning, reason, text.clone()).await;
             let status = progress::status(w, &outcome, None, None, previous, &now);
             write_status(ctx, w, previous, status).await?;
-            // A Stack or Depot change wakes every workload; until then, look again now
-            // and then in case a watch missed it.
+            // A change of its Stack, Depots or settings wakes it; until then, look
+            // again now and then in case a watch missed it.
             return Ok(Action::requeue(Duration::from_secs(300)));
         }
     };
@@ -346,7 +381,9 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                 name: name.clone(),
                 source: Box::new(source),
             })?;
-        let mut found = found.map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
+        let mut found = found
+            .map(|o| to_json(&o, &kind, w.namespace(), &name))
+            .transpose()?;
         if let Some(v) = found.as_mut() {
             v["kind"] = object["kind"].clone();
         }
@@ -384,7 +421,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                 name: name.clone(),
                 source: Box::new(source),
             })?;
-        let mut v = serde_json::to_value(applied).unwrap_or(Value::Null);
+        let mut v = to_json(&applied, &kind, w.namespace(), &name)?;
         v["apiVersion"] = object["apiVersion"].clone();
         v["kind"] = object["kind"].clone();
         live.push(v);
@@ -393,8 +430,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // What a field no longer asks for (autoScaling, highAvailabilityConfig, an
     // Ingress turned off) goes, when it is the workload's own.
     for (api_version, kind, name) in orchestrate::withdrawn(w, &objects) {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        let resource = api_resource(api_version, kind);
         let api: Api<DynamicObject> =
             Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
         let found = api
@@ -409,7 +445,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         let Some(found) = found else {
             continue;
         };
-        let mut v = serde_json::to_value(found).unwrap_or(Value::Null);
+        let mut v = to_json(&found, kind, w.namespace(), &name)?;
         v["kind"] = json!(kind);
         if progress::ownership(Some(&v), w) == progress::Ownership::Ours {
             delete(ctx, w, kind, &resource, &name).await?;
@@ -516,11 +552,7 @@ async fn write_status(
     if previous == Some(&status) {
         return Ok(());
     }
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "stackhook.io",
-        "v1alpha1",
-        w.kind().kind(),
-    ));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(GROUP, VERSION, w.kind().kind()));
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
     let body = json!({"apiVersion": API_VERSION, "kind": w.kind().kind(), "status": status});
@@ -558,5 +590,40 @@ impl AsWorkload for stackhook_core::model::Service {
 impl AsWorkload for stackhook_core::model::Workflow {
     fn workload(self: Arc<Self>) -> Workload {
         Workload::Workflow(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_that_cannot_be_json_is_an_error_naming_it_not_a_null() {
+        // A map with non-string keys is what serde_json refuses.
+        let object: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let e = to_json(&object, "Deployment", "retail", "w").unwrap_err();
+        assert!(matches!(e, ReconcileError::Encode { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "cannot read Deployment retail/w as JSON");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn an_api_version_is_split_into_group_and_version_in_one_place() {
+        let apps = api_resource("apps/v1", "Deployment");
+        assert_eq!(
+            (
+                apps.group.as_str(),
+                apps.version.as_str(),
+                apps.api_version.as_str()
+            ),
+            ("apps", "v1", "apps/v1")
+        );
+        let core = api_resource("v1", "ConfigMap");
+        assert_eq!((core.group.as_str(), core.version.as_str()), ("", "v1"));
+        let ours = api_resource(API_VERSION, "Worker");
+        assert_eq!(
+            (ours.group.as_str(), ours.version.as_str()),
+            (GROUP, VERSION)
+        );
     }
 }
