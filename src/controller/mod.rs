@@ -54,6 +54,33 @@ pub struct Context {
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
     failures: Failures,
+    /// API resources found by discovery, by `apiVersion` and kind.
+    kinds: Kinds,
+}
+
+/// The API resources discovery found (`resourceTemplate` kinds), kept for the
+/// controller's lifetime: a kind is discovered once, when first not found here.
+#[derive(Debug, Default)]
+struct Kinds(Mutex<HashMap<(String, String), kube::api::ApiResource>>);
+
+impl Kinds {
+    fn get(&self, api_version: &str, kind: &str) -> Option<kube::api::ApiResource> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(api_version.to_owned(), kind.to_owned()))
+            .cloned()
+    }
+
+    fn insert(&self, resource: kube::api::ApiResource) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                (resource.api_version.clone(), resource.kind.clone()),
+                resource,
+            );
+    }
 }
 
 /// Consecutive failures per workload, for the backoff. A workload deleted while it
@@ -113,6 +140,7 @@ impl Context {
             defaults,
             namespaces: Namespaces::default(),
             failures: Failures::default(),
+            kinds: Kinds::default(),
         }
     }
 

@@ -95,6 +95,18 @@ pub enum ReconcileError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server does not serve the kind of an object in the plan (API
+    /// discovery does not find it).
+    #[error("cannot find the API resource of {kind} in {api_version}: {}", brief(.source))]
+    Discover {
+        /// The object's `apiVersion`.
+        api_version: String,
+        /// Its kind.
+        kind: String,
+        /// The discovery error.
+        #[source]
+        source: Box<kube::Error>,
+    },
     /// An object read from the API server cannot be turned into JSON: nothing is
     /// decided on a stand-in (the ownership check would see no owner).
     #[error("cannot read {kind} {namespace}/{name} as JSON")]
@@ -147,11 +159,54 @@ fn to_json<T: serde::Serialize>(
     })
 }
 
-/// The API resource of `apiVersion` (`group/version`, or `version` for the core
-/// group) and `kind`: the one place an `apiVersion` is split.
-pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
+/// `apiVersion` and `kind` as a [`GroupVersionKind`] (`group/version`, or `version`
+/// for the core group): the one place an `apiVersion` is split.
+fn gvk(api_version: &str, kind: &str) -> GroupVersionKind {
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+/// The kinds the controller makes itself, with their plurals from k8s-openapi.
+fn own_kind(api_version: &str, kind: &str) -> Option<ApiResource> {
+    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy};
+    [
+        ApiResource::erase::<core::v1::ConfigMap>(&()),
+        ApiResource::erase::<core::v1::Service>(&()),
+        ApiResource::erase::<apps::v1::Deployment>(&()),
+        ApiResource::erase::<batch::v1::Job>(&()),
+        ApiResource::erase::<batch::v1::CronJob>(&()),
+        ApiResource::erase::<networking::v1::Ingress>(&()),
+        ApiResource::erase::<autoscaling::v2::HorizontalPodAutoscaler>(&()),
+        ApiResource::erase::<policy::v1::PodDisruptionBudget>(&()),
+    ]
+    .into_iter()
+    .find(|r| r.api_version == api_version && r.kind == kind)
+}
+
+/// The API resource of an object in the plan. Any other kind than the controller's
+/// own (a Stack's `resourceTemplate` may make any) is looked up by API discovery,
+/// since a CRD's plural need not be the guessed one; what discovery found is kept,
+/// and a kind not kept yet (a miss) is discovered again.
+async fn resource_of(
+    ctx: &Context,
+    api_version: &str,
+    kind: &str,
+) -> Result<ApiResource, ReconcileError> {
+    if let Some(r) = own_kind(api_version, kind) {
+        return Ok(r);
+    }
+    if let Some(r) = ctx.kinds.get(api_version, kind) {
+        return Ok(r);
+    }
+    let (resource, _) = kube::discovery::pinned_kind(&ctx.client, &gvk(api_version, kind))
+        .await
+        .map_err(|source| ReconcileError::Discover {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            source: Box::new(source),
+        })?;
+    ctx.kinds.insert(resource.clone());
+    Ok(resource)
 }
 
 fn describe(w: &Workload) -> String {
@@ -167,7 +222,7 @@ fn selector(w: &Workload) -> String {
 }
 
 /// The API of an object in the plan, from its `apiVersion` and `kind`.
-fn api_for(
+async fn api_for(
     ctx: &Context,
     w: &Workload,
     index: usize,
@@ -190,7 +245,7 @@ fn api_for(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .ok_or_else(|| shapeless("metadata.name"))?;
-    let resource = api_resource(api_version, kind);
+    let resource = resource_of(ctx, api_version, kind).await?;
     Ok((
         Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource),
         kind.to_owned(),
@@ -371,7 +426,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // workload's own before any is applied (a refused plan leaves everything as it was).
     let mut conflicts = Vec::new();
     for (index, object) in objects.iter().enumerate() {
-        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let (api, kind, name) = api_for(ctx, w, index, object).await?;
         let found = api
             .get_opt(&name)
             .await
@@ -411,7 +466,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut live = Vec::with_capacity(objects.len());
     for (index, object) in objects.iter().enumerate() {
-        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let (api, kind, name) = api_for(ctx, w, index, object).await?;
         let applied = api
             .patch(&name, &params, &Patch::Apply(object))
             .await
@@ -430,7 +485,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // What a field no longer asks for (autoScaling, highAvailabilityConfig, an
     // Ingress turned off) goes, when it is the workload's own.
     for (api_version, kind, name) in orchestrate::withdrawn(w, &objects) {
-        let resource = api_resource(api_version, kind);
+        let resource = resource_of(ctx, api_version, kind).await?;
         let api: Api<DynamicObject> =
             Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
         let found = api
@@ -609,21 +664,27 @@ mod tests {
 
     #[test]
     fn an_api_version_is_split_into_group_and_version_in_one_place() {
-        let apps = api_resource("apps/v1", "Deployment");
         assert_eq!(
-            (
-                apps.group.as_str(),
-                apps.version.as_str(),
-                apps.api_version.as_str()
-            ),
-            ("apps", "v1", "apps/v1")
+            gvk("apps/v1", "Deployment"),
+            GroupVersionKind::gvk("apps", "v1", "Deployment")
         );
-        let core = api_resource("v1", "ConfigMap");
-        assert_eq!((core.group.as_str(), core.version.as_str()), ("", "v1"));
-        let ours = api_resource(API_VERSION, "Worker");
         assert_eq!(
-            (ours.group.as_str(), ours.version.as_str()),
-            (GROUP, VERSION)
+            gvk("v1", "ConfigMap"),
+            GroupVersionKind::gvk("", "v1", "ConfigMap")
         );
+        assert_eq!(
+            gvk(API_VERSION, "Worker"),
+            GroupVersionKind::gvk(GROUP, VERSION, "Worker")
+        );
+    }
+
+    #[test]
+    fn the_controllers_own_kinds_need_no_discovery() {
+        let hpa = own_kind("autoscaling/v2", "HorizontalPodAutoscaler").unwrap();
+        assert_eq!(hpa.plural, "horizontalpodautoscalers");
+        assert_eq!(own_kind("v1", "ConfigMap").unwrap().plural, "configmaps");
+        // Another version, or a kind of a Stack's resourceTemplate: discovered.
+        assert!(own_kind("autoscaling/v1", "HorizontalPodAutoscaler").is_none());
+        assert!(own_kind("sparkoperator.k8s.io/v1beta2", "SparkApplication").is_none());
     }
 }
