@@ -95,6 +95,9 @@ pub enum InjectError {
         /// Its name.
         name: String,
     },
+    /// The catalog holds the workload the Pod names but cannot decode it.
+    #[error(transparent)]
+    Undecodable(crate::catalog::Undecodable),
     /// The kind label names no workload kind.
     #[error("pod label {WORKLOAD_KIND_LABEL}={0:?} is not Worker, Service or Workflow")]
     UnknownKind(String),

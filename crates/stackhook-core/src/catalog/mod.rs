@@ -44,7 +44,8 @@ impl std::fmt::Display for WorkloadKey {
 
 /// A workload the catalog holds but cannot hand out: its packed copy no longer
 /// decodes. It still counts wherever every workload must be answered for (a Depot or
-/// Stack in use cannot be deleted because of it).
+/// Stack in use cannot be deleted because of it), and a pod of it is refused saying
+/// so. Equal when the workload and the cause's text are.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{key} is in the catalog but its kept copy cannot be decoded")]
 pub struct Undecodable {
@@ -54,6 +55,14 @@ pub struct Undecodable {
     #[source]
     pub source: Arc<serde_json::Error>,
 }
+
+impl PartialEq for Undecodable {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.source.to_string() == other.source.to_string()
+    }
+}
+
+impl Eq for Undecodable {}
 
 /// Why a Stack reference does not resolve.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
