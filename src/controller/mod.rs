@@ -58,8 +58,9 @@ pub struct Context {
     kinds: Kinds,
 }
 
-/// The API resources discovery found (`resourceTemplate` kinds), kept for the
-/// controller's lifetime: a kind is discovered once, when first not found here.
+/// The API resources discovery found (`resourceTemplate` kinds): a kind is
+/// discovered when not found here, and forgotten when the API server says it does
+/// not serve that resource (a CRD replaced), so that it is discovered again.
 #[derive(Debug, Default)]
 struct Kinds(Mutex<HashMap<(String, String), kube::api::ApiResource>>);
 
@@ -70,6 +71,13 @@ impl Kinds {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(api_version.to_owned(), kind.to_owned()))
             .cloned()
+    }
+
+    fn forget(&self, api_version: &str, kind: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(api_version.to_owned(), kind.to_owned()));
     }
 
     fn insert(&self, resource: kube::api::ApiResource) {

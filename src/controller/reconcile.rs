@@ -186,7 +186,8 @@ fn own_kind(api_version: &str, kind: &str) -> Option<ApiResource> {
 /// The API resource of an object in the plan. Any other kind than the controller's
 /// own (a Stack's `resourceTemplate` may make any) is looked up by API discovery,
 /// since a CRD's plural need not be the guessed one; what discovery found is kept,
-/// and a kind not kept yet (a miss) is discovered again.
+/// and a kind not kept (never found, or forgotten when the API server answered 404
+/// for it) is discovered again.
 async fn resource_of(
     ctx: &Context,
     api_version: &str,
@@ -470,11 +471,19 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         let applied = api
             .patch(&name, &params, &Patch::Apply(object))
             .await
-            .map_err(|source| ReconcileError::Apply {
-                kind: kind.clone(),
-                namespace: w.namespace().to_owned(),
-                name: name.clone(),
-                source: Box::new(source),
+            .map_err(|source| {
+                if matches!(&source, kube::Error::Api(e) if e.code == 404) {
+                    // Not served there (any more): the next try discovers the kind
+                    // again.
+                    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+                    ctx.kinds.forget(api_version, &kind);
+                }
+                ReconcileError::Apply {
+                    kind: kind.clone(),
+                    namespace: w.namespace().to_owned(),
+                    name: name.clone(),
+                    source: Box::new(source),
+                }
             })?;
         let mut v = to_json(&applied, &kind, w.namespace(), &name)?;
         v["apiVersion"] = object["apiVersion"].clone();

@@ -819,6 +819,39 @@ async fn a_resource_template_kind_is_found_by_discovery_once_not_by_a_guessed_pl
 }
 
 #[tokio::test]
+async fn a_resource_template_kind_is_discovered_again_when_its_resource_is_gone() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "spark-job");
+    let mut discovery = spark_discovery("sparkapps");
+    let mut gone = true;
+    let (client, task) = fake_api(Box::new(move |s| {
+        if s.method == "PATCH" && s.path.ends_with("/sparkapps/spark-job") && gone {
+            // The CRD was replaced: that resource is not served any more.
+            gone = false;
+            return Some((
+                404,
+                api_error(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            ));
+        }
+        discovery(s)
+    }));
+    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    assert!(reconcile(&w, &ctx).await.is_err());
+    assert!(reconcile(&w, &ctx).await.is_ok());
+    drop(ctx);
+    let seen = lines(&task.await.unwrap_or_default());
+    assert_eq!(
+        seen.iter().filter(|l| *l == SPARK_DISCOVERY).count(),
+        2,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_resource_template_kind_the_api_server_does_not_serve_is_an_error_naming_it() {
     let state = catalog();
     let w = workload(&state, "Worker", "spark-job");
