@@ -903,6 +903,46 @@ mod tests {
     }
 
     #[test]
+    fn merging_a_second_stackhook_config_for_a_namespace_keeps_the_first_and_says_so() {
+        let part = |suffix: &str| {
+            let mut c = MemoryCatalog::new();
+            c.set_settings(
+                "a",
+                vec![(
+                    "default".into(),
+                    Settings {
+                        ingress_domain_suffix: Some(suffix.into()),
+                        ..Settings::default()
+                    },
+                )],
+            );
+            c
+        };
+        let mut whole = MemoryCatalog::new();
+        assert_eq!(whole.merge(&part("first.example")), Ok(()));
+        assert_eq!(
+            whole.merge(&part("second.example")),
+            Err(vec![InsertError::DuplicateSettings {
+                namespace: "a".into()
+            }])
+        );
+        assert_eq!(
+            whole
+                .settings("a", &BTreeMap::new())
+                .ingress_domain_suffix
+                .as_deref(),
+            Some("first.example")
+        );
+        assert_eq!(
+            InsertError::DuplicateSettings {
+                namespace: "a".into()
+            }
+            .to_string(),
+            "stackhook-config for namespace \"a\" is defined twice"
+        );
+    }
+
+    #[test]
     fn indexes_which_workloads_a_stack_depot_or_settings_change_touches() {
         let mut c = with_workers();
         c.set_release_namespace(Some("sys".into()));
