@@ -4,6 +4,7 @@
 //! so output is stable. `-` reads stdin. Every document keeps its file and the position
 //! of each field, for `FILE:LINE:COL` messages.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,24 @@ pub enum LoadError {
         /// What.
         #[source]
         source: stackhook_core::settings::SettingsError,
+    },
+    /// A second `stackhook-config` ConfigMap for a namespace: the first one loaded
+    /// applies, this one is left out.
+    #[error(
+        "{file}:{position}: a second {name} for namespace {namespace:?}; the first, at {first_file}:{first_position}, applies (one per namespace)",
+        name = stackhook_core::settings::CONFIG_MAP_NAME
+    )]
+    DuplicateSettings {
+        /// The file of the second one.
+        file: Arc<str>,
+        /// Its start.
+        position: Position,
+        /// The namespace.
+        namespace: String,
+        /// The file of the first one.
+        first_file: Arc<str>,
+        /// Its start.
+        first_position: Position,
     },
     /// A resource that conflicts with one already loaded.
     #[error("{file}:{position}: {source}")]
@@ -494,6 +513,8 @@ pub fn load_into_lenient(
 ) -> (MemoryCatalog, LoadReport, Vec<LoadError>) {
     let mut report = LoadReport::default();
     let mut errors = Vec::new();
+    // Where each namespace's stackhook-config was read, to name both of two.
+    let mut settings_at: BTreeMap<String, (Arc<str>, Position)> = BTreeMap::new();
     for input in inputs {
         let docs = match documents(input) {
             Ok(d) => d,
@@ -514,6 +535,18 @@ pub fn load_into_lenient(
                                 .pointer("/metadata/namespace")
                                 .and_then(Value::as_str)
                                 .unwrap_or("default");
+                            if let Some((first_file, first_position)) = settings_at.get(namespace) {
+                                errors.push(LoadError::DuplicateSettings {
+                                    file: Arc::clone(&doc.file),
+                                    position: doc.start(),
+                                    namespace: namespace.to_owned(),
+                                    first_file: Arc::clone(first_file),
+                                    first_position: *first_position,
+                                });
+                                continue;
+                            }
+                            settings_at
+                                .insert(namespace.to_owned(), (Arc::clone(&doc.file), doc.start()));
                             catalog.set_settings(namespace, entries);
                             report.resources += 1;
                         }

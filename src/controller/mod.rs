@@ -4,8 +4,10 @@
 //!
 //! A reconcile is [`reconcile::reconcile`]: the pure plan from `stackhook-core`, then
 //! server-side apply. Failures are retried with exponential backoff per workload
-//! (5 s doubling to 5 min); a change of any Stack, Depot or `stackhook-config`
-//! reconciles every workload, since their Stamps may have changed.
+//! (5 s doubling to 5 min). A change of a Stack, Depot or `stackhook-config`
+//! reconciles the workloads that depend on it (their Stamps may have changed), as
+//! the catalog announces them ([`Touched`]); a change of the release namespace's
+//! `stackhook-config`, or announcements missed, reconciles every workload.
 
 pub mod reconcile;
 
@@ -24,7 +26,7 @@ use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
 use stackhook_core::admit::Options;
-use stackhook_core::catalog::Dependents;
+use stackhook_core::catalog::{Dependents, WorkloadKey};
 use stackhook_core::model::{Service, Worker, Workflow};
 use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
@@ -51,7 +53,79 @@ pub struct Context {
     pub namespaces: Namespaces,
     /// Publishes Kubernetes Events.
     pub recorder: Recorder,
-    failures: Mutex<HashMap<String, u32>>,
+    failures: Failures,
+    /// API resources found by discovery, by `apiVersion` and kind.
+    kinds: Kinds,
+}
+
+/// The API resources discovery found (`resourceTemplate` kinds): a kind is
+/// discovered when not found here, and forgotten when the API server says it does
+/// not serve that resource (a CRD replaced), so that it is discovered again.
+#[derive(Debug, Default)]
+struct Kinds(Mutex<HashMap<(String, String), kube::api::ApiResource>>);
+
+impl Kinds {
+    fn get(&self, api_version: &str, kind: &str) -> Option<kube::api::ApiResource> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(api_version.to_owned(), kind.to_owned()))
+            .cloned()
+    }
+
+    fn forget(&self, api_version: &str, kind: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(api_version.to_owned(), kind.to_owned()));
+    }
+
+    fn insert(&self, resource: kube::api::ApiResource) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                (resource.api_version.clone(), resource.kind.clone()),
+                resource,
+            );
+    }
+}
+
+/// Consecutive failures per workload, for the backoff. A workload deleted while it
+/// fails is never reconciled again to clear its count, so each failure recorded
+/// also drops the counts of workloads that no longer exist: the map holds no more
+/// than the workloads failing now.
+#[derive(Debug, Default)]
+pub struct Failures(Mutex<HashMap<WorkloadKey, u32>>);
+
+impl Failures {
+    /// Counts one more failure of `key` (returned), forgetting every other workload
+    /// for which `exists` is false.
+    pub fn failed(&self, key: &WorkloadKey, exists: impl Fn(&WorkloadKey) -> bool) -> u32 {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|k, _| k == key || exists(k));
+        let n = map.entry(key.clone()).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    /// Forgets the failures of `key`.
+    pub fn succeeded(&self, key: &WorkloadKey) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    /// The workloads with failures counted.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no failure is counted.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Context {
@@ -73,7 +147,8 @@ impl Context {
             options: Options::default(),
             defaults,
             namespaces: Namespaces::default(),
-            failures: Mutex::new(HashMap::new()),
+            failures: Failures::default(),
+            kinds: Kinds::default(),
         }
     }
 
@@ -83,18 +158,14 @@ impl Context {
         Duration::from_secs(secs.min(300))
     }
 
-    fn failed(&self, key: &str) -> u32 {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = map.entry(key.to_owned()).or_insert(0);
-        *n = n.saturating_add(1);
-        *n
+    fn failed(&self, key: &WorkloadKey) -> u32 {
+        let catalog = self.catalog.load();
+        self.failures
+            .failed(key, |k| catalog.catalog.contains_workload(k))
     }
 
-    fn succeeded(&self, key: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(key);
+    fn succeeded(&self, key: &WorkloadKey) {
+        self.failures.succeeded(key);
     }
 }
 
@@ -145,6 +216,29 @@ fn system_and_release_namespaces_are_never_managed() {
     assert!(!chosen.manages("kube-system"));
 }
 
+#[cfg(test)]
+#[test]
+fn failures_of_a_deleted_workload_are_forgotten() {
+    use stackhook_core::model::WorkloadKind;
+    let key = |name: &str| WorkloadKey {
+        namespace: "retail".into(),
+        kind: WorkloadKind::Worker,
+        name: name.into(),
+    };
+    let failures = Failures::default();
+    let all = |_: &WorkloadKey| true;
+    assert_eq!(failures.failed(&key("gone"), all), 1);
+    assert_eq!(failures.failed(&key("gone"), all), 2);
+    assert_eq!(failures.failed(&key("kept"), all), 1);
+    assert_eq!(failures.len(), 2);
+    // "gone" was deleted while failing: the next failure recorded drops its count.
+    let exists = |k: &WorkloadKey| k.name != "gone";
+    assert_eq!(failures.failed(&key("kept"), exists), 2);
+    assert_eq!(failures.len(), 1);
+    failures.succeeded(&key("kept"));
+    assert!(failures.is_empty());
+}
+
 fn key<K: Resource<DynamicType = ()>>(o: &K) -> String {
     format!(
         "{}/{}/{}",
@@ -152,6 +246,14 @@ fn key<K: Resource<DynamicType = ()>>(o: &K) -> String {
         o.namespace().unwrap_or_default(),
         o.name_any()
     )
+}
+
+fn workload_key(w: &stackhook_core::model::Workload) -> WorkloadKey {
+    WorkloadKey {
+        namespace: w.namespace().to_owned(),
+        kind: w.kind(),
+        name: w.name().to_owned(),
+    }
 }
 
 async fn reconcile_one<K>(object: Arc<K>, ctx: Arc<Context>) -> Result<Action, ReconcileError>
@@ -168,7 +270,7 @@ where
     let result = reconcile::reconcile(&workload, &ctx).await;
     match &result {
         Ok(_) => {
-            ctx.succeeded(&k);
+            ctx.succeeded(&workload_key(&workload));
             tracing::debug!(workload = %k, "reconciled");
         }
         Err(e) => tracing::warn!(workload = %k, error = %e, "reconcile failed"),
@@ -176,12 +278,13 @@ where
     result
 }
 
-fn error_policy<K: Resource<DynamicType = ()>>(
+fn error_policy<K: AsWorkload>(
     object: Arc<K>,
     _error: &ReconcileError,
     ctx: Arc<Context>,
 ) -> Action {
-    Action::requeue(Context::backoff(ctx.failed(&key(&*object))))
+    let key = workload_key(&object.workload());
+    Action::requeue(Context::backoff(ctx.failed(&key)))
 }
 
 /// What the catalog's changes touched, as the catalog task announces them: the

@@ -20,10 +20,10 @@ use kube::api::{
 };
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
-use kube::{Api, Resource};
+use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 use stackhook_core::admit::Admission;
-use stackhook_core::model::{API_VERSION, Workload, WorkloadStatus};
+use stackhook_core::model::{API_VERSION, GROUP, VERSION, Workload, WorkloadStatus};
 use stackhook_core::orchestrate::{self, Dag, OrchestrateError};
 use stackhook_core::progress::{self, Outcome};
 use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
@@ -95,6 +95,32 @@ pub enum ReconcileError {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The API server does not serve the kind of an object in the plan (API
+    /// discovery does not find it).
+    #[error("cannot find the API resource of {kind} in {api_version}: {}", brief(.source))]
+    Discover {
+        /// The object's `apiVersion`.
+        api_version: String,
+        /// Its kind.
+        kind: String,
+        /// The discovery error.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// An object read from the API server cannot be turned into JSON: nothing is
+    /// decided on a stand-in (the ownership check would see no owner).
+    #[error("cannot read {kind} {namespace}/{name} as JSON")]
+    Encode {
+        /// The object's kind.
+        kind: String,
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The plan holds an object without `apiVersion`, `kind` or `metadata.name` (a
     /// Stack's `resourceTemplate` can render one).
     #[error("{workload}: the rendered object #{index} has no {missing}")]
@@ -118,6 +144,72 @@ fn brief(e: &kube::Error) -> String {
     }
 }
 
+/// `object` as JSON, or [`ReconcileError::Encode`] naming it.
+fn to_json<T: serde::Serialize>(
+    object: &T,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, ReconcileError> {
+    serde_json::to_value(object).map_err(|source| ReconcileError::Encode {
+        kind: kind.to_owned(),
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        source,
+    })
+}
+
+/// `apiVersion` and `kind` as a [`GroupVersionKind`] (`group/version`, or `version`
+/// for the core group): the one place an `apiVersion` is split.
+fn gvk(api_version: &str, kind: &str) -> GroupVersionKind {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+/// The kinds the controller makes itself, with their plurals from k8s-openapi.
+fn own_kind(api_version: &str, kind: &str) -> Option<ApiResource> {
+    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy};
+    [
+        ApiResource::erase::<core::v1::ConfigMap>(&()),
+        ApiResource::erase::<core::v1::Service>(&()),
+        ApiResource::erase::<apps::v1::Deployment>(&()),
+        ApiResource::erase::<batch::v1::Job>(&()),
+        ApiResource::erase::<batch::v1::CronJob>(&()),
+        ApiResource::erase::<networking::v1::Ingress>(&()),
+        ApiResource::erase::<autoscaling::v2::HorizontalPodAutoscaler>(&()),
+        ApiResource::erase::<policy::v1::PodDisruptionBudget>(&()),
+    ]
+    .into_iter()
+    .find(|r| r.api_version == api_version && r.kind == kind)
+}
+
+/// The API resource of an object in the plan. Any other kind than the controller's
+/// own (a Stack's `resourceTemplate` may make any) is looked up by API discovery,
+/// since a CRD's plural need not be the guessed one; what discovery found is kept,
+/// and a kind not kept (never found, or forgotten when the API server answered 404
+/// for it) is discovered again.
+async fn resource_of(
+    ctx: &Context,
+    api_version: &str,
+    kind: &str,
+) -> Result<ApiResource, ReconcileError> {
+    if let Some(r) = own_kind(api_version, kind) {
+        return Ok(r);
+    }
+    if let Some(r) = ctx.kinds.get(api_version, kind) {
+        return Ok(r);
+    }
+    let (resource, _) = kube::discovery::pinned_kind(&ctx.client, &gvk(api_version, kind))
+        .await
+        .map_err(|source| ReconcileError::Discover {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            source: Box::new(source),
+        })?;
+    ctx.kinds.insert(resource.clone());
+    Ok(resource)
+}
+
 fn describe(w: &Workload) -> String {
     format!("{} {}/{}", w.kind().kind(), w.namespace(), w.name())
 }
@@ -131,7 +223,7 @@ fn selector(w: &Workload) -> String {
 }
 
 /// The API of an object in the plan, from its `apiVersion` and `kind`.
-fn api_for(
+async fn api_for(
     ctx: &Context,
     w: &Workload,
     index: usize,
@@ -154,8 +246,7 @@ fn api_for(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .ok_or_else(|| shapeless("metadata.name"))?;
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+    let resource = resource_of(ctx, api_version, kind).await?;
     Ok((
         Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource),
         kind.to_owned(),
@@ -179,17 +270,17 @@ async fn list(
             workload: describe(w),
             source: Box::new(source),
         })?;
-    Ok(listed
+    listed
         .items
-        .into_iter()
-        .filter_map(|o| {
-            let mut v = serde_json::to_value(o).ok()?;
+        .iter()
+        .map(|o| {
+            let mut v = to_json(o, &resource.kind, w.namespace(), &o.name_any())?;
             // Lists leave out each item's apiVersion and kind.
             v["apiVersion"] = json!(resource.api_version);
             v["kind"] = json!(resource.kind);
-            Some(v)
+            Ok(v)
         })
-        .collect())
+        .collect()
 }
 
 async fn delete(
@@ -326,8 +417,8 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
             publish(ctx, w, EventType::Warning, reason, text.clone()).await;
             let status = progress::status(w, &outcome, None, None, previous, &now);
             write_status(ctx, w, previous, status).await?;
-            // A Stack or Depot change wakes every workload; until then, look again now
-            // and then in case a watch missed it.
+            // A change of its Stack, Depots or settings wakes it; until then, look
+            // again now and then in case a watch missed it.
             return Ok(Action::requeue(Duration::from_secs(300)));
         }
     };
@@ -336,7 +427,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // workload's own before any is applied (a refused plan leaves everything as it was).
     let mut conflicts = Vec::new();
     for (index, object) in objects.iter().enumerate() {
-        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let (api, kind, name) = api_for(ctx, w, index, object).await?;
         let found = api
             .get_opt(&name)
             .await
@@ -346,7 +437,9 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                 name: name.clone(),
                 source: Box::new(source),
             })?;
-        let mut found = found.map(|o| serde_json::to_value(o).unwrap_or(Value::Null));
+        let mut found = found
+            .map(|o| to_json(&o, &kind, w.namespace(), &name))
+            .transpose()?;
         if let Some(v) = found.as_mut() {
             v["kind"] = object["kind"].clone();
         }
@@ -374,17 +467,25 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut live = Vec::with_capacity(objects.len());
     for (index, object) in objects.iter().enumerate() {
-        let (api, kind, name) = api_for(ctx, w, index, object)?;
+        let (api, kind, name) = api_for(ctx, w, index, object).await?;
         let applied = api
             .patch(&name, &params, &Patch::Apply(object))
             .await
-            .map_err(|source| ReconcileError::Apply {
-                kind: kind.clone(),
-                namespace: w.namespace().to_owned(),
-                name: name.clone(),
-                source: Box::new(source),
+            .map_err(|source| {
+                if matches!(&source, kube::Error::Api(e) if e.code == 404) {
+                    // Not served there (any more): the next try discovers the kind
+                    // again.
+                    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+                    ctx.kinds.forget(api_version, &kind);
+                }
+                ReconcileError::Apply {
+                    kind: kind.clone(),
+                    namespace: w.namespace().to_owned(),
+                    name: name.clone(),
+                    source: Box::new(source),
+                }
             })?;
-        let mut v = serde_json::to_value(applied).unwrap_or(Value::Null);
+        let mut v = to_json(&applied, &kind, w.namespace(), &name)?;
         v["apiVersion"] = object["apiVersion"].clone();
         v["kind"] = object["kind"].clone();
         live.push(v);
@@ -393,8 +494,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // What a field no longer asks for (autoScaling, highAvailabilityConfig, an
     // Ingress turned off) goes, when it is the workload's own.
     for (api_version, kind, name) in orchestrate::withdrawn(w, &objects) {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        let resource = resource_of(ctx, api_version, kind).await?;
         let api: Api<DynamicObject> =
             Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
         let found = api
@@ -409,7 +509,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         let Some(found) = found else {
             continue;
         };
-        let mut v = serde_json::to_value(found).unwrap_or(Value::Null);
+        let mut v = to_json(&found, kind, w.namespace(), &name)?;
         v["kind"] = json!(kind);
         if progress::ownership(Some(&v), w) == progress::Ownership::Ours {
             delete(ctx, w, kind, &resource, &name).await?;
@@ -516,11 +616,7 @@ async fn write_status(
     if previous == Some(&status) {
         return Ok(());
     }
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "stackhook.io",
-        "v1alpha1",
-        w.kind().kind(),
-    ));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(GROUP, VERSION, w.kind().kind()));
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.client.clone(), w.namespace(), &resource);
     let body = json!({"apiVersion": API_VERSION, "kind": w.kind().kind(), "status": status});
@@ -558,5 +654,46 @@ impl AsWorkload for stackhook_core::model::Service {
 impl AsWorkload for stackhook_core::model::Workflow {
     fn workload(self: Arc<Self>) -> Workload {
         Workload::Workflow(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_that_cannot_be_json_is_an_error_naming_it_not_a_null() {
+        // A map with non-string keys is what serde_json refuses.
+        let object: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let e = to_json(&object, "Deployment", "retail", "w").unwrap_err();
+        assert!(matches!(e, ReconcileError::Encode { .. }), "{e:?}");
+        assert_eq!(e.to_string(), "cannot read Deployment retail/w as JSON");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn an_api_version_is_split_into_group_and_version_in_one_place() {
+        assert_eq!(
+            gvk("apps/v1", "Deployment"),
+            GroupVersionKind::gvk("apps", "v1", "Deployment")
+        );
+        assert_eq!(
+            gvk("v1", "ConfigMap"),
+            GroupVersionKind::gvk("", "v1", "ConfigMap")
+        );
+        assert_eq!(
+            gvk(API_VERSION, "Worker"),
+            GroupVersionKind::gvk(GROUP, VERSION, "Worker")
+        );
+    }
+
+    #[test]
+    fn the_controllers_own_kinds_need_no_discovery() {
+        let hpa = own_kind("autoscaling/v2", "HorizontalPodAutoscaler").unwrap();
+        assert_eq!(hpa.plural, "horizontalpodautoscalers");
+        assert_eq!(own_kind("v1", "ConfigMap").unwrap().plural, "configmaps");
+        // Another version, or a kind of a Stack's resourceTemplate: discovered.
+        assert!(own_kind("autoscaling/v1", "HorizontalPodAutoscaler").is_none());
+        assert!(own_kind("sparkoperator.k8s.io/v1beta2", "SparkApplication").is_none());
     }
 }

@@ -765,12 +765,121 @@ async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
         resource_kinds: Some(vec!["SparkApplication.sparkoperator.k8s.io".into()]),
         ..Default::default()
     };
-    let (result, seen) = run_with(&w, none(), sparks).await;
+    let (result, seen) = run_with(&w, spark_discovery("sparkapplications"), sparks).await;
     assert!(result.is_ok(), "{result:?}");
     assert!(
         lines(&seen)
             .iter()
             .any(|l| l == "PATCH /apis/sparkoperator.k8s.io/v1beta2/namespaces/retail/sparkapplications/spark-job"),
+        "{:?}",
+        lines(&seen)
+    );
+}
+
+const SPARK_DISCOVERY: &str = "GET /apis/sparkoperator.k8s.io/v1beta2";
+
+/// The API server's discovery of sparkoperator.k8s.io/v1beta2, serving
+/// SparkApplications under `plural`.
+fn spark_discovery(plural: &'static str) -> Answer {
+    Box::new(move |s| {
+        (s.line() == SPARK_DISCOVERY).then(|| {
+            (
+                200,
+                json!({"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": "sparkoperator.k8s.io/v1beta2",
+                "resources": [{"name": plural, "singularName": "sparkapplication",
+                    "namespaced": true, "kind": "SparkApplication",
+                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}]}),
+            )
+        })
+    })
+}
+
+#[tokio::test]
+async fn a_resource_template_kind_is_found_by_discovery_once_not_by_a_guessed_plural() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "spark-job");
+    let (client, task) = fake_api(spark_discovery("sparkapps"));
+    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    for _ in 0..2 {
+        let result = reconcile(&w, &ctx).await;
+        assert!(result.is_ok(), "{result:?}");
+    }
+    drop(ctx);
+    let seen = lines(&task.await.unwrap_or_default());
+    // The plural the API server serves, not "sparkapplications".
+    let applied = "PATCH /apis/sparkoperator.k8s.io/v1beta2/namespaces/retail/sparkapps/spark-job";
+    assert_eq!(seen.iter().filter(|l| *l == applied).count(), 2, "{seen:?}");
+    // Discovered once, then kept.
+    assert_eq!(
+        seen.iter().filter(|l| *l == SPARK_DISCOVERY).count(),
+        1,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_template_kind_is_discovered_again_when_its_resource_is_gone() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "spark-job");
+    let mut discovery = spark_discovery("sparkapps");
+    let mut gone = true;
+    let (client, task) = fake_api(Box::new(move |s| {
+        if s.method == "PATCH" && s.path.ends_with("/sparkapps/spark-job") && gone {
+            // The CRD was replaced: that resource is not served any more.
+            gone = false;
+            return Some((
+                404,
+                api_error(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            ));
+        }
+        discovery(s)
+    }));
+    let ctx = Context::new(client, catalog(), Default::default(), "test-pod");
+    assert!(reconcile(&w, &ctx).await.is_err());
+    assert!(reconcile(&w, &ctx).await.is_ok());
+    drop(ctx);
+    let seen = lines(&task.await.unwrap_or_default());
+    assert_eq!(
+        seen.iter().filter(|l| *l == SPARK_DISCOVERY).count(),
+        2,
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_template_kind_the_api_server_does_not_serve_is_an_error_naming_it() {
+    let state = catalog();
+    let w = workload(&state, "Worker", "spark-job");
+    let (result, seen) = run_all(
+        &w,
+        Box::new(|s| {
+            (s.line() == SPARK_DISCOVERY).then(|| {
+                (
+                    404,
+                    api_error(
+                        404,
+                        "NotFound",
+                        "the server could not find the requested resource",
+                    ),
+                )
+            })
+        }),
+    )
+    .await;
+    assert_eq!(
+        result.unwrap_err(),
+        "cannot find the API resource of SparkApplication in sparkoperator.k8s.io/v1beta2: 404 NotFound: the server could not find the requested resource"
+    );
+    // Nothing applied.
+    assert!(
+        !lines(&seen)
+            .iter()
+            .any(|l| l.starts_with("PATCH /apis/sparkoperator")),
         "{:?}",
         lines(&seen)
     );

@@ -390,6 +390,41 @@ mod tests {
         (file.len() + text.len()) as u64
     }
 
+    fn config(ingress: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: stackhook-config, namespace: team}}\ndata:\n  default: |\n    ingressDomainSuffix: {ingress}\n"
+        )
+    }
+
+    #[test]
+    fn a_second_stackhook_config_for_a_namespace_is_a_problem_naming_both_files() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.yaml", &config("a.example"));
+        write(dir.path(), "b.yaml", &config("b.example"));
+        let mut files = FileCatalog::new(vec![dir.path().to_owned()], None);
+        let e = files.refresh().unwrap_err().to_string();
+        let (a, b) = (
+            dir.path().join("a.yaml").display().to_string(),
+            dir.path().join("b.yaml").display().to_string(),
+        );
+        assert_eq!(
+            e,
+            format!(
+                "{b}:1:1: a second stackhook-config for namespace \"team\"; the first, at {a}:1:1, applies (one per namespace)"
+            )
+        );
+        // Within one file too.
+        let input = load::Input {
+            name: "both.yaml".into(),
+            text: format!("{}---\n{}", config("a.example"), config("b.example")),
+        };
+        let e = load::load_inputs(&[input]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "both.yaml:8:1: a second stackhook-config for namespace \"team\"; the first, at both.yaml:1:1, applies (one per namespace)"
+        );
+    }
+
     #[test]
     fn a_reload_reads_only_the_files_that_changed_and_says_a_failure_once() {
         let dir = tempfile::tempdir().unwrap();

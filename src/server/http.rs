@@ -46,6 +46,47 @@ pub struct AppState {
     /// The most time one review's templates may take in all: well under the
     /// deadline, so a few slow reviews cannot hold every decision thread until it.
     pub review_time: Duration,
+    /// The components besides the catalog that this process was asked to run (the
+    /// controller), for `/readyz`.
+    pub components: Arc<Components>,
+}
+
+/// The components a process was asked to run besides the catalog (the controller):
+/// `/readyz` is ready only while none of them is down. One that was not asked for
+/// is never down.
+#[derive(Debug, Default)]
+pub struct Components {
+    down: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
+}
+
+impl Components {
+    /// `component` does not run, because of `why`.
+    pub fn down(&self, component: &'static str, why: impl Into<String>) {
+        self.lock().insert(component, why.into());
+    }
+
+    /// `component` runs (again).
+    pub fn up(&self, component: &'static str) {
+        self.lock().remove(component);
+    }
+
+    /// Why the process is not ready, if a component is down: `controller: why`, each
+    /// one so.
+    pub fn problem(&self) -> Option<String> {
+        let down = self.lock();
+        (!down.is_empty()).then(|| {
+            down.iter()
+                .map(|(c, why)| format!("{c}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<&'static str, String>> {
+        self.down
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl AppState {
@@ -65,6 +106,7 @@ impl AppState {
             decisions: DecisionPool::new(cores, 64),
             deadline,
             review_time: Duration::from_secs(1),
+            components: Arc::new(Components::default()),
         }
     }
 }
@@ -111,10 +153,16 @@ pub fn probe_router(state: Arc<AppState>) -> Router {
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.catalog.ready() {
-        "ready".into_response()
-    } else {
+    if !state.catalog.ready() {
         (StatusCode::SERVICE_UNAVAILABLE, "catalog not loaded yet").into_response()
+    } else if let Some(problem) = state.components.problem() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {problem}"),
+        )
+            .into_response()
+    } else {
+        "ready".into_response()
     }
 }
 
@@ -337,6 +385,30 @@ mod tests {
         );
         assert_eq!(get(probes.clone(), "/healthz").await.0, StatusCode::OK);
         state.catalog.replace(MemoryCatalog::new(), &state.metrics);
+        assert_eq!(
+            get(probes, "/readyz").await,
+            (StatusCode::OK, "ready".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn readyz_says_not_ready_while_a_component_asked_for_is_down() {
+        let state = state();
+        state.catalog.replace(MemoryCatalog::new(), &state.metrics);
+        let probes = probe_router(Arc::clone(&state));
+        state.components.down(
+            "controller",
+            "the controller needs the watches' stores; none were kept",
+        );
+        assert_eq!(
+            get(probes.clone(), "/readyz").await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: controller: the controller needs the watches' stores; none were kept"
+                    .into()
+            )
+        );
+        state.components.up("controller");
         assert_eq!(
             get(probes, "/readyz").await,
             (StatusCode::OK, "ready".into())

@@ -179,6 +179,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             cluster,
             Arc::clone(&catalog),
             stop_rx,
+            Arc::clone(&state.components),
         ))),
         (Some(_), None) => anyhow::bail!(CONTROLLER_NEEDS_KUBE),
         _ => None,
@@ -389,13 +390,22 @@ pub async fn start_cluster(
     })
 }
 
-/// Runs the controller under the Lease until `stop` turns true.
+/// The controller's name among the [`http::Components`] `/readyz` answers for.
+pub const CONTROLLER: &str = "controller";
+
+/// Why the controller does not run without the watches' stores.
+pub const CONTROLLER_NEEDS_STORES: &str =
+    "the controller needs the watches' stores; none were kept";
+
+/// Runs the controller under the Lease until `stop` turns true, saying in
+/// `components` when it cannot run (so `/readyz` is not ready).
 pub async fn run_controller(
     settings: ControllerSettings,
     release_namespace: Option<String>,
     cluster: Cluster,
     catalog: Arc<CatalogState>,
     mut stop: tokio::sync::watch::Receiver<bool>,
+    components: Arc<http::Components>,
 ) {
     let Cluster {
         client,
@@ -403,7 +413,8 @@ pub async fn run_controller(
         touched,
     } = cluster;
     let Some(stores) = stores else {
-        tracing::error!("the controller needs the watches' stores; none were kept");
+        tracing::error!("{CONTROLLER_NEEDS_STORES}");
+        components.down(CONTROLLER, CONTROLLER_NEEDS_STORES);
         return;
     };
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
@@ -423,6 +434,7 @@ pub async fn run_controller(
         let stopped = async move {
             let _ = stop_here.wait_for(|s| *s).await;
         };
+        components.up(CONTROLLER);
         match crate::controller::run_leader(
             Arc::clone(&ctx),
             touched.clone(),
@@ -434,11 +446,17 @@ pub async fn run_controller(
         .await
         {
             Ok(()) => return,
-            Err(e) => tracing::error!(
-                error = %e,
-                retry_in_s = delay.as_secs(),
-                "the controller cannot take part in leader election"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    error = %e,
+                    retry_in_s = delay.as_secs(),
+                    "the controller cannot take part in leader election"
+                );
+                components.down(
+                    CONTROLLER,
+                    format!("cannot take part in leader election: {e}"),
+                );
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
@@ -463,6 +481,7 @@ pub async fn run_controller_only(
         Arc::clone(&metrics),
         Duration::from_secs(8),
     ));
+    let components = Arc::clone(&state.components);
     let probe = serve_probes(probe_listen, http::probe_router(state))?;
     tracing::info!(%probe, "controller; probes and metrics over HTTP");
     let cluster = start_cluster(release_namespace.clone(), &catalog, &metrics, true).await?;
@@ -473,6 +492,7 @@ pub async fn run_controller_only(
         cluster,
         catalog,
         stop_rx,
+        components,
     ));
     shutdown_signal().await;
     tracing::info!("stopping");
@@ -494,5 +514,46 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = term => {},
         _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_controller_without_stores_makes_the_process_not_ready() {
+        // Nothing is asked of the API server: the controller stops before.
+        let (service, _handle) = tower_test::mock::pair::<
+            axum::http::Request<kube::client::Body>,
+            axum::http::Response<kube::client::Body>,
+        >();
+        let client = kube::Client::new(service, "default");
+        let (touched, _) = tokio::sync::broadcast::channel(1);
+        let cluster = Cluster {
+            client,
+            stores: None,
+            touched,
+        };
+        let settings = ControllerSettings {
+            identity: "pod-0".into(),
+            defaults: stackhook_core::orchestrate::Defaults::default(),
+            namespaces: crate::controller::Namespaces::default(),
+        };
+        let components = Arc::new(http::Components::default());
+        let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        run_controller(
+            settings,
+            None,
+            cluster,
+            Arc::new(CatalogState::new()),
+            stop_rx,
+            Arc::clone(&components),
+        )
+        .await;
+        assert_eq!(
+            components.problem().as_deref(),
+            Some("controller: the controller needs the watches' stores; none were kept")
+        );
     }
 }

@@ -239,7 +239,8 @@ impl Admission<'_> {
         }
         let namespace = depot.metadata.namespace.as_deref().unwrap_or_default();
         let name = depot.metadata.name.as_deref().unwrap_or_default();
-        let users: Vec<WorkloadKey> = self
+        let what = format!("depot {namespace}/{name}");
+        let mut users: Vec<WorkloadKey> = self
             .catalog
             .workloads_in(namespace)
             .into_iter()
@@ -255,7 +256,18 @@ impl Admission<'_> {
                 name: w.name().to_owned(),
             })
             .collect();
-        in_use(&format!("depot {namespace}/{name}"), &users)
+        // A workload that cannot be read may name the Depot: it blocks the delete.
+        let undecodable = self.catalog.undecodable_in(namespace);
+        users.extend(undecodable.iter().map(|u| u.key.clone()));
+        users.sort();
+        let mut v = in_use(&what, &users);
+        for u in &undecodable {
+            v.warn(format!(
+                "{} cannot be decoded from the catalog; counted as a user of {what}",
+                u.key
+            ));
+        }
+        v
     }
 
     /// An UPDATE, ratcheted as the API server ratchets CRD validation: an object being

@@ -45,19 +45,17 @@ use memo::PlanKey;
 use patch::Shape;
 use plan::Plan;
 
-pub use crate::render::{WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+/// The labels and annotations shared with the objects the controller makes are
+/// defined once, in [`crate::render`].
+pub use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 /// The prefix of every label and annotation stackhook reads on a pod.
 const OUR_PREFIX: &str = "stackhook.io/";
-/// Pod label naming the DAG step, for Workflow steps.
-pub const STEP_LABEL: &str = "stackhook.io/step";
 /// Annotation naming the container to inject into (default: the first).
 pub const CONTAINER_ANNOTATION: &str = "stackhook.io/container";
 /// Annotation asking for the refresh sidecar.
 pub const SECRET_REFRESH_ANNOTATION: &str = "stackhook.io/secret-refresh";
 /// Annotation marking an injected pod (value: the stackhook version).
 pub const INJECTED_ANNOTATION: &str = "stackhook.io/injected";
-/// Annotation with the Stamp.
-pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
 /// Annotation with the Stack reference.
 pub const STACK_ANNOTATION: &str = "stackhook.io/stack";
 
@@ -109,6 +107,9 @@ pub enum InjectError {
         /// Its name.
         name: String,
     },
+    /// The catalog holds the workload the Pod names but cannot decode it.
+    #[error(transparent)]
+    Undecodable(crate::catalog::Undecodable),
     /// The kind label names no workload kind.
     #[error("pod label {WORKLOAD_KIND_LABEL}={0:?} is not Worker, Service or Workflow")]
     UnknownKind(String),

@@ -476,7 +476,8 @@ fn disruption_budget(workload: &Workload, name: &str) -> PodDisruptionBudget {
     }
 }
 
-/// A template rendered for real and read as YAML (its first document).
+/// A template rendered for real and read as YAML: one document
+/// ([`crate::render::single_document`], the rule `configFileTemplate` follows too).
 fn render_template(
     admission: &Admission<'_>,
     workload: &Workload,
@@ -488,15 +489,21 @@ fn render_template(
     else {
         return Ok(None);
     };
-    let docs = crate::source::parse_documents(&out).map_err(|e| {
+    crate::render::single_document(&out).map_err(|e| {
         OrchestrateError::Render(Problem::Rendered {
             path: r.unit.stack_spec_path.clone(),
             stack: r.stack.spec.reference().to_string(),
             field: field.name(),
-            message: format!("did not render YAML: line {e}"),
+            message: match e {
+                crate::render::DocumentError::NotYaml(e) => {
+                    format!("did not render YAML: line {e}")
+                }
+                crate::render::DocumentError::Documents(n) => {
+                    format!("rendered {n} YAML documents; it must render one object")
+                }
+            },
         })
-    })?;
-    Ok(docs.into_iter().next().map(|d| d.value))
+    })
 }
 
 /// The order DAG steps run in. [`resolve::resolve`] has checked that every dependency

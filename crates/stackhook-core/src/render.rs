@@ -375,9 +375,10 @@ pub const WORKLOAD_KIND_LABEL: &str = "stackhook.io/workload-kind";
 pub const STAMP_LABEL: &str = "stackhook.io/stamp";
 /// Annotation that turns orchestration off (`"false"`): only the ConfigMap is made.
 pub const ORCHESTRATE_ANNOTATION: &str = "stackhook.io/orchestrate";
-/// Annotation on pod templates with the Stamp (a change rolls a Deployment).
+/// Annotation on pod templates with the Stamp (a change rolls a Deployment); the
+/// webhook reads it on pods.
 pub const STAMP_ANNOTATION: &str = "stackhook.io/stamp";
-/// Label on DAG step Jobs naming the step.
+/// Label on DAG step Jobs (and so their pods) naming the step.
 pub const STEP_LABEL: &str = "stackhook.io/step";
 
 /// The immutable ConfigMap of a unit: `files` (rendered from `configFileTemplate`)
@@ -451,16 +452,39 @@ pub enum ConfigFilesError {
     },
 }
 
+/// Why a rendered template is not a single YAML document.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// Not YAML.
+    #[error("not YAML: line {0}")]
+    NotYaml(#[source] crate::source::SyntaxError),
+    /// More than one document.
+    #[error("{0} YAML documents, not one")]
+    Documents(usize),
+}
+
+/// The one rule for every template whose output is one thing (a `configFileTemplate`'s
+/// map of files, a `resourceTemplate`'s object, a `containerResourceTemplate`'s
+/// container): at most one YAML document, never the first of several. `None` when it
+/// renders none.
+pub(crate) fn single_document(rendered: &str) -> Result<Option<Value>, DocumentError> {
+    let docs = crate::source::parse_documents(rendered).map_err(DocumentError::NotYaml)?;
+    match docs.len() {
+        0 | 1 => Ok(docs.into_iter().next().map(|d| d.value)),
+        n => Err(DocumentError::Documents(n)),
+    }
+}
+
 /// A rendered `configFileTemplate` read as a YAML map of file names to contents.
 pub fn config_files(rendered: &str) -> Result<BTreeMap<String, String>, ConfigFilesError> {
-    let docs = crate::source::parse_documents(rendered).map_err(ConfigFilesError::NotYaml)?;
-    let value = match docs.len() {
-        0 => return Ok(BTreeMap::new()),
-        1 => &docs[0].value,
-        n => return Err(ConfigFilesError::Documents(n)),
+    let value = match single_document(rendered) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Ok(BTreeMap::new()),
+        Err(DocumentError::NotYaml(e)) => return Err(ConfigFilesError::NotYaml(e)),
+        Err(DocumentError::Documents(n)) => return Err(ConfigFilesError::Documents(n)),
     };
-    let Value::Object(map) = value else {
-        return Err(ConfigFilesError::NotAMap(crate::model::json_type(value)));
+    let Value::Object(map) = &value else {
+        return Err(ConfigFilesError::NotAMap(crate::model::json_type(&value)));
     };
     if let Some((name, rule)) = map.keys().find_map(|k| {
         crate::names::config_map_key(k)

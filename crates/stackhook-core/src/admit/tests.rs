@@ -399,6 +399,43 @@ fn deleting_a_used_depot_is_denied_naming_users() {
     assert!(off.resource(&one(depot), Operation::Delete).allowed());
 }
 
+#[test]
+fn a_workload_that_cannot_be_decoded_still_blocks_deleting_its_depot_and_stack() {
+    let mut c = catalog();
+    let key = |name: &str| WorkloadKey {
+        namespace: "retail".into(),
+        kind: crate::model::WorkloadKind::Workflow,
+        name: name.into(),
+    };
+    c.insert_undecodable(key("broken"), &["flare:6.0"]);
+    // Elsewhere: no bearing on a Depot of retail.
+    c.insert_undecodable(
+        WorkloadKey {
+            namespace: "other".into(),
+            ..key("far")
+        },
+        &[],
+    );
+    let depot = "apiVersion: stackhook.io/v1alpha1\nkind: Depot\nmetadata: {name: icebase, namespace: retail}\nspec: {type: ABFSS}\n";
+    let v = admit(&c, &StackCache::new(), depot, Operation::Delete);
+    assert_eq!(
+        violations(&v),
+        ["depot retail/icebase is used by 1 workload: Workflow retail/broken"]
+    );
+    assert_eq!(
+        v.warnings,
+        [
+            "Workflow retail/broken cannot be decoded from the catalog; counted as a user of depot retail/icebase"
+        ]
+    );
+    let stack = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: flare-6-0}\nspec: {name: flare, version: \"6.0\"}\n";
+    let v = admit(&c, &StackCache::new(), stack, Operation::Delete);
+    assert_eq!(
+        violations(&v),
+        ["stack flare:6.0 is used by 1 workload: Workflow retail/broken"]
+    );
+}
+
 fn update(catalog: &MemoryCatalog, old: &str, new: &str) -> Verdict {
     let options = Options::default();
     let cache = StackCache::new();

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use crate::model::{Service, Worker, Workflow, Workload, WorkloadKind};
 
+use super::{Undecodable, WorkloadKey};
+
 /// One workload in the catalog, with the Stack references the index is built from.
 #[derive(Clone, Debug)]
 pub(super) struct Entry {
@@ -48,12 +50,26 @@ impl Entry {
         }
     }
 
-    /// The workload (decoded when packed). `None` only if packed JSON no longer
-    /// decodes, which a roundtrip test of every corpus workload rules out.
-    pub(super) fn workload(&self) -> Option<Workload> {
+    /// The workload (decoded when packed). An error only if packed JSON no longer
+    /// decodes, which a roundtrip test of every corpus workload rules out; callers
+    /// that answer for every workload (a Depot's delete) must still count it.
+    pub(super) fn workload(&self, key: &WorkloadKey) -> Result<Workload, Undecodable> {
         match &self.body {
-            Body::Shared(w) => Some(w.clone()),
-            Body::Packed(kind, json) => unpack(*kind, json),
+            Body::Shared(w) => Ok(w.clone()),
+            Body::Packed(kind, json) => unpack(*kind, json).map_err(|source| Undecodable {
+                key: key.clone(),
+                source: Arc::new(source),
+            }),
+        }
+    }
+
+    /// An entry whose packed JSON does not decode as `kind`, for tests of what the
+    /// catalog does with one.
+    #[cfg(test)]
+    pub(super) fn undecodable(kind: WorkloadKind, refs: &[&str]) -> Self {
+        Self {
+            refs: refs.iter().map(|r| Box::from(*r)).collect(),
+            body: Body::Packed(kind, Arc::from(&b"{\"spec\": 1}"[..])),
         }
     }
 
@@ -83,16 +99,14 @@ fn refs_of(w: &Workload) -> Arc<[Box<str>]> {
     w.stack_references().into_iter().map(Box::from).collect()
 }
 
-fn unpack(kind: WorkloadKind, json: &[u8]) -> Option<Workload> {
-    Some(match kind {
-        WorkloadKind::Worker => {
-            Workload::Worker(Arc::new(serde_json::from_slice::<Worker>(json).ok()?))
-        }
+fn unpack(kind: WorkloadKind, json: &[u8]) -> Result<Workload, serde_json::Error> {
+    Ok(match kind {
+        WorkloadKind::Worker => Workload::Worker(Arc::new(serde_json::from_slice::<Worker>(json)?)),
         WorkloadKind::Service => {
-            Workload::Service(Arc::new(serde_json::from_slice::<Service>(json).ok()?))
+            Workload::Service(Arc::new(serde_json::from_slice::<Service>(json)?))
         }
         WorkloadKind::Workflow => {
-            Workload::Workflow(Arc::new(serde_json::from_slice::<Workflow>(json).ok()?))
+            Workload::Workflow(Arc::new(serde_json::from_slice::<Workflow>(json)?))
         }
     })
 }
@@ -144,8 +158,31 @@ mod tests {
         let w = worker(1, "Running");
         let entry = Entry::packed(w.clone());
         assert!(entry.packed_len().is_some());
-        assert_eq!(entry.workload(), Some(w));
+        let key = WorkloadKey {
+            namespace: "team".into(),
+            kind: WorkloadKind::Worker,
+            name: "w".into(),
+        };
+        assert_eq!(entry.workload(&key).unwrap(), w);
         assert_eq!(&*entry.refs, &["benthos:4.0".into()]);
+    }
+
+    #[test]
+    fn a_packed_workload_that_no_longer_decodes_is_an_error_naming_it() {
+        let key = WorkloadKey {
+            namespace: "team".into(),
+            kind: WorkloadKind::Worker,
+            name: "w".into(),
+        };
+        let e = Entry::undecodable(WorkloadKind::Worker, &[])
+            .workload(&key)
+            .unwrap_err();
+        assert_eq!(e.key, key);
+        assert_eq!(
+            e.to_string(),
+            "Worker team/w is in the catalog but its kept copy cannot be decoded"
+        );
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]

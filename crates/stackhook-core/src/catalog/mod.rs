@@ -42,6 +42,28 @@ impl std::fmt::Display for WorkloadKey {
     }
 }
 
+/// A workload the catalog holds but cannot hand out: its packed copy no longer
+/// decodes. It still counts wherever every workload must be answered for (a Depot or
+/// Stack in use cannot be deleted because of it), and a pod of it is refused saying
+/// so. Equal when the workload and the cause's text are.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{key} is in the catalog but its kept copy cannot be decoded")]
+pub struct Undecodable {
+    /// Which workload.
+    pub key: WorkloadKey,
+    /// Why its JSON does not decode.
+    #[source]
+    pub source: Arc<serde_json::Error>,
+}
+
+impl PartialEq for Undecodable {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.source.to_string() == other.source.to_string()
+    }
+}
+
+impl Eq for Undecodable {}
+
 /// Why a Stack reference does not resolve.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StackLookupError {
@@ -96,6 +118,14 @@ pub trait Catalog {
             .into_iter()
             .filter(|w| w.namespace() == namespace)
             .collect()
+    }
+
+    /// The workloads of `namespace` the catalog holds but cannot decode, in key order
+    /// ([`Undecodable`]): [`Self::workloads_in`] leaves them out, so whoever answers
+    /// for every workload of a namespace must count these too. None by default.
+    fn undecodable_in(&self, namespace: &str) -> Vec<Undecodable> {
+        let _ = namespace;
+        Vec::new()
     }
 
     /// The per-namespace settings (`stackhook-config`, SPEC §5) for a workload in
@@ -178,6 +208,12 @@ pub enum InsertError {
         existing: String,
         /// `metadata.name` of the one being added.
         new: String,
+    },
+    /// Two parts both hold a `stackhook-config` for this namespace (the first is kept).
+    #[error("stackhook-config for namespace {namespace:?} is defined twice")]
+    DuplicateSettings {
+        /// The namespace.
+        namespace: String,
     },
     /// The resource has no `metadata.name`.
     #[error("{kind} has no metadata.name")]
@@ -383,7 +419,7 @@ impl MemoryCatalog {
 
     /// Removes a workload.
     pub fn remove_workload(&mut self, key: &WorkloadKey) -> Option<Workload> {
-        self.drop_workload(key).and_then(|e| e.workload())
+        self.drop_workload(key).and_then(|e| e.workload(key).ok())
     }
 
     /// Removes a workload without decoding it.
@@ -467,7 +503,8 @@ impl MemoryCatalog {
     /// Adds everything `part` holds, sharing its entries (a workload is not packed
     /// again): how a catalog is put together from the catalogs of its files. Later
     /// parts replace what earlier ones defined under the same key, except a Stack
-    /// version, which is defined once.
+    /// version and a namespace's `stackhook-config`, which are defined once (the
+    /// first is kept, and the merge reports the second).
     pub fn merge(&mut self, part: &MemoryCatalog) -> Result<(), Vec<InsertError>> {
         let mut errors = Vec::new();
         for (name, stack) in &part.stacks {
@@ -479,6 +516,12 @@ impl MemoryCatalog {
             self.depots.insert(key.clone(), Arc::clone(depot));
         }
         for (ns, entries) in &part.settings {
+            if self.settings.contains_key(ns) {
+                errors.push(InsertError::DuplicateSettings {
+                    namespace: ns.clone(),
+                });
+                continue;
+            }
             self.settings.insert(ns.clone(), Arc::clone(entries));
         }
         for (key, entry) in &part.workloads {
@@ -491,6 +534,11 @@ impl MemoryCatalog {
         }
     }
 
+    /// Whether the catalog holds the workload `key` (decodable or not).
+    pub fn contains_workload(&self, key: &WorkloadKey) -> bool {
+        self.workloads.contains_key(key)
+    }
+
     /// Every workload's key, in order.
     pub fn workload_keys(&self) -> impl Iterator<Item = &WorkloadKey> {
         self.workloads.keys()
@@ -499,6 +547,26 @@ impl MemoryCatalog {
     /// The namespaces that have `stackhook-config` entries.
     pub fn settings_namespaces(&self) -> impl Iterator<Item = &String> {
         self.settings.keys()
+    }
+
+    /// The entries of `namespace`, in key order.
+    fn entries_in<'a>(
+        &'a self,
+        namespace: &str,
+    ) -> impl Iterator<Item = (&'a WorkloadKey, &'a Entry)> + 'a {
+        self.by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.workloads.get(k).map(|e| (k, e)))
+    }
+
+    /// Puts in a workload whose kept copy does not decode (with these Stack
+    /// references), for tests of what is done with one.
+    #[cfg(test)]
+    pub(crate) fn insert_undecodable(&mut self, key: WorkloadKey, refs: &[&str]) {
+        let entry = Entry::undecodable(key.kind, refs);
+        self.insert_entry(key, entry);
     }
 
     /// How many resources of each kind the index holds.
@@ -537,28 +605,30 @@ impl Catalog for MemoryCatalog {
     }
 
     fn workload(&self, namespace: &str, kind: WorkloadKind, name: &str) -> Option<Workload> {
-        self.workloads
-            .get(&WorkloadKey {
-                namespace: namespace.to_owned(),
-                kind,
-                name: name.to_owned(),
-            })
-            .and_then(Entry::workload)
+        let key = WorkloadKey {
+            namespace: namespace.to_owned(),
+            kind,
+            name: name.to_owned(),
+        };
+        self.workloads.get(&key).and_then(|e| e.workload(&key).ok())
     }
 
     fn workloads(&self) -> Vec<Workload> {
         self.workloads
-            .values()
-            .filter_map(Entry::workload)
+            .iter()
+            .filter_map(|(k, e)| e.workload(k).ok())
             .collect()
     }
 
     fn workloads_in(&self, namespace: &str) -> Vec<Workload> {
-        self.by_namespace
-            .get(namespace)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| self.workloads.get(k).and_then(Entry::workload))
+        self.entries_in(namespace)
+            .filter_map(|(k, e)| e.workload(k).ok())
+            .collect()
+    }
+
+    fn undecodable_in(&self, namespace: &str) -> Vec<Undecodable> {
+        self.entries_in(namespace)
+            .filter_map(|(k, e)| e.workload(k).err())
             .collect()
     }
 
@@ -830,6 +900,46 @@ mod tests {
             c.insert(r).unwrap();
         }
         c
+    }
+
+    #[test]
+    fn merging_a_second_stackhook_config_for_a_namespace_keeps_the_first_and_says_so() {
+        let part = |suffix: &str| {
+            let mut c = MemoryCatalog::new();
+            c.set_settings(
+                "a",
+                vec![(
+                    "default".into(),
+                    Settings {
+                        ingress_domain_suffix: Some(suffix.into()),
+                        ..Settings::default()
+                    },
+                )],
+            );
+            c
+        };
+        let mut whole = MemoryCatalog::new();
+        assert_eq!(whole.merge(&part("first.example")), Ok(()));
+        assert_eq!(
+            whole.merge(&part("second.example")),
+            Err(vec![InsertError::DuplicateSettings {
+                namespace: "a".into()
+            }])
+        );
+        assert_eq!(
+            whole
+                .settings("a", &BTreeMap::new())
+                .ingress_domain_suffix
+                .as_deref(),
+            Some("first.example")
+        );
+        assert_eq!(
+            InsertError::DuplicateSettings {
+                namespace: "a".into()
+            }
+            .to_string(),
+            "stackhook-config for namespace \"a\" is defined twice"
+        );
     }
 
     #[test]

@@ -88,14 +88,22 @@ impl Plan {
         name: &str,
         step: Option<&str>,
     ) -> Result<Self, InjectError> {
-        let workload = admission
-            .catalog
-            .workload(namespace, kind, name)
-            .ok_or_else(|| InjectError::WorkloadNotFound {
-                kind,
-                namespace: namespace.to_owned(),
-                name: name.to_owned(),
-            })?;
+        let Some(workload) = admission.catalog.workload(namespace, kind, name) else {
+            // Held but not decodable is not "not found": say which.
+            let undecodable = admission
+                .catalog
+                .undecodable_in(namespace)
+                .into_iter()
+                .find(|u| u.key.kind == kind && u.key.name == name);
+            return Err(match undecodable {
+                Some(u) => InjectError::Undecodable(u),
+                None => InjectError::WorkloadNotFound {
+                    kind,
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                },
+            });
+        };
         let resolution = resolve::resolve(admission, &workload);
         let wanted = match step {
             Some(step) => format!("{name}-{step}"),

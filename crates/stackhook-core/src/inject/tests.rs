@@ -78,6 +78,43 @@ fn settings(selector: &[(&str, &str)], image: Option<&str>, refresh: Option<bool
 }
 
 #[test]
+fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found() {
+    let mut fixture = Fixture::new(CATALOG);
+    fixture.catalog.insert_undecodable(
+        crate::catalog::WorkloadKey {
+            namespace: "ns1".into(),
+            kind: WorkloadKind::Worker,
+            name: "broken".into(),
+        },
+        &["app:1"],
+    );
+    let admission = fixture.admission();
+    let pod = |name: &str| {
+        json!({
+            "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: name, WORKLOAD_KIND_LABEL: "Worker"}},
+            "spec": {"containers": [{"name": "app", "image": "app"}]},
+        })
+        .to_string()
+    };
+    let e = inject_json(&pod("broken"), "ns1", &admission, &Config::default())
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e, InjectError::Undecodable(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "Worker ns1/broken is in the catalog but its kept copy cannot be decoded"
+    );
+    // One that is not there at all is still "not found".
+    let e = inject_json(&pod("absent"), "ns1", &admission, &Config::default())
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Worker ns1/absent (pod label stackhook.io/workload) not found"
+    );
+}
+
+#[test]
 fn the_namespace_settings_pick_the_projector_image_and_refresh() {
     let default_image = Config::default().projector_image;
     assert_eq!(

@@ -99,6 +99,37 @@ fn resource_template_kinds_must_be_on_the_allow_list() {
     );
 }
 
+#[test]
+fn a_resource_template_of_several_documents_is_refused_naming_it_and_the_count() {
+    let catalog = r#"
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: twice-1, uid: s3, generation: 1}
+spec:
+  name: twice
+  version: "1"
+  workerConfig:
+    resourceTemplate: |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: {{ .Name }}-a}
+      ---
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: {{ .Name }}-b}
+"#;
+    let fixture = Fixture::new(catalog);
+    let w = workload(
+        "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: two, namespace: ns1, uid: w8}\nspec: {stack: \"twice:1\"}\n",
+    );
+    let e = desired(&fixture.admission(), &w, &Defaults::default(), &Dag::All).unwrap_err();
+    assert!(matches!(e, OrchestrateError::Render(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "spec.stackSpec: resourceTemplate of stack twice:1: rendered 2 YAML documents; it must render one object"
+    );
+}
+
 fn kinds(objects: &[Value]) -> Vec<String> {
     objects
         .iter()
