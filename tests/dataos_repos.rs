@@ -245,6 +245,15 @@ fn one_broken_file_of_the_catalog_is_a_problem_of_its_own() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stdout.contains("kind: CronJob"), "{}", run.stdout);
     assert!(run.stderr.contains("broken.yml:"), "{}", run.stderr);
+    // mutate (and review) answer from what could be read, and exit 1 all the same.
+    let pod = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "public",
+        "labels": {"stackhook.io/workload": "nightly", "stackhook.io/workload-kind": "Workflow",
+                   "stackhook.io/step": "ingest"}},
+        "spec": {"containers": [{"name": "main", "image": "x"}]}}"#;
+    let run = stackhook(&["mutate", "-", "--catalog", catalog], pod);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("stackhook-project"), "{}", run.stdout);
+    assert!(run.stderr.contains("broken.yml:"), "{}", run.stderr);
 }
 
 #[test]

@@ -71,6 +71,17 @@ impl Engine {
         })
     }
 
+    /// The exit code of a command whose own work succeeded: 1 when a file of the
+    /// catalog could not be read (reported at load), so a broken catalog never passes
+    /// as a clean run, else 0.
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        if self.catalog_problems > 0 {
+            std::process::ExitCode::from(1)
+        } else {
+            std::process::ExitCode::SUCCESS
+        }
+    }
+
     pub fn admission(&self) -> Admission<'_> {
         Admission {
             catalog: &self.catalog,

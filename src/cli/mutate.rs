@@ -112,12 +112,12 @@ impl MutateArgs {
         };
         if *patch {
             output::emit(&format!("{}\n", serde_json::to_string_pretty(&ops)?))?;
-            return Ok(ExitCode::SUCCESS);
+            return Ok(engine.exit_code());
         }
         let mut mutated = pod;
         let ops: json_patch::Patch = serde_json::from_value(ops)?;
         json_patch::patch(&mut mutated, &ops)?;
         output::emit(&output::to_yaml(&mutated)?)?;
-        Ok(ExitCode::SUCCESS)
+        Ok(engine.exit_code())
     }
 }

@@ -55,7 +55,7 @@ impl ReviewArgs {
         let value: serde_json::Value = serde_json::from_slice(&response)?;
         output::emit(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
         Ok(if summary.allowed {
-            ExitCode::SUCCESS
+            engine.exit_code()
         } else {
             ExitCode::from(1)
         })
