@@ -219,6 +219,30 @@ fn dataos_secrets_convert_and_other_types_are_named() {
         "{}",
         run.stdout
     );
+    // The same reason in the machine-read formats.
+    let run = stackhook(&["validate", "-", "-o", "json"], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let bundle = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "sales")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert_eq!(
+        bundle["skipped"],
+        "DataOS bundle (stackhook does not handle DataOS bundle resources)"
+    );
+    assert_eq!(bundle["line"], 12);
+    let run = stackhook(&["validate", "-", "-o", "junit"], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "<testcase classname=\"&lt;stdin&gt;\" name=\"sales\">\n      <skipped message=\"DataOS bundle (stackhook does not handle DataOS bundle resources)\"/>"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

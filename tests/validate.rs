@@ -158,7 +158,7 @@ fn json_output_has_one_object_per_document() {
 fn junit_output_has_one_testcase_per_document() {
     let run = stackhook(&["validate", "-o", "junit", "examples/"], "");
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"20\" failures=\"8\">"));
+    assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"20\" failures=\"8\" skipped=\"0\">"));
     assert_eq!(run.stdout.matches("<testcase ").count(), 20);
     assert_eq!(run.stdout.matches("<failure ").count(), 8);
     assert!(run.stdout.contains("name=\"Workflow retail/unknown-depot\">\n      <failure message=\"1 problem(s)\">examples/invalid/workloads.yaml:69:9: spec.stackSpec.inputs[0].dataset: address &quot;dataos://warehouse:sales/orders&quot;: depot &quot;warehouse&quot; not found"));

@@ -176,12 +176,12 @@ impl ValidateArgs {
                     skipped += 1;
                     // A DataOS type stackhook does not handle is said, not silent.
                     if what.starts_with("DataOS ") {
-                        skip_reasons.push(format!(
-                            "{}:{}: skipped: {} {what}",
-                            doc.file,
-                            doc.start(),
-                            model::display_name(&doc.value)
-                        ));
+                        skip_reasons.push(Skip {
+                            file: doc.file.to_string(),
+                            position: doc.start(),
+                            name: model::display_name(&doc.value),
+                            reason: what.to_string(),
+                        });
                     }
                 }
                 Ok(Parsed::Resource(r)) => {
@@ -233,8 +233,8 @@ impl ValidateArgs {
 
         let text = match format {
             Format::Text => text_report(&checked, skipped, &skip_reasons),
-            Format::Json => json_report(&checked)?,
-            Format::Junit => junit_report(&checked),
+            Format::Json => json_report(&checked, &skip_reasons)?,
+            Format::Junit => junit_report(&checked, &skip_reasons),
         };
         output::emit(&text)?;
         if !unusable.is_empty() {
@@ -256,10 +256,25 @@ fn field_message(e: &model::DocumentError) -> String {
     }
 }
 
-fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[String]) -> String {
+/// A document of a DataOS type stackhook does not handle: skipped, with the reason,
+/// in every output format.
+struct Skip {
+    file: String,
+    position: stackhook_core::source::Position,
+    /// What the document is (`DataOS bundle public/x`).
+    name: String,
+    /// Why it is skipped.
+    reason: String,
+}
+
+fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[Skip]) -> String {
     let mut out = String::new();
-    for reason in skip_reasons {
-        let _ = writeln!(out, "{reason}");
+    for s in skip_reasons {
+        let _ = writeln!(
+            out,
+            "{}:{}: skipped: {} {}",
+            s.file, s.position, s.name, s.reason
+        );
     }
     for c in checked {
         for v in &c.verdict.violations {
@@ -290,7 +305,16 @@ fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[String]) -> 
     out
 }
 
-fn json_report(checked: &[Checked]) -> anyhow::Result<String> {
+fn json_report(checked: &[Checked], skip_reasons: &[Skip]) -> anyhow::Result<String> {
+    let skipped = skip_reasons.iter().map(|s| {
+        json!({
+            "file": s.file,
+            "line": s.position.line,
+            "column": s.position.col,
+            "name": s.name,
+            "skipped": s.reason,
+        })
+    });
     let list: Vec<Value> = checked
         .iter()
         .map(|c| {
@@ -310,6 +334,7 @@ fn json_report(checked: &[Checked]) -> anyhow::Result<String> {
                 "warnings": c.verdict.warnings,
             })
         })
+        .chain(skipped)
         .collect();
     let mut text = serde_json::to_string_pretty(&list)?;
     text.push('\n');
@@ -324,19 +349,28 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-fn junit_report(checked: &[Checked]) -> String {
+fn junit_report(checked: &[Checked], skip_reasons: &[Skip]) -> String {
     let failures = checked.iter().filter(|c| !c.verdict.allowed()).count();
+    let tests = checked.len() + skip_reasons.len();
+    let skipped = skip_reasons.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"stackhook validate\" tests=\"{}\" failures=\"{failures}\">",
-        checked.len()
+        "<testsuites name=\"stackhook validate\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">"
     );
     let _ = writeln!(
         out,
-        "  <testsuite name=\"stackhook validate\" tests=\"{}\" failures=\"{failures}\">",
-        checked.len()
+        "  <testsuite name=\"stackhook validate\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">"
     );
+    for s in skip_reasons {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>",
+            xml_escape(&s.file),
+            xml_escape(&s.name),
+            xml_escape(&s.reason)
+        );
+    }
     for c in checked {
         let _ = write!(
             out,

@@ -30,6 +30,16 @@ fn wait_for(c: &Cluster, kind: &str, name: &str) -> Value {
     )
 }
 
+/// The pods of `NS` that `selector` selects, once there is one.
+fn pods_of(c: &Cluster, selector: &str, what: &str) -> Vec<Value> {
+    eventually(Duration::from_secs(60), what, || {
+        let out = c.kubectl_ok(&["get", "pods", "-n", NS, "-l", selector, "-o", "json"], "");
+        let list: Value = serde_json::from_str(&out).ok()?;
+        let items = list["items"].as_array()?.clone();
+        (!items.is_empty()).then_some(items)
+    })
+}
+
 fn resource_version(v: &Value) -> String {
     v["metadata"]["resourceVersion"]
         .as_str()
@@ -55,24 +65,11 @@ fn a_worker_gets_its_deployment_whose_pods_are_injected_and_a_second_pass_writes
         "{deployment}"
     );
     // kube-controller-manager makes the ReplicaSet's Pod; our webhook injects it.
-    let pods = eventually(Duration::from_secs(60), "the Deployment's pod", || {
-        let out = c.kubectl_ok(
-            &[
-                "get",
-                "pods",
-                "-n",
-                NS,
-                "-l",
-                &format!("stackhook.io/workload={name}"),
-                "-o",
-                "json",
-            ],
-            "",
-        );
-        let list: Value = serde_json::from_str(&out).ok()?;
-        let items = list["items"].as_array()?.clone();
-        (!items.is_empty()).then_some(items)
-    });
+    let pods = pods_of(
+        c,
+        &format!("stackhook.io/workload={name}"),
+        "the Deployment's pod",
+    );
     let init = pods[0]["spec"]["initContainers"].to_string();
     assert!(init.contains("stackhook-project"), "{init}");
 
@@ -276,24 +273,7 @@ fn a_scheduled_workflow_becomes_a_cron_job_whose_manual_run_is_injected() {
         ],
         "",
     );
-    let pods = eventually(Duration::from_secs(60), "the Job's pod", || {
-        let out = c.kubectl_ok(
-            &[
-                "get",
-                "pods",
-                "-n",
-                NS,
-                "-l",
-                &format!("job-name={job}"),
-                "-o",
-                "json",
-            ],
-            "",
-        );
-        let list: Value = serde_json::from_str(&out).ok()?;
-        let items = list["items"].as_array()?.clone();
-        (!items.is_empty()).then_some(items)
-    });
+    let pods = pods_of(c, &format!("job-name={job}"), "the Job's pod");
     assert!(
         pods[0]["metadata"]["annotations"]["stackhook.io/injected"].is_string(),
         "{}",

@@ -509,7 +509,10 @@ impl Cluster {
             eventually(
                 Duration::from_secs(60),
                 &format!("{what} ready (log: {})", self.log(what).display()),
-                || (http_get(&format!("127.0.0.1:{probe}"), "/readyz").0 == 200).then_some(()),
+                || {
+                    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], probe));
+                    (crate::serve::probe_get(addr, "/readyz").0 == 200).then_some(())
+                },
             );
         }
     }
@@ -559,30 +562,4 @@ pub fn run(command: &mut Command, stdin: &str) -> Run {
         .wait_with_output()
         .expect("wait for the command")
         .into()
-}
-
-/// A plain-HTTP GET (the probes): status and body, (0, "") when it cannot connect.
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::Read as _;
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return (0, String::new());
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .is_err()
-    {
-        return (0, String::new());
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (status, body)
 }

@@ -106,6 +106,13 @@ pub fn env_var_name(s: &str) -> Vec<String> {
     if !ok {
         out.push(ENV_VAR_MSG.to_owned());
     }
+    dots(s, &mut out);
+    out
+}
+
+/// The API server's rule for names that become file names (env var names, ConfigMap
+/// keys): not `.`, not `..`, not starting with `..`.
+fn dots(s: &str, out: &mut Vec<String>) {
     if s == "." {
         out.push("must not be '.'".to_owned());
     } else if s == ".." {
@@ -113,7 +120,6 @@ pub fn env_var_name(s: &str) -> Vec<String> {
     } else if s.starts_with("..") {
         out.push("must not start with '..'".to_owned());
     }
-    out
 }
 
 /// The problems of `s` as a key of a ConfigMap's data (a config file's name).
@@ -129,13 +135,7 @@ pub fn config_map_key(s: &str) -> Vec<String> {
     {
         out.push(CONFIG_KEY_MSG.to_owned());
     }
-    if s == "." {
-        out.push("must not be '.'".to_owned());
-    } else if s == ".." {
-        out.push("must not be '..'".to_owned());
-    } else if s.starts_with("..") {
-        out.push("must not start with '..'".to_owned());
-    }
+    dots(s, &mut out);
     out
 }
 
