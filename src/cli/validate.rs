@@ -260,7 +260,7 @@ fn field_message(e: &model::DocumentError) -> String {
 /// in every output format.
 struct Skip {
     file: String,
-    position: stackhook_core::source::Position,
+    position: Position,
     /// What the document is (`DataOS bundle public/x`).
     name: String,
     /// Why it is skipped.
