@@ -222,7 +222,7 @@ fn dataos_secrets_convert_and_other_types_are_named() {
     // The same reason in the machine-read formats.
     let run = stackhook(&["validate", "-", "-o", "json"], input);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
     let bundle = report
         .as_array()
         .unwrap()
