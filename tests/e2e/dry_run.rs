@@ -267,3 +267,68 @@ fn every_rendered_and_mutated_object_of_the_dataos_corpus_passes_a_server_side_d
     // Most of the corpus names Stacks DataOS ships and the corpus lacks (tests/dataos.rs).
     assert!(checked >= 3, "only {checked} objects checked");
 }
+
+/// The real Pod templates of `tests/fixtures/pods/` (sidecars, many volumes, host
+/// networking, init containers), made pods of the example Worker and mutated: the API
+/// server stores each as it is (a server-side dry-run create, which our webhook admits
+/// again without a second injection).
+#[test]
+fn every_mutated_real_pod_template_passes_a_server_side_dry_run() {
+    let Some(c) = cluster() else { return };
+    let ns = c.namespace("e2e-real-pods");
+    let catalog = example_catalog(c, &ns);
+    let dir = catalog.path().to_str().unwrap();
+    for file in ["depots.yaml", "workloads.yaml"] {
+        for doc in c.documents(&format!("examples/catalog/{file}"), Some(&ns)) {
+            c.apply_json(&doc);
+        }
+    }
+    let fixtures = crate::support::repo("tests/fixtures/pods");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let mut pod = yaml_documents(&std::fs::read_to_string(&path).unwrap()).remove(0);
+        pod["metadata"]["namespace"] = json!(ns);
+        pod["metadata"]["labels"]["stackhook.io/workload"] = json!("orders-stream");
+        // The service account it names must exist (the ServiceAccount admission plugin).
+        if let Some(account) = pod["spec"]["serviceAccountName"].as_str() {
+            c.apply_json(&json!({
+                "apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": account, "namespace": ns}
+            }));
+        }
+        let run = stackhook(&["mutate", "-", "--catalog", dir], &pod.to_string());
+        assert_eq!(run.code, 0, "{}: {}", path.display(), run.stderr);
+        let mutated = yaml_documents(&run.stdout).remove(0);
+        eventually(Duration::from_secs(10), "the mutated pod admitted", || {
+            let run = c.kubectl(
+                &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+                &mutated.to_string(),
+            );
+            if run.code == 0 {
+                let stored: Value = serde_json::from_str(&run.stdout).unwrap();
+                for list in ["initContainers", "volumes"] {
+                    assert_eq!(
+                        ours(&stored, list),
+                        ours(&mutated, list),
+                        "{}",
+                        path.display()
+                    );
+                }
+                return Some(());
+            }
+            assert!(
+                run.stderr.contains("not found"),
+                "the API server refused the mutated {}:\n{}",
+                path.display(),
+                run.stderr
+            );
+            None
+        });
+        count += 1;
+    }
+    assert!(count >= 4, "only {count} real pods");
+}
