@@ -129,14 +129,18 @@ impl fmt::Display for LoadErrors {
             write!(f, "{e}")?;
             let mut source = std::error::Error::source(e);
             while let Some(s) = source {
-                // Document errors already carry their cause's text.
-                if !matches!(
-                    e,
+                // Document errors already carry their cause's text, and a read error
+                // names its cause in words (`no such file or directory`) unless it is
+                // one without a name.
+                let said = match e {
                     LoadError::Document { .. }
-                        | LoadError::Conflict { .. }
-                        | LoadError::Settings { .. }
-                        | LoadError::Include { .. }
-                ) {
+                    | LoadError::Conflict { .. }
+                    | LoadError::Settings { .. }
+                    | LoadError::Include { .. } => true,
+                    LoadError::Read { reason, .. } => reason != CANNOT_READ,
+                    _ => false,
+                };
+                if !said {
                     write!(f, ": {s}")?;
                 }
                 source = s.source();
@@ -254,6 +258,9 @@ impl Document {
     }
 }
 
+/// A read error's reason when the I/O error has no name of ours: its cause follows.
+const CANNOT_READ: &str = "cannot read";
+
 /// The error of reading `path`.
 pub fn read_error(path: &Path, source: std::io::Error) -> LoadError {
     LoadError::Read {
@@ -262,7 +269,7 @@ pub fn read_error(path: &Path, source: std::io::Error) -> LoadError {
             std::io::ErrorKind::NotFound => "no such file or directory".into(),
             std::io::ErrorKind::PermissionDenied => "permission denied".into(),
             std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
-            _ => "cannot read".into(),
+            _ => CANNOT_READ.into(),
         },
         source,
     }

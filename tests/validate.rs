@@ -275,3 +275,34 @@ spec:
         "<stdin>:12:3: Service apps/orders.api-v2: metadata.name: the Service \"orders.api-v2\" would be refused by the API server: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')\n<stdin>:14:1: Service apps/orders.api-v2: spec.servicePort: a Service needs a port: set spec.servicePort or spec.servicePorts, or the Stack's ports.servicePort (a Kubernetes Service without ports is refused)\n1 valid, 1 invalid, 0 skipped\n"
     );
 }
+
+/// Friction seen by a new user (#28): what a command says when it was given nothing to
+/// work with.
+#[test]
+fn no_input_no_catalog_and_a_missing_file_are_each_said_plainly() {
+    // Empty stdin is no input, not "0 valid".
+    let run = stackhook(&["validate", "-"], "");
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(
+        run.stderr.trim(),
+        "no input: <stdin> holds no YAML or JSON document"
+    );
+    // A missing file: one clear line, the cause said once.
+    let run = stackhook(&["validate", "no-such-file.yaml"], "");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        run.stderr.trim(),
+        "no-such-file.yaml: no such file or directory"
+    );
+    // mutate without a catalog says that no catalog was given.
+    let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"retail","labels":{"stackhook.io/workload":"orders-stream"}},"spec":{"containers":[{"name":"a","image":"x"}]}}"#;
+    let run = stackhook(&["mutate", "-"], pod);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(
+            "hint: no catalog was given (--catalog DIR): every workload, Stack and Depot is unknown"
+        ),
+        "{}",
+        run.stderr
+    );
+}

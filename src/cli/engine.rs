@@ -19,6 +19,8 @@ pub struct Engine {
     pub inject: Config,
     /// How many problems the catalog's files had (each printed when loading).
     pub catalog_problems: usize,
+    /// Whether no `--catalog` was given (every workload and Stack is then unknown).
+    pub no_catalog: bool,
 }
 
 /// Where the CLI's catalog comes from, as the cluster's would.
@@ -68,7 +70,17 @@ impl Engine {
             options: Options::default(),
             inject: Config::default(),
             catalog_problems,
+            no_catalog: args.catalogs.is_empty(),
         })
+    }
+
+    /// A line for a denial when no catalog was given, which is then its likely cause.
+    pub fn hint_for_denial(&self) {
+        if self.no_catalog {
+            eprintln!(
+                "hint: no catalog was given (--catalog DIR): every workload, Stack and Depot is unknown"
+            );
+        }
     }
 
     /// The exit code of a command whose own work succeeded: 1 when a file of the

@@ -61,7 +61,9 @@ enum Command {
     /// Show what a Pod (or a Deployment/Job/CronJob/StatefulSet pod template) becomes
     /// at admission: the mutated Pod as YAML, or `--patch` the JSON patch.
     Mutate(mutate::MutateArgs),
-    /// Print the ConfigMap each workload gets, as the controller applies it.
+    /// Print every object the controller would apply for each workload: its ConfigMap
+    /// and its orchestration objects (Deployment, Service, Ingress, Job, CronJob, or the
+    /// Stack's resourceTemplate).
     Render(render::RenderArgs),
     /// Write a CA and a serving certificate for the webhook Service
     /// (ca.crt, tls.crt, tls.key).

@@ -102,6 +102,7 @@ impl MutateArgs {
                 .and_then(Value::as_str)
                 .unwrap_or("denied");
             eprintln!("{name}: denied: {message}");
+            engine.hint_for_denial();
             return Ok(ExitCode::from(1));
         }
         let ops: Value = match response.pointer("/response/patch").and_then(Value::as_str) {

@@ -57,6 +57,7 @@ impl ReviewArgs {
         Ok(if summary.allowed {
             engine.exit_code()
         } else {
+            engine.hint_for_denial();
             ExitCode::from(1)
         })
     }

@@ -18,7 +18,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{self, Parsed, Resource};
 use stackhook_core::source::Position;
 
-use super::stdin_if_empty;
+use super::{EXIT_UNUSABLE, stdin_if_empty};
 use crate::load::{self, Document, LoadError, LoadErrors};
 use crate::output;
 
@@ -130,6 +130,27 @@ impl ValidateArgs {
                 }
                 Err(e) => unusable.push(e),
             }
+        }
+        // Nothing at all to judge is not "0 valid": a CI step that fed no manifests (an
+        // empty pipe, a folder without YAML) must not pass.
+        if parsed.is_empty() && unusable.is_empty() {
+            let given = if paths.is_empty() {
+                load::STDIN_NAME.to_owned()
+            } else {
+                paths
+                    .iter()
+                    .map(|p| {
+                        if p.as_os_str() == "-" {
+                            load::STDIN_NAME.to_owned()
+                        } else {
+                            p.display().to_string()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            eprintln!("no input: {given} holds no YAML or JSON document");
+            return Ok(ExitCode::from(EXIT_UNUSABLE));
         }
         // The inputs' Stacks and Depots join the catalog, so a chart can ship its own.
         for (_, result) in &parsed {
