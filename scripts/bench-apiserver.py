@@ -84,8 +84,8 @@ class ControlPlane:
 
 
 def documents(path, namespace=None):
-    """The documents of a YAML file of the repository, through stackhook's own reader
-    (`stackhook convert` passes CRD-form documents through, as JSON-compatible YAML)."""
+    """The documents of a YAML file of the repository (PyYAML: the examples are plain
+    CRD-form YAML), with `namespace` set on the namespaced ones."""
     import yaml  # PyYAML: .ci/run installs it
     out = []
     for d in yaml.safe_load_all((ROOT / path).read_text()):

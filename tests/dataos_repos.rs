@@ -64,12 +64,19 @@ fn docs(text: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn a_repositorys_depot_and_scheduled_workflow_without_workspaces_meet() {
+/// A repository of the Stack, a Depot and a Workflow, as files in a folder.
+fn repository(depot: &str, workflow: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "stack.yml", STACK);
-    write(dir.path(), "depot.yml", DEPOT);
-    let wf = write(dir.path(), "workflow.yml", WORKFLOW);
+    write(dir.path(), "depot.yml", depot);
+    write(dir.path(), "workflow.yml", workflow);
+    dir
+}
+
+#[test]
+fn a_repositorys_depot_and_scheduled_workflow_without_workspaces_meet() {
+    let dir = repository(DEPOT, WORKFLOW);
+    let wf = dir.path().join("workflow.yml");
     let catalog = dir.path().to_str().unwrap();
 
     let run = stackhook(&["validate", catalog], "");
@@ -137,14 +144,7 @@ fn a_repositorys_depot_and_scheduled_workflow_without_workspaces_meet() {
 
 #[test]
 fn a_depot_missing_from_the_workloads_namespace_is_reported_where_it_was_looked_for() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "stack.yml", STACK);
-    write(
-        dir.path(),
-        "depot.yml",
-        &DEPOT.replace("layer: user", "workspace: data"),
-    );
-    write(dir.path(), "workflow.yml", WORKFLOW);
+    let dir = repository(&DEPOT.replace("layer: user", "workspace: data"), WORKFLOW);
     let run = stackhook(&["validate", dir.path().to_str().unwrap()], "");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
@@ -158,12 +158,8 @@ fn a_depot_missing_from_the_workloads_namespace_is_reported_where_it_was_looked_
 
 #[test]
 fn bad_addresses_are_named_for_what_is_wrong() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "stack.yml", STACK);
-    write(dir.path(), "depot.yml", DEPOT);
-    write(
-        dir.path(),
-        "workflow.yml",
+    let dir = repository(
+        DEPOT,
         &WORKFLOW.replace("?purpose=rw", "?purpose=write").replace(
             "\"dataos://lake:raw/orders\"]",
             "\"dataos://lake:raw/a,dataos://lake:raw/b\", \"dataos://lake:raw/c?format=csv\"]",
@@ -247,10 +243,7 @@ fn dataos_secrets_convert_and_other_types_are_named() {
 
 #[test]
 fn one_broken_file_of_the_catalog_is_a_problem_of_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "stack.yml", STACK);
-    write(dir.path(), "depot.yml", DEPOT);
-    write(dir.path(), "workflow.yml", WORKFLOW);
+    let dir = repository(DEPOT, WORKFLOW);
     write(
         dir.path(),
         "broken.yml",

@@ -43,6 +43,32 @@ fn ours(pod: &Value, list: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A server-side dry-run create of a pod `stackhook mutate` made: the API server stores
+/// it as it is, and our webhook, admitting it again, adds nothing of ours twice (the
+/// API server adds its defaults and the token volume). Retried while the webhook has not
+/// seen the pod's workload yet.
+fn dry_run_mutated_pod(c: &Cluster, mutated: &Value, what: &str) {
+    eventually(Duration::from_secs(10), "the mutated pod admitted", || {
+        let run = c.kubectl(
+            &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+            &mutated.to_string(),
+        );
+        if run.code == 0 {
+            let stored: Value = serde_json::from_str(&run.stdout).unwrap();
+            for list in ["initContainers", "volumes"] {
+                assert_eq!(ours(&stored, list), ours(mutated, list), "{what} {list}");
+            }
+            return Some(());
+        }
+        assert!(
+            run.stderr.contains("not found"),
+            "the API server refused the mutated {what}:\n{}",
+            run.stderr
+        );
+        None
+    });
+}
+
 /// The documents of a YAML stream.
 fn yaml_documents(text: &str) -> Vec<Value> {
     stackhook_core::source::parse_documents(text)
@@ -120,35 +146,7 @@ fn every_mutated_example_pod_passes_a_server_side_dry_run() {
         let run = stackhook(&["mutate", "-", "--catalog", dir], &pod.to_string());
         assert_eq!(run.code, 0, "{}", run.stderr);
         let mutated = yaml_documents(&run.stdout).remove(0);
-        eventually(
-            Duration::from_secs(10),
-            "the webhook knows the workloads",
-            || {
-                let run = c.kubectl(
-                    &["create", "--dry-run=server", "-o", "json", "-f", "-"],
-                    &mutated.to_string(),
-                );
-                if run.code == 0 {
-                    let stored: Value = serde_json::from_str(&run.stdout).unwrap();
-                    // Our webhook saw it already injected: nothing added twice (the API
-                    // server adds its defaults and the token volume, nothing of ours).
-                    for list in ["initContainers", "volumes"] {
-                        assert_eq!(
-                            ours(&stored, list),
-                            ours(&mutated, list),
-                            "{workload} {list}"
-                        );
-                    }
-                    return Some(());
-                }
-                assert!(
-                    run.stderr.contains("not found"),
-                    "the API server refused the mutated {workload} pod:\n{}",
-                    run.stderr
-                );
-                None
-            },
-        );
+        dry_run_mutated_pod(c, &mutated, workload);
     }
 }
 
@@ -303,31 +301,7 @@ fn every_mutated_real_pod_template_passes_a_server_side_dry_run() {
         let run = stackhook(&["mutate", "-", "--catalog", dir], &pod.to_string());
         assert_eq!(run.code, 0, "{}: {}", path.display(), run.stderr);
         let mutated = yaml_documents(&run.stdout).remove(0);
-        eventually(Duration::from_secs(10), "the mutated pod admitted", || {
-            let run = c.kubectl(
-                &["create", "--dry-run=server", "-o", "json", "-f", "-"],
-                &mutated.to_string(),
-            );
-            if run.code == 0 {
-                let stored: Value = serde_json::from_str(&run.stdout).unwrap();
-                for list in ["initContainers", "volumes"] {
-                    assert_eq!(
-                        ours(&stored, list),
-                        ours(&mutated, list),
-                        "{}",
-                        path.display()
-                    );
-                }
-                return Some(());
-            }
-            assert!(
-                run.stderr.contains("not found"),
-                "the API server refused the mutated {}:\n{}",
-                path.display(),
-                run.stderr
-            );
-            None
-        });
+        dry_run_mutated_pod(c, &mutated, &path.display().to_string());
         count += 1;
     }
     assert!(count >= 4, "only {count} real pods");

@@ -218,15 +218,7 @@ pub fn to_crd(doc: Value) -> Result<Converted, NativeError> {
     if !tags.is_empty() {
         annotations.insert(TAGS_ANNOTATION.into(), Value::String(tags.join(",")));
     }
-    for (key, annotation) in [
-        ("description", DESCRIPTION_ANNOTATION),
-        ("owner", OWNER_ANNOTATION),
-        ("version", DATAOS_VERSION_ANNOTATION),
-    ] {
-        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
-            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
-        }
-    }
+    common_annotations(&top, &mut annotations);
     if let Some(title) = section.remove("title").filter(|v| !v.is_null()) {
         annotations.insert(TITLE_ANNOTATION.into(), Value::String(scalar_text(&title)));
     }
@@ -416,15 +408,7 @@ fn dataos_secret(doc: Value, ty: &str) -> Result<Converted, NativeError> {
         None => DEFAULT_WORKSPACE.into(),
     };
     let mut annotations = Map::new();
-    for (key, annotation) in [
-        ("description", DESCRIPTION_ANNOTATION),
-        ("owner", OWNER_ANNOTATION),
-        ("version", DATAOS_VERSION_ANNOTATION),
-    ] {
-        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
-            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
-        }
-    }
+    common_annotations(&top, &mut annotations);
     if let Some(t) = section.remove("type").filter(|v| !v.is_null()) {
         annotations.insert(
             SECRET_TYPE_ANNOTATION.into(),
@@ -1161,6 +1145,20 @@ fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
         }
     }
     Some(cur)
+}
+
+/// The annotations every DataOS resource's top-level keys give: description, owner
+/// and the DataOS version.
+fn common_annotations(top: &Map<String, Value>, annotations: &mut Map<String, Value>) {
+    for (key, annotation) in [
+        ("description", DESCRIPTION_ANNOTATION),
+        ("owner", OWNER_ANNOTATION),
+        ("version", DATAOS_VERSION_ANNOTATION),
+    ] {
+        if let Some(v) = top.get(key).filter(|v| !v.is_null()) {
+            annotations.insert(annotation.into(), Value::String(scalar_text(v)));
+        }
+    }
 }
 
 fn scalar_text(v: &Value) -> String {
