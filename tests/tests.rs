@@ -21,6 +21,7 @@ mod goyaml;
 mod hostile;
 mod pods;
 mod project;
+mod readme;
 mod review;
 mod serve;
 mod template;

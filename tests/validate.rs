@@ -136,7 +136,7 @@ fn json_output_has_one_object_per_document() {
     let run = stackhook(&["validate", "-o", "json", "examples/"], "");
     assert_eq!(run.code, 1);
     let list: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(list.len(), 20);
+    assert_eq!(list.len(), 21);
     let bad = list.iter().find(|d| d["name"] == "bad-address").unwrap();
     assert_eq!(bad["kind"], "Workflow");
     assert_eq!(bad["namespace"], "retail");
@@ -158,9 +158,9 @@ fn json_output_has_one_object_per_document() {
 fn junit_output_has_one_testcase_per_document() {
     let run = stackhook(&["validate", "-o", "junit", "examples/"], "");
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"20\" failures=\"8\" skipped=\"0\">"));
-    assert_eq!(run.stdout.matches("<testcase ").count(), 20);
-    assert_eq!(run.stdout.matches("<failure ").count(), 8);
+    assert!(run.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"stackhook validate\" tests=\"21\" failures=\"9\" skipped=\"0\">"));
+    assert_eq!(run.stdout.matches("<testcase ").count(), 21);
+    assert_eq!(run.stdout.matches("<failure ").count(), 9);
     assert!(run.stdout.contains("name=\"Workflow retail/unknown-depot\">\n      <failure message=\"1 problem(s)\">examples/invalid/workloads.yaml:69:9: spec.stackSpec.inputs[0].dataset: address &quot;dataos://warehouse:sales/orders&quot;: depot &quot;warehouse&quot; not found"));
     if crate::support::have_tool("python3") {
         // Well-formed XML.
@@ -304,5 +304,197 @@ fn no_input_no_catalog_and_a_missing_file_are_each_said_plainly() {
         ),
         "{}",
         run.stderr
+    );
+}
+
+/// Two documents whose problems come out of line order from the rules (the second
+/// document's Stack is missing, the first's schema fails deeper down).
+const TWO_WORKERS: &str = r#"apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: b, namespace: retail}
+spec:
+  stack: nope:1
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Depot
+metadata: {name: d, namespace: retail}
+spec: {type: ABFSS}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: a, namespace: retail}
+spec:
+  stack: benthos
+  stackSpec: {}
+"#;
+
+#[test]
+fn text_problems_come_sorted_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let second = write(dir.path(), "b.yaml", TWO_WORKERS);
+    let first = write(dir.path(), "a.yaml", TWO_WORKERS);
+    // Given b before a: the report still reads a, then b, each top to bottom.
+    let run = stackhook(
+        &[
+            "validate",
+            "--catalog",
+            &catalog(),
+            second.to_str().unwrap(),
+            first.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let places: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.split(": ").next())
+        .filter(|p| p.contains(".yaml:"))
+        .map(|p| p.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    let mut sorted = places.clone();
+    sorted.sort_by_key(|p| {
+        let mut parts = p.split(':');
+        let file = parts.next().unwrap().to_owned();
+        let line: usize = parts.next().unwrap().parse().unwrap();
+        let col: usize = parts.next().unwrap().parse().unwrap();
+        (file, line, col)
+    });
+    assert_eq!(places, sorted, "{}", run.stdout);
+    assert_eq!(places.first().map(String::as_str), Some("a.yaml:5:3"));
+}
+
+#[test]
+fn tap_output_has_a_test_point_per_document_with_its_problems() {
+    let run = stackhook(
+        &["validate", "-o", "tap", "--catalog", &catalog(), "-"],
+        TWO_WORKERS,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        r#"TAP version 13
+1..3
+not ok 1 - <stdin>:1:1: Worker retail/b
+  ---
+  problems:
+  - "<stdin>:5:3: spec.stack: stack \"nope\" not found; known stacks: benthos, flare"
+  ...
+ok 2 - <stdin>:7:1: Depot retail/d
+not ok 3 - <stdin>:12:1: Worker retail/a
+  ---
+  problems:
+  - "<stdin>:17:3: spec.stackSpec: \"input\" is a required property"
+  warnings:
+  - "spec.stack: \"benthos\" is not pinned; using benthos:3.0 (pin a version)"
+  ...
+"#
+    );
+}
+
+#[test]
+fn summary_counts_each_outcome_per_kind_in_every_format() {
+    let args = ["validate", "--summary", "--catalog", &catalog(), "-"];
+    let run = stackhook(&args, TWO_WORKERS);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.ends_with(
+            "1 valid, 2 invalid, 0 skipped\nSummary: 3 documents in 1 files: 1 valid, 2 invalid, 0 skipped\n  Depot: 1 valid, 0 invalid, 0 skipped\n  Worker: 0 valid, 2 invalid, 0 skipped\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(&[&args[..], &["-o", "json"]].concat(), TWO_WORKERS);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["documents"].as_array().unwrap().len(), 3);
+    assert_eq!(report["summary"]["invalid"], 2);
+    assert_eq!(report["summary"]["kinds"]["Worker"]["invalid"], 2);
+    let run = stackhook(&[&args[..], &["-o", "tap"]].concat(), TWO_WORKERS);
+    assert!(
+        run.stdout
+            .ends_with("# Summary: 3 documents in 1 files: 1 valid, 2 invalid, 0 skipped\n# \x20 Depot: 1 valid, 0 invalid, 0 skipped\n# \x20 Worker: 0 valid, 2 invalid, 0 skipped\n"),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(&[&args[..], &["-o", "junit"]].concat(), TWO_WORKERS);
+    assert!(
+        run.stdout
+            .contains("<property name=\"Worker\" value=\"0 valid, 2 invalid, 0 skipped\"/>"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn skip_leaves_kinds_unjudged_and_reject_refuses_them() {
+    let run = stackhook(
+        &[
+            "validate",
+            "--skip",
+            "Worker",
+            "--reject",
+            "Depot",
+            "--catalog",
+            &catalog(),
+            "-",
+        ],
+        TWO_WORKERS,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:7:1: Depot retail/d: kind Depot is rejected (--reject)\n0 valid, 1 invalid, 2 skipped\n"
+    );
+    // Skipped documents are test points of their own in TAP and JUnit.
+    let run = stackhook(
+        &[
+            "validate",
+            "--skip",
+            "Worker,Depot",
+            "-o",
+            "tap",
+            "--catalog",
+            &catalog(),
+            "-",
+        ],
+        TWO_WORKERS,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "ok 1 - <stdin>:1:1: Worker retail/b # SKIP kind Worker is skipped (--skip)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // One kind both skipped and rejected is a contradiction, said as such.
+    let run = stackhook(
+        &["validate", "--skip", "Depot", "--reject", "Depot", "-"],
+        TWO_WORKERS,
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        "--skip and --reject both name kind Depot: say which one"
+    );
+}
+
+#[test]
+fn a_schema_that_does_not_compile_names_the_place_inside_it() {
+    let stack = r#"apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: echo-1}
+spec:
+  name: echo
+  version: "1"
+  stackSpecValueSchema:
+    jsonSchema: '{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"port": {"minimum": "1"}}}'
+  workerConfig: {}
+"#;
+    let run = stackhook(&["validate", "-"], stack);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "<stdin>:8:5: Stack echo-1: spec.stackSpecValueSchema.jsonSchema: schema does not compile at /properties/port/minimum: \"1\" is not of type \"number\"\n0 valid, 1 invalid, 0 skipped\n"
     );
 }

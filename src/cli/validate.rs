@@ -35,6 +35,9 @@ pub enum Format {
     Json,
     /// JUnit XML, one test case per document.
     Junit,
+    /// TAP version 13 (Test Anything Protocol), one test point per document, the
+    /// problems in its YAML diagnostic block.
+    Tap,
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +56,20 @@ pub struct ValidateArgs {
     /// required fields); `--strict=false` makes those warnings.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     strict: bool,
+    /// Also print a summary: documents and files read, and the count of each outcome
+    /// per kind (text: after the problems; json: the list becomes
+    /// `{"documents": [...], "summary": {...}}`; junit: suite properties; tap: comments).
+    #[arg(long)]
+    summary: bool,
+    /// Kinds to skip, comma-separated or repeated (`--skip Workflow,Depot`): counted as
+    /// skipped, not judged. A kind is the document's `kind`, or the CRD kind a
+    /// DataOS-native document converts to (`Worker`).
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    skip: Vec<String>,
+    /// Kinds to reject, comma-separated or repeated (`--reject Secret`): any document
+    /// of such a kind is invalid, whatever it holds.
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    reject: Vec<String>,
 }
 
 /// One validated document.
@@ -112,7 +129,14 @@ impl ValidateArgs {
             catalog,
             format,
             strict,
+            summary,
+            skip,
+            reject,
         } = self;
+        if let Some(kind) = skip.iter().find(|k| reject.contains(k)) {
+            eprintln!("--skip and --reject both name kind {kind}: say which one");
+            return Ok(ExitCode::from(EXIT_UNUSABLE));
+        }
         // A file that cannot be read or parsed is a problem of its own, reported with
         // the verdicts on everything else (exit 1), not instead of them.
         let (mut catalog, mut unusable) = catalog.load();
@@ -173,8 +197,38 @@ impl ValidateArgs {
         let mut checked = Vec::new();
         let mut skipped = 0usize;
         let mut skip_reasons = Vec::new();
+        let mut skipped_kinds: Vec<String> = Vec::new();
         for (doc, result) in parsed {
             let (namespace, name) = identity(&doc.value);
+            let kind = kind_of(&doc.value, &result);
+            if skip.contains(&kind) {
+                skipped += 1;
+                skipped_kinds.push(kind.clone());
+                skip_reasons.push(Skip {
+                    file: doc.file.to_string(),
+                    position: doc.start(),
+                    name: format!("{kind} {}", model::display_name(&doc.value)),
+                    reason: format!("kind {kind} is skipped (--skip)"),
+                    shown: false,
+                });
+                continue;
+            }
+            if reject.contains(&kind) {
+                checked.push(Checked {
+                    doc,
+                    kind: kind.clone(),
+                    namespace,
+                    name,
+                    verdict: Verdict {
+                        violations: vec![Violation {
+                            path: String::new(),
+                            message: format!("kind {kind} is rejected (--reject)"),
+                        }],
+                        warnings: Vec::new(),
+                    },
+                });
+                continue;
+            }
             let mismatches = model::strict::check(&doc.value);
             let mut checked_one = |c: Checked| {
                 let mut c = c;
@@ -195,6 +249,7 @@ impl ValidateArgs {
             match result {
                 Ok(Parsed::Skipped { what }) => {
                     skipped += 1;
+                    skipped_kinds.push(kind);
                     // A DataOS type stackhook does not handle is said, not silent.
                     if what.starts_with("DataOS ") {
                         skip_reasons.push(Skip {
@@ -202,6 +257,7 @@ impl ValidateArgs {
                             position: doc.start(),
                             name: model::display_name(&doc.value),
                             reason: what.to_string(),
+                            shown: true,
                         });
                     }
                 }
@@ -219,14 +275,6 @@ impl ValidateArgs {
                     });
                 }
                 Err(LoadError::Document { source, .. }) => {
-                    let kind = match (
-                        doc.value.get("kind").and_then(Value::as_str),
-                        model::native::dataos_type(&doc.value),
-                    ) {
-                        (Some(kind), _) => kind.to_owned(),
-                        (None, Some(ty)) => format!("DataOS {ty}"),
-                        (None, None) => "document".to_owned(),
-                    };
                     let violation = match source.field_path() {
                         Some(path) => Violation {
                             path: path.to_owned(),
@@ -252,10 +300,12 @@ impl ValidateArgs {
             }
         }
 
+        let totals = summary.then(|| Summary::of(&checked, &skipped_kinds));
         let text = match format {
-            Format::Text => text_report(&checked, skipped, &skip_reasons),
-            Format::Json => json_report(&checked, &skip_reasons)?,
-            Format::Junit => junit_report(&checked, &skip_reasons),
+            Format::Text => text_report(&checked, skipped, &skip_reasons, totals.as_ref()),
+            Format::Json => json_report(&checked, &skip_reasons, totals.as_ref())?,
+            Format::Junit => junit_report(&checked, &skip_reasons, totals.as_ref()),
+            Format::Tap => tap_report(&checked, &skip_reasons, totals.as_ref())?,
         };
         output::emit(&text)?;
         if !unusable.is_empty() {
@@ -266,6 +316,84 @@ impl ValidateArgs {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The kind a document is judged as: the CRD kind of a stackhook resource (a
+/// DataOS-native one included), else its `kind`, else `DataOS <type>`, else `document`.
+fn kind_of(value: &Value, parsed: &Result<Parsed, LoadError>) -> String {
+    if let Ok(Parsed::Resource(r)) = parsed {
+        return r.kind().to_owned();
+    }
+    match (
+        value.get("kind").and_then(Value::as_str),
+        model::native::dataos_type(value),
+    ) {
+        (Some(kind), _) => kind.to_owned(),
+        (None, Some(ty)) => format!("DataOS {ty}"),
+        (None, None) => "document".to_owned(),
+    }
+}
+
+/// Counts for `--summary`: everything read, and each outcome per kind.
+struct Summary {
+    documents: usize,
+    files: usize,
+    valid: usize,
+    invalid: usize,
+    skipped: usize,
+    /// kind → (valid, invalid, skipped).
+    kinds: std::collections::BTreeMap<String, [usize; 3]>,
+}
+
+impl Summary {
+    fn of(checked: &[Checked], skipped_kinds: &[String]) -> Self {
+        let mut kinds: std::collections::BTreeMap<String, [usize; 3]> = Default::default();
+        let mut files = std::collections::BTreeSet::new();
+        for c in checked {
+            files.insert(c.doc.file.as_ref());
+            let slot = if c.verdict.allowed() { 0 } else { 1 };
+            kinds.entry(c.kind.clone()).or_default()[slot] += 1;
+        }
+        for k in skipped_kinds {
+            kinds.entry(k.clone()).or_default()[2] += 1;
+        }
+        let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();
+        Self {
+            documents: checked.len() + skipped_kinds.len(),
+            files: files.len(),
+            valid: checked.len() - invalid,
+            invalid,
+            skipped: skipped_kinds.len(),
+            kinds,
+        }
+    }
+
+    /// `Summary: 21 documents in 4 files: …`, then one line per kind.
+    fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "Summary: {} documents in {} files: {} valid, {} invalid, {} skipped",
+            self.documents, self.files, self.valid, self.invalid, self.skipped
+        )];
+        for (kind, [valid, invalid, skipped]) in &self.kinds {
+            out.push(format!(
+                "  {kind}: {valid} valid, {invalid} invalid, {skipped} skipped"
+            ));
+        }
+        out
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "documents": self.documents,
+            "files": self.files,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "skipped": self.skipped,
+            "kinds": self.kinds.iter().map(|(k, [v, i, s])| {
+                (k.clone(), json!({"valid": v, "invalid": i, "skipped": s}))
+            }).collect::<serde_json::Map<_, _>>(),
+        })
     }
 }
 
@@ -286,21 +414,40 @@ struct Skip {
     name: String,
     /// Why it is skipped.
     reason: String,
+    /// Whether the text report prints it (a DataOS type stackhook does not handle),
+    /// or only counts it (a kind the user skipped).
+    shown: bool,
 }
 
-fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[Skip]) -> String {
-    let mut out = String::new();
-    for s in skip_reasons {
-        let _ = writeln!(
-            out,
-            "{}:{}: skipped: {} {}",
-            s.file, s.position, s.name, s.reason
-        );
+/// One line of the text report, with where it sorts: by file, then line and column.
+struct Line {
+    file: String,
+    position: Position,
+    text: String,
+}
+
+fn text_report(
+    checked: &[Checked],
+    skipped: usize,
+    skip_reasons: &[Skip],
+    summary: Option<&Summary>,
+) -> String {
+    let mut lines = Vec::new();
+    for s in skip_reasons.iter().filter(|s| s.shown) {
+        lines.push(Line {
+            file: s.file.clone(),
+            position: s.position,
+            text: format!("skipped: {} {}", s.name, s.reason),
+        });
     }
     for c in checked {
         for v in &c.verdict.violations {
-            let (file, pos) = c.locate(v);
-            let _ = writeln!(out, "{file}:{pos}: {}: {v}", c.who());
+            let (file, position) = c.locate(v);
+            lines.push(Line {
+                file: file.to_string(),
+                position,
+                text: format!("{}: {v}", c.who()),
+            });
         }
         let mut said = std::collections::BTreeSet::new();
         for w in &c.verdict.warnings {
@@ -309,13 +456,23 @@ fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[Skip]) -> St
                 continue;
             }
             let path = w.split([':', ' ']).next().unwrap_or_default();
-            let (file, pos) = if path.starts_with("spec") || path.starts_with("metadata") {
+            let (file, position) = if path.starts_with("spec") || path.starts_with("metadata") {
                 c.doc.locate(path)
             } else {
                 (std::sync::Arc::clone(&c.doc.file), c.doc.start())
             };
-            let _ = writeln!(out, "{file}:{pos}: warning: {}: {w}", c.who());
+            lines.push(Line {
+                file: file.to_string(),
+                position,
+                text: format!("warning: {}: {w}", c.who()),
+            });
         }
+    }
+    // A stable sort: lines at one place keep the order the rules gave them.
+    lines.sort_by(|a, b| (&a.file, a.position).cmp(&(&b.file, b.position)));
+    let mut out = String::new();
+    for l in &lines {
+        let _ = writeln!(out, "{}:{}: {}", l.file, l.position, l.text);
     }
     let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();
     let _ = writeln!(
@@ -323,10 +480,96 @@ fn text_report(checked: &[Checked], skipped: usize, skip_reasons: &[Skip]) -> St
         "{} valid, {invalid} invalid, {skipped} skipped",
         checked.len() - invalid
     );
+    for line in summary.map(Summary::lines).unwrap_or_default() {
+        let _ = writeln!(out, "{line}");
+    }
     out
 }
 
-fn json_report(checked: &[Checked], skip_reasons: &[Skip]) -> anyhow::Result<String> {
+/// A violation's place and text, in the order of their places.
+fn sorted_violations(c: &Checked) -> Vec<(std::sync::Arc<str>, Position, &Violation)> {
+    let mut list: Vec<_> = c
+        .verdict
+        .violations
+        .iter()
+        .map(|v| {
+            let (file, pos) = c.locate(v);
+            (file, pos, v)
+        })
+        .collect();
+    list.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    list
+}
+
+/// The TAP diagnostic block of a document: its problems and warnings as YAML.
+#[derive(serde::Serialize)]
+struct TapDiagnostic {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
+}
+
+fn tap_report(
+    checked: &[Checked],
+    skip_reasons: &[Skip],
+    summary: Option<&Summary>,
+) -> anyhow::Result<String> {
+    let mut out = String::from("TAP version 13\n");
+    let _ = writeln!(out, "1..{}", checked.len() + skip_reasons.len());
+    let mut n = 0usize;
+    for c in checked {
+        n += 1;
+        let start = c.doc.start();
+        let status = if c.verdict.allowed() { "ok" } else { "not ok" };
+        let _ = writeln!(
+            out,
+            "{status} {n} - {}:{start}: {}",
+            tap_text(&c.doc.file),
+            tap_text(&c.who())
+        );
+        let diagnostic = TapDiagnostic {
+            problems: sorted_violations(c)
+                .into_iter()
+                .map(|(file, pos, v)| format!("{file}:{pos}: {v}"))
+                .collect(),
+            warnings: c.verdict.warnings.clone(),
+        };
+        if !diagnostic.problems.is_empty() || !diagnostic.warnings.is_empty() {
+            out.push_str("  ---\n");
+            for line in output::to_yaml(&diagnostic)?.lines() {
+                let _ = writeln!(out, "  {line}");
+            }
+            out.push_str("  ...\n");
+        }
+    }
+    for s in skip_reasons {
+        n += 1;
+        let _ = writeln!(
+            out,
+            "ok {n} - {}:{}: {} # SKIP {}",
+            tap_text(&s.file),
+            s.position,
+            tap_text(&s.name),
+            tap_text(&s.reason)
+        );
+    }
+    for line in summary.map(Summary::lines).unwrap_or_default() {
+        let _ = writeln!(out, "# {line}");
+    }
+    Ok(out)
+}
+
+/// A description on a TAP line: `#` starts a directive there, so it is escaped.
+fn tap_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('#', "\\#")
+}
+
+fn json_report(
+    checked: &[Checked],
+    skip_reasons: &[Skip],
+    summary: Option<&Summary>,
+) -> anyhow::Result<String> {
     let skipped = skip_reasons.iter().map(|s| {
         json!({
             "file": s.file,
@@ -348,8 +591,7 @@ fn json_report(checked: &[Checked], skip_reasons: &[Skip]) -> anyhow::Result<Str
                 "namespace": c.namespace,
                 "name": c.name,
                 "allowed": c.verdict.allowed(),
-                "violations": c.verdict.violations.iter().map(|v| {
-                    let (file, pos) = c.locate(v);
+                "violations": sorted_violations(c).into_iter().map(|(file, pos, v)| {
                     json!({"path": v.path, "message": v.message, "file": file.as_ref(), "line": pos.line, "column": pos.col})
                 }).collect::<Vec<_>>(),
                 "warnings": c.verdict.warnings,
@@ -357,7 +599,11 @@ fn json_report(checked: &[Checked], skip_reasons: &[Skip]) -> anyhow::Result<Str
         })
         .chain(skipped)
         .collect();
-    let mut text = serde_json::to_string_pretty(&list)?;
+    let report = match summary {
+        Some(summary) => json!({"documents": list, "summary": summary.json()}),
+        None => Value::Array(list),
+    };
+    let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
     Ok(text)
 }
@@ -370,7 +616,7 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-fn junit_report(checked: &[Checked], skip_reasons: &[Skip]) -> String {
+fn junit_report(checked: &[Checked], skip_reasons: &[Skip], summary: Option<&Summary>) -> String {
     let failures = checked.iter().filter(|c| !c.verdict.allowed()).count();
     let tests = checked.len() + skip_reasons.len();
     let skipped = skip_reasons.len();
@@ -383,6 +629,22 @@ fn junit_report(checked: &[Checked], skip_reasons: &[Skip]) -> String {
         out,
         "  <testsuite name=\"stackhook validate\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">"
     );
+    if let Some(summary) = summary {
+        out.push_str("    <properties>\n");
+        let _ = writeln!(
+            out,
+            "      <property name=\"files\" value=\"{}\"/>",
+            summary.files
+        );
+        for (kind, [valid, invalid, skipped]) in &summary.kinds {
+            let _ = writeln!(
+                out,
+                "      <property name=\"{}\" value=\"{valid} valid, {invalid} invalid, {skipped} skipped\"/>",
+                xml_escape(kind)
+            );
+        }
+        out.push_str("    </properties>\n");
+    }
     for s in skip_reasons {
         let _ = writeln!(
             out,
@@ -405,14 +667,9 @@ fn junit_report(checked: &[Checked], skip_reasons: &[Skip]) -> String {
         }
         out.push_str(">\n");
         if !c.verdict.allowed() {
-            let body: Vec<String> = c
-                .verdict
-                .violations
-                .iter()
-                .map(|v| {
-                    let (file, pos) = c.locate(v);
-                    format!("{file}:{pos}: {v}")
-                })
+            let body: Vec<String> = sorted_violations(c)
+                .into_iter()
+                .map(|(file, pos, v)| format!("{file}:{pos}: {v}"))
                 .collect();
             let _ = writeln!(
                 out,

@@ -45,8 +45,14 @@ pub enum SchemaError {
         column: usize,
     },
     /// The JSON is not a usable schema.
-    #[error("schema does not compile: {0}")]
-    Invalid(String),
+    #[error("schema does not compile{}: {message}", at_pointer(pointer))]
+    Invalid {
+        /// Where in the schema (a JSON pointer such as `/properties/port/type`; empty
+        /// for the document itself or when the compiler does not say).
+        pointer: String,
+        /// The compiler's complaint.
+        message: String,
+    },
     /// Validating against it could cost too much.
     #[error("schema refused: {0}")]
     TooCostly(String),
@@ -153,7 +159,10 @@ impl CompiledSchema {
                     .dfa_size_limit(256 << 10),
             )
             .build(&schema)
-            .map_err(|e| SchemaError::Invalid(shorten(e.to_string())))?;
+            .map_err(|e| SchemaError::Invalid {
+                pointer: e.instance_path().as_str().to_owned(),
+                message: shorten(e.to_string()),
+            })?;
         Ok((Self { validator, draft }, warnings))
     }
 
@@ -178,6 +187,15 @@ impl CompiledSchema {
             });
         }
         out
+    }
+}
+
+/// ` at /properties/port/type` for a pointer into the schema, nothing for its root.
+fn at_pointer(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!(" at {pointer}")
     }
 }
 
@@ -291,8 +309,18 @@ mod tests {
         );
         let e = CompiledSchema::compile(r#"{"type": "bogus"}"#).unwrap_err();
         assert!(
-            e.to_string().starts_with("schema does not compile: "),
+            e.to_string()
+                .starts_with("schema does not compile at /type: "),
             "{e}"
+        );
+        // The place inside the schema, as a JSON pointer.
+        let e = CompiledSchema::compile(
+            r#"{"type": "object", "properties": {"port": {"type": "integer", "minimum": "1"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"schema does not compile at /properties/port/minimum: "1" is not of type "number""#
         );
         let e = CompiledSchema::compile(&" ".repeat(MAX_SCHEMA_BYTES + 1)).unwrap_err();
         assert_eq!(
