@@ -197,3 +197,60 @@ fn unusable_input_is_exit_2_in_one_line() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
+
+#[test]
+fn a_namespace_settings_change_shows_the_new_ingress_host() {
+    let settings = "apiVersion: v1
+kind: ConfigMap
+metadata: {name: stackhook-config, namespace: retail}
+data:
+  default: |
+    ingressDomainSuffix: shop.example.org
+";
+    let run = stackhook(&["diff", "--catalog", "examples/catalog", "-"], settings);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "\n  -  - host: orders-api.retail.example.com\n  +  - host: orders-api.retail.shop.example.org\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Every workload of the namespace is touched; only the Service has an Ingress.
+    assert!(
+        run.stdout
+            .ends_with("3 workloads touched: 0 would be denied, 1 changed, 2 unchanged\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_new_workload_is_shown_whole_and_a_denied_one_fails() {
+    let worker = |name: &str, spec: &str| {
+        format!(
+            "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {{name: {name}, namespace: retail}}\nspec: {{stack: benthos:3.0, stackSpec: {spec}}}\n"
+        )
+    };
+    let run = stackhook(
+        &["diff", "--catalog", "examples/catalog", "-"],
+        &worker("fresh", "{input: {http_server: {}}}"),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "Worker retail/fresh: new: allowed\n  --- /dev/null\n  +++ Worker retail/fresh (after)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = stackhook(
+        &["diff", "--catalog", "examples/catalog", "-"],
+        &worker("broken", "{output: {}}"),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "Worker retail/broken: new: denied\n  spec.stackSpec: \"input\" is a required property\n1 workload touched: 1 would be denied, 0 changed, 0 unchanged\n"
+    );
+}

@@ -41,7 +41,10 @@ fn diff_kube_lists_the_workloads_a_stricter_stack_would_deny() {
     let schema = stricter["spec"]["stackSpecValueSchema"]["jsonSchema"]
         .as_str()
         .expect("the schema")
-        .replace(r#""required":["input"]"#, r#""required":["input","output"]"#);
+        .replace(
+            r#""required":["input"]"#,
+            r#""required":["input","output"]"#,
+        );
     stricter["spec"]["stackSpecValueSchema"]["jsonSchema"] = json!(schema);
     let dir = tempfile::tempdir().expect("a temporary folder");
     let file = dir.path().join("stricter.json");

@@ -229,17 +229,20 @@ struct SelectorDoc {
 }
 
 /// The suite files a path names: itself when a file, else the suite files under it
-/// (recursively, in name order).
+/// (recursively, hidden folders left out, in name order).
 pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     let meta = std::fs::metadata(path).map_err(|e| load::read_error(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(path)
+    let walk = walkdir::WalkDir::new(path)
         .follow_links(true)
         .sort_by_file_name()
-    {
+        .into_iter()
+        // Hidden folders (`.git`) hold no suites worth running.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walk {
         let entry = entry.map_err(|source| LoadError::Walk {
             path: path.to_owned(),
             source,
