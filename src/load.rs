@@ -332,8 +332,8 @@ pub fn read_inputs_lenient(paths: &[PathBuf]) -> (Vec<Input>, Vec<LoadError>) {
 }
 
 /// The manifests a path names: itself if a file, else the `.yaml`, `.yml` and
-/// `.json` files under it (recursively, links followed, hidden files left out), in
-/// file-name order.
+/// `.json` files under it (recursively, links followed, hidden files and `stackhook
+/// test` suites left out), in file-name order.
 pub fn manifests_under(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
     if !meta.is_dir() {
@@ -349,7 +349,9 @@ pub fn manifests_under(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
             source,
         })?;
         let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
-        if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden {
+        // A `stackhook test` suite beside a Stack is not a manifest of the catalog.
+        let suite = crate::cli::is_suite_file(entry.path());
+        if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden && !suite {
             out.push(entry.path().to_owned());
         }
     }

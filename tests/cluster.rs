@@ -69,3 +69,18 @@ fn the_controller_needs_the_cluster_catalog() {
         run.stderr
     );
 }
+
+#[test]
+fn diff_with_kube_outside_a_cluster_names_the_missing_kubeconfig() {
+    let run = run_without_cluster(&["diff", "--kube", "examples/catalog/stack-flare.yaml"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("--kube: cannot make a Kubernetes client: ")
+            && run.stderr.contains("no-such-kubeconfig")
+            && run.stderr.lines().count() == 1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}

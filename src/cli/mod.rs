@@ -5,14 +5,19 @@ mod certs;
 mod controller;
 mod convert;
 mod crds;
+mod diff;
 mod engine;
 pub use engine::DEFAULT_RELEASE_NAMESPACE;
 mod mutate;
+mod outcome;
 mod project;
 mod render;
 mod review;
 mod serve;
+mod suite;
+pub use suite::is_suite_file;
 mod template;
+mod unified;
 mod validate;
 
 use std::path::PathBuf;
@@ -71,6 +76,17 @@ enum Command {
     /// Serve the admission webhook: POST /validate and /mutate over HTTPS; /healthz,
     /// /readyz and /metrics over HTTP.
     Serve(Box<serve::ServeArgs>),
+    /// Run Stack authors' test suites (`stackhook-test.yaml`): each case's verdict,
+    /// rendered objects and files, and Pod patch against what it expects (golden files,
+    /// written by `--update`); a difference fails with a diff. Exit 0 all passed, 1
+    /// some failed, 2 a suite cannot be read.
+    Test(suite::TestArgs),
+    /// Show what new versions of Stacks, Depots, workloads or `stackhook-config`s
+    /// would do to the workloads they touch, from `--catalog` or the cluster
+    /// (`--kube`, read-only): each verdict before → after with the new causes, the
+    /// Stamp, and a diff of the rendered objects. Exit 0 no verdict gets worse, 1 some
+    /// workload would be denied, 2 unusable input.
+    Diff(diff::DiffArgs),
     /// Run the controller alone (in a cluster): render each workload's ConfigMap and
     /// apply its Deployment, Service, Ingress, Job or CronJob, under a Lease.
     Controller(controller::ControllerArgs),
@@ -91,6 +107,8 @@ impl Cli {
             Command::Certs(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Controller(args) => args.run(),
+            Command::Test(args) => args.run(),
+            Command::Diff(args) => args.run(),
         }
     }
 }

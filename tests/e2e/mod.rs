@@ -4,6 +4,7 @@
 
 mod admission;
 mod controller;
+mod diff;
 mod dry_run;
 mod harness;
 mod pods;
