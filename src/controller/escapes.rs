@@ -13,8 +13,8 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DeleteParams, ListParams, Preconditions};
-use kube::runtime::events::{Event, EventType};
 use kube::core::PartialObjectMeta;
+use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
 use stackhook_core::Catalog as _;
@@ -44,12 +44,7 @@ impl Escapes {
 
     /// Records what `pod` is now; the previous finding, if it changed (`Some(None)`:
     /// it was not escaped), or `None` when nothing changed.
-    fn record(
-        &self,
-        key: &WorkloadKey,
-        pod: &str,
-        now: Option<&Escape>,
-    ) -> Option<Option<Escape>> {
+    fn record(&self, key: &WorkloadKey, pod: &str, now: Option<&Escape>) -> Option<Option<Escape>> {
         let mut map = self.lock();
         let before = map.get(key).and_then(|m| m.get(pod)).cloned();
         if before.as_ref() == now {
@@ -217,9 +212,9 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
         return;
     };
     let gauge = |e: &Escape| {
-        ctx.metrics.escaped_pods.get_or_create(&ReasonLabels {
-            reason: e.label(),
-        })
+        ctx.metrics
+            .escaped_pods
+            .get_or_create(&ReasonLabels { reason: e.label() })
     };
     if let Some(before) = &before {
         gauge(before).dec();
@@ -263,16 +258,21 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
         uid: workload.meta().uid.clone(),
         ..Default::default()
     };
-    for (reference, reason, note) in [
+    // The workload's Event names the pod as its related object: Events of one
+    // reason on one object are otherwise counted as a series of the first one, whose
+    // note would then name the first pod only.
+    for (reference, reason, note, related) in [
         (
             &pod_ref,
             escape.reason(),
             format!("escaped admission: {what}{action}"),
+            None,
         ),
         (
             &workload_ref,
             "PodEscaped",
             format!("Pod {pod_name} escaped admission: {what}{action}"),
+            Some(pod_ref.clone()),
         ),
     ] {
         let event = Event {
@@ -280,7 +280,7 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             reason: reason.into(),
             note: Some(note),
             action: "Admission".into(),
-            secondary: None,
+            secondary: related,
         };
         // An Event that cannot be written does not stop the report.
         if let Err(e) = ctx.recorder.publish(&event, reference).await {

@@ -174,10 +174,14 @@ fn a_labelled_pod_created_without_injection_is_reported_on_it_and_its_workload()
     }
     // Reported within a reconcile period: an Event on the pod and on the Worker, the
     // condition, the metric.
-    let events = eventually(Duration::from_secs(30), "an Event on the escaped pod", || {
-        let e = events_on(c, "Pod", &pod);
-        e.contains("\"NotInjected\"").then_some(e)
-    });
+    let events = eventually(
+        Duration::from_secs(30),
+        "an Event on the escaped pod",
+        || {
+            let e = events_on(c, "Pod", &pod);
+            e.contains("\"NotInjected\"").then_some(e)
+        },
+    );
     assert!(events.contains("escaped admission"), "{events}");
     // A bare pod has no owner to recreate it: never deleted (nor is the option on).
     assert!(!events.contains("deleted,"), "{events}");
@@ -185,14 +189,19 @@ fn a_labelled_pod_created_without_injection_is_reported_on_it_and_its_workload()
         let e = events_on(c, "Worker", name);
         e.contains("\"PodEscaped\"").then_some(e)
     });
-    assert!(events.contains(&format!("Pod {pod} escaped admission")), "{events}");
+    assert!(
+        events.contains(&format!("Pod {pod} escaped admission")),
+        "{events}"
+    );
     let found = eventually(Duration::from_secs(30), "PodsInjected=False", || {
         condition(c, name).filter(|c| c["status"] == "False")
     });
     assert_eq!(found["reason"], "NotInjected", "{found}");
     let message = found["message"].as_str().unwrap_or_default();
     assert!(
-        message.starts_with(&format!("1 pod(s) escaped admission: {pod}; created without stackhook's injection")),
+        message.starts_with(&format!(
+            "1 pod(s) escaped admission: {pod}; created without stackhook's injection"
+        )),
         "{message}"
     );
     assert!(escaped_metric(c) >= 1.0, "the metric counts it");
@@ -234,7 +243,10 @@ fn with_delete_escaped_pods_an_escaped_pod_with_an_owner_is_deleted_for_it_to_co
             .trim()
             == "yes"
     };
-    assert!(can(NS), "the option grants pods delete in the managed namespaces");
+    assert!(
+        can(NS),
+        "the option grants pods delete in the managed namespaces"
+    );
     assert!(!can("default"), "and nowhere else");
     c.restart_controller(&["--delete-escaped-pods"]);
 

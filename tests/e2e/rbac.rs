@@ -77,8 +77,17 @@ fn the_controllers_account_writes_only_in_its_namespaces() {
         }
     }
     for ns in ["kube-system", RELEASE_NAMESPACE, "default"] {
-        assert!(!can(c, CONTROLLER_ACCOUNT, "list", "pods", ns), "list pods in {ns}");
-        for resource in ["configmaps", "deployments.apps", "jobs.batch", "services", "pods"] {
+        assert!(
+            !can(c, CONTROLLER_ACCOUNT, "list", "pods", ns),
+            "list pods in {ns}"
+        );
+        for resource in [
+            "configmaps",
+            "deployments.apps",
+            "jobs.batch",
+            "services",
+            "pods",
+        ] {
             for verb in WRITES {
                 assert!(
                     !can(c, CONTROLLER_ACCOUNT, verb, resource, ns),

@@ -34,7 +34,8 @@ fn a_labelled_pod_without_our_annotation_escaped() {
         Some(Escape::NotInjected)
     );
     // Without a kind label the webhook reads it as a Worker's.
-    let no_kind = pod(json!({"name": "p", "namespace": "ns", "labels": {"stackhook.io/workload": "w"}}));
+    let no_kind =
+        pod(json!({"name": "p", "namespace": "ns", "labels": {"stackhook.io/workload": "w"}}));
     assert_eq!(escaped(&no_kind, &w, &[]), Some(Escape::NotInjected));
     // Even before the workload has a Stamp.
     assert_eq!(
@@ -88,7 +89,10 @@ fn the_condition_names_the_escaped_pods_and_clears_once_they_are_gone() {
         .map(|i| (format!("w-{i}"), Escape::NotInjected))
         .collect();
     let c = condition(&many, &[], Some(4), &now).unwrap();
-    assert_eq!((c.type_.as_str(), c.status.as_str(), c.reason.as_str()), ("PodsInjected", "False", "NotInjected"));
+    assert_eq!(
+        (c.type_.as_str(), c.status.as_str(), c.reason.as_str()),
+        ("PodsInjected", "False", "NotInjected")
+    );
     assert!(
         c.message.starts_with("7 pod(s) escaped admission: w-0, w-1, w-2, w-3, w-4 and 2 more; created without stackhook's injection"),
         "{}",
@@ -100,7 +104,10 @@ fn the_condition_names_the_escaped_pods_and_clears_once_they_are_gone() {
     let again = condition(&many, std::slice::from_ref(&c), Some(4), &later).unwrap();
     assert_eq!(again.last_transition_time, now);
     let cleared = condition(&none, &[c], Some(4), &later).unwrap();
-    assert_eq!((cleared.status.as_str(), cleared.reason.as_str()), ("True", "Injected"));
+    assert_eq!(
+        (cleared.status.as_str(), cleared.reason.as_str()),
+        ("True", "Injected")
+    );
     assert_eq!(cleared.last_transition_time, later);
 }
 
