@@ -16,7 +16,13 @@ Stack change (each once the catalog has applied it), and how long the catalog to
 apply each change (`stackhook_catalog_update_duration_seconds`: for files, the new
 catalog against the old, after the files are read; in a cluster, the watch event).
 
-    python3 scripts/bench-catalog.py [--cluster | --controller] [N ...]   # default: 1000 10000 50000
+    python3 scripts/bench-catalog.py [--cluster | --controller] [--layout=L,...] [N ...]   # default: 1000 10000 50000
+
+`--layout` (files only; default `split,single,list`): how the workloads are written.
+`split`: files of 1,000 documents, as a GitOps repository splits them; `single`: all
+of them in one multi-document file; `list`: one `kubectl get workers -A -o yaml` List
+(`items` before `kind`). Whatever the layout, the server reads a document at a time,
+so the figures should not differ.
 
 `--controller` is the cluster run with `stackhook controller` instead of the webhook:
 it keeps the watches' stores (objects unpacked, shared with its catalog) and
@@ -74,7 +80,49 @@ spec:
 """
 
 
-def write_catalog(directory, n, stacks, depots):
+def worker_docs(n, stacks, depots):
+    for i in range(n):
+        ns = i % NAMESPACES
+        # A depot of the workload's own namespace.
+        depot = ns + NAMESPACES * ((i // NAMESPACES) % max(1, depots // NAMESPACES))
+        # 1,000 workloads (or all, when fewer) name Stack 0, the one the run
+        # changes; the others share the rest.
+        stack = 0 if i % max(1, n // 1000) == 0 else 1 + i % (stacks - 1)
+        yield WORKER.format(i=i, ns=ns, stack=stack, depot=depot, gen=1)
+
+
+def as_list_item(doc):
+    """A document as an item of a List, as kubectl writes it (`- ` then indented)."""
+    lines = [l for l in doc.splitlines() if l != "---"]
+    return "".join(("- " if j == 0 else "  ") + l + "\n" for j, l in enumerate(lines))
+
+
+def workers_file(directory, layout):
+    """The file that holds Worker w0 in `layout`."""
+    return os.path.join(directory, {"split": "workers-000.yaml", "single": "workers.yaml",
+                                    "list": "workers-list.yaml"}[layout])
+
+
+def write_catalog(directory, n, stacks, depots, layout="split"):
+    if layout != "split":
+        os.makedirs(directory)
+        for i in range(stacks):
+            with open(os.path.join(directory, f"stack-{i}.yaml"), "w") as f:
+                f.write(STACK.format(i=i, gen=1))
+        with open(os.path.join(directory, "depots.yaml"), "w") as f:
+            for i in range(depots):
+                f.write(DEPOT.format(i=i, ns=i % NAMESPACES))
+        with open(workers_file(directory, layout), "w") as f:
+            if layout == "list":
+                f.write("apiVersion: v1\nitems:\n")
+                for doc in worker_docs(n, stacks, depots):
+                    f.write(as_list_item(doc))
+                f.write('kind: List\nmetadata:\n  resourceVersion: ""\n')
+            else:
+                for doc in worker_docs(n, stacks, depots):
+                    f.write(doc)
+        return
+
     os.makedirs(directory)
     for i in range(stacks):
         with open(os.path.join(directory, f"stack-{i}.yaml"), "w") as f:
@@ -156,10 +204,10 @@ def wait_update(port, before, timeout=120):
     raise SystemExit("the catalog did not apply the change")
 
 
-def run(n, stacks=100, depots=1000):
+def run(n, stacks=100, depots=1000, layout="split"):
     work = tempfile.mkdtemp()
     catalog = os.path.join(work, "catalog")
-    write_catalog(catalog, n, stacks, depots)
+    write_catalog(catalog, n, stacks, depots, layout)
     t = time.time()
     out = subprocess.run([BIN, "validate", "--catalog", catalog, catalog], capture_output=True, text=True)
     validate_s = time.time() - t
@@ -176,7 +224,7 @@ def run(n, stacks=100, depots=1000):
         time.sleep(1)
         ready = rss_kb(server.pid)
         # One workload changes (a new generation).
-        path = os.path.join(catalog, "workers-000.yaml")
+        path = workers_file(catalog, layout)
         text = open(path).read().replace("uid: u0, generation: 1", "uid: u0, generation: 2", 1)
         def change_workload():
             open(path, "w").write(text)
@@ -194,7 +242,7 @@ def run(n, stacks=100, depots=1000):
         server.terminate()
         server.wait()
         shutil.rmtree(work)
-    row("files", n, stacks, depots, ready, after_workload, after_stack, ready_s, workload_ms, stack_ms,
+    row(f"files ({layout})", n, stacks, depots, ready, after_workload, after_stack, ready_s, workload_ms, stack_ms,
         f"{validate_s:.2f} s ({summary})")
 
 
@@ -298,6 +346,8 @@ def main():
     cluster = "--cluster" in args
     controller = "--controller" in args
     sizes = [int(a) for a in args if not a.startswith("--")] or [1000, 10000, 50000]
+    layouts = next((a.split("=", 1)[1].split(",") for a in args if a.startswith("--layout=")),
+                   ["split", "single", "list"])
     print("| source | workloads | Stacks | Depots | RSS ready | after a workload change "
           "| after a Stack change | first load | workload change applied | Stack change applied "
           "| validate all |")
@@ -308,7 +358,8 @@ def main():
         elif cluster:
             run_cluster(n)
         else:
-            run(n)
+            for layout in layouts:
+                run(n, layout=layout)
 
 
 if __name__ == "__main__":

@@ -367,41 +367,69 @@ pub fn read_file(path: &Path) -> Result<Input, LoadError> {
     })
 }
 
-/// Splits an input into documents, expanding Kubernetes `List`s.
+/// Splits an input into documents, expanding Kubernetes `List`s: [`each_document`],
+/// collected (the first error ends it).
 pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
-    let docs = source::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
-        file: Arc::clone(&input.name),
-        position: e.position,
-        message: e.message,
-    })?;
     let mut out = Vec::new();
-    for doc in docs {
-        let source = Arc::new(doc);
-        if !model::is_list(&source.value) {
-            let mut document = Document {
-                file: Arc::clone(&input.name),
-                source: Arc::clone(&source),
-                prefix: String::new(),
-                value: source.value.clone(),
-                included: Vec::new(),
-            };
-            inline_dag_files(&mut document, input)?;
-            out.push(document);
-            continue;
+    let mut first = None;
+    each_document(input, &mut |doc| match doc {
+        Ok(d) => out.push(d),
+        Err(e) => {
+            first.get_or_insert(e);
         }
-        let items = model::expand_lists(source.value.clone());
-        // Nested lists are rare; items of a nested list point at the outer item.
-        for (i, value) in items.into_iter().enumerate() {
-            out.push(Document {
-                file: Arc::clone(&input.name),
-                source: Arc::clone(&source),
-                prefix: format!("items[{i}]"),
-                value,
-                included: Vec::new(),
-            });
-        }
+    });
+    match first {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
-    Ok(out)
+}
+
+/// Hands each document of an input to `each` as soon as it is read, the items of a
+/// Kubernetes `List` one by one, so that what is held at a time is one document
+/// whatever the file's layout (a file of 10,000 Workers, or `kubectl get -o yaml`).
+/// A document whose `file:` steps cannot be inlined is handed over as its error, and
+/// the next ones follow; a syntax error ends the input (documents before it were
+/// handed over).
+pub fn each_document(input: &Input, each: &mut dyn FnMut(Result<Document, LoadError>)) {
+    let read = source::read_documents(
+        &input.text,
+        &source::Limits::default(),
+        source::Lists::Items,
+        &mut |piece| {
+            let source::Piece { mut document, item } = piece;
+            // The document's positions stay with it; its value is moved, not copied.
+            let value = std::mem::take(&mut document.value);
+            let source = Arc::new(document);
+            let Some(i) = item else {
+                let mut document = Document {
+                    file: Arc::clone(&input.name),
+                    source,
+                    prefix: String::new(),
+                    value,
+                    included: Vec::new(),
+                };
+                each(inline_dag_files(&mut document, input).map(|()| document));
+                return;
+            };
+            // Nested lists are rare; items of a nested list point at the outer item.
+            for value in model::expand_lists(value) {
+                each(Ok(Document {
+                    file: Arc::clone(&input.name),
+                    source: Arc::clone(&source),
+                    prefix: format!("items[{i}]"),
+                    value,
+                    included: Vec::new(),
+                }));
+            }
+        },
+    );
+    if let Err(e) = read {
+        each(Err(LoadError::Syntax {
+            file: Arc::clone(&input.name),
+            position: e.position,
+            message: e.message,
+        }));
+    }
 }
 
 /// Inlines the `file:` steps of a DataOS Workflow, as dataos-ctl does: a relative
@@ -525,53 +553,65 @@ pub fn load_into_lenient(
     // Where each namespace's stackhook-config was read, to name both of two.
     let mut settings_at: BTreeMap<String, (Arc<str>, Position)> = BTreeMap::new();
     for input in inputs {
-        let docs = match documents(input) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        for doc in docs {
-            match parse(&doc) {
-                Ok(Parsed::Resource(r)) => add(&mut catalog, &doc, *r, &mut report, &mut errors),
-                Ok(Parsed::Skipped { .. }) if is_settings(&doc.value) => {
-                    // Per-namespace settings, as the cluster's stackhook-config gives them.
-                    match stackhook_core::settings::entries(&doc.value) {
-                        Ok(entries) => {
-                            let namespace = doc
-                                .value
-                                .pointer("/metadata/namespace")
-                                .and_then(Value::as_str)
-                                .unwrap_or("default");
-                            if let Some((first_file, first_position)) = settings_at.get(namespace) {
-                                errors.push(LoadError::DuplicateSettings {
-                                    file: Arc::clone(&doc.file),
-                                    position: doc.start(),
-                                    namespace: namespace.to_owned(),
-                                    first_file: Arc::clone(first_file),
-                                    first_position: *first_position,
-                                });
-                                continue;
-                            }
-                            settings_at
-                                .insert(namespace.to_owned(), (Arc::clone(&doc.file), doc.start()));
-                            catalog.set_settings(namespace, entries);
-                            report.resources += 1;
-                        }
-                        Err(source) => errors.push(LoadError::Settings {
-                            file: Arc::clone(&doc.file),
-                            position: doc.start(),
-                            source,
-                        }),
-                    }
-                }
-                Ok(Parsed::Skipped { .. }) => report.skipped += 1,
-                Err(e) => errors.push(e),
-            }
-        }
+        // One document at a time: a file's whole parse is never held.
+        each_document(input, &mut |doc| match doc {
+            Ok(doc) => take(
+                &mut catalog,
+                &doc,
+                &mut settings_at,
+                &mut report,
+                &mut errors,
+            ),
+            Err(e) => errors.push(e),
+        });
     }
     (catalog, report, errors)
+}
+
+/// Adds one document to the catalog: a resource, a namespace's `stackhook-config`, or
+/// a document of another kind counted as skipped.
+fn take(
+    catalog: &mut MemoryCatalog,
+    doc: &Document,
+    settings_at: &mut BTreeMap<String, (Arc<str>, Position)>,
+    report: &mut LoadReport,
+    errors: &mut Vec<LoadError>,
+) {
+    match parse(doc) {
+        Ok(Parsed::Resource(r)) => add(catalog, doc, *r, report, errors),
+        Ok(Parsed::Skipped { .. }) if is_settings(&doc.value) => {
+            // Per-namespace settings, as the cluster's stackhook-config gives them.
+            match stackhook_core::settings::entries(&doc.value) {
+                Ok(entries) => {
+                    let namespace = doc
+                        .value
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or("default");
+                    if let Some((first_file, first_position)) = settings_at.get(namespace) {
+                        errors.push(LoadError::DuplicateSettings {
+                            file: Arc::clone(&doc.file),
+                            position: doc.start(),
+                            namespace: namespace.to_owned(),
+                            first_file: Arc::clone(first_file),
+                            first_position: *first_position,
+                        });
+                        return;
+                    }
+                    settings_at.insert(namespace.to_owned(), (Arc::clone(&doc.file), doc.start()));
+                    catalog.set_settings(namespace, entries);
+                    report.resources += 1;
+                }
+                Err(source) => errors.push(LoadError::Settings {
+                    file: Arc::clone(&doc.file),
+                    position: doc.start(),
+                    source,
+                }),
+            }
+        }
+        Ok(Parsed::Skipped { .. }) => report.skipped += 1,
+        Err(e) => errors.push(e),
+    }
 }
 
 /// Whether a document is a `v1` ConfigMap named `stackhook-config`.
@@ -598,5 +638,109 @@ fn add(
             position: doc.start(),
             source,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackhook_core::Catalog as _;
+
+    const STACK: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: app}\nspec:\n  name: app\n  version: \"1.0\"\n  image: {registry: r.io, repository: team, image: app, tag: \"1\"}\n";
+
+    fn worker(i: usize) -> String {
+        format!(
+            "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {{name: w{i}, namespace: ns{}}}\nspec:\n  stack: \"app:1.0\"\n  replicas: {i}\n",
+            i % 3
+        )
+    }
+
+    fn input(name: &str, text: String) -> Input {
+        Input {
+            name: name.into(),
+            text,
+        }
+    }
+
+    /// What a catalog holds, comparable.
+    fn contents(c: &MemoryCatalog) -> (String, Vec<String>) {
+        let mut workloads: Vec<String> = c.workloads().iter().map(|w| format!("{w:?}")).collect();
+        workloads.sort();
+        (format!("{:?}", c.counts()), workloads)
+    }
+
+    /// `kubectl get workers -A -o yaml`'s layout: `items` before `kind`, each item
+    /// indented under `- `.
+    fn as_list(docs: &[String]) -> String {
+        let mut out = String::from("apiVersion: v1\nitems:\n");
+        for d in docs {
+            for (j, line) in d.lines().enumerate() {
+                out.push_str(if j == 0 { "- " } else { "  " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+        out
+    }
+
+    #[test]
+    fn a_list_and_a_multi_document_file_load_as_split_files_do() {
+        let workers: Vec<String> = (0..30).map(worker).collect();
+        let mut split = vec![input("stack.yaml", STACK.into())];
+        split.extend(
+            workers
+                .iter()
+                .enumerate()
+                .map(|(i, w)| input(&format!("w{i}.yaml"), w.clone())),
+        );
+        let (want, report) = load_inputs(&split).unwrap();
+        assert_eq!(report.resources, 31);
+        let one_file = input("all.yaml", format!("{STACK}---\n{}", workers.join("---\n")));
+        let list = input("list.yaml", as_list(&workers));
+        for layout in [
+            vec![one_file],
+            vec![input("stack.yaml", STACK.into()), list],
+        ] {
+            let (got, report) = load_inputs(&layout).unwrap();
+            assert_eq!(report.resources, 31, "{}", layout[layout.len() - 1].name);
+            assert_eq!(
+                contents(&got),
+                contents(&want),
+                "{}",
+                layout[layout.len() - 1].name
+            );
+        }
+    }
+
+    #[test]
+    fn errors_in_a_list_and_a_multi_document_file_keep_their_positions() {
+        let mut workers: Vec<String> = (0..4).map(worker).collect();
+        workers[2] = workers[2].replace("replicas: 2", "replicas: many");
+        let e = load_inputs(&[input("list.yaml", as_list(&workers))])
+            .unwrap_err()
+            .to_string();
+        // Item 2 is lines 15-20; its replicas are indented under `- `.
+        assert!(
+            e.starts_with("list.yaml:20:5: Worker ns2/w2: spec.replicas"),
+            "{e}"
+        );
+        assert!(e.contains("replicas"), "{e}");
+        let e = load_inputs(&[input("all.yaml", workers.join("---\n"))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("all.yaml:20:3: Worker ns2/w2: spec.replicas"),
+            "{e}"
+        );
+        // A syntax error after some documents: those before it are read, and it is
+        // placed where it is.
+        let text = format!("{}---\nkind: List\nitems:\n- a: [1\n", worker(0));
+        let (catalog, _, errors) =
+            load_into_lenient(MemoryCatalog::new(), &[input("broken.yaml", text)]);
+        assert_eq!(catalog.workloads().len(), 1);
+        let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(shown[0].starts_with("broken.yaml:11:"), "{shown:?}");
     }
 }

@@ -154,6 +154,12 @@ pub struct ClusterArgs {
         value_name = "KIND"
     )]
     resource_template_kinds: Vec<String>,
+    /// Delete a labelled pod that escaped admission (created without the webhook's
+    /// injection, or injected for a Stamp no longer kept) when an owner (a ReplicaSet,
+    /// a Job) will recreate it through admission. Such pods are reported (metric,
+    /// Events, the workload's PodsInjected condition) either way.
+    #[arg(long, env = "STACKHOOK_DELETE_ESCAPED_PODS")]
+    delete_escaped_pods: bool,
 }
 
 impl ClusterArgs {
@@ -191,6 +197,7 @@ impl ClusterArgs {
                 }),
                 release: None,
             },
+            delete_escaped: self.delete_escaped_pods,
         }
     }
 }

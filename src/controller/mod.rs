@@ -9,6 +9,7 @@
 //! the catalog announces them ([`Touched`]); a change of the release namespace's
 //! `stackhook-config`, or announcements missed, reconciles every workload.
 
+pub mod escapes;
 pub mod reconcile;
 
 use std::collections::HashMap;
@@ -56,6 +57,13 @@ pub struct Context {
     failures: Failures,
     /// API resources found by discovery, by `apiVersion` and kind.
     kinds: Kinds,
+    /// The pods found to have escaped admission.
+    pub escapes: escapes::Escapes,
+    /// Whether an escaped pod with an owner is deleted (so that it is recreated
+    /// through admission).
+    pub delete_escaped: bool,
+    /// Where the escaped pods are counted.
+    pub metrics: Arc<crate::server::metrics::Metrics>,
 }
 
 /// The API resources discovery found (`resourceTemplate` kinds): a kind is
@@ -149,6 +157,9 @@ impl Context {
             namespaces: Namespaces::default(),
             failures: Failures::default(),
             kinds: Kinds::default(),
+            escapes: escapes::Escapes::default(),
+            delete_escaped: false,
+            metrics: Arc::new(crate::server::metrics::Metrics::new()),
         }
     }
 
@@ -395,7 +406,17 @@ pub async fn run_controllers(
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let all = futures::future::join3(
+    let pods = {
+        let (ctx, touched, stop) = (Arc::clone(&ctx), touched.clone(), stopped());
+        async move {
+            tokio::select! {
+                () = escapes::watch(ctx, touched) => {}
+                () = stop => {}
+            }
+        }
+    };
+    let all = futures::future::join4(
+        pods,
         run_kind::<Worker>(Arc::clone(&ctx), touched.clone(), stores.workers, stopped()),
         run_kind::<Service>(
             Arc::clone(&ctx),

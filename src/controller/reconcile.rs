@@ -613,6 +613,21 @@ async fn write_status(
     previous: Option<&WorkloadStatus>,
     status: WorkloadStatus,
 ) -> Result<(), ReconcileError> {
+    // Whether every pod went through admission, as the pod watch found it.
+    let mut status = status;
+    let key = stackhook_core::catalog::WorkloadKey {
+        namespace: w.namespace().to_owned(),
+        kind: w.kind(),
+        name: w.name().to_owned(),
+    };
+    if let Some(c) = stackhook_core::escape::condition(
+        &ctx.escapes.of(&key),
+        previous.map_or(&[], |p| p.conditions.as_slice()),
+        w.meta().generation,
+        &Time(k8s_openapi::jiff::Timestamp::now()),
+    ) {
+        status.conditions.push(c);
+    }
     if previous == Some(&status) {
         return Ok(());
     }

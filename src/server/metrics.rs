@@ -66,6 +66,13 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels of an escaped pod: why it escaped (`not_injected`, `stale_stamp`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Why.
+    pub reason: &'static str,
+}
+
 /// Every metric.
 pub struct Metrics {
     /// The registry they are exposed from.
@@ -85,6 +92,11 @@ pub struct Metrics {
     pub catalog_update: Histogram,
     /// `stackhook_tls_certificate_expiry_timestamp_seconds`.
     pub certificate_expiry: Gauge,
+    /// `stackhook_escaped_pods`: labelled pods that escaped admission, known now (the
+    /// controller, while it holds the Lease).
+    pub escaped_pods: Family<ReasonLabels, Gauge>,
+    /// `stackhook_escaped_pods_found_total`: escaped pods found.
+    pub escaped_pods_found: Family<ReasonLabels, Counter>,
 }
 
 impl Metrics {
@@ -137,6 +149,18 @@ impl Metrics {
             "When the serving certificate expires (Unix time)",
             certificate_expiry.clone(),
         );
+        let escaped_pods = Family::<ReasonLabels, Gauge>::default();
+        registry.register(
+            "escaped_pods",
+            "Labelled pods that escaped admission (not injected, or injected for a Stamp no longer kept), known now",
+            escaped_pods.clone(),
+        );
+        let escaped_pods_found = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "escaped_pods_found",
+            "Labelled pods found to have escaped admission",
+            escaped_pods_found.clone(),
+        );
         Self {
             registry,
             requests,
@@ -146,6 +170,8 @@ impl Metrics {
             catalog_reloads,
             catalog_update,
             certificate_expiry,
+            escaped_pods,
+            escaped_pods_found,
         }
     }
 

@@ -93,6 +93,8 @@ pub struct ControllerSettings {
     pub defaults: stackhook_core::orchestrate::Defaults,
     /// The namespaces it manages (`--namespaces`; the release namespace is added).
     pub namespaces: crate::controller::Namespaces,
+    /// Whether an escaped pod with an owner is deleted (`--delete-escaped-pods`).
+    pub delete_escaped: bool,
 }
 
 /// Runs the server until SIGTERM or SIGINT.
@@ -180,6 +182,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
             Arc::clone(&catalog),
             stop_rx,
             Arc::clone(&state.components),
+            Arc::clone(&metrics),
         ))),
         (Some(_), None) => anyhow::bail!(CONTROLLER_NEEDS_KUBE),
         _ => None,
@@ -406,6 +409,7 @@ pub async fn run_controller(
     catalog: Arc<CatalogState>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     components: Arc<http::Components>,
+    metrics: Arc<Metrics>,
 ) {
     let Cluster {
         client,
@@ -424,6 +428,8 @@ pub async fn run_controller(
         release: Some(namespace.clone()),
         ..settings.namespaces
     };
+    ctx.delete_escaped = settings.delete_escaped;
+    ctx.metrics = metrics;
     let ctx = Arc::new(ctx);
     // Taking part in the election needs the API server (the Lease is read or made
     // first); while it cannot be reached, try again rather than idle without a
@@ -493,6 +499,7 @@ pub async fn run_controller_only(
         catalog,
         stop_rx,
         components,
+        Arc::clone(&metrics),
     ));
     shutdown_signal().await;
     tracing::info!("stopping");
@@ -539,6 +546,7 @@ mod tests {
             identity: "pod-0".into(),
             defaults: stackhook_core::orchestrate::Defaults::default(),
             namespaces: crate::controller::Namespaces::default(),
+            delete_escaped: false,
         };
         let components = Arc::new(http::Components::default());
         let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -549,6 +557,7 @@ mod tests {
             Arc::new(CatalogState::new()),
             stop_rx,
             Arc::clone(&components),
+            Arc::new(Metrics::new()),
         )
         .await;
         assert_eq!(

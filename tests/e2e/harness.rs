@@ -484,22 +484,7 @@ impl Cluster {
             ],
         );
         let controller_probe = free_port();
-        let controller_kubeconfig = self.account_kubeconfig(CONTROLLER_ACCOUNT, RELEASE_NAMESPACE);
-        self.spawn(
-            "stackhook-controller",
-            &controller_kubeconfig,
-            &[
-                "controller",
-                "--probe-listen",
-                &format!("127.0.0.1:{controller_probe}"),
-                "--release-namespace",
-                RELEASE_NAMESPACE,
-                "--namespaces",
-                &CONTROLLER_NAMESPACES.join(","),
-                "--identity",
-                "e2e-controller",
-            ],
-        );
+        self.spawn_controller(controller_probe, &[]);
         state["webhook_probe"] = json!(webhook_probe);
         state["controller_probe"] = json!(controller_probe);
         for (what, probe) in [
@@ -515,6 +500,51 @@ impl Cluster {
                 },
             );
         }
+    }
+
+    /// Starts the local controller on `probe`, with `extra` arguments.
+    fn spawn_controller(&self, probe: u16, extra: &[&str]) {
+        let kubeconfig = self.account_kubeconfig(CONTROLLER_ACCOUNT, RELEASE_NAMESPACE);
+        let probe_listen = format!("127.0.0.1:{probe}");
+        let namespaces = CONTROLLER_NAMESPACES.join(",");
+        let mut args = vec![
+            "controller",
+            "--probe-listen",
+            &probe_listen,
+            "--release-namespace",
+            RELEASE_NAMESPACE,
+            "--namespaces",
+            &namespaces,
+            "--identity",
+            "e2e-controller",
+        ];
+        args.extend_from_slice(extra);
+        self.spawn("stackhook-controller", &kubeconfig, &args);
+    }
+
+    /// Restarts the local controller with `extra` arguments, on the same probe port,
+    /// and waits until it is ready. For a private cluster only: the shared one's
+    /// processes are the other tests' too.
+    pub fn restart_controller(&self, extra: &[&str]) {
+        let pid_file = self.dir.join("stackhook-controller.pid");
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+        {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            eventually(Duration::from_secs(30), "the controller ends", || {
+                (!pid_alive(pid)).then_some(())
+            });
+        }
+        let probe = self.state["controller_probe"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("the controller's probe port");
+        self.spawn_controller(probe, extra);
+        eventually(Duration::from_secs(60), "the controller ready", || {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], probe));
+            (crate::serve::probe_get(addr, "/readyz").0 == 200).then_some(())
+        });
     }
 
     /// The log file of a local process.

@@ -6,6 +6,7 @@ mod admission;
 mod controller;
 mod diff;
 mod dry_run;
+mod escaped;
 mod harness;
 mod pods;
 mod rbac;

@@ -67,9 +67,27 @@ fn the_controllers_account_writes_only_in_its_namespaces() {
     for ns in CONTROLLER_NAMESPACES {
         assert!(can(c, CONTROLLER_ACCOUNT, "patch", "deployments.apps", ns));
         assert!(can(c, CONTROLLER_ACCOUNT, "create", "configmaps", ns));
+        // Labelled pods, to find those that escaped admission; deleted only with
+        // controller.deleteEscapedPods (off in this install; escaped.rs turns it on).
+        for verb in ["get", "list", "watch"] {
+            assert!(can(c, CONTROLLER_ACCOUNT, verb, "pods", ns), "{verb} pods");
+        }
+        for verb in WRITES {
+            assert!(!can(c, CONTROLLER_ACCOUNT, verb, "pods", ns), "{verb} pods");
+        }
     }
     for ns in ["kube-system", RELEASE_NAMESPACE, "default"] {
-        for resource in ["configmaps", "deployments.apps", "jobs.batch", "services"] {
+        assert!(
+            !can(c, CONTROLLER_ACCOUNT, "list", "pods", ns),
+            "list pods in {ns}"
+        );
+        for resource in [
+            "configmaps",
+            "deployments.apps",
+            "jobs.batch",
+            "services",
+            "pods",
+        ] {
             for verb in WRITES {
                 assert!(
                     !can(c, CONTROLLER_ACCOUNT, verb, resource, ns),

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod compiled;
 pub mod condition;
 pub mod engine;
+pub mod escape;
 pub mod filters;
 pub mod inject;
 pub mod model;

@@ -177,6 +177,20 @@ struct Builder {
     nodes: usize,
     root: Option<Value>,
     max_nodes: usize,
+    /// Items of the top-level `items` list are handed over one by one (a `List`).
+    split: Option<Split>,
+    /// Items finished and not yet handed over.
+    done: Vec<Piece>,
+}
+
+/// The state of a `List` whose items are handed over one by one.
+struct Split {
+    /// Whether the `items` list is being read (it is over once it ends).
+    active: bool,
+    /// The document's positions and value count while an item is being read.
+    saved: Option<(HashMap<String, Position>, usize)>,
+    /// Where the item being read starts.
+    start: Position,
 }
 
 /// What the documents of one text hold so far, in bytes, against the limits.
@@ -227,6 +241,38 @@ impl Builder {
             nodes: 0,
             root: None,
             max_nodes,
+            split: None,
+            done: Vec::new(),
+        }
+    }
+
+    /// Whether the next node is an item of the `items` list being split (the stack is
+    /// the root map and that list).
+    fn at_split_item(&self) -> bool {
+        self.split.as_ref().is_some_and(|s| s.active) && self.stack.len() == 2
+    }
+
+    /// Splits the list that starts next (the root map's `items`) into its items.
+    fn split_next(&mut self) {
+        self.split = Some(Split {
+            active: false,
+            saved: None,
+            start: Position::default(),
+        });
+    }
+
+    /// Whether the next node is the value of the root map's `items` key, with the
+    /// document's `kind` if a key before it gave it.
+    fn at_top_level_items(&self) -> Option<Option<&str>> {
+        match self.stack.as_slice() {
+            [
+                Frame::Map {
+                    map,
+                    key: Some((k, _)),
+                    ..
+                },
+            ] if k == "items" => Some(map.get("kind").map(|k| k.as_str().unwrap_or_default())),
+            _ => None,
         }
     }
 
@@ -234,6 +280,13 @@ impl Builder {
     /// it is, and return the path length to restore when it ends.
     fn enter(&mut self, pos: Position) -> usize {
         let before = self.path.len();
+        if self.at_split_item()
+            && let Some(split) = self.split.as_mut()
+        {
+            // An item of a split List: its positions are its own document's.
+            split.saved = Some((std::mem::take(&mut self.positions), self.nodes));
+            split.start = pos;
+        }
         match self.stack.last() {
             Some(Frame::Seq { items, .. }) => {
                 push_index(&mut self.path, items.len());
@@ -274,6 +327,30 @@ impl Builder {
         if anchor != 0 {
             let (n, b) = weigh(&value);
             self.anchors.insert(anchor, (value.clone(), n, b));
+        }
+        if self.at_split_item()
+            && let Some(Split {
+                saved: saved @ Some(_),
+                start,
+                ..
+            }) = self.split.as_mut()
+            && let Some(Frame::Seq { items, .. }) = self.stack.last_mut()
+            && let Some((positions, nodes)) = saved.take()
+        {
+            // Handed over now; a placeholder keeps the next item's index.
+            let item = items.len();
+            items.push(Value::Null);
+            self.done.push(Piece {
+                document: SourceDocument {
+                    value,
+                    start: *start,
+                    positions: std::mem::replace(&mut self.positions, positions),
+                },
+                item: Some(item),
+            });
+            // Each item is held to the limit of values as a document of its own.
+            self.nodes = nodes;
+            return Ok(());
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
@@ -360,6 +437,12 @@ impl Builder {
             return Err(err(pos, format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         let path_len = self.enter(pos);
+        if seq
+            && self.stack.len() == 1
+            && let Some(split) = self.split.as_mut()
+        {
+            split.active = true;
+        }
         self.stack.push(if seq {
             Frame::Seq {
                 items: Vec::new(),
@@ -393,6 +476,12 @@ impl Builder {
             }) => (Value::Object(map), anchor, path_len),
             None => return Err(err(pos, "unbalanced end of collection")),
         };
+        if self.stack.len() == 1
+            && let Some(split) = self.split.as_mut()
+        {
+            // The split `items` list is over: what follows is the List's own.
+            split.active = false;
+        }
         self.path.truncate(path_len);
         self.add(value, 1, anchor, pos)
     }
@@ -680,12 +769,61 @@ pub fn parse_documents_with(
     text: &str,
     limits: &Limits,
 ) -> Result<Vec<SourceDocument>, SyntaxError> {
+    let mut docs = Vec::new();
+    read_documents(text, limits, Lists::Whole, &mut |p| docs.push(p.document))?;
+    Ok(docs)
+}
+
+/// What [`read_documents`] hands over: a whole document, or one item of a `List`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Piece {
+    /// The document, or the item. An item's positions are under its path in the
+    /// List (`items[3].spec.stack`), and its start is the item's.
+    pub document: SourceDocument,
+    /// The item's index in the List's `items`; `None` for a whole document.
+    pub item: Option<usize>,
+}
+
+/// How [`read_documents`] hands over a `List` (a top-level map whose `kind` ends in
+/// `List`, with an `items` list).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lists {
+    /// As one document.
+    Whole,
+    /// Item by item, each as soon as it is read; the List itself is not handed over.
+    Items,
+}
+
+/// Reads the documents of a YAML (or JSON) text within `limits`, handing each to
+/// `each` as soon as it is read, so that no more than one document (or one item of a
+/// List, with [`Lists::Items`]) is held at a time, whatever the text holds. Documents
+/// handed over before a syntax error stay handed over; the error is returned.
+///
+/// Quoted scalars are re-indented as [`parse_documents_with`] says; the text read
+/// again, the pieces already handed over are not handed over again.
+pub fn read_documents(
+    text: &str,
+    limits: &Limits,
+    lists: Lists,
+    each: &mut dyn FnMut(Piece),
+) -> Result<(), SyntaxError> {
     let mut fixed: Option<String> = None;
     let mut reread = 0usize;
-    for _ in 0..MAX_REINDENTS {
+    // Pieces handed over so far: a reading again skips them.
+    let mut handed = 0usize;
+    for round in 0..=MAX_REINDENTS {
         let current = fixed.as_deref().unwrap_or(text);
-        match parse_once(current, limits) {
-            Err(Parse::QuotedIndent { error, line, col }) => {
+        let skip = handed;
+        let mut seen = 0usize;
+        let mut hand = |p: Piece| {
+            seen += 1;
+            if seen > skip {
+                handed += 1;
+                each(p);
+            }
+        };
+        match parse_once(current, limits, lists, &mut hand) {
+            Err(Parse::QuotedIndent { error, line, col }) if round < MAX_REINDENTS => {
                 reread = reread.saturating_add(current.len());
                 if reread > MAX_REREAD_BYTES {
                     return Err(error);
@@ -695,13 +833,60 @@ pub fn parse_documents_with(
                     None => return Err(error),
                 }
             }
-            Err(Parse::Other(error)) => return Err(error),
-            Ok(docs) => return Ok(docs),
+            Err(Parse::QuotedIndent { error, .. } | Parse::Other(error)) => return Err(error),
+            Ok(()) => return Ok(()),
         }
     }
-    parse_once(fixed.as_deref().unwrap_or(text), limits).map_err(|e| match e {
-        Parse::QuotedIndent { error, .. } | Parse::Other(error) => error,
-    })
+    Ok(())
+}
+
+/// The `kind` of each document of a text, as its root map's `kind` key gives it
+/// (`None`: none, or not a plain text), read from the events alone (no values are
+/// built): where `items` comes before `kind`, as `kubectl get -o yaml` writes a List.
+fn top_level_kinds(text: &str) -> Vec<Option<String>> {
+    let mut kinds = Vec::new();
+    // Per open collection: whether it is a map, and whether a key comes next.
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let mut last_key_is_kind = false;
+    for event in Parser::new_from_str(text) {
+        let Ok((event, _)) = event else {
+            // The reading proper reports it.
+            break;
+        };
+        match event {
+            Event::DocumentStart(_) => {
+                kinds.push(None);
+                stack.clear();
+            }
+            Event::Scalar(value, ..) => {
+                if let [(true, key_next)] = stack.as_mut_slice() {
+                    if *key_next {
+                        last_key_is_kind = value == "kind";
+                    } else if last_key_is_kind && let Some(k) = kinds.last_mut() {
+                        *k = Some(value.into_owned());
+                    }
+                }
+                if let Some((true, key_next)) = stack.last_mut() {
+                    *key_next = !*key_next;
+                }
+            }
+            Event::Alias(_) => {
+                if let Some((true, key_next)) = stack.last_mut() {
+                    *key_next = !*key_next;
+                }
+            }
+            Event::SequenceStart(..) => stack.push((false, false)),
+            Event::MappingStart(..) => stack.push((true, true)),
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                if let Some((true, key_next)) = stack.last_mut() {
+                    *key_next = !*key_next;
+                }
+            }
+            Event::DocumentEnd | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+    kinds
 }
 
 /// Why one reading failed: a quoted scalar's indentation (which [`reindent_quoted`]
@@ -808,8 +993,16 @@ fn pad_line(
     pad != spaces
 }
 
-fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse> {
-    let mut docs = Vec::new();
+fn parse_once(
+    text: &str,
+    limits: &Limits,
+    lists: Lists,
+    each: &mut dyn FnMut(Piece),
+) -> Result<(), Parse> {
+    // Which document this is (counted as the second reading of top_level_kinds counts
+    // them), and the kinds of all, read when a List's `items` come before its `kind`.
+    let mut index = 0usize;
+    let mut kinds: Option<Vec<Option<String>>> = None;
     let mut builder = Builder::new(limits.max_nodes);
     let mut doc_start = Position { line: 1, col: 1 };
     // The text's own values cost at most the text's length (and a value each), so
@@ -854,16 +1047,22 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse>
             Event::DocumentStart(_) => {
                 builder = Builder::new(limits.max_nodes);
                 doc_start = pos;
+                index += 1;
             }
             Event::DocumentEnd => {
                 let b = std::mem::replace(&mut builder, Builder::new(limits.max_nodes));
-                if let Some(value) = b.root
+                // A split List's items were handed over: the List itself is not.
+                if b.split.is_none()
+                    && let Some(value) = b.root
                     && !value.is_null()
                 {
-                    docs.push(SourceDocument {
-                        value,
-                        start: doc_start,
-                        positions: b.positions,
+                    each(Piece {
+                        document: SourceDocument {
+                            value,
+                            start: doc_start,
+                            positions: b.positions,
+                        },
+                        item: None,
                     });
                 }
             }
@@ -888,13 +1087,32 @@ fn parse_once(text: &str, limits: &Limits) -> Result<Vec<SourceDocument>, Parse>
                 }
                 weight.add(VALUE_COST, pos)?;
                 let seq = matches!(event, Event::SequenceStart(..));
+                if seq
+                    && lists == Lists::Items
+                    && let Some(kind) = builder.at_top_level_items()
+                {
+                    let list = match kind {
+                        Some(kind) => kind.ends_with("List"),
+                        None => kinds
+                            .get_or_insert_with(|| top_level_kinds(text))
+                            .get(index.saturating_sub(1))
+                            .and_then(Option::as_deref)
+                            .is_some_and(|k| k.ends_with("List")),
+                    };
+                    if list {
+                        builder.split_next();
+                    }
+                }
                 builder.start(seq, anchor, pos)?;
             }
             Event::SequenceEnd | Event::MappingEnd => builder.end(pos)?,
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
+        for piece in builder.done.drain(..) {
+            each(piece);
+        }
     }
-    Ok(docs)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1106,5 +1324,127 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// Every piece [`read_documents`] hands over.
+    fn pieces(text: &str, lists: Lists) -> Result<Vec<Piece>, SyntaxError> {
+        let mut out = Vec::new();
+        read_documents(text, &Limits::default(), lists, &mut |p| out.push(p))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_list_is_handed_over_item_by_item_with_positions_under_its_path() {
+        // As `kubectl get -o yaml` writes it: `items` before `kind`.
+        let text = "apiVersion: v1\nitems:\n- kind: Worker\n  metadata: {name: a}\n- kind: Worker\n  metadata:\n    name: b\nkind: List\nmetadata: {resourceVersion: \"\"}\n---\nkind: Stack\nspec: {x: 1}\n";
+        let got = pieces(text, Lists::Items).unwrap();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0].item, Some(0));
+        assert_eq!(
+            got[0].document.value,
+            json!({"kind": "Worker", "metadata": {"name": "a"}})
+        );
+        assert_eq!(got[0].document.start, Position { line: 3, col: 3 });
+        assert_eq!(got[1].item, Some(1));
+        assert_eq!(
+            got[1].document.position("items[1].metadata.name"),
+            Position { line: 7, col: 5 }
+        );
+        // An item holds its own positions only.
+        assert_eq!(got[1].document.exact_position("items[0].metadata"), None);
+        assert_eq!(got[2].item, None);
+        assert_eq!(
+            got[2].document.value,
+            json!({"kind": "Stack", "spec": {"x": 1}})
+        );
+        assert_eq!(
+            got[2].document.position("spec.x"),
+            Position { line: 12, col: 8 }
+        );
+        // Whole, the List is one document, as parse_documents reads it.
+        let whole = pieces(text, Lists::Whole).unwrap();
+        assert_eq!(whole.len(), 2);
+        assert_eq!(whole[0].document.value["items"][1]["metadata"]["name"], "b");
+        assert_eq!(
+            whole[0].document.position("items[1].metadata.name"),
+            got[1].document.position("items[1].metadata.name")
+        );
+    }
+
+    #[test]
+    fn only_a_list_kind_is_split_wherever_its_kind_is_written() {
+        for (text, split) in [
+            ("kind: WorkerList\nitems: [{a: 1}, {b: 2}]\n", true),
+            ("items: [{a: 1}, {b: 2}]\nkind: List\n", true),
+            (
+                "{\"items\": [{\"a\": 1}, {\"b\": 2}], \"kind\": \"List\"}",
+                true,
+            ),
+            // Not a List: a document that happens to have items.
+            ("kind: Thing\nitems: [{a: 1}, {b: 2}]\n", false),
+            ("items: [{a: 1}, {b: 2}]\nkind: Thing\n", false),
+            ("items: [{a: 1}, {b: 2}]\n", false),
+            // A nested `items` or `kind` is not the document's.
+            ("spec: {kind: List}\nitems: [{a: 1}, {b: 2}]\n", false),
+            ("a: {items: [{a: 1}, {b: 2}]}\nkind: List\n", false),
+        ] {
+            let got = pieces(text, Lists::Items).unwrap();
+            let want = pieces(text, Lists::Whole).unwrap();
+            if split {
+                assert_eq!(got.len(), 2, "{text}: {got:?}");
+                assert_eq!(got[1].document.value, json!({"b": 2}), "{text}");
+                assert_eq!(got[1].item, Some(1), "{text}");
+            } else {
+                assert_eq!(got, want, "{text}");
+            }
+        }
+        // An empty List hands over nothing, as its items are nothing.
+        assert!(
+            pieces("kind: List\nitems: []\n", Lists::Items)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_after_some_documents_keeps_them_handed_over_and_its_position() {
+        let mut got = Vec::new();
+        let e = read_documents(
+            "a: 1\n---\nkind: List\nitems:\n- x: 1\n- x: [2\n",
+            &Limits::default(),
+            Lists::Items,
+            &mut |p| got.push(p.document.value),
+        )
+        .unwrap_err();
+        assert_eq!(got, vec![json!({"a": 1}), json!({"x": 1})]);
+        assert_eq!(e.position.line, 7, "{e}");
+    }
+
+    #[test]
+    fn a_reindented_text_hands_over_no_piece_twice() {
+        let text = "a: 1\n---\nkind: List\nitems:\n- k: \"one\ntwo\"\n- k: 2\n";
+        let got = pieces(text, Lists::Items).unwrap();
+        let values: Vec<_> = got.iter().map(|p| p.document.value.clone()).collect();
+        assert_eq!(
+            values,
+            vec![json!({"a": 1}), json!({"k": "one two"}), json!({"k": 2})]
+        );
+        assert_eq!(got[2].document.start.line, 7);
+    }
+
+    #[test]
+    fn each_item_of_a_list_is_held_to_the_limit_of_values_alone() {
+        let limits = Limits {
+            max_nodes: 10,
+            ..Limits::default()
+        };
+        let items: String = (0..20).map(|i| format!("- {{a: {i}, b: {i}}}\n")).collect();
+        let text = format!("kind: List\nitems:\n{items}");
+        let mut n = 0;
+        read_documents(&text, &limits, Lists::Items, &mut |_| n += 1).unwrap();
+        assert_eq!(n, 20);
+        // Whole, it is one document of more than 10 values.
+        let e = parse_documents_with(&text, &limits).unwrap_err();
+        assert!(e.limit, "{e}");
     }
 }

@@ -1,0 +1,308 @@
+//! Pods that escaped admission ([`stackhook_core::escape`]): the controller watches
+//! the labelled pods of the namespaces it manages (metadata only, nothing kept but the
+//! escaped pods' names), and reports each escaped pod once: the
+//! `stackhook_escaped_pods` metrics, a Warning Event on the pod and on its workload,
+//! and the workload's `PodsInjected` condition (written by its reconcile, which a
+//! change here wakes). With `--delete-escaped-pods` a pod that has an owner to recreate
+//! it (a ReplicaSet, a Job) is deleted, so that it comes back through admission.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DeleteParams, ListParams, Preconditions};
+use kube::core::PartialObjectMeta;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, ResourceExt};
+use stackhook_core::Catalog as _;
+use stackhook_core::catalog::{Dependents, WorkloadKey};
+use stackhook_core::escape::{self, Escape};
+use stackhook_core::model::{API_VERSION, Workload};
+use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+
+use super::{Context, Touched};
+use crate::server::metrics::ReasonLabels;
+
+/// The escaped pods found, per workload (pod name → why). Bounded by the escaped pods
+/// that exist: a pod is forgotten when it goes, is found admitted, or a re-list does
+/// not return it.
+#[derive(Debug, Default)]
+pub struct Escapes(Mutex<HashMap<WorkloadKey, BTreeMap<String, Escape>>>);
+
+impl Escapes {
+    /// The escaped pods of a workload.
+    pub fn of(&self, key: &WorkloadKey) -> BTreeMap<String, Escape> {
+        self.lock().get(key).cloned().unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<WorkloadKey, BTreeMap<String, Escape>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records what `pod` is now; the previous finding, if it changed (`Some(None)`:
+    /// it was not escaped), or `None` when nothing changed.
+    fn record(&self, key: &WorkloadKey, pod: &str, now: Option<&Escape>) -> Option<Option<Escape>> {
+        let mut map = self.lock();
+        let before = map.get(key).and_then(|m| m.get(pod)).cloned();
+        if before.as_ref() == now {
+            return None;
+        }
+        match now {
+            Some(e) => {
+                map.entry(key.clone())
+                    .or_default()
+                    .insert(pod.to_owned(), e.clone());
+            }
+            None => {
+                if let Some(m) = map.get_mut(key) {
+                    m.remove(pod);
+                    if m.is_empty() {
+                        map.remove(key);
+                    }
+                }
+            }
+        }
+        Some(before)
+    }
+
+    /// The pods recorded in `namespace`, with their workloads.
+    fn in_namespace(&self, namespace: &str) -> Vec<(WorkloadKey, String)> {
+        self.lock()
+            .iter()
+            .filter(|(k, _)| k.namespace == namespace)
+            .flat_map(|(k, m)| m.keys().map(|p| (k.clone(), p.clone())))
+            .collect()
+    }
+}
+
+/// Watches the labelled pods of the managed namespaces until the stream ends (it
+/// does not: errors are retried with backoff).
+pub async fn watch(ctx: Arc<Context>, touched: Touched) {
+    let client = ctx.client.clone();
+    let config = watcher::Config::default().labels(WORKLOAD_LABEL);
+    // Metadata only: labels and annotations are all the decision reads.
+    let apis: Vec<(Option<String>, Api<PartialObjectMeta<Pod>>)> = match &ctx.namespaces.only {
+        Some(only) => only
+            .iter()
+            .filter(|n| ctx.namespaces.manages(n))
+            .map(|n| (Some(n.clone()), Api::namespaced(client.clone(), n)))
+            .collect(),
+        None => vec![(None, Api::all(client))],
+    };
+    let watches = apis.into_iter().map(|(namespace, api)| {
+        let ctx = Arc::clone(&ctx);
+        let touched = touched.clone();
+        let config = config.clone();
+        async move {
+            let mut relisted: Option<HashSet<(String, String)>> = None;
+            let mut events = std::pin::pin!(watcher(api, config).default_backoff());
+            while let Some(event) = events.next().await {
+                let event = match event {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(namespace = ?namespace, error = %e, "watching pods");
+                        continue;
+                    }
+                };
+                match event {
+                    watcher::Event::Init => relisted = Some(HashSet::new()),
+                    watcher::Event::InitApply(pod) => {
+                        if let Some(seen) = relisted.as_mut() {
+                            seen.insert((pod.namespace().unwrap_or_default(), pod.name_any()));
+                        }
+                        check(&ctx, &touched, &pod.metadata).await;
+                    }
+                    watcher::Event::InitDone => {
+                        // Pods deleted while the watch was down are forgotten.
+                        if let (Some(seen), Some(ns)) = (relisted.take(), namespace.as_deref()) {
+                            for (key, pod) in ctx.escapes.in_namespace(ns) {
+                                if !seen.contains(&(ns.to_owned(), pod.clone())) {
+                                    forget(&ctx, &touched, &key, &pod);
+                                }
+                            }
+                        }
+                    }
+                    watcher::Event::Apply(pod) => check(&ctx, &touched, &pod.metadata).await,
+                    watcher::Event::Delete(pod) => {
+                        if let Some((kind, name)) = escape::workload_of(&pod.metadata) {
+                            let key = WorkloadKey {
+                                namespace: pod.namespace().unwrap_or_default(),
+                                kind,
+                                name: name.to_owned(),
+                            };
+                            forget(&ctx, &touched, &key, &pod.name_any());
+                        }
+                    }
+                }
+            }
+        }
+    });
+    futures::future::join_all(watches).await;
+}
+
+/// Forgets a pod that went; its workload's condition is written again.
+fn forget(ctx: &Context, touched: &Touched, key: &WorkloadKey, pod: &str) {
+    if let Some(Some(before)) = ctx.escapes.record(key, pod, None) {
+        ctx.metrics
+            .escaped_pods
+            .get_or_create(&ReasonLabels {
+                reason: before.label(),
+            })
+            .dec();
+        let _ = touched.send(Arc::new(Dependents::Some(vec![key.clone()])));
+    }
+}
+
+/// The Stamps whose ConfigMaps the workload keeps (their `stackhook.io/stamp` labels).
+async fn kept_stamps(ctx: &Context, w: &Workload) -> Result<Vec<String>, kube::Error> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), w.namespace());
+    let selector = format!(
+        "{WORKLOAD_LABEL}={},{WORKLOAD_KIND_LABEL}={}",
+        w.name(),
+        w.kind().kind()
+    );
+    let listed = api
+        .list_metadata(&ListParams::default().labels(&selector))
+        .await?;
+    Ok(listed
+        .items
+        .iter()
+        .filter_map(|c| c.labels().get(STAMP_LABEL).cloned())
+        .collect())
+}
+
+/// Decides about one pod and reports what changed.
+async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
+    let namespace = pod.namespace.clone().unwrap_or_default();
+    let pod_name = pod.name.clone().unwrap_or_default();
+    if !ctx.namespaces.manages(&namespace) {
+        return;
+    }
+    let Some((kind, name)) = escape::workload_of(pod) else {
+        return;
+    };
+    let key = WorkloadKey {
+        namespace: namespace.clone(),
+        kind,
+        name: name.to_owned(),
+    };
+    let Some(workload) = ctx.catalog.load().catalog.workload(&namespace, kind, name) else {
+        // The webhook denies a pod naming no workload; nothing here to report it on.
+        tracing::debug!(pod = %format!("{namespace}/{pod_name}"), workload = %key, "a labelled pod of no known workload");
+        return;
+    };
+    let mut found = escape::escaped(pod, &workload, &[]);
+    if matches!(found, Some(Escape::StaleStamp { .. })) {
+        // Only then are the kept Stamps needed (a rollout in progress keeps the old).
+        match kept_stamps(ctx, &workload).await {
+            Ok(kept) => {
+                let kept: Vec<&str> = kept.iter().map(String::as_str).collect();
+                found = escape::escaped(pod, &workload, &kept);
+            }
+            Err(e) => {
+                tracing::warn!(workload = %key, error = %e, "cannot list the ConfigMaps to see which Stamps are kept");
+                return;
+            }
+        }
+    }
+    let Some(before) = ctx.escapes.record(&key, &pod_name, found.as_ref()) else {
+        return;
+    };
+    let gauge = |e: &Escape| {
+        ctx.metrics
+            .escaped_pods
+            .get_or_create(&ReasonLabels { reason: e.label() })
+    };
+    if let Some(before) = &before {
+        gauge(before).dec();
+    }
+    let _ = touched.send(Arc::new(Dependents::Some(vec![key.clone()])));
+    let Some(escape) = found else {
+        return;
+    };
+    gauge(&escape).inc();
+    ctx.metrics
+        .escaped_pods_found
+        .get_or_create(&ReasonLabels {
+            reason: escape.label(),
+        })
+        .inc();
+    let owned = pod
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true));
+    let action = match (ctx.delete_escaped, owned) {
+        (false, _) => String::new(),
+        (true, true) => "; deleted, so that its owner recreates it through admission".into(),
+        (true, false) => "; not deleted: it has no owner to recreate it".into(),
+    };
+    let what = escape.describe();
+    tracing::warn!(pod = %format!("{namespace}/{pod_name}"), workload = %key, reason = escape.reason(), "{what}{action}");
+    let pod_ref = ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: Some(pod_name.clone()),
+        namespace: Some(namespace.clone()),
+        uid: pod.uid.clone(),
+        ..Default::default()
+    };
+    let workload_ref = ObjectReference {
+        api_version: Some(API_VERSION.into()),
+        kind: Some(workload.kind().kind().into()),
+        name: Some(workload.name().into()),
+        namespace: Some(namespace.clone()),
+        uid: workload.meta().uid.clone(),
+        ..Default::default()
+    };
+    // The workload's Event names the pod as its related object: Events of one
+    // reason on one object are otherwise counted as a series of the first one, whose
+    // note would then name the first pod only.
+    for (reference, reason, note, related) in [
+        (
+            &pod_ref,
+            escape.reason(),
+            format!("escaped admission: {what}{action}"),
+            None,
+        ),
+        (
+            &workload_ref,
+            "PodEscaped",
+            format!("Pod {pod_name} escaped admission: {what}{action}"),
+            Some(pod_ref.clone()),
+        ),
+    ] {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: reason.into(),
+            note: Some(note),
+            action: "Admission".into(),
+            secondary: related,
+        };
+        // An Event that cannot be written does not stop the report.
+        if let Err(e) = ctx.recorder.publish(&event, reference).await {
+            tracing::warn!(pod = %pod_name, error = %e, "cannot publish an event");
+        }
+    }
+    if ctx.delete_escaped && owned {
+        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
+        // The pod seen, not another of the same name made since.
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: pod.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match api.delete(&pod_name, &params).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+            Err(e) => {
+                tracing::warn!(pod = %format!("{namespace}/{pod_name}"), error = %e, "cannot delete an escaped pod");
+            }
+        }
+    }
+}
