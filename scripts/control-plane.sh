@@ -17,6 +17,11 @@
 # $STACKHOOK_CACHE/control-plane/<versions>/bin (default ~/.cache/stackhook): a second
 # build with the same versions is a no-op. No kubelet and no scheduler: Pods stay
 # Pending, which is all admission needs.
+#
+# kube-apiserver routes calls to a Service's webhook to an endpoint of its
+# EndpointSlices (--enable-aggregator-routing), not to the Service's ClusterIP (no
+# kube-proxy here): with EndpointSlices of their own, tests put local webhook replicas
+# behind the chart's Service (tests/e2e/replicas.rs).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
@@ -206,6 +211,7 @@ start_apiserver() {
         --service-cluster-ip-range=10.96.0.0/16 \
         --allow-privileged=true \
         --endpoint-reconciler-type=none \
+        --enable-aggregator-routing=true \
         --profiling=false \
         >"$dir/logs/kube-apiserver.log" 2>&1 &
     echo $! > "$dir/kube-apiserver.pid"

@@ -8,5 +8,6 @@ mod dry_run;
 mod harness;
 mod pods;
 mod rbac;
+mod replicas;
 mod restart;
 mod tenant;
