@@ -8,6 +8,8 @@
 #   scripts/control-plane.sh down DIR    stops what `up DIR` started
 #   scripts/control-plane.sh restart-apiserver DIR
 #                                        stops kube-apiserver and starts it again
+#   scripts/control-plane.sh stop-apiserver DIR / start-apiserver DIR
+#                                        the same in two steps (an outage of a test's choosing)
 #   scripts/control-plane.sh bin         prints the binaries' folder (builds nothing)
 #
 # What it builds: kube-apiserver, kube-controller-manager and kubectl from
@@ -314,5 +316,13 @@ case "${1:-}" in
         stop_pid "$dir/kube-apiserver.pid"
         start_apiserver "$dir"
         ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    stop-apiserver)
+        dir="$(cd "${2:?usage: $0 stop-apiserver DIR}" && pwd)"
+        stop_pid "$dir/kube-apiserver.pid"
+        ;;
+    start-apiserver)
+        dir="$(cd "${2:?usage: $0 start-apiserver DIR}" && pwd)"
+        start_apiserver "$dir"
+        ;;
+    *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -74,6 +74,9 @@ pub struct ServeConfig {
     pub shutdown_grace: Duration,
     /// How long the listener keeps accepting after SIGTERM (not ready meanwhile).
     pub shutdown_delay: Duration,
+    /// With `kube`: how long a watch may fail before reviews are denied and the
+    /// process is not ready (`None`: no bound).
+    pub catalog_staleness_bound: Option<Duration>,
     /// The projector image injected into pods.
     pub projector_image: Option<String>,
     /// Read the catalog from the cluster's watches instead of files.
@@ -159,6 +162,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 
     // The catalog loads after the listeners are up, so /readyz can say "not yet".
     let cluster = if config.kube {
+        catalog.set_staleness_bound(config.catalog_staleness_bound);
         // The controller in this process reads the watches' stores; without it the
         // catalog keeps the objects packed and holds the only copy.
         let keep_stores = config.controller.is_some();
