@@ -7,7 +7,13 @@ One run, on a control plane of its own (scripts/control-plane.sh up), for each c
              injection (env vars, the config volume and mount, the init container)
   webhook    stackhook's webhooks (helm install of charts/stackhook, the webhook a
              local release build serving with the chart's certificate and service
-             account token)
+             account token), called at https://localhost:PORT (`webhook.url`): the
+             API server speaks HTTP/2 to a loopback URL
+  webhook-2  the same behind the chart's Service with two replicas, as in a cluster:
+             each replica listens on this machine's address (not loopback, which an
+             EndpointSlice refuses), one EndpointSlice per replica, and kube-apiserver
+             (--enable-aggregator-routing, scripts/control-plane.sh) picks a ready
+             endpoint per call; the API server speaks HTTP/1.1 to a Service
 For each body (the 5 KB and 20 KB pods of BENCHMARKS.md's load run, labelled for the
 example Service) it measures pod CREATEs at a fixed rate and in a closed loop, from a
 client on loopback with the admin's certificate, and prints one JSON line per case:
@@ -15,10 +21,12 @@ client on loopback with the admin's certificate, and prints one JSON line per ca
  "admission_ms" (the API server's own mean of its mutating admission step, from
  apiserver_admission_step_admission_duration_seconds), and in the webhook case
  "webhook_call_ms" (its mean of our webhook's calls,
- apiserver_admission_webhook_admission_duration_seconds) and
- "webhook_cpu_us_per_review" (stackhook's CPU time per review)}.
+ apiserver_admission_webhook_admission_duration_seconds),
+ "webhook_cpu_us_per_review" (stackhook's CPU time per review, all replicas) and
+ "webhook_idle_cpu_us_per_s" (its CPU per second with no review, measured before the
+ run: the watches and the runtime; at 20 reviews/s a part of the first figure)}.
 
-usage: bench-apiserver.py BIN_DIR STACKHOOK_BINARY [SECONDS]
+usage: bench-apiserver.py BIN_DIR STACKHOOK_BINARY [SECONDS] [CASE,…]
 """
 
 import concurrent.futures
@@ -220,14 +228,26 @@ def reviews_served(probe):
 
 
 def measure(cp, case, bodies, seconds, webhook=None):
+    """`webhook`: the (pid, probe port) of each replica, or None."""
+    def cpu():
+        return sum(cpu_us(pid) for pid, _ in webhook)
+
+    def served():
+        return sum(reviews_served(probe) for _, probe in webhook)
+
     for label, body in bodies.items():
         run_load(cp, body, "closed", 2)  # warm-up: connections, caches
         for mode in ("rate", "closed"):
             cp.kubectl("delete", "pods", "--all", "-n", NS, "--wait=false")
+            idle = None
+            if webhook:
+                c0 = cpu()
+                time.sleep(3)
+                idle = round((cpu() - c0) / 3, 1)
             metrics = cp.metrics()
             before, webhook_before = admission_seconds(metrics), webhook_seconds(metrics)
-            cpu0 = cpu_us(webhook[0]) if webhook else None
-            served0 = reviews_served(webhook[1]) if webhook else None
+            cpu0 = cpu() if webhook else None
+            served0 = served() if webhook else None
             latencies, errors = run_load(cp, body, mode, seconds)
             metrics = cp.metrics()
             after, webhook_after = admission_seconds(metrics), webhook_seconds(metrics)
@@ -242,16 +262,47 @@ def measure(cp, case, bodies, seconds, webhook=None):
             }
             if webhook:
                 line["webhook_call_ms"] = mean_ms(webhook_before, webhook_after)
-                served = reviews_served(webhook[1]) - served0
-                line["webhook_cpu_us_per_review"] = round((cpu_us(webhook[0]) - cpu0) / served, 1) if served else None
+                n = served() - served0
+                line["webhook_cpu_us_per_review"] = round((cpu() - cpu0) / n, 1) if n else None
+                line["webhook_idle_cpu_us_per_s"] = idle
             if errors:
                 line["first_error"] = errors[0].decode(errors="replace") if isinstance(errors[0], bytes) else str(errors[0])
             print(json.dumps(line), flush=True)
 
 
+def node_ip():
+    """This machine's address on its default route (no packet is sent)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("192.0.2.254", 9))
+    ip = s.getsockname()[0]
+    s.close()
+    if ip.startswith("127."):
+        sys.exit("bench-apiserver: webhook-2 needs an address that is not loopback")
+    return ip
+
+
+def helm_install(cp, work, sets):
+    helm_home = work / "helm"
+    args = [str(cp.bins / "helm"), "--kubeconfig", cp.kubeconfig, "upgrade", "--install", "stackhook",
+            str(ROOT / "charts/stackhook"), "-n", "stackhook-system", "--create-namespace",
+            # Else an upgrade with no --set keeps the last release's values (webhook.url).
+            "--reset-values"]
+    for v in sets:
+        args += ["--set", v]
+    subprocess.run(args, check=True, capture_output=True,
+                   env={**os.environ, "HELM_CACHE_HOME": str(helm_home / "c"),
+                        "HELM_CONFIG_HOME": str(helm_home / "f"), "HELM_DATA_HOME": str(helm_home / "d")})
+
+
+CASES = ("none", "policy", "webhook", "webhook-2")
+
+
 def main():
     bins, stackhook = sys.argv[1], sys.argv[2]
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 10
+    cases = set(sys.argv[4].split(",")) if len(sys.argv) > 4 else set(CASES)
+    if cases - set(CASES):
+        sys.exit(f"bench-apiserver: unknown case(s) {sorted(cases - set(CASES))}; the cases are {', '.join(CASES)}")
     work = pathlib.Path(tempfile.mkdtemp(prefix="stackhook-bench-apiserver."))
     cp = ControlPlane(bins, work / "cp")
     procs = []
@@ -260,7 +311,8 @@ def main():
         bodies = pod_bodies()
 
         # (a) no admission step for pods.
-        measure(cp, "none", bodies, seconds)
+        if "none" in cases:
+            measure(cp, "none", bodies, seconds)
 
         # (c) the in-tree MutatingAdmissionPolicy: the static part of the injection. (An
         # ApplyConfiguration may not set atomic lists, so the init container has no args:
@@ -296,21 +348,18 @@ Object{
         binding = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
                    "metadata": {"name": "bench-static-injection"},
                    "spec": {"policyName": "bench-static-injection"}}
-        cp.apply([policy, binding])
-        time.sleep(3)  # the policy is picked up asynchronously
-        measure(cp, "policy", bodies, seconds)
-        cp.kubectl("delete", "mutatingadmissionpolicybinding,mutatingadmissionpolicy", "bench-static-injection")
-        time.sleep(3)
+        if "policy" in cases:
+            cp.apply([policy, binding])
+            time.sleep(3)  # the policy is picked up asynchronously
+            measure(cp, "policy", bodies, seconds)
+            cp.kubectl("delete", "mutatingadmissionpolicybinding,mutatingadmissionpolicy", "bench-static-injection")
+            time.sleep(3)
 
-        # (b) stackhook's webhooks, installed by the chart.
+        # (b) stackhook's webhooks, installed by the chart, at a loopback URL.
+        if not cases & {"webhook", "webhook-2"}:
+            return
         port = free_port()
-        helm_home = work / "helm"
-        subprocess.run([str(cp.bins / "helm"), "--kubeconfig", cp.kubeconfig, "install", "stackhook",
-                        str(ROOT / "charts/stackhook"), "-n", "stackhook-system", "--create-namespace",
-                        "--set", f"webhook.url=https://localhost:{port}"],
-                       check=True, capture_output=True,
-                       env={**os.environ, "HELM_CACHE_HOME": str(helm_home / "c"),
-                            "HELM_CONFIG_HOME": str(helm_home / "f"), "HELM_DATA_HOME": str(helm_home / "d")})
+        helm_install(cp, work, [f"webhook.url=https://localhost:{port}"])
         secret = json.loads(cp.kubectl("get", "secret", "stackhook-tls", "-n", "stackhook-system", "-o", "json"))
         import base64
         for key in ("tls.crt", "tls.key"):
@@ -323,28 +372,56 @@ Object{
                                                    "certificate-authority": str(cp.dir / "pki/ca.crt")}}],
             "users": [{"name": "u", "user": {"token": token}}],
             "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-        probe = free_port()
-        log = open(work / "stackhook.log", "w")
-        proc = subprocess.Popen([stackhook, "serve", "--kube", "--listen", f"127.0.0.1:{port}",
-                                 "--probe-listen", f"127.0.0.1:{probe}", "--tls-cert", str(work / "tls.crt"),
-                                 "--tls-key", str(work / "tls.key"), "--release-namespace", "stackhook-system"],
-                                env={**os.environ, "KUBECONFIG": str(kc)}, stdout=log, stderr=log)
-        procs.append(proc)
-        for _ in range(200):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", probe, timeout=1)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.1)
+
+        def start(name, listen):
+            probe = free_port()
+            log = open(work / f"{name}.log", "w")
+            proc = subprocess.Popen([stackhook, "serve", "--kube", "--listen", listen,
+                                     "--probe-listen", f"127.0.0.1:{probe}", "--tls-cert", str(work / "tls.crt"),
+                                     "--tls-key", str(work / "tls.key"), "--release-namespace", "stackhook-system"],
+                                    env={**os.environ, "KUBECONFIG": str(kc)}, stdout=log, stderr=log)
+            procs.append(proc)
+            for _ in range(200):
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", probe, timeout=1)
+                    c.request("GET", "/readyz")
+                    if c.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            return proc, probe
+
+        proc, probe = start("stackhook", f"127.0.0.1:{port}")
         objects = []
         for f in ("stack-benthos.yaml", "stack-flare.yaml", "depots.yaml", "workloads.yaml"):
             objects += documents(f"examples/catalog/{f}", NS)
         cp.apply(objects)
         time.sleep(2)
-        measure(cp, "webhook", bodies, seconds, webhook=(proc.pid, probe))
+        if "webhook" in cases:
+            measure(cp, "webhook", bodies, seconds, webhook=[(proc.pid, probe)])
+        proc.terminate()
+        proc.wait()
+
+        # (d) two replicas behind the chart's Service: the chart without webhook.url,
+        # an EndpointSlice per replica on this machine's address.
+        if "webhook-2" in cases:
+            helm_install(cp, work, [])
+            ip = node_ip()
+            replicas = []
+            for i in range(2):
+                rport = free_port()
+                replicas.append(start(f"stackhook-{i}", f"{ip}:{rport}"))
+                cp.apply([{
+                    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                    "metadata": {"name": f"stackhook-replica-{i}", "namespace": "stackhook-system",
+                                 "labels": {"kubernetes.io/service-name": "stackhook",
+                                            "endpointslice.kubernetes.io/managed-by": "bench-apiserver"}},
+                    "addressType": "IPv4",
+                    "ports": [{"name": "https", "port": rport, "protocol": "TCP"}],
+                    "endpoints": [{"addresses": [ip], "conditions": {"ready": True}}]}])
+            time.sleep(2)
+            measure(cp, "webhook-2", bodies, seconds, webhook=[(p.pid, pr) for p, pr in replicas])
     finally:
         for p in procs:
             p.terminate()

@@ -8,6 +8,8 @@
 #   scripts/control-plane.sh down DIR    stops what `up DIR` started
 #   scripts/control-plane.sh restart-apiserver DIR
 #                                        stops kube-apiserver and starts it again
+#   scripts/control-plane.sh stop-apiserver DIR / start-apiserver DIR
+#                                        the same in two steps (an outage of a test's choosing)
 #   scripts/control-plane.sh bin         prints the binaries' folder (builds nothing)
 #
 # What it builds: kube-apiserver, kube-controller-manager and kubectl from
@@ -17,6 +19,11 @@
 # $STACKHOOK_CACHE/control-plane/<versions>/bin (default ~/.cache/stackhook): a second
 # build with the same versions is a no-op. No kubelet and no scheduler: Pods stay
 # Pending, which is all admission needs.
+#
+# kube-apiserver routes calls to a Service's webhook to an endpoint of its
+# EndpointSlices (--enable-aggregator-routing), not to the Service's ClusterIP (no
+# kube-proxy here): with EndpointSlices of their own, tests put local webhook replicas
+# behind the chart's Service (tests/e2e/replicas.rs).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
@@ -206,6 +213,7 @@ start_apiserver() {
         --service-cluster-ip-range=10.96.0.0/16 \
         --allow-privileged=true \
         --endpoint-reconciler-type=none \
+        --enable-aggregator-routing=true \
         --profiling=false \
         >"$dir/logs/kube-apiserver.log" 2>&1 &
     echo $! > "$dir/kube-apiserver.pid"
@@ -308,5 +316,13 @@ case "${1:-}" in
         stop_pid "$dir/kube-apiserver.pid"
         start_apiserver "$dir"
         ;;
-    *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    stop-apiserver)
+        dir="$(cd "${2:?usage: $0 stop-apiserver DIR}" && pwd)"
+        stop_pid "$dir/kube-apiserver.pid"
+        ;;
+    start-apiserver)
+        dir="$(cd "${2:?usage: $0 start-apiserver DIR}" && pwd)"
+        start_apiserver "$dir"
+        ;;
+    *) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -68,6 +68,18 @@ pub struct ServeArgs {
     /// A connection without traffic this long is closed.
     #[arg(long, default_value = "90s", value_parser = parse_duration)]
     idle_timeout: Duration,
+    /// With the catalog from the cluster: once a watch has been failing this long
+    /// (the API server unreachable or restarting), reviews are denied saying so and
+    /// /readyz fails, until the watch has listed again; `0s`: no bound.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, env = "STACKHOOK_CATALOG_STALENESS_BOUND")]
+    catalog_staleness_bound: Duration,
+    /// After SIGTERM, keep accepting and answering reviews this long (with /readyz
+    /// saying "shutting down") before closing the listener: the API server routes a
+    /// call to an endpoint until it sees it not ready, and never retries a call whose
+    /// connection is refused. Set it above the time an EndpointSlice change takes to
+    /// reach the API server (the chart sets 5s).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    shutdown_delay: Duration,
     /// Most admission connections open at once (more wait to be accepted).
     #[arg(long, default_value_t = 1024, env = "STACKHOOK_MAX_CONNECTIONS")]
     max_connections: usize,
@@ -235,6 +247,8 @@ impl ServeArgs {
             tls_handshake_timeout,
             header_read_timeout,
             idle_timeout,
+            shutdown_delay,
+            catalog_staleness_bound,
             max_connections,
             max_concurrent_streams,
             max_requests_in_flight,
@@ -283,6 +297,9 @@ impl ServeArgs {
             },
             reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
+            shutdown_delay: *shutdown_delay,
+            catalog_staleness_bound: (!catalog_staleness_bound.is_zero())
+                .then_some(*catalog_staleness_bound),
             projector_image: projector_image.clone(),
             kube,
             release_namespace: cluster.release_namespace(),

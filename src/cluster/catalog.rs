@@ -247,9 +247,10 @@ fn reflect<K: Watched>(
     config: watcher::Config,
     tx: mpsc::Sender<Update>,
     keep: bool,
+    state: Arc<CatalogState>,
 ) -> (Option<Store<K>>, futures::future::BoxFuture<'static, ()>) {
     let kind = K::kind(&()).into_owned();
-    let watch = watcher(api, config)
+    let watch = relisting_watcher(api, config)
         .default_backoff()
         // Managed fields are most of an object's size and nothing here reads them.
         .modify(|o| o.managed_fields_mut().clear());
@@ -278,11 +279,18 @@ fn reflect<K: Watched>(
                     Update::Changes(K::removal(&o).into_iter().collect())
                 }
                 (Ok(watcher::Event::Init), None) => Update::Relisting(K::KIND),
-                (Ok(watcher::Event::InitDone), _) => Update::Listed(K::KIND),
+                (Ok(watcher::Event::InitDone), _) => {
+                    // Listed (again): the catalog is current for this kind, once the
+                    // update below is applied; a decision made before it was made on
+                    // the catalog of the last list, within the staleness bound.
+                    state.source_up(&kind);
+                    Update::Listed(K::KIND)
+                }
                 // With a store, the list is read from it when it ends.
                 (Ok(watcher::Event::Init | watcher::Event::InitApply(_)), Some(_)) => continue,
                 (Err(e), _) => {
-                    tracing::warn!(kind = %kind, error = %e, "watch failed; retrying");
+                    state.source_down(&kind);
+                    tracing::warn!(kind = %kind, error = %e, "watch failed; listing again");
                     continue;
                 }
             };
@@ -292,6 +300,29 @@ fn reflect<K: Watched>(
         }
     };
     (reader, Box::pin(drive))
+}
+
+/// A watch that starts over with a fresh list after any error. kube's watcher
+/// resumes a broken watch from its last resourceVersion and says nothing when it is
+/// back; listing again ends in an `InitDone` that says the catalog holds what the
+/// cluster holds, which is what the staleness bound waits for (an API server restart
+/// costs one list per kind).
+fn relisting_watcher<K: Watched>(
+    api: Api<K>,
+    config: watcher::Config,
+) -> impl futures::Stream<Item = watcher::Result<watcher::Event<K>>> + Send + 'static {
+    let start = move || watcher(api.clone(), config.clone()).boxed();
+    let first = start();
+    futures::stream::unfold((first, start), |(mut inner, start)| async move {
+        match inner.next().await {
+            Some(Err(e)) => {
+                let fresh = start();
+                Some((Err(e), (fresh, start)))
+            }
+            Some(event) => Some((event, (inner, start))),
+            None => None,
+        }
+    })
 }
 
 /// An object's identity within its kind: (namespace, name).
@@ -444,36 +475,42 @@ pub fn start(
         config.clone(),
         tx.clone(),
         keep,
+        Arc::clone(&state),
     );
     let (depots, d2) = reflect(
         Api::<Depot>::all(client.clone()),
         config.clone(),
         tx.clone(),
         keep,
+        Arc::clone(&state),
     );
     let (workers, d3) = reflect(
         Api::<Worker>::all(client.clone()),
         config.clone(),
         tx.clone(),
         keep,
+        Arc::clone(&state),
     );
     let (services, d4) = reflect(
         Api::<Service>::all(client.clone()),
         config.clone(),
         tx.clone(),
         keep,
+        Arc::clone(&state),
     );
     let (workflows, d5) = reflect(
         Api::<Workflow>::all(client.clone()),
         config,
         tx.clone(),
         keep,
+        Arc::clone(&state),
     );
     let (configs, d6) = reflect(
         Api::<ConfigMap>::all(client),
         watcher::Config::default().fields(&format!("metadata.name={CONFIG_MAP_NAME}")),
         tx,
         keep,
+        Arc::clone(&state),
     );
     let stores = match (stacks, depots, workers, services, workflows, configs) {
         (

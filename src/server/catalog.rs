@@ -3,10 +3,11 @@
 //! file keeps the last good catalog. A reload keeps every entry that did not change
 //! (and the webhook's plans and patches for the workloads no change touched).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use stackhook_core::MemoryCatalog;
@@ -86,6 +87,38 @@ pub struct CatalogState {
     /// Compiled Stacks.
     pub cache: StackCache,
     ready: AtomicBool,
+    sources: Mutex<Sources>,
+}
+
+/// The catalog's sources that are failing (a watch of the cluster), each since when,
+/// and how long the catalog may go without them.
+#[derive(Debug, Default)]
+struct Sources {
+    down: BTreeMap<String, Instant>,
+    bound: Option<Duration>,
+}
+
+/// Why the catalog may be too old to decide on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// How long the oldest failing source has been failing.
+    pub age: Duration,
+    /// The staleness bound.
+    pub bound: Duration,
+    /// The failing sources, comma-separated.
+    pub sources: String,
+}
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the watch of {} has been failing for {} s, longer than the catalog's staleness bound of {} s",
+            self.sources,
+            self.age.as_secs(),
+            self.bound.as_secs()
+        )
+    }
 }
 
 impl CatalogState {
@@ -95,6 +128,7 @@ impl CatalogState {
             current: ArcSwap::from_pointee(Snapshot::new(MemoryCatalog::new())),
             cache: StackCache::new(),
             ready: AtomicBool::new(false),
+            sources: Mutex::new(Sources::default()),
         }
     }
 
@@ -120,7 +154,7 @@ impl CatalogState {
         metrics: &Metrics,
         change: impl FnOnce(&mut MemoryCatalog) -> T,
     ) -> (CatalogCounts, T) {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let current = self.current.load_full();
         // Persistent maps: the copy shares every entry until the change replaces it.
         let mut catalog = current.catalog.clone();
@@ -161,6 +195,48 @@ impl CatalogState {
     /// Whether a catalog has been loaded.
     pub fn ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    fn sources(&self) -> std::sync::MutexGuard<'_, Sources> {
+        // A panic while holding the lock leaves the map whole: keep using it.
+        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long the catalog may go without a source (`None`: no bound).
+    pub fn set_staleness_bound(&self, bound: Option<Duration>) {
+        self.sources().bound = bound;
+    }
+
+    /// `source` (a watch) is failing: the catalog may miss its changes from now on
+    /// (from its first failure, when it keeps failing).
+    pub fn source_down(&self, source: &str) {
+        self.sources()
+            .down
+            .entry(source.to_owned())
+            .or_insert_with(Instant::now);
+    }
+
+    /// `source` is back and the catalog holds what it holds (it has listed again).
+    pub fn source_up(&self, source: &str) {
+        self.sources().down.remove(source);
+    }
+
+    /// Whether the catalog may be older than its staleness bound: a source has been
+    /// failing longer than it.
+    pub fn stale(&self) -> Option<Stale> {
+        self.stale_at(Instant::now())
+    }
+
+    fn stale_at(&self, now: Instant) -> Option<Stale> {
+        let sources = self.sources();
+        let bound = sources.bound?;
+        let oldest = sources.down.values().min()?;
+        let age = now.saturating_duration_since(*oldest);
+        (age > bound).then(|| Stale {
+            age,
+            bound,
+            sources: sources.down.keys().cloned().collect::<Vec<_>>().join(", "),
+        })
     }
 }
 
@@ -324,7 +400,7 @@ pub async fn watch(
     files: FileCatalog,
     interval: Duration,
 ) {
-    let files = Arc::new(std::sync::Mutex::new(files));
+    let files = Arc::new(Mutex::new(files));
     loop {
         tokio::time::sleep(interval).await;
         let f = Arc::clone(&files);
@@ -423,6 +499,35 @@ mod tests {
             e,
             "both.yaml:8:1: a second stackhook-config for namespace \"team\"; the first, at both.yaml:1:1, applies (one per namespace)"
         );
+    }
+
+    #[test]
+    fn the_catalog_is_stale_once_a_source_has_failed_longer_than_the_bound() {
+        let state = CatalogState::new();
+        let start = Instant::now();
+        state.source_down("Worker");
+        // No bound: never stale.
+        assert_eq!(state.stale_at(start + Duration::from_secs(3600)), None);
+        state.set_staleness_bound(Some(Duration::from_secs(30)));
+        assert_eq!(state.stale_at(start), None);
+        // A second failure does not restart the first one's clock.
+        state.source_down("Stack");
+        state.source_down("Worker");
+        let stale = state
+            .stale_at(start + Duration::from_secs(31))
+            .expect("stale after the bound");
+        assert_eq!(stale.sources, "Stack, Worker");
+        assert!(stale.age >= Duration::from_secs(30));
+        assert!(
+            stale
+                .to_string()
+                .starts_with("the watch of Stack, Worker has been failing for "),
+            "{stale}"
+        );
+        // Both back (listed again): fresh.
+        state.source_up("Worker");
+        state.source_up("Stack");
+        assert_eq!(state.stale_at(start + Duration::from_secs(31)), None);
     }
 
     #[test]

@@ -155,6 +155,12 @@ pub fn probe_router(state: Arc<AppState>) -> Router {
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     if !state.catalog.ready() {
         (StatusCode::SERVICE_UNAVAILABLE, "catalog not loaded yet").into_response()
+    } else if let Some(stale) = state.catalog.stale() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: catalog: {stale}"),
+        )
+            .into_response()
     } else if let Some(problem) = state.components.problem() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -190,6 +196,17 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 /// deadline is the backstop.
 async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Response {
     let started = Instant::now();
+    // No decision on a catalog that may have missed changes for longer than allowed
+    // (a watch of the cluster failing): a denial saying so, as when undecided.
+    if let Some(stale) = state.catalog.stale() {
+        let why = Unanswered::Stale {
+            age: stale.age,
+            bound: stale.bound,
+            sources: stale.sources,
+        };
+        tracing::warn!(endpoint, reason = %why, "review not decided; answered with a denial");
+        return respond(&state, endpoint, started, unanswered(&body, &why), "stale");
+    }
     // A pod whose patch is kept (a Deployment's replicas, a rollout) is answered here,
     // in microseconds: handing it to the pool would cost more than deciding it. Small
     // bodies only, so no answer given here takes long.

@@ -3,7 +3,9 @@
 //! One TLS listener for `/validate` and `/mutate` (HTTP/1.1 and HTTP/2), one plain
 //! listener for probes and metrics, a catalog (files, reloaded on change, or the
 //! embedded examples), certificates from files (reloaded on change) or generated
-//! self-signed. SIGTERM stops accepting, lets in-flight requests finish, and exits 0.
+//! self-signed. SIGTERM makes `/readyz` fail, keeps serving for `--shutdown-delay`
+//! (until the API server has seen the endpoint not ready), then stops accepting, lets
+//! in-flight requests finish, and exits 0.
 //!
 //! Whatever one request does, the server stays responsive: decisions run on a bounded
 //! pool off the async runtime ([`decide`]), connections are bounded ([`conn`]), and the
@@ -70,6 +72,11 @@ pub struct ServeConfig {
     pub reload_interval: Duration,
     /// How long in-flight requests may take after SIGTERM.
     pub shutdown_grace: Duration,
+    /// How long the listener keeps accepting after SIGTERM (not ready meanwhile).
+    pub shutdown_delay: Duration,
+    /// With `kube`: how long a watch may fail before reviews are denied and the
+    /// process is not ready (`None`: no bound).
+    pub catalog_staleness_bound: Option<Duration>,
     /// The projector image injected into pods.
     pub projector_image: Option<String>,
     /// Read the catalog from the cluster's watches instead of files.
@@ -157,6 +164,7 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
 
     // The catalog loads after the listeners are up, so /readyz can say "not yet".
     let cluster = if config.kube {
+        catalog.set_staleness_bound(config.catalog_staleness_bound);
         // The controller in this process reads the watches' stores; without it the
         // catalog keeps the objects packed and holds the only copy.
         let keep_stores = config.controller.is_some();
@@ -207,11 +215,25 @@ pub async fn run(config: ServeConfig) -> anyhow::Result<()> {
     }
 
     let limits = config.limits;
+    let components = Arc::clone(&state.components);
     let router = http::admission_router(state, limits.max_requests_in_flight);
     let builder = conn::http_builder(&limits);
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let (stop_conns, stop_rx_conns) = tokio::sync::watch::channel(false);
-    let shutdown = shutdown_signal();
+    let shutdown = {
+        let delay = config.shutdown_delay;
+        async move {
+            shutdown_signal().await;
+            if !delay.is_zero() {
+                components.down("shutdown", "shutting down");
+                tracing::info!(
+                    delay = ?delay,
+                    "stopping: not ready; still serving until the endpoint is gone"
+                );
+                tokio::time::sleep(delay).await;
+            }
+        }
+    };
     tokio::pin!(shutdown);
     loop {
         // A permit per open connection: at the cap, new ones wait in the kernel's

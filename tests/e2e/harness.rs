@@ -106,6 +106,15 @@ impl Drop for PrivateCluster {
 /// Starts a private control plane (`scripts/control-plane.sh up`, with the shared
 /// one's binaries) and installs stackhook into it; `None` where the suite is skipped.
 pub fn private_cluster() -> Option<PrivateCluster> {
+    let mut private = private_control_plane()?;
+    // Installed in place: a failure drops `private`, which stops its control plane.
+    private.cluster.state = private.cluster.install_once();
+    Some(private)
+}
+
+/// Starts a private control plane with nothing installed; `None` where the suite is
+/// skipped.
+pub fn private_control_plane() -> Option<PrivateCluster> {
     let shared = cluster()?;
     let dir = tempfile::Builder::new()
         .prefix("stackhook-e2e-private.")
@@ -125,7 +134,7 @@ pub fn private_cluster() -> Option<PrivateCluster> {
             .find_map(|l| l.strip_prefix("KUBECONFIG="))
             .expect("up prints KUBECONFIG="),
     );
-    let mut private = PrivateCluster {
+    let private = PrivateCluster {
         cluster: Cluster {
             dir: dir.path().to_path_buf(),
             kubeconfig,
@@ -134,8 +143,6 @@ pub fn private_cluster() -> Option<PrivateCluster> {
         },
         _dir: dir,
     };
-    // Installed in place: a failure drops `private`, which stops its control plane.
-    private.cluster.state = private.cluster.install_once();
     Some(private)
 }
 
@@ -169,14 +176,16 @@ fn chart_digest() -> String {
     format!("{:016x}", hasher.finish())
 }
 
-fn free_port() -> u16 {
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
 }
 
-fn pid_alive(pid: u32) -> bool {
+/// Whether a process is running (not gone, not a zombie).
+pub fn pid_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| !s.contains(") Z "))
@@ -231,6 +240,25 @@ impl Cluster {
             return None;
         }
         Some(serde_json::from_str(&run.stdout).expect("kubectl's JSON"))
+    }
+
+    /// Writes the chart's serving certificate and key (its Secret) to
+    /// `DIR/stackhook-tls/`, as a Secret volume would hold them; returns the folder.
+    pub fn write_serving_certificate(&self) -> PathBuf {
+        let secret = self
+            .get("secret", Some(RELEASE_NAMESPACE), &format!("{RELEASE}-tls"))
+            .expect("the chart's serving certificate Secret");
+        let pem = |key: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(secret["data"][key].as_str().unwrap_or_default())
+                .expect("base64 in the Secret")
+        };
+        let tls = self.dir.join("stackhook-tls");
+        std::fs::create_dir_all(&tls).expect("mkdir");
+        std::fs::write(tls.join("tls.crt"), pem("tls.crt")).expect("write");
+        std::fs::write(tls.join("tls.key"), pem("tls.key")).expect("write");
+        tls
     }
 
     /// Runs helm with the admin kubeconfig.
@@ -429,7 +457,7 @@ impl Cluster {
 
     /// What the tests share, applied through the webhook: the example Stacks
     /// (cluster-scoped) and the example Depots in the controller's namespaces.
-    fn seed(&self) {
+    pub fn seed(&self) {
         for ns in CONTROLLER_NAMESPACES {
             for doc in self.documents("examples/catalog/depots.yaml", Some(ns)) {
                 self.apply_json(&doc);
@@ -449,19 +477,7 @@ impl Cluster {
     /// service accounts' tokens and the chart's serving certificate.
     fn start_processes(&self, state: &mut Value) {
         let port = state["webhook_port"].as_u64().expect("the webhook port");
-        let secret = self
-            .get("secret", Some(RELEASE_NAMESPACE), &format!("{RELEASE}-tls"))
-            .expect("the chart's serving certificate Secret");
-        let pem = |key: &str| {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD
-                .decode(secret["data"][key].as_str().unwrap_or_default())
-                .expect("base64 in the Secret")
-        };
-        let tls = self.dir.join("stackhook-tls");
-        std::fs::create_dir_all(&tls).expect("mkdir");
-        std::fs::write(tls.join("tls.crt"), pem("tls.crt")).expect("write");
-        std::fs::write(tls.join("tls.key"), pem("tls.key")).expect("write");
+        let tls = self.write_serving_certificate();
 
         let webhook_probe = free_port();
         let webhook_kubeconfig = self.account_kubeconfig(WEBHOOK_ACCOUNT, RELEASE_NAMESPACE);

@@ -10,5 +10,6 @@ mod escaped;
 mod harness;
 mod pods;
 mod rbac;
+mod replicas;
 mod restart;
 mod tenant;

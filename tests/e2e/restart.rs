@@ -2,13 +2,14 @@
 //! released on SIGTERM (on a control plane of the test's own, so the other tests are not
 //! disturbed).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::harness::{
-    CONTROLLER_ACCOUNT, CONTROLLER_NAMESPACES, Cluster, RELEASE_NAMESPACE, eventually,
-    private_cluster,
+    CONTROLLER_ACCOUNT, CONTROLLER_NAMESPACES, Cluster, RELEASE_NAMESPACE, WEBHOOK_ACCOUNT,
+    eventually, free_port, private_cluster,
 };
 use crate::support::repo;
 
@@ -32,6 +33,104 @@ fn admitted(c: &Cluster, ns: &str, workload: &str) -> bool {
         == 0
 }
 
+/// A webhook process of the test's own with `--catalog-staleness-bound`, reached
+/// directly on loopback.
+struct Bounded<'a> {
+    c: &'a Cluster,
+    port: u16,
+    probe: u16,
+}
+
+impl<'a> Bounded<'a> {
+    const NAME: &'static str = "stackhook-bounded";
+
+    fn start(c: &'a Cluster, bound: &str) -> Self {
+        let (port, probe) = (free_port(), free_port());
+        let tls = c.dir.join("stackhook-tls");
+        c.spawn(
+            Self::NAME,
+            &c.account_kubeconfig(WEBHOOK_ACCOUNT, RELEASE_NAMESPACE),
+            &[
+                "serve",
+                "--kube",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--probe-listen",
+                &format!("127.0.0.1:{probe}"),
+                "--tls-cert",
+                tls.join("tls.crt").to_str().unwrap(),
+                "--tls-key",
+                tls.join("tls.key").to_str().unwrap(),
+                "--release-namespace",
+                RELEASE_NAMESPACE,
+                "--catalog-staleness-bound",
+                bound,
+            ],
+        );
+        let b = Bounded { c, port, probe };
+        eventually(Duration::from_secs(60), "the bounded webhook ready", || {
+            (b.probe("/readyz").0 == 200).then_some(())
+        });
+        b
+    }
+
+    fn probe(&self, path: &str) -> (u16, String) {
+        crate::serve::probe_get(SocketAddr::from(([127, 0, 0, 1], self.probe)), path)
+    }
+
+    /// Its answer to the review of a Pod CREATE of `workload`: allowed, and the
+    /// denial's message.
+    fn review(&self, ns: &str, workload: &str) -> (bool, String) {
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "stale-drill",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": ns, "operation": "CREATE", "userInfo": {"username": "e2e"},
+                "object": {
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "probe", "namespace": ns,
+                                 "labels": {"stackhook.io/workload": workload}},
+                    "spec": {"containers": [{"name": "main", "image": "busybox:1.36"}]}
+                }
+            }
+        });
+        let run = super::harness::run(
+            std::process::Command::new("curl").args([
+                "-sS",
+                "--max-time",
+                "20",
+                "-k",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+                &format!("https://127.0.0.1:{}/mutate", self.port),
+            ]),
+            &review.to_string(),
+        );
+        assert_eq!(run.code, 0, "curl: {}", run.stderr);
+        let answer: Value = serde_json::from_str(&run.stdout).expect("an AdmissionReview");
+        let response = &answer["response"];
+        (
+            response["allowed"] == json!(true),
+            response["status"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    }
+
+    fn stop(self) {
+        let pid = std::fs::read_to_string(self.c.dir.join(format!("{}.pid", Self::NAME))).unwrap();
+        std::process::Command::new("kill")
+            .arg(pid.trim())
+            .status()
+            .unwrap();
+    }
+}
+
 #[test]
 fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
     let Some(private) = private_cluster() else {
@@ -46,14 +145,59 @@ fn the_catalog_follows_the_cluster_across_a_kube_apiserver_restart() {
         admitted(c, &ns, "before").then_some(())
     });
 
-    let restart = super::harness::run(
-        std::process::Command::new("bash")
-            .arg(repo("scripts/control-plane.sh"))
-            .arg("restart-apiserver")
-            .arg(&c.dir),
-        "",
+    // A webhook beside the installed one, with a short staleness bound, asked
+    // directly (it is in no webhook configuration): what it decides while kube-apiserver
+    // is down.
+    let bounded = Bounded::start(c, "3s");
+    assert!(
+        bounded.review(&ns, "before").0,
+        "a pod of a known workload is admitted"
     );
-    assert_eq!(restart.code, 0, "{}", restart.stderr);
+
+    let control_plane = |step: &str| {
+        let run = super::harness::run(
+            std::process::Command::new("bash")
+                .arg(repo("scripts/control-plane.sh"))
+                .arg(step)
+                .arg(&c.dir),
+            "",
+        );
+        assert_eq!(run.code, 0, "control-plane.sh {step}: {}", run.stderr);
+    };
+    control_plane("stop-apiserver");
+    // Its watches fail: past the bound it is not ready and decides nothing (before
+    // the bound it answers from the catalog of its last list, which the bound allows).
+    let why = eventually(
+        Duration::from_secs(60),
+        "/readyz fails once the watches have failed longer than the bound",
+        || {
+            let (code, body) = bounded.probe("/readyz");
+            (code == 503).then_some(body)
+        },
+    );
+    assert!(
+        why.starts_with("not ready: catalog: the watch of ")
+            && why.contains("longer than the catalog's staleness bound of 3 s"),
+        "{why}"
+    );
+    let (allowed, message) = bounded.review(&ns, "before");
+    assert!(!allowed, "a decision on a stale catalog: {message}");
+    assert!(
+        message.starts_with("stackhook's catalog may be out of date: its watch of ")
+            && message.contains(
+                "longer than its staleness bound of 3 s; denied, nothing was decided on it"
+            ),
+        "{message}"
+    );
+    control_plane("start-apiserver");
+    // Listed again: ready, and deciding.
+    eventually(
+        Duration::from_secs(60),
+        "ready again once the watches have listed again",
+        || (bounded.probe("/readyz").0 == 200).then_some(()),
+    );
+    assert!(bounded.review(&ns, "before").0);
+    bounded.stop();
 
     // What was known is still answered; what changes after the restart is seen, once
     // the watches are back.

@@ -245,6 +245,16 @@ pub enum Unanswered {
         /// Decisions that may wait.
         waiting: usize,
     },
+    /// The catalog may be older than its staleness bound: a watch of the cluster has
+    /// been failing that long.
+    Stale {
+        /// How long the oldest failing watch has been failing.
+        age: std::time::Duration,
+        /// The bound.
+        bound: std::time::Duration,
+        /// What is failing (the watches' kinds).
+        sources: String,
+    },
 }
 
 impl std::fmt::Display for Unanswered {
@@ -258,6 +268,16 @@ impl std::fmt::Display for Unanswered {
             Self::Overloaded { running, waiting } => write!(
                 f,
                 "stackhook is deciding {running} reviews and has {waiting} waiting, its limit; denied, try again"
+            ),
+            Self::Stale {
+                age,
+                bound,
+                sources,
+            } => write!(
+                f,
+                "stackhook's catalog may be out of date: its watch of {sources} has been failing for {} s, longer than its staleness bound of {} s; denied, nothing was decided on it",
+                age.as_secs(),
+                bound.as_secs()
             ),
         }
     }
@@ -296,6 +316,7 @@ pub fn unanswered(body: &[u8], why: &Unanswered) -> Result<(Vec<u8>, Summary), R
     let (code, reason) = match why {
         Unanswered::Deadline(_) => (504, "Timeout"),
         Unanswered::Overloaded { .. } => (429, "TooManyRequests"),
+        Unanswered::Stale { .. } => (503, "ServiceUnavailable"),
     };
     let out = ReviewOut {
         api_version: &envelope.api_version,
