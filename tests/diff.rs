@@ -190,6 +190,18 @@ fn unusable_input_is_exit_2_in_one_line() {
         "{}",
         run.stderr
     );
+    // A second Stack defining benthos:3.0 would be refused: nothing to compare.
+    let twin = std::fs::read_to_string(repo("examples/catalog/stack-benthos.yaml"))
+        .unwrap()
+        .replace("name: benthos-3-0", "name: benthos-twin");
+    let run = stackhook(&["diff", "--catalog", "examples/catalog", "-"], &twin);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            2,
+            "stack benthos:3.0 is defined twice: by \"benthos-3-0\" and by \"benthos-twin\"\n"
+        )
+    );
     let run = stackhook(
         &["diff", "--catalog", "examples/catalog", "--kube", "x.yaml"],
         "",

@@ -34,11 +34,21 @@ pub enum SnapshotError {
     },
 }
 
-/// The cluster's catalog, and what could not join it (a second Stack defining a
-/// version, a `stackhook-config` that cannot be read), each in a line.
-pub async fn list_catalog(
-    release_namespace: Option<String>,
-) -> Result<(MemoryCatalog, Vec<String>), SnapshotError> {
+/// The cluster as listed once.
+pub struct Snapshot {
+    /// Its catalog.
+    pub catalog: MemoryCatalog,
+    /// What could not join it (a second Stack defining a version, a
+    /// `stackhook-config` that cannot be read), each in a line.
+    pub problems: Vec<String>,
+    /// The kubeconfig context's namespace: where `kubectl apply` puts an object that
+    /// names none.
+    pub default_namespace: String,
+}
+
+/// Lists the cluster's catalog once, with the kubeconfig's (or the in-cluster)
+/// credentials.
+pub async fn list_catalog(release_namespace: Option<String>) -> Result<Snapshot, SnapshotError> {
     let client = Client::try_default().await.map_err(SnapshotError::Client)?;
     let mut changes = Vec::new();
     let mut problems = Vec::new();
@@ -63,7 +73,11 @@ pub async fn list_catalog(
     catalog.set_release_namespace(release_namespace);
     let applied = catalog.apply(changes);
     problems.extend(applied.problems.iter().map(ToString::to_string));
-    Ok((catalog, problems))
+    Ok(Snapshot {
+        catalog,
+        problems,
+        default_namespace: client.default_namespace().to_owned(),
+    })
 }
 
 async fn list<K: Watched>(

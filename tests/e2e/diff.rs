@@ -97,6 +97,42 @@ fn diff_kube_lists_the_workloads_a_stricter_stack_would_deny() {
     assert_eq!(kept["after"]["allowed"], true);
     assert_ne!(kept["before"]["stamps"], kept["after"]["stamps"]);
 
+    // The fix in the same file, the Worker naming no namespace: it is placed in the
+    // kubeconfig context's, as `kubectl apply` would place it, and nothing is denied.
+    let kubeconfig = dir.path().join("in-namespace.kubeconfig");
+    std::fs::copy(&c.kubeconfig, &kubeconfig).expect("copy the kubeconfig");
+    c.kubectl_with(
+        &kubeconfig,
+        &["config", "set-context", "--current", "--namespace", &ns],
+        "",
+    );
+    let fixed = json!({
+        "apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+        "metadata": {"name": "without-output"},
+        "spec": {"stack": reference, "stackSpec": {"input": {"http_server": {}}, "output": {"stdout": {}}}}
+    });
+    std::fs::write(&file, format!("{stricter}\n---\n{fixed}\n")).expect("write the file");
+    let diff = run(
+        Command::new(env!("CARGO_BIN_EXE_stackhook"))
+            .args(["diff", "--kube", "-o", "json"])
+            .arg(&file)
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST"),
+        "",
+    );
+    assert_eq!(diff.code, 0, "{}{}", diff.stdout, diff.stderr);
+    let report: Value = serde_json::from_str(&diff.stdout).expect("JSON");
+    assert_eq!(report["wouldBeDenied"], 0);
+    let fixed = report["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .find(|w| w["name"] == "without-output")
+        .expect("without-output");
+    assert_eq!(fixed["namespace"], json!(ns));
+    assert_eq!(fixed["inFile"], true);
+    assert_eq!(fixed["after"]["allowed"], true);
+
     // Read-only: the cluster's Stack is as it was.
     assert_eq!(generation(c), before);
     for name in ["with-output", "without-output"] {

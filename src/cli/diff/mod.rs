@@ -59,9 +59,14 @@ impl DiffArgs {
             kube,
             format,
         } = self;
+        // With --kube, FILE's objects are placed as `kubectl apply` would place them.
+        let mut cluster_namespace = None;
         let old = if *kube {
             match kube_catalog(&catalog.release_namespace)? {
-                Some(c) => c,
+                Some(snapshot) => {
+                    cluster_namespace = Some(snapshot.default_namespace);
+                    snapshot.catalog
+                }
                 None => return Ok(ExitCode::from(EXIT_UNUSABLE)),
             }
         } else {
@@ -79,7 +84,7 @@ impl DiffArgs {
             }
             catalog
         };
-        let (changes, changed) = match read_changes(files, &old, *kube) {
+        let (changes, changed) = match read_changes(files, &old, cluster_namespace.as_deref()) {
             Ok(c) => c,
             Err(errors) => {
                 eprintln!("{errors}");
@@ -122,7 +127,9 @@ impl DiffArgs {
 
 /// The cluster's catalog, listed once; `None` (said on standard error) when it cannot
 /// be listed.
-fn kube_catalog(release_namespace: &str) -> anyhow::Result<Option<MemoryCatalog>> {
+fn kube_catalog(
+    release_namespace: &str,
+) -> anyhow::Result<Option<crate::cluster::snapshot::Snapshot>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -130,11 +137,11 @@ fn kube_catalog(release_namespace: &str) -> anyhow::Result<Option<MemoryCatalog>
         release_namespace.to_owned(),
     )));
     match listed {
-        Ok((catalog, problems)) => {
-            for p in &problems {
+        Ok(snapshot) => {
+            for p in &snapshot.problems {
                 eprintln!("--kube: {p}");
             }
-            Ok(Some(catalog))
+            Ok(Some(snapshot))
         }
         Err(e) => {
             // kube's own message already repeats its causes: one level of each.
@@ -149,11 +156,13 @@ fn kube_catalog(release_namespace: &str) -> anyhow::Result<Option<MemoryCatalog>
 }
 
 /// The catalog changes FILE makes, and what they change; every problem of FILE (a
-/// file that cannot be read, a document that is not valid) at its place.
+/// file that cannot be read, a document that is not valid) at its place. With the
+/// cluster's default namespace (`--kube`), objects are placed and versioned as the API
+/// server would keep them.
 fn read_changes(
     files: &[PathBuf],
     old: &MemoryCatalog,
-    kube: bool,
+    cluster_namespace: Option<&str>,
 ) -> Result<(Vec<Change>, Vec<Changed>), LoadErrors> {
     let inputs = load::read_inputs(files).map_err(|e| LoadErrors(vec![e]))?;
     let mut errors: Vec<LoadError> = Vec::new();
@@ -169,8 +178,8 @@ fn read_changes(
         for doc in docs {
             match load::parse(&doc) {
                 Ok(Parsed::Resource(r)) => {
-                    let r = if kube {
-                        with_cluster_identity(old, *r)
+                    let r = if let Some(namespace) = cluster_namespace {
+                        with_cluster_identity(old, *r, namespace)
                     } else {
                         let mut r = *r;
                         model::record_content_hash(&mut r);
@@ -184,7 +193,7 @@ fn read_changes(
                         .value
                         .pointer("/metadata/namespace")
                         .and_then(Value::as_str)
-                        .unwrap_or("default")
+                        .unwrap_or(cluster_namespace.unwrap_or("default"))
                         .to_owned();
                     match stackhook_core::settings::entries(&doc.value) {
                         Ok(entries) => {
@@ -229,11 +238,25 @@ fn is_settings(doc: &Value) -> bool {
             == Some(stackhook_core::settings::CONFIG_MAP_NAME)
 }
 
-/// A FILE object as the API server would keep it when applied over the cluster's: the
-/// same uid, and the generation one up when the spec differs. Stamps are made from
-/// them, so the diff shows the Stamp the workloads would really get. An object the
-/// cluster does not have gets its content hash, as from files.
-fn with_cluster_identity(old: &MemoryCatalog, mut r: Resource) -> Resource {
+/// A FILE object as the API server would keep it when applied over the cluster's: in
+/// `default_namespace` when it names none (a Stack has none), with the same uid, and
+/// the generation one up when the spec differs. Stamps are made from them, so the diff
+/// shows the Stamp the workloads would really get. An object the cluster does not have
+/// gets its content hash, as from files.
+fn with_cluster_identity(
+    old: &MemoryCatalog,
+    mut r: Resource,
+    default_namespace: &str,
+) -> Resource {
+    let placed =
+        !matches!(r, Resource::Stack(_)) && r.meta().namespace.as_deref().is_none_or(str::is_empty);
+    if placed {
+        let mut doc = r.to_json();
+        doc["metadata"]["namespace"] = json!(default_namespace);
+        if let Ok(Parsed::Resource(with)) = model::parse_document(doc) {
+            r = *with;
+        }
+    }
     let name = r.meta().name.clone().unwrap_or_default();
     let namespace = r.meta().namespace.clone().unwrap_or_default();
     let existing = match &r {

@@ -362,3 +362,44 @@ fn compare(golden: &Golden, actual: &str, what: &str, update: bool, result: &mut
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_expectation_matches_one_item_and_every_item_must_be_matched() {
+        let actual = ["a: x", "a: x", "b: y"];
+        let m = match_all(&["x", "x"], &actual, |e, a| a.contains(e));
+        assert_eq!(m.of_actual, [Some(0), Some(1), None]);
+        assert!(m.unmatched.is_empty());
+        let lines: Vec<String> = actual.iter().map(|s| (*s).to_owned()).collect();
+        let (mut expected, mut got) = (String::new(), String::new());
+        // `b: y` is not expected: not all matched, and it shows on the actual side only.
+        assert!(!side_by_side(
+            &m,
+            &lines,
+            |i| format!("…{i}…"),
+            &mut expected,
+            &mut got
+        ));
+        assert_eq!(expected, "a: x\na: x\n");
+        assert_eq!(got, "a: x\na: x\nb: y\n");
+    }
+
+    #[test]
+    fn an_expectation_nothing_matches_shows_on_the_expected_side() {
+        let m = match_all(&["z"], &["a"], |e, a: &&str| a.contains(e));
+        assert_eq!(m.unmatched, [0]);
+        let (mut expected, mut got) = (String::new(), String::new());
+        assert!(!side_by_side(
+            &m,
+            &["a".to_owned()],
+            |_| "cause: …z…".into(),
+            &mut expected,
+            &mut got
+        ));
+        assert_eq!(expected, "cause: …z…\n");
+        assert_eq!(got, "a\n");
+    }
+}
