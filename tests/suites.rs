@@ -281,3 +281,29 @@ fn a_bad_suite_is_exit_2_at_its_place() {
         )
     );
 }
+
+#[test]
+fn a_folder_walk_leaves_out_hidden_and_cache_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    // A build cache (cargo's target/ carries CACHEDIR.TAG) and a hidden folder, each
+    // with a suite file that is not to be run.
+    for folder in ["target", ".git"] {
+        std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        write(
+            &dir.path().join(folder),
+            "stackhook-test.yaml",
+            "not: [a suite",
+        );
+    }
+    write(
+        &dir.path().join("target"),
+        "CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n",
+    );
+    let run = stackhook_in(dir.path(), &["test"], "");
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr.trim(),
+        ".: no test suite (files named stackhook-test.yaml or *.stackhook-test.yaml)"
+    );
+}

@@ -229,7 +229,8 @@ struct SelectorDoc {
 }
 
 /// The suite files a path names: itself when a file, else the suite files under it
-/// (recursively, hidden folders left out, in name order).
+/// (recursively, in name order; hidden folders and cache folders tagged with
+/// `CACHEDIR.TAG`, as cargo's `target/` is, left out).
 pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     let meta = std::fs::metadata(path).map_err(|e| load::read_error(path, e))?;
     if !meta.is_dir() {
@@ -240,8 +241,13 @@ pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        // Hidden folders (`.git`) hold no suites worth running.
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        // Hidden folders (`.git`) and build caches (`target/`) hold no suites worth
+        // running, and walking a cache can take long.
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_name().to_string_lossy().starts_with('.')
+                    || (e.file_type().is_dir() && e.path().join("CACHEDIR.TAG").exists()))
+        });
     for entry in walk {
         let entry = entry.map_err(|source| LoadError::Walk {
             path: path.to_owned(),
