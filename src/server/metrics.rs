@@ -66,6 +66,19 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+/// Labels of a workload whose violations its mode admitted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ViolationLabels {
+    /// The workload's namespace.
+    pub namespace: String,
+    /// Worker, Service or Workflow.
+    pub kind: &'static str,
+    /// The workload's name.
+    pub name: String,
+    /// `Warn` or `Audit`.
+    pub enforcement: &'static str,
+}
+
 /// Every metric.
 pub struct Metrics {
     /// The registry they are exposed from.
@@ -85,6 +98,9 @@ pub struct Metrics {
     pub catalog_update: Histogram,
     /// `stackhook_tls_certificate_expiry_timestamp_seconds`.
     pub certificate_expiry: Gauge,
+    /// `stackhook_workload_violations`: per workload, the violations `Warn` or
+    /// `Audit` admitted, as the controller last found them (no series: none).
+    pub workload_violations: Family<ViolationLabels, Gauge>,
 }
 
 impl Metrics {
@@ -137,6 +153,12 @@ impl Metrics {
             "When the serving certificate expires (Unix time)",
             certificate_expiry.clone(),
         );
+        let workload_violations = Family::<ViolationLabels, Gauge>::default();
+        registry.register(
+            "workload_violations",
+            "Violations a workload's enforcement mode (Warn or Audit) admitted, as the controller last found them",
+            workload_violations.clone(),
+        );
         Self {
             registry,
             requests,
@@ -146,6 +168,7 @@ impl Metrics {
             catalog_reloads,
             catalog_update,
             certificate_expiry,
+            workload_violations,
         }
     }
 

@@ -5,6 +5,7 @@
 mod admission;
 mod controller;
 mod dry_run;
+mod enforcement;
 mod harness;
 mod pods;
 mod rbac;
