@@ -15,6 +15,7 @@ mod dataos;
 mod dataos_repos;
 mod dataos_users;
 mod e2e;
+mod enforcement;
 mod filters;
 mod gotmpl;
 mod goyaml;
