@@ -233,3 +233,34 @@ fn mutate_of_a_pod_keeps_pod_paths() {
     let ops: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(ops[0]["path"], "/metadata/annotations");
 }
+
+#[test]
+fn render_makes_the_objects_of_an_audited_workload_and_names_its_violations() {
+    let dir = catalog("Audit");
+    let run = stackhook(
+        &["render", "--catalog", dir.path().to_str().unwrap(), "-"],
+        WORKER,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "Worker retail/w: warning: admitted under Audit, would be denied under Enforce: spec.stackSpec: \"input\" is a required property\n"
+    );
+    let kinds: Vec<Value> = parse_documents(&run.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.value["kind"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("ConfigMap"), json!("Deployment")]);
+    // Under Enforce: nothing, and why.
+    let dir = catalog("Enforce");
+    let run = stackhook(
+        &["render", "--catalog", dir.path().to_str().unwrap(), "-"],
+        WORKER,
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "Worker retail/w: spec.stackSpec: \"input\" is a required property\n"
+    );
+}
