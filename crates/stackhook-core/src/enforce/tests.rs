@@ -291,6 +291,16 @@ fn the_webhook_answers_warn_with_warnings_and_audit_with_none() {
     let r = review(&f, &object, "Worker");
     assert_eq!(r["response"]["allowed"], true);
     assert!(r["response"].get("warnings").is_none(), "{r}");
+    // The API server's audit log has them (the webhook's name prefixes the key).
+    assert_eq!(
+        r["response"]["auditAnnotations"],
+        json!({"violations": format!("Audit: {}", SCHEMA_VIOLATIONS.join("; "))})
+    );
+    // A conforming workload: none.
+    let mut conforming = object.clone();
+    conforming["spec"]["stackSpec"] = json!({"inputs": []});
+    let r = review(&f, &conforming, "Worker");
+    assert!(r["response"].get("auditAnnotations").is_none(), "{r}");
 }
 
 #[test]
