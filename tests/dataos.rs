@@ -356,9 +356,13 @@ fn a_dataos_container_template_gets_the_pod_pieces_poros_gives_it() {
         "",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let mutated = parse_documents(&run.stdout).unwrap().remove(0).value;
-    // `mutate` prints the Pod the template makes.
-    assert_eq!(mutated["kind"], "Pod");
+    let deployment = parse_documents(&run.stdout).unwrap().remove(0).value;
+    // `mutate` prints the Deployment with its pod template mutated: the Pod it makes
+    // is that template's.
+    assert_eq!(deployment["kind"], "Deployment");
+    let template = &deployment["spec"]["template"];
+    let mutated = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": template["metadata"], "spec": template["spec"]});
     let pod = &mutated["spec"];
     assert_eq!(
         stackhook_core::inject::pod_rules::check(&mutated),

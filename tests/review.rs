@@ -560,14 +560,16 @@ fn review_command_prints_the_response() {
 }
 
 #[test]
-fn mutate_command_takes_a_deployment_and_prints_the_pod_or_patch() {
+fn mutate_command_takes_a_deployment_and_prints_it_mutated_or_its_patch() {
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: orders-stream, namespace: retail}\nspec:\n  selector: {matchLabels: {app: o}}\n  template:\n    metadata: {labels: {app: o, stackhook.io/workload: orders-stream}}\n    spec:\n      containers: [{name: app, image: x}]\n";
     let run = stackhook(&["mutate", "--catalog", "examples/catalog"], deployment);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let pod = &stackhook_core::source::parse_documents(&run.stdout).unwrap()[0].value;
-    assert_eq!(pod["kind"], "Pod");
+    // The Deployment given, named as given, with its pod template mutated.
+    let mutated = &stackhook_core::source::parse_documents(&run.stdout).unwrap()[0].value;
+    assert_eq!(mutated["kind"], "Deployment");
+    assert_eq!(mutated["metadata"]["name"], "orders-stream");
     assert_eq!(
-        pod["spec"]["initContainers"][0]["name"],
+        mutated["spec"]["template"]["spec"]["initContainers"][0]["name"],
         "stackhook-project"
     );
     let run = stackhook(
@@ -577,11 +579,11 @@ fn mutate_command_takes_a_deployment_and_prints_the_pod_or_patch() {
     let ops: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         ops[0],
-        json!({"op": "add", "path": "/metadata/annotations", "value": {}})
+        json!({"op": "add", "path": "/spec/template/metadata/annotations", "value": {}})
     );
     assert_eq!(
         ops[1]["path"],
-        "/metadata/annotations/stackhook.io~1injected"
+        "/spec/template/metadata/annotations/stackhook.io~1injected"
     );
     let run = stackhook(
         &["mutate", "--catalog", "examples/catalog"],

@@ -16,6 +16,7 @@ mod dataos_repos;
 mod dataos_users;
 mod diff;
 mod e2e;
+mod enforcement;
 mod filters;
 mod gotmpl;
 mod goyaml;

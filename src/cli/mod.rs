@@ -60,11 +60,12 @@ enum Command {
     /// Validate Stacks, Depots and workloads offline, with the webhook's rules:
     /// `FILE:LINE:COL` for every problem; exit 0 valid, 1 invalid, 2 unusable input.
     Validate(validate::ValidateArgs),
-    /// Run one AdmissionReview through the webhook's code and print the response
-    /// (exit 0 allowed, 1 denied, 2 unreadable).
+    /// Run one AdmissionReview (JSON or YAML) through the webhook's code and print the
+    /// response (exit 0 allowed, warnings included; 1 denied; 2 unreadable).
     Review(review::ReviewArgs),
-    /// Show what a Pod (or a Deployment/Job/CronJob/StatefulSet pod template) becomes
-    /// at admission: the mutated Pod as YAML, or `--patch` the JSON patch.
+    /// Show what a Pod, or the pods of a Deployment/StatefulSet/DaemonSet/ReplicaSet/
+    /// Job/CronJob, become at admission: the object given with its pod mutated, as
+    /// YAML, or `--patch` the JSON patch relative to that object.
     Mutate(mutate::MutateArgs),
     /// Print every object the controller would apply for each workload: its ConfigMap
     /// and its orchestration objects (Deployment, Service, Ingress, Job, CronJob, or the

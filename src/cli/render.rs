@@ -74,15 +74,25 @@ impl RenderArgs {
         let mut objects = Vec::new();
         let mut failed = false;
         for workload in &workloads {
-            match orchestrate::desired(&admission, workload, defaults, &orchestrate::Dag::All) {
-                Ok(made) => objects.extend(made),
+            let who = format!(
+                "{} {}/{}",
+                workload.kind(),
+                workload.namespace(),
+                workload.name()
+            );
+            match orchestrate::plan(&admission, workload, defaults, &orchestrate::Dag::All) {
+                Ok(planned) => {
+                    // Rendered all the same, as the controller does; said, not silent.
+                    for p in &planned.relaxed {
+                        eprintln!(
+                            "{who}: warning: admitted under {}, would be denied under Enforce: {}",
+                            planned.enforcement,
+                            p.at()
+                        );
+                    }
+                    objects.extend(planned.objects);
+                }
                 Err(e) => {
-                    let who = format!(
-                        "{} {}/{}",
-                        workload.kind(),
-                        workload.namespace(),
-                        workload.name()
-                    );
                     // The problems `validate` reports, one a line.
                     match e {
                         orchestrate::OrchestrateError::Invalid(problems) => {

@@ -15,7 +15,8 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::model::{self, Parsed, Resource};
+use stackhook_core::enforce::{AUDIT_PREFIX, WARN_PREFIX};
+use stackhook_core::model::{self, Enforcement, Parsed, Resource};
 use stackhook_core::source::Position;
 
 use super::{EXIT_UNUSABLE, stdin_if_empty};
@@ -262,7 +263,12 @@ impl ValidateArgs {
                     }
                 }
                 Ok(Parsed::Resource(r)) => {
-                    let verdict = admission.resource(&r, Operation::Create);
+                    let mut verdict = admission.resource(&r, Operation::Create);
+                    // Admission is silent on what Audit admits; CI is told (exit 0).
+                    if verdict.enforcement == Enforcement::Audit {
+                        let audited = verdict.relaxed.iter().map(|v| format!("{AUDIT_PREFIX}{v}"));
+                        verdict.warnings.extend(audited);
+                    }
                     let namespace = matches!(*r, Resource::Stack(_))
                         .then_some(None)
                         .unwrap_or(namespace);
@@ -292,7 +298,7 @@ impl ValidateArgs {
                         name,
                         verdict: Verdict {
                             violations: vec![violation],
-                            warnings: Vec::new(),
+                            ..Verdict::default()
                         },
                     });
                 }
@@ -455,7 +461,11 @@ fn text_report(
             if !said.insert(w.as_str()) {
                 continue;
             }
-            let path = w.split([':', ' ']).next().unwrap_or_default();
+            let field = w
+                .strip_prefix(WARN_PREFIX)
+                .or_else(|| w.strip_prefix(AUDIT_PREFIX))
+                .unwrap_or(w);
+            let path = field.split([':', ' ']).next().unwrap_or_default();
             let (file, position) = if path.starts_with("spec") || path.starts_with("metadata") {
                 c.doc.locate(path)
             } else {

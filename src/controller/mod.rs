@@ -25,16 +25,19 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use serde::de::DeserializeOwned;
 use stackhook_core::admit::Options;
 use stackhook_core::catalog::{Dependents, WorkloadKey};
-use stackhook_core::model::{Service, Worker, Workflow};
+use stackhook_core::model::{Enforcement, Service, Worker, Workflow, Workload};
 use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
 use tokio::sync::{broadcast, watch};
 
 use crate::cluster::catalog::Stores;
 use crate::server::catalog::CatalogState;
+use crate::server::metrics::ViolationLabels;
 use reconcile::{AsWorkload, ReconcileError};
 
 /// The Lease the replicas compete for.
@@ -64,6 +67,35 @@ pub struct Context {
     pub delete_escaped: bool,
     /// Where the escaped pods are counted.
     pub metrics: Arc<crate::server::metrics::Metrics>,
+    /// The violations `Warn` and `Audit` admitted, as a metric.
+    pub violations: Violations,
+}
+
+/// The metric `stackhook_workload_violations`, one series per workload that has
+/// violations its mode admitted.
+#[derive(Clone, Debug, Default)]
+pub struct Violations(pub Family<ViolationLabels, Gauge>);
+
+impl Violations {
+    /// Sets the workload's series to `count` violations admitted under
+    /// `enforcement`; no mode or no violation removes its series (of either mode).
+    pub fn set(&self, w: &Workload, enforcement: Option<Enforcement>, count: usize) {
+        for mode in [Enforcement::Warn, Enforcement::Audit] {
+            let labels = ViolationLabels {
+                namespace: w.namespace().to_owned(),
+                kind: w.kind().kind(),
+                name: w.name().to_owned(),
+                enforcement: mode.as_str(),
+            };
+            if enforcement == Some(mode) && count > 0 {
+                self.0
+                    .get_or_create(&labels)
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            } else {
+                self.0.remove(&labels);
+            }
+        }
+    }
 }
 
 /// The API resources discovery found (`resourceTemplate` kinds): a kind is
@@ -160,6 +192,7 @@ impl Context {
             escapes: escapes::Escapes::default(),
             delete_escaped: false,
             metrics: Arc::new(crate::server::metrics::Metrics::new()),
+            violations: Violations::default(),
         }
     }
 
@@ -259,7 +292,7 @@ fn key<K: Resource<DynamicType = ()>>(o: &K) -> String {
     )
 }
 
-fn workload_key(w: &stackhook_core::model::Workload) -> WorkloadKey {
+fn workload_key(w: &Workload) -> WorkloadKey {
     WorkloadKey {
         namespace: w.namespace().to_owned(),
         kind: w.kind(),

@@ -6,7 +6,8 @@
 //! 3. Server-side apply of every object (field manager `stackhook`, forced: the
 //!    controller owns these objects).
 //! 4. ConfigMaps of Stamps older than the last three are deleted.
-//! 5. Events when the Stamp changes or the workload cannot be rendered; the status
+//! 5. Events when the Stamp changes, the workload cannot be rendered, or its mode
+//!    (`Warn`, `Audit`) admitted violations (also counted in a metric); the status
 //!    (`progress::status`) is applied to the status subresource when it changed.
 
 use std::collections::BTreeSet;
@@ -24,9 +25,10 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
 use stackhook_core::admit::Admission;
 use stackhook_core::model::{API_VERSION, GROUP, VERSION, Workload, WorkloadStatus};
-use stackhook_core::orchestrate::{self, Dag, OrchestrateError};
-use stackhook_core::progress::{self, Outcome};
+use stackhook_core::orchestrate::{self, Dag, OrchestrateError, Planned};
+use stackhook_core::progress::{self, Outcome, Relaxed};
 use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+use stackhook_core::resolve::Problem;
 
 use super::Context;
 
@@ -342,6 +344,7 @@ async fn publish(ctx: &Context, w: &Workload, type_: EventType, reason: &str, no
 /// Reconciles one workload.
 pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileError> {
     if w.meta().deletion_timestamp.is_some() {
+        ctx.violations.set(w, None, 0);
         // Owner references take the objects with it.
         return Ok(Action::await_change());
     }
@@ -370,25 +373,33 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                         run: run.as_deref(),
                         succeeded: &succeeded,
                     };
-                    orchestrate::desired(&admission, w, &ctx.defaults, &dag)
+                    orchestrate::plan(&admission, w, &ctx.defaults, &dag)
                 })
             }
             Workload::Workflow(wf) if !wf.spec.dag.is_empty() => {
                 orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
                     let succeeded = progress::succeeded_steps(&jobs, &all);
-                    orchestrate::desired(&admission, w, &ctx.defaults, &Dag::Succeeded(&succeeded))
+                    orchestrate::plan(&admission, w, &ctx.defaults, &Dag::Succeeded(&succeeded))
                 })
             }
-            _ => orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All),
+            _ => orchestrate::plan(&admission, w, &ctx.defaults, &Dag::All),
         };
         (planned, compiled_stack(&admission, w))
     };
     let previous = w.status();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let objects = match planned {
-        Ok(mut objects) => {
+    let (objects, relaxed) = match planned {
+        Ok(Planned {
+            mut objects,
+            enforcement,
+            relaxed,
+        }) => {
             orchestrate::end_schedules(w, &mut objects, now.0);
-            objects
+            let relaxed = (!relaxed.is_empty()).then(|| {
+                let message: Vec<String> = relaxed.iter().map(Problem::at).collect();
+                (enforcement, message.join("; "), relaxed.len())
+            });
+            (objects, relaxed)
         }
         Err(e) => {
             let text = e.to_string();
@@ -415,6 +426,8 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
                 ),
             };
             publish(ctx, w, EventType::Warning, reason, text.clone()).await;
+            // Denied outright: no longer a violation some mode admits.
+            ctx.violations.set(w, None, 0);
             let status = progress::status(w, &outcome, None, None, previous, &now);
             write_status(ctx, w, previous, status).await?;
             // A change of its Stack, Depots or settings wakes it; until then, look
@@ -540,12 +553,19 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         .iter()
         .find_map(|o| o.pointer(&stamp_pointer).and_then(Value::as_str))
         .map(|s| format!("-{s}"));
+    let count = relaxed.as_ref().map_or(0, |(_, _, n)| *n);
+    let relaxed = relaxed.as_ref().map(|(enforcement, message, _)| Relaxed {
+        enforcement: *enforcement,
+        message,
+    });
+    record_violations(ctx, w, relaxed.as_ref(), count, previous).await;
     let outcome = Outcome::Applied {
         live: &live,
         conditions: compiled
             .as_ref()
             .map(|c| c.conditions.usable())
             .unwrap_or_default(),
+        relaxed,
     };
     let status = progress::status(
         w,
@@ -594,6 +614,30 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
         }
         _ => Action::requeue(Duration::from_secs(600)),
     })
+}
+
+/// Records what `Warn` or `Audit` admitted (SPEC §3, staged enforcement): the metric
+/// `stackhook_workload_violations` always (0 drops the series), and a Warning Event
+/// when the violations differ from those the `Validated` condition already holds,
+/// so a reconcile every few minutes does not repeat it.
+async fn record_violations(
+    ctx: &Context,
+    w: &Workload,
+    relaxed: Option<&Relaxed<'_>>,
+    count: usize,
+    previous: Option<&WorkloadStatus>,
+) {
+    ctx.violations.set(w, relaxed.map(|r| r.enforcement), count);
+    let Some(r) = relaxed else {
+        return;
+    };
+    let text = r.text();
+    let known = previous
+        .and_then(|p| p.conditions.iter().find(|c| c.type_ == "Validated"))
+        .is_some_and(|c| c.reason == r.reason() && c.message == text);
+    if !known {
+        publish(ctx, w, EventType::Warning, r.reason(), text).await;
+    }
 }
 
 /// The compiled Stack of a single-Stack workload, for its resource conditions.

@@ -970,3 +970,39 @@ async fn a_catalog_change_reconciles_the_workloads_it_touched_of_each_kind() {
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), all.next()).await;
     assert_eq!(got, Ok(Some(())));
 }
+
+#[test]
+fn the_violations_metric_holds_one_series_per_workload_in_its_current_mode() {
+    use stackhook_core::model::Enforcement;
+    let metrics = Metrics::new();
+    let violations = super::Violations(metrics.workload_violations.clone());
+    let value = json!({"apiVersion": "stackhook.io/v1alpha1", "kind": "Worker",
+        "metadata": {"name": "w", "namespace": "retail"},
+        "spec": {"stack": "s:1", "stackSpec": {}}});
+    let Ok(Parsed::Resource(r)) = stackhook_core::model::parse_document(value) else {
+        panic!("a Worker")
+    };
+    let Resource::Workload(w) = *r else {
+        panic!("a Worker")
+    };
+    let series = |mode: &str| {
+        format!(
+            "stackhook_workload_violations{{namespace=\"retail\",kind=\"Worker\",name=\"w\",enforcement=\"{mode}\"}}"
+        )
+    };
+    violations.set(&w, Some(Enforcement::Audit), 2);
+    let text = metrics.encode();
+    assert!(text.contains(&format!("{} 2\n", series("Audit"))), "{text}");
+    // The mode changed: one series, of the new mode.
+    violations.set(&w, Some(Enforcement::Warn), 1);
+    let text = metrics.encode();
+    assert!(text.contains(&format!("{} 1\n", series("Warn"))), "{text}");
+    assert!(!text.contains(&series("Audit")), "{text}");
+    // Conforming again (or denied, or deleted): no series.
+    violations.set(&w, None, 0);
+    assert!(
+        !metrics.encode().contains("enforcement="),
+        "{}",
+        metrics.encode()
+    );
+}

@@ -73,6 +73,19 @@ pub struct ReasonLabels {
     pub reason: &'static str,
 }
 
+/// Labels of a workload whose violations its mode admitted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ViolationLabels {
+    /// The workload's namespace.
+    pub namespace: String,
+    /// Worker, Service or Workflow.
+    pub kind: &'static str,
+    /// The workload's name.
+    pub name: String,
+    /// `Warn` or `Audit`.
+    pub enforcement: &'static str,
+}
+
 /// Every metric.
 pub struct Metrics {
     /// The registry they are exposed from.
@@ -97,6 +110,9 @@ pub struct Metrics {
     pub escaped_pods: Family<ReasonLabels, Gauge>,
     /// `stackhook_escaped_pods_found_total`: escaped pods found.
     pub escaped_pods_found: Family<ReasonLabels, Counter>,
+    /// `stackhook_workload_violations`: per workload, the violations `Warn` or
+    /// `Audit` admitted, as the controller last found them (no series: none).
+    pub workload_violations: Family<ViolationLabels, Gauge>,
 }
 
 impl Metrics {
@@ -161,6 +177,12 @@ impl Metrics {
             "Labelled pods found to have escaped admission",
             escaped_pods_found.clone(),
         );
+        let workload_violations = Family::<ViolationLabels, Gauge>::default();
+        registry.register(
+            "workload_violations",
+            "Violations a workload's enforcement mode (Warn or Audit) admitted, as the controller last found them",
+            workload_violations.clone(),
+        );
         Self {
             registry,
             requests,
@@ -172,6 +194,7 @@ impl Metrics {
             certificate_expiry,
             escaped_pods,
             escaped_pods_found,
+            workload_violations,
         }
     }
 

@@ -382,6 +382,9 @@ pub struct Cluster {
     pub stores: Option<crate::cluster::catalog::Stores>,
     /// What each catalog change touched.
     pub touched: crate::controller::Touched,
+    /// Where the controller counts the violations `Warn` and `Audit` admitted
+    /// (`stackhook_workload_violations`).
+    pub violations: crate::controller::Violations,
 }
 
 /// Connects to the API server and starts the watches that fill the catalog; ready
@@ -412,6 +415,7 @@ pub async fn start_cluster(
         client,
         stores,
         touched: tx,
+        violations: crate::controller::Violations(metrics.workload_violations.clone()),
     })
 }
 
@@ -437,6 +441,7 @@ pub async fn run_controller(
         client,
         stores,
         touched,
+        violations,
     } = cluster;
     let Some(stores) = stores else {
         tracing::error!("{CONTROLLER_NEEDS_STORES}");
@@ -446,6 +451,7 @@ pub async fn run_controller(
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
     let mut ctx =
         crate::controller::Context::new(client, catalog, settings.defaults, &settings.identity);
+    ctx.violations = violations;
     ctx.namespaces = crate::controller::Namespaces {
         release: Some(namespace.clone()),
         ..settings.namespaces
@@ -563,6 +569,7 @@ mod tests {
             client,
             stores: None,
             touched,
+            violations: crate::controller::Violations::default(),
         };
         let settings = ControllerSettings {
             identity: "pod-0".into(),

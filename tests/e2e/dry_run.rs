@@ -244,9 +244,16 @@ fn every_rendered_and_mutated_object_of_the_dataos_corpus_passes_a_server_side_d
                     &object.to_string(),
                 );
                 assert_eq!(run.code, 0, "{file}: mutate: {}", run.stderr);
-                // `mutate` of a Deployment prints its mutated pod, as a pod made from
-                // the template would be: named here as the ReplicaSet would name it.
-                let mut pod = yaml_documents(&run.stdout).remove(0);
+                // `mutate` of a Deployment prints it with its pod template mutated; a
+                // pod made from the template, named here as the ReplicaSet would name it.
+                let mutated = yaml_documents(&run.stdout).remove(0);
+                let template = mutated
+                    .pointer("/spec/template")
+                    .or_else(|| mutated.pointer("/spec/jobTemplate/spec/template"))
+                    .cloned()
+                    .unwrap_or_default();
+                let mut pod = json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": template["metadata"], "spec": template["spec"]});
                 pod["metadata"]["name"] = json!(format!(
                     "{}-dry",
                     object["metadata"]["name"].as_str().unwrap_or("pod")

@@ -7,6 +7,7 @@ mod controller;
 mod diff;
 mod dry_run;
 mod escaped;
+mod enforcement;
 mod harness;
 mod pods;
 mod rbac;

@@ -9,7 +9,8 @@ pub use crate::engine::{Admission, Options};
 use serde_json::Value;
 
 use crate::catalog::WorkloadKey;
-use crate::model::{Acl, Depot, Resource, Stack, Workload};
+use crate::enforce::{self, WARN_PREFIX};
+use crate::model::{Acl, Depot, Enforcement, Resource, Stack, Workload};
 use crate::projection::check_name;
 use crate::resolve;
 
@@ -38,10 +39,15 @@ impl std::fmt::Display for Violation {
 /// A verdict: allowed when there is no violation. Warnings never deny.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
-    /// Every problem found.
+    /// Every problem that denies.
     pub violations: Vec<Violation>,
-    /// Advice (each under 120 characters).
+    /// Advice (each under 120 characters); under `Warn`, also each relaxed violation
+    /// (prefixed with [`WARN_PREFIX`]).
     pub warnings: Vec<String>,
+    /// The mode a workload was judged in (`Enforce` for everything else).
+    pub enforcement: Enforcement,
+    /// The violations `Warn` or `Audit` admitted (never any under `Enforce`).
+    pub relaxed: Vec<Violation>,
 }
 
 impl Verdict {
@@ -301,22 +307,36 @@ impl Admission<'_> {
         Verdict {
             violations: Vec::new(),
             warnings,
+            ..verdict
         }
     }
 
     /// A Worker, Service or Workflow on CREATE or UPDATE: every problem
-    /// [`resolve::problems`] finds, the same ones the controller and `render` report.
+    /// [`resolve::problems`] finds, the same ones the controller and `render` report,
+    /// judged in the workload's mode ([`enforce::judge`]): under `Warn` each admitted
+    /// violation is also a warning, under `Audit` it is only kept in
+    /// [`Verdict::relaxed`] (the controller records it).
     pub fn workload(&self, workload: &Workload) -> Verdict {
         let (resolution, problems) = resolve::problems(self, workload);
+        let judged = enforce::judge(resolution.enforcement, problems);
+        let violation = |p: &resolve::Problem| Violation {
+            path: p.path().to_owned(),
+            message: p.to_string(),
+        };
+        let relaxed: Vec<Violation> = judged.relaxed.iter().map(violation).collect();
+        let mut warnings = resolution.warnings;
+        if judged.enforcement == Enforcement::Warn {
+            warnings.extend(
+                relaxed
+                    .iter()
+                    .map(|v| resolve::short_warning(format!("{WARN_PREFIX}{v}"))),
+            );
+        }
         Verdict {
-            violations: problems
-                .iter()
-                .map(|p| Violation {
-                    path: p.path().to_owned(),
-                    message: p.to_string(),
-                })
-                .collect(),
-            warnings: resolution.warnings,
+            violations: judged.denied.iter().map(violation).collect(),
+            warnings,
+            enforcement: judged.enforcement,
+            relaxed,
         }
     }
 }

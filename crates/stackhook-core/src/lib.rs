@@ -13,6 +13,7 @@ mod borrowed;
 pub mod catalog;
 pub mod compiled;
 pub mod condition;
+pub mod enforce;
 pub mod engine;
 pub mod escape;
 pub mod filters;

@@ -35,10 +35,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use crate::compiled::TemplateField;
+use crate::enforce;
 use crate::engine::Admission;
 use crate::model::{
-    API_VERSION, AutoScalingSpec, HighAvailabilityMode, HighAvailabilitySpec, Workload,
-    WorkloadKind,
+    API_VERSION, AutoScalingSpec, Enforcement, HighAvailabilityMode, HighAvailabilitySpec,
+    Workload, WorkloadKind,
 };
 use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 use crate::resolve::{self, Problem, Resolved};
@@ -592,10 +593,51 @@ pub fn desired(
     defaults: &Defaults,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
+    plan(admission, workload, defaults, dag).map(|p| p.objects)
+}
+
+/// What the controller applies for a workload, and the violations its mode admitted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// The objects, as [`desired`] gives them.
+    pub objects: Vec<Value>,
+    /// The workload's mode.
+    pub enforcement: Enforcement,
+    /// The problems `Warn` or `Audit` admitted: the objects are made regardless, and
+    /// the controller records these on the workload.
+    pub relaxed: Vec<Problem>,
+}
+
+/// [`desired`], with the violations the workload's mode admitted. A workload with a
+/// problem its mode does not admit is [`OrchestrateError::Invalid`], listing every
+/// problem, as under `Enforce`.
+pub fn plan(
+    admission: &Admission<'_>,
+    workload: &Workload,
+    defaults: &Defaults,
+    dag: &Dag<'_>,
+) -> Result<Planned, OrchestrateError> {
     let resolution = resolve::resolve(admission, workload);
-    if !resolution.ok() {
+    let judged = enforce::judge(resolution.enforcement, resolution.problems.clone());
+    if !judged.allowed() {
         return Err(OrchestrateError::Invalid(resolution.problems));
     }
+    let objects = objects(admission, workload, defaults, dag, resolution)?;
+    Ok(Planned {
+        objects,
+        enforcement: judged.enforcement,
+        relaxed: judged.relaxed,
+    })
+}
+
+/// The objects of a workload whose resolution its mode admits.
+fn objects(
+    admission: &Admission<'_>,
+    workload: &Workload,
+    defaults: &Defaults,
+    dag: &Dag<'_>,
+    resolution: resolve::Resolution,
+) -> Result<Vec<Value>, OrchestrateError> {
     // Nothing is made that the API server would refuse by its name (or, for a
     // Service, for lack of a port).
     let suffix = resolution

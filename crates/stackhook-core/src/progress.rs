@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition as K8sCondition, 
 use serde_json::Value;
 
 pub use crate::condition::ResourceConditions;
-use crate::model::{Workload, WorkloadStatus};
+use crate::model::{Enforcement, Workload, WorkloadStatus};
 use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_LABEL, STEP_LABEL};
 
 /// How many Stamps' ConfigMaps are kept (the current one included), so pods of a
@@ -46,7 +46,39 @@ pub enum Outcome<'a> {
         live: &'a [Value],
         /// The Stack's `successCondition` / `failureCondition`, for a `resourceTemplate`.
         conditions: ResourceConditions<'a>,
+        /// The violations the workload's mode admitted (`Warn`, `Audit`), if any:
+        /// `Validated` is `False` with them while the objects run.
+        relaxed: Option<Relaxed<'a>>,
     },
+}
+
+/// Violations `Warn` or `Audit` admitted, as the `Validated` condition records them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Relaxed<'a> {
+    /// The mode that admitted them.
+    pub enforcement: Enforcement,
+    /// Every violation, `path: message`, separated by `; `.
+    pub message: &'a str,
+}
+
+impl Relaxed<'_> {
+    /// The `Validated` condition's reason: `AuditViolations` or `WarnViolations`.
+    pub fn reason(&self) -> &'static str {
+        match self.enforcement {
+            Enforcement::Audit => "AuditViolations",
+            Enforcement::Warn => "WarnViolations",
+            // Enforce admits none; named for completeness.
+            Enforcement::Enforce => "Invalid",
+        }
+    }
+
+    /// The condition's (and the Event's) message.
+    pub fn text(&self) -> String {
+        format!(
+            "admitted under {}, would be denied under Enforce: {}",
+            self.enforcement, self.message
+        )
+    }
 }
 
 /// Who controls an object the plan would apply, as the controller finds it.
@@ -489,12 +521,20 @@ pub fn status(
                 cond("Ready", false, reason, (*message).to_owned()),
             ],
         ),
-        Outcome::Applied { live, conditions } => {
+        Outcome::Applied {
+            live,
+            conditions,
+            relaxed,
+        } => {
             let p = phase(workload, live, *conditions);
+            let validated = match relaxed {
+                Some(r) => cond("Validated", false, r.reason(), r.text()),
+                None => cond("Validated", true, "Valid", "the workload validates".into()),
+            };
             (
                 p.phase,
                 vec![
-                    cond("Validated", true, "Valid", "the workload validates".into()),
+                    validated,
                     cond(
                         "ConfigRendered",
                         true,

@@ -19,7 +19,7 @@ use crate::address::{Address, AddressError};
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
 use crate::engine::Admission;
-use crate::model::{Acl, Stack, StackRef, StackRefError, Workload, WorkloadKind};
+use crate::model::{Acl, Enforcement, Stack, StackRef, StackRefError, Workload, WorkloadKind};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
 use crate::schema::SchemaError;
@@ -324,6 +324,19 @@ impl Problem {
         }
     }
 
+    /// Whether the problem is one of conformance to the Stack, which `Warn` and
+    /// `Audit` admit (see [`crate::enforce`] for why exactly these).
+    pub fn relaxable(&self) -> bool {
+        matches!(
+            self,
+            Self::Schema { .. }
+                | Self::Filter { .. }
+                | Self::Address { .. }
+                | Self::DepotNotFound { .. }
+                | Self::NoSecretForAcl { .. }
+        )
+    }
+
     /// Whether the problem is about a Depot the workload needs (the webhook injects
     /// without it, and warns).
     pub fn is_depot(&self) -> bool {
@@ -365,6 +378,11 @@ pub struct Resolved {
     pub stamp: String,
     /// Whether resolving it found no problem (its templates may run).
     pub clean: bool,
+    /// Whether every problem resolving it found is one `Warn` and `Audit` admit
+    /// ([`Problem::relaxable`]): its templates may run under those modes.
+    pub renderable: bool,
+    /// Its mode: the namespace's `enforcement`, else its Stack's.
+    pub enforcement: Enforcement,
 }
 
 impl Resolved {
@@ -392,6 +410,8 @@ pub struct Resolution {
     pub problems: Vec<Problem>,
     /// Advice (unpinned Stack references), each under 120 characters.
     pub warnings: Vec<String>,
+    /// The strictest mode of its units (`Enforce` when none resolved).
+    pub enforcement: Enforcement,
 }
 
 impl Resolution {
@@ -433,9 +453,16 @@ pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
         let before = out.problems.len();
         if let Some(mut r) = resolve_unit(engine, workload, unit, &settings, &mut out) {
             r.clean = out.problems.len() == before;
+            r.renderable = out.problems[before..].iter().all(Problem::relaxable);
             out.units.push(r);
         }
     }
+    out.enforcement = out
+        .units
+        .iter()
+        .map(|r| r.enforcement)
+        .max()
+        .unwrap_or_default();
     out
 }
 
@@ -676,15 +703,22 @@ fn resolve_unit(
         })
         .collect();
     let stamp = render::stamp(workload, &stack, &depots);
+    // The namespace's setting wins over the Stack's.
+    let enforcement = settings
+        .enforcement
+        .or(stack.spec.enforcement)
+        .unwrap_or_default();
     Some(Resolved {
         unit,
         stack,
         compiled,
         depots,
         addresses,
+        enforcement,
         settings: settings.clone(),
         stamp,
         clean: true,
+        renderable: true,
     })
 }
 
@@ -964,8 +998,15 @@ pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec
     resolution
         .warnings
         .extend(warnings.into_iter().map(short_warning));
-    // A unit that already has a problem would fail its render for the same reason.
-    let clean: Vec<&Resolved> = resolution.units.iter().filter(|r| r.clean).collect();
+    // A unit that already has a problem would fail its render for the same reason;
+    // but under Warn and Audit one whose problems are all admitted must render, or
+    // the controller could not make its ConfigMap.
+    let relaxed = resolution.enforcement != Enforcement::Enforce;
+    let clean: Vec<&Resolved> = resolution
+        .units
+        .iter()
+        .filter(|r| r.clean || (relaxed && r.renderable))
+        .collect();
     for (i, r) in clean.iter().enumerate() {
         match config_files(engine, workload, r, true) {
             Ok(_) => {}

@@ -67,7 +67,22 @@ pub struct Response<'a> {
     /// Warnings shown to the client.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Written to the API server's audit log (under the webhook's name): the
+    /// violations `Warn` or `Audit` admitted, as `violations`.
+    #[serde(rename = "auditAnnotations", skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<AuditAnnotations>,
 }
+
+/// The audit annotations of an admitted workload with violations.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct AuditAnnotations {
+    /// `Audit: path: message; …` (cut to [`MAX_AUDIT_ANNOTATION`] characters).
+    pub violations: String,
+}
+
+/// The longest audit annotation written: audit logs are not the place for a whole
+/// schema report, the workload's status holds every violation.
+pub const MAX_AUDIT_ANNOTATION: usize = 1000;
 
 /// A `metav1.Status` for a denial.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -129,6 +144,7 @@ fn allowed<'a>(uid: &'a str, warnings: Vec<String>) -> Response<'a> {
         patch_type: None,
         patch: None,
         warnings,
+        audit_annotations: None,
     }
 }
 
@@ -157,6 +173,7 @@ fn denied<'a>(
         patch_type: None,
         patch: None,
         warnings: Vec::new(),
+        audit_annotations: None,
     }
 }
 
@@ -167,7 +184,17 @@ fn verdict_response<'a>(
     verdict: Verdict,
 ) -> Response<'a> {
     if verdict.allowed() {
-        return allowed(uid, verdict.warnings);
+        let mut r = allowed(uid, verdict.warnings);
+        if !verdict.relaxed.is_empty() {
+            let all: Vec<String> = verdict.relaxed.iter().map(ToString::to_string).collect();
+            let mut violations = format!("{}: {}", verdict.enforcement, all.join("; "));
+            if violations.chars().count() > MAX_AUDIT_ANNOTATION {
+                violations = violations.chars().take(MAX_AUDIT_ANNOTATION - 1).collect();
+                violations.push('…');
+            }
+            r.audit_annotations = Some(AuditAnnotations { violations });
+        }
+        return r;
     }
     let n = verdict.violations.len();
     let mut message = format!("{who}: {n} problem{}:", if n == 1 { "" } else { "s" });

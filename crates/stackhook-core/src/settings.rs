@@ -17,14 +17,18 @@
 //!     secretRefresh: true
 //!     projectorResources: {limits: {memory: 32Mi}}
 //!     allowedServiceAccounts: [orders-writer]
+//!     enforcement: Enforce
 //!   default: |
 //!     ingressDomainSuffix: example.org
+//!     enforcement: Warn
 //! ```
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::model::Enforcement;
 
 /// The name of the ConfigMap.
 pub const CONFIG_MAP_NAME: &str = "stackhook-config";
@@ -56,6 +60,10 @@ pub struct Settings {
     /// URLs from it); the Ingress domain suffix when unset.
     #[serde(default)]
     pub data_os_fqdn: Option<String>,
+    /// Overrides the `enforcement` of every Stack for the workloads the entry
+    /// selects: `Enforce`, `Warn` or `Audit`.
+    #[serde(default)]
+    pub enforcement: Option<Enforcement>,
 }
 
 /// An entry that is not usable, named.
@@ -139,6 +147,7 @@ pub fn resolve(sources: &[&[(String, Settings)]], labels: &BTreeMap<String, Stri
                 .allowed_service_accounts
                 .or_else(|| s.allowed_service_accounts.clone());
             out.data_os_fqdn = out.data_os_fqdn.or_else(|| s.data_os_fqdn.clone());
+            out.enforcement = out.enforcement.or(s.enforcement);
         }
     }
     out
@@ -217,6 +226,31 @@ mod tests {
         let s = resolve(&[&local, &release], &labels(&[]));
         assert_eq!(s.secret_refresh, Some(true));
         assert_eq!(s.ingress_domain_suffix.as_deref(), Some("corp.example"));
+    }
+
+    #[test]
+    fn enforcement_is_chosen_like_every_setting() {
+        let local = entries(&cm(
+            "retail",
+            json!({"canary": "selector: {track: canary}\nenforcement: Warn\n"}),
+        ))
+        .unwrap();
+        let release = entries(&cm(
+            "stackhook-system",
+            json!({"default": "enforcement: Audit\n"}),
+        ))
+        .unwrap();
+        let mode = |l: &[(&str, &str)]| resolve(&[&local, &release], &labels(l)).enforcement;
+        assert_eq!(mode(&[("track", "canary")]), Some(Enforcement::Warn));
+        assert_eq!(mode(&[]), Some(Enforcement::Audit));
+        assert_eq!(resolve(&[&local], &labels(&[])).enforcement, None);
+        let e = entries(&cm("retail", json!({"x": "enforcement: Deny\n"}))).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "retail/stackhook-config entry \"x\": unknown variant `Deny`, expected one of `Audit`, `Warn`, `Enforce`"
+            ),
+            "{e}"
+        );
     }
 
     #[test]

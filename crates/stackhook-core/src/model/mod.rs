@@ -24,7 +24,7 @@ use serde_json::Value;
 pub use depot::{Depot, DepotSecret, DepotSpec};
 pub use serde_helpers::StackSpecValue;
 pub use stack::{
-    Acl, AddressFilter, ImageAuth, OrchestratorConfig, ProjectionType, Reconciler,
+    Acl, AddressFilter, Enforcement, ImageAuth, OrchestratorConfig, ProjectionType, Reconciler,
     ResourceTemplateConfig, SecretProjection, ServiceConfig, Stack, StackImage, StackPorts,
     StackSpec, StackSpecValueSchema, WorkerConfig, WorkflowJobConfig,
 };

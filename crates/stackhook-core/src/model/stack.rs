@@ -55,6 +55,10 @@ pub struct StackSpec {
     /// (`allowedServiceAccounts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_service_accounts: Vec<String>,
+    /// `Enforce` (default), `Warn` or `Audit`: what admission does with a workload
+    /// that does not conform to this Stack (see the type's description).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcement: Option<Enforcement>,
     /// How depot secrets reach the program: `propFile` (Java properties files written
     /// by an init container, the default) or `envVars` (environment variables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +128,59 @@ impl StackSpec {
             kinds.push("Workflow");
         }
         kinds
+    }
+}
+
+/// What admission does with a workload that does not conform to its Stack (its
+/// `stackSpec` fails the schema; an address does not parse, or names a Depot that is
+/// missing or grants no secret for the access). `Enforce` (the default) denies it.
+/// `Warn` admits it and returns each violation as a warning, which kubectl prints.
+/// `Audit` admits it silently; the controller records the violations on the
+/// workload's `Validated` condition, as an Event and in the metric
+/// `stackhook_workload_violations`. A namespace's `stackhook-config` (`enforcement`)
+/// overrides it. What would make the workload's objects or pods impossible (no such
+/// Stack, a template that fails, a name the API server refuses, a ServiceAccount not
+/// granted) is denied in every mode.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+pub enum Enforcement {
+    /// Violations are recorded by the controller only (status condition, Event,
+    /// metric); admission is silent.
+    Audit,
+    /// Violations are admission warnings (kubectl prints them) and are recorded as in
+    /// `Audit`.
+    Warn,
+    /// Violations deny the workload.
+    #[default]
+    Enforce,
+}
+
+impl Enforcement {
+    /// The mode's name, as written in a Stack or `stackhook-config`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Audit => "Audit",
+            Self::Warn => "Warn",
+            Self::Enforce => "Enforce",
+        }
+    }
+}
+
+impl fmt::Display for Enforcement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

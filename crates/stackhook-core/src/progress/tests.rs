@@ -65,6 +65,7 @@ fn applied<'a>(live: &'a [Value]) -> Outcome<'a> {
     Outcome::Applied {
         live,
         conditions: ResourceConditions::default(),
+        relaxed: None,
     }
 }
 
@@ -171,6 +172,7 @@ fn resource_template_phase_follows_its_conditions() {
         let outcome = Outcome::Applied {
             live: &live,
             conditions,
+            relaxed: None,
         };
         assert_eq!(
             ready_of(&status(&w, &outcome, None, None, None, &now())),
@@ -180,6 +182,7 @@ fn resource_template_phase_follows_its_conditions() {
     let nothing = Outcome::Applied {
         live: &[],
         conditions,
+        relaxed: None,
     };
     assert_eq!(
         ready_of(&status(&w, &nothing, None, None, None, &now())),
@@ -352,4 +355,31 @@ fn config_maps_beyond_the_last_three_stamps_go() {
     );
     // Three or fewer Stamps: nothing goes.
     assert!(stale_config_maps(&existing[2..], &current).is_empty());
+}
+
+#[test]
+fn violations_admitted_under_audit_make_validated_false_while_the_objects_run() {
+    let w = worker();
+    let live = [deployment(1, 1, 1, 1)];
+    let outcome = Outcome::Applied {
+        live: &live,
+        conditions: ResourceConditions::default(),
+        relaxed: Some(Relaxed {
+            enforcement: Enforcement::Audit,
+            message: "spec.stackSpec.replicas: 0 is less than the minimum of 1",
+        }),
+    };
+    let s = status(&w, &outcome, None, None, None, &now());
+    assert_eq!(ready_of(&s), ("Running", "True", "DeploymentReady"));
+    let validated = s
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Validated")
+        .unwrap();
+    assert_eq!(validated.status, "False");
+    assert_eq!(validated.reason, "AuditViolations");
+    assert_eq!(
+        validated.message,
+        "admitted under Audit, would be denied under Enforce: spec.stackSpec.replicas: 0 is less than the minimum of 1"
+    );
 }
