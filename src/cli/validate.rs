@@ -225,7 +225,7 @@ impl ValidateArgs {
                             path: String::new(),
                             message: format!("kind {kind} is rejected (--reject)"),
                         }],
-                        warnings: Vec::new(),
+                        ..Verdict::default()
                     },
                 });
                 continue;
