@@ -68,11 +68,11 @@ impl Escapes {
         Some(before)
     }
 
-    /// The pods recorded in `namespace`, with their workloads.
-    fn in_namespace(&self, namespace: &str) -> Vec<(WorkloadKey, String)> {
+    /// The pods recorded in `namespace` (every one for `None`), with their workloads.
+    fn in_namespace(&self, namespace: Option<&str>) -> Vec<(WorkloadKey, String)> {
         self.lock()
             .iter()
-            .filter(|(k, _)| k.namespace == namespace)
+            .filter(|(k, _)| namespace.is_none_or(|n| k.namespace == n))
             .flat_map(|(k, m)| m.keys().map(|p| (k.clone(), p.clone())))
             .collect()
     }
@@ -96,7 +96,8 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
         let ctx = Arc::clone(&ctx);
         let touched = touched.clone();
         let config = config.clone();
-        async move {
+        let sweep = sweep(Arc::clone(&ctx), touched.clone(), api.clone());
+        let watch = async move {
             let mut relisted: Option<HashSet<(String, String)>> = None;
             let mut events = std::pin::pin!(watcher(api, config).default_backoff());
             while let Some(event) = events.next().await {
@@ -117,9 +118,9 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
                     }
                     watcher::Event::InitDone => {
                         // Pods deleted while the watch was down are forgotten.
-                        if let (Some(seen), Some(ns)) = (relisted.take(), namespace.as_deref()) {
-                            for (key, pod) in ctx.escapes.in_namespace(ns) {
-                                if !seen.contains(&(ns.to_owned(), pod.clone())) {
+                        if let Some(seen) = relisted.take() {
+                            for (key, pod) in ctx.escapes.in_namespace(namespace.as_deref()) {
+                                if !seen.contains(&(key.namespace.clone(), pod.clone())) {
                                     forget(&ctx, &touched, &key, &pod);
                                 }
                             }
@@ -138,9 +139,45 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
                     }
                 }
             }
+        };
+        async move {
+            tokio::join!(watch, sweep);
         }
     });
     futures::future::join_all(watches).await;
+}
+
+/// How often every labelled pod is looked at again: a pod admitted for a Stamp becomes
+/// stale when later changes of its workload leave that Stamp's ConfigMap behind, and a
+/// pod seen before its workload was in the catalog is decided once it is, without any
+/// event of the pod's own.
+pub const SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Looks at every labelled pod again each [`SWEEP_PERIOD`], a page of 500 at a time.
+async fn sweep(ctx: Arc<Context>, touched: Touched, api: Api<PartialObjectMeta<Pod>>) {
+    let mut ticks = tokio::time::interval(SWEEP_PERIOD);
+    // The watch's first listing has just looked at every pod.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let mut params = ListParams::default().labels(WORKLOAD_LABEL).limit(500);
+        loop {
+            let page = match api.list(&params).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the labelled pods again");
+                    break;
+                }
+            };
+            for pod in &page.items {
+                check(&ctx, &touched, &pod.metadata).await;
+            }
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => break,
+            }
+        }
+    }
 }
 
 /// Forgets a pod that went; its workload's condition is written again.
@@ -304,5 +341,58 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
                 tracing::warn!(pod = %format!("{namespace}/{pod_name}"), error = %e, "cannot delete an escaped pod");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stackhook_core::model::WorkloadKind;
+
+    use super::*;
+
+    fn key(namespace: &str, name: &str) -> WorkloadKey {
+        WorkloadKey {
+            namespace: namespace.into(),
+            kind: WorkloadKind::Worker,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_pod_is_reported_once_per_finding_and_forgotten_when_admitted_or_gone() {
+        let escapes = Escapes::default();
+        let w = key("retail", "w");
+        let stale = Escape::StaleStamp {
+            pod: "-a".into(),
+            current: "-b".into(),
+        };
+        // Found: it was not escaped before.
+        assert_eq!(
+            escapes.record(&w, "p1", Some(&Escape::NotInjected)),
+            Some(None)
+        );
+        // The same finding again (a status update of the pod): nothing changed.
+        assert_eq!(escapes.record(&w, "p1", Some(&Escape::NotInjected)), None);
+        assert_eq!(
+            escapes.record(&w, "p1", Some(&stale)),
+            Some(Some(Escape::NotInjected))
+        );
+        assert_eq!(
+            escapes.record(&w, "p2", Some(&Escape::NotInjected)),
+            Some(None)
+        );
+        escapes.record(&key("orders", "o"), "p3", Some(&Escape::NotInjected));
+        assert_eq!(escapes.of(&w).len(), 2);
+        assert_eq!(escapes.in_namespace(Some("retail")).len(), 2);
+        assert_eq!(escapes.in_namespace(None).len(), 3);
+        // Gone, or admitted: forgotten, and the map holds no empty entry.
+        assert_eq!(escapes.record(&w, "p1", None), Some(Some(stale)));
+        assert_eq!(
+            escapes.record(&w, "p2", None),
+            Some(Some(Escape::NotInjected))
+        );
+        assert_eq!(escapes.record(&w, "p2", None), None);
+        assert!(escapes.of(&w).is_empty());
+        assert_eq!(escapes.lock().len(), 1);
     }
 }
