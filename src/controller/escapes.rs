@@ -78,6 +78,30 @@ impl Escapes {
     }
 }
 
+/// Most one escaped pod per workload is deleted in this time: while the webhook stays
+/// skipped, the owner's replacement escapes too, and deleting each at once would make a
+/// loop as fast as the API server. The others are deleted at a later look
+/// ([`SWEEP_PERIOD`]).
+pub const DELETE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// When an escaped pod of each workload was last deleted.
+#[derive(Debug, Default)]
+pub struct Deletions(Mutex<HashMap<WorkloadKey, std::time::Instant>>);
+
+impl Deletions {
+    /// Whether a pod of `key` may be deleted at `now` (then it counts as deleted),
+    /// forgetting the workloads whose last deletion is older than [`DELETE_INTERVAL`].
+    pub fn allow(&self, key: &WorkloadKey, now: std::time::Instant) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, at| now.saturating_duration_since(*at) < DELETE_INTERVAL);
+        if map.contains_key(key) {
+            return false;
+        }
+        map.insert(key.clone(), now);
+        true
+    }
+}
+
 /// Watches the labelled pods of the managed namespaces until the stream ends (it
 /// does not: errors are retried with backoff).
 pub async fn watch(ctx: Arc<Context>, touched: Touched) {
@@ -245,7 +269,22 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             }
         }
     }
-    let Some(before) = ctx.escapes.record(&key, &pod_name, found.as_ref()) else {
+    let owned = pod
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true));
+    let changed = ctx.escapes.record(&key, &pod_name, found.as_ref());
+    // An escaped pod with an owner is deleted when first found, or at a later look if
+    // a deletion of the workload's came just before.
+    let delete = found.is_some()
+        && ctx.delete_escaped
+        && owned
+        && ctx.deletions.allow(&key, std::time::Instant::now());
+    if delete {
+        delete_pod(ctx, &namespace, &pod_name, pod).await;
+    }
+    let Some(before) = changed else {
         return;
     };
     let gauge = |e: &Escape| {
@@ -267,15 +306,14 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             reason: escape.label(),
         })
         .inc();
-    let owned = pod
-        .owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.controller == Some(true));
-    let action = match (ctx.delete_escaped, owned) {
-        (false, _) => String::new(),
-        (true, true) => "; deleted, so that its owner recreates it through admission".into(),
-        (true, false) => "; not deleted: it has no owner to recreate it".into(),
+    let action = match (ctx.delete_escaped, owned, delete) {
+        (false, ..) => String::new(),
+        (true, true, true) => "; deleted, so that its owner recreates it through admission".into(),
+        (true, true, false) => format!(
+            "; to be deleted at a later look: one of the workload's was deleted less than {} s ago",
+            DELETE_INTERVAL.as_secs()
+        ),
+        (true, false, _) => "; not deleted: it has no owner to recreate it".into(),
     };
     let what = escape.describe();
     tracing::warn!(pod = %format!("{namespace}/{pod_name}"), workload = %key, reason = escape.reason(), "{what}{action}");
@@ -324,22 +362,24 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             tracing::warn!(pod = %pod_name, error = %e, "cannot publish an event");
         }
     }
-    if ctx.delete_escaped && owned {
-        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-        // The pod seen, not another of the same name made since.
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: pod.uid.clone(),
-                resource_version: None,
-            }),
-            ..DeleteParams::default()
-        };
-        match api.delete(&pod_name, &params).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
-            Err(e) => {
-                tracing::warn!(pod = %format!("{namespace}/{pod_name}"), error = %e, "cannot delete an escaped pod");
-            }
+}
+
+/// Deletes the escaped pod seen (not another of the same name made since).
+async fn delete_pod(ctx: &Context, namespace: &str, name: &str, pod: &ObjectMeta) {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: pod.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &params).await {
+        Ok(_) => {}
+        // Gone already, or another pod of that name now.
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+        Err(e) => {
+            tracing::warn!(pod = %format!("{namespace}/{name}"), error = %e, "cannot delete an escaped pod");
         }
     }
 }
@@ -394,5 +434,18 @@ mod tests {
         assert_eq!(escapes.record(&w, "p2", None), None);
         assert!(escapes.of(&w).is_empty());
         assert_eq!(escapes.lock().len(), 1);
+    }
+
+    #[test]
+    fn one_escaped_pod_per_workload_is_deleted_per_interval() {
+        let deletions = Deletions::default();
+        let (w, o) = (key("retail", "w"), key("retail", "o"));
+        let t0 = std::time::Instant::now();
+        assert!(deletions.allow(&w, t0));
+        // The owner's replacement, escaped too: not at once.
+        assert!(!deletions.allow(&w, t0 + DELETE_INTERVAL / 2));
+        // Another workload's is not held back.
+        assert!(deletions.allow(&o, t0));
+        assert!(deletions.allow(&w, t0 + DELETE_INTERVAL));
     }
 }
