@@ -469,6 +469,66 @@ fn requires_a_client_certificate_when_a_client_ca_is_given() {
 }
 
 #[test]
+fn after_sigterm_a_shutdown_delay_keeps_answering_while_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = stackhook::certs::generate(&["localhost".into()]).unwrap();
+    let paths = stackhook::certs::write_bundle(&bundle, dir.path()).unwrap();
+    // Long enough that everything below happens within it (the process is killed when
+    // the test ends).
+    let server = start(&[
+        "--tls-cert",
+        paths[1].to_str().unwrap(),
+        "--tls-key",
+        paths[2].to_str().unwrap(),
+        "--shutdown-delay",
+        "120s",
+    ]);
+    assert_eq!(probe_get(server.probe, "/readyz").0, 200);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Not ready at once, saying why…
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, body) = loop {
+        let (status, body) = probe_get(server.probe, "/readyz");
+        if status != 200 || Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        (status, body.as_str()),
+        (503, "not ready: shutdown: shutting down")
+    );
+    // …and still answering reviews on new connections: the API server may route
+    // calls here until it has seen the endpoint go.
+    let rt = runtime();
+    rt.block_on(async {
+        let c = client(&bundle.ca_pem, None, false);
+        let (status, _, bytes) = post(&c, server.listen, "/mutate", fixture("deployment-pod"))
+            .await
+            .expect("a review answered during the shutdown delay");
+        assert_eq!(status, 200);
+        let r: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(r["response"]["allowed"], true);
+    });
+    assert!(
+        server
+            .log
+            .lock()
+            .unwrap()
+            .contains("stopping: not ready; still serving until the endpoint is gone"),
+        "{}",
+        server.log.lock().unwrap()
+    );
+}
+
+#[test]
 fn sigterm_lets_requests_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = stackhook::certs::generate(&["localhost".into()]).unwrap();

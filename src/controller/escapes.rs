@@ -68,13 +68,37 @@ impl Escapes {
         Some(before)
     }
 
-    /// The pods recorded in `namespace`, with their workloads.
-    fn in_namespace(&self, namespace: &str) -> Vec<(WorkloadKey, String)> {
+    /// The pods recorded in `namespace` (every one for `None`), with their workloads.
+    fn in_namespace(&self, namespace: Option<&str>) -> Vec<(WorkloadKey, String)> {
         self.lock()
             .iter()
-            .filter(|(k, _)| k.namespace == namespace)
+            .filter(|(k, _)| namespace.is_none_or(|n| k.namespace == n))
             .flat_map(|(k, m)| m.keys().map(|p| (k.clone(), p.clone())))
             .collect()
+    }
+}
+
+/// Most one escaped pod per workload is deleted in this time: while the webhook stays
+/// skipped, the owner's replacement escapes too, and deleting each at once would make a
+/// loop as fast as the API server. The others are deleted at a later look
+/// ([`SWEEP_PERIOD`]).
+pub const DELETE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// When an escaped pod of each workload was last deleted.
+#[derive(Debug, Default)]
+pub struct Deletions(Mutex<HashMap<WorkloadKey, std::time::Instant>>);
+
+impl Deletions {
+    /// Whether a pod of `key` may be deleted at `now` (then it counts as deleted),
+    /// forgetting the workloads whose last deletion is older than [`DELETE_INTERVAL`].
+    pub fn allow(&self, key: &WorkloadKey, now: std::time::Instant) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, at| now.saturating_duration_since(*at) < DELETE_INTERVAL);
+        if map.contains_key(key) {
+            return false;
+        }
+        map.insert(key.clone(), now);
+        true
     }
 }
 
@@ -96,7 +120,8 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
         let ctx = Arc::clone(&ctx);
         let touched = touched.clone();
         let config = config.clone();
-        async move {
+        let sweep = sweep(Arc::clone(&ctx), touched.clone(), api.clone());
+        let watch = async move {
             let mut relisted: Option<HashSet<(String, String)>> = None;
             let mut events = std::pin::pin!(watcher(api, config).default_backoff());
             while let Some(event) = events.next().await {
@@ -117,9 +142,9 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
                     }
                     watcher::Event::InitDone => {
                         // Pods deleted while the watch was down are forgotten.
-                        if let (Some(seen), Some(ns)) = (relisted.take(), namespace.as_deref()) {
-                            for (key, pod) in ctx.escapes.in_namespace(ns) {
-                                if !seen.contains(&(ns.to_owned(), pod.clone())) {
+                        if let Some(seen) = relisted.take() {
+                            for (key, pod) in ctx.escapes.in_namespace(namespace.as_deref()) {
+                                if !seen.contains(&(key.namespace.clone(), pod.clone())) {
                                     forget(&ctx, &touched, &key, &pod);
                                 }
                             }
@@ -138,9 +163,45 @@ pub async fn watch(ctx: Arc<Context>, touched: Touched) {
                     }
                 }
             }
+        };
+        async move {
+            tokio::join!(watch, sweep);
         }
     });
     futures::future::join_all(watches).await;
+}
+
+/// How often every labelled pod is looked at again: a pod admitted for a Stamp becomes
+/// stale when later changes of its workload leave that Stamp's ConfigMap behind, and a
+/// pod seen before its workload was in the catalog is decided once it is, without any
+/// event of the pod's own.
+pub const SWEEP_PERIOD: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Looks at every labelled pod again each [`SWEEP_PERIOD`], a page of 500 at a time.
+async fn sweep(ctx: Arc<Context>, touched: Touched, api: Api<PartialObjectMeta<Pod>>) {
+    let mut ticks = tokio::time::interval(SWEEP_PERIOD);
+    // The watch's first listing has just looked at every pod.
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let mut params = ListParams::default().labels(WORKLOAD_LABEL).limit(500);
+        loop {
+            let page = match api.list(&params).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the labelled pods again");
+                    break;
+                }
+            };
+            for pod in &page.items {
+                check(&ctx, &touched, &pod.metadata).await;
+            }
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => break,
+            }
+        }
+    }
 }
 
 /// Forgets a pod that went; its workload's condition is written again.
@@ -208,7 +269,22 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             }
         }
     }
-    let Some(before) = ctx.escapes.record(&key, &pod_name, found.as_ref()) else {
+    let owned = pod
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.controller == Some(true));
+    let changed = ctx.escapes.record(&key, &pod_name, found.as_ref());
+    // An escaped pod with an owner is deleted when first found, or at a later look if
+    // a deletion of the workload's came just before.
+    let delete = found.is_some()
+        && ctx.delete_escaped
+        && owned
+        && ctx.deletions.allow(&key, std::time::Instant::now());
+    if delete {
+        delete_pod(ctx, &namespace, &pod_name, pod).await;
+    }
+    let Some(before) = changed else {
         return;
     };
     let gauge = |e: &Escape| {
@@ -230,15 +306,14 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             reason: escape.label(),
         })
         .inc();
-    let owned = pod
-        .owner_references
-        .iter()
-        .flatten()
-        .any(|o| o.controller == Some(true));
-    let action = match (ctx.delete_escaped, owned) {
-        (false, _) => String::new(),
-        (true, true) => "; deleted, so that its owner recreates it through admission".into(),
-        (true, false) => "; not deleted: it has no owner to recreate it".into(),
+    let action = match (ctx.delete_escaped, owned, delete) {
+        (false, ..) => String::new(),
+        (true, true, true) => "; deleted, so that its owner recreates it through admission".into(),
+        (true, true, false) => format!(
+            "; to be deleted at a later look: one of the workload's was deleted less than {} s ago",
+            DELETE_INTERVAL.as_secs()
+        ),
+        (true, false, _) => "; not deleted: it has no owner to recreate it".into(),
     };
     let what = escape.describe();
     tracing::warn!(pod = %format!("{namespace}/{pod_name}"), workload = %key, reason = escape.reason(), "{what}{action}");
@@ -287,22 +362,90 @@ async fn check(ctx: &Context, touched: &Touched, pod: &ObjectMeta) {
             tracing::warn!(pod = %pod_name, error = %e, "cannot publish an event");
         }
     }
-    if ctx.delete_escaped && owned {
-        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &namespace);
-        // The pod seen, not another of the same name made since.
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: pod.uid.clone(),
-                resource_version: None,
-            }),
-            ..DeleteParams::default()
-        };
-        match api.delete(&pod_name, &params).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
-            Err(e) => {
-                tracing::warn!(pod = %format!("{namespace}/{pod_name}"), error = %e, "cannot delete an escaped pod");
-            }
+}
+
+/// Deletes the escaped pod seen (not another of the same name made since).
+async fn delete_pod(ctx: &Context, namespace: &str, name: &str, pod: &ObjectMeta) {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: pod.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match api.delete(name, &params).await {
+        Ok(_) => {}
+        // Gone already, or another pod of that name now.
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
+        Err(e) => {
+            tracing::warn!(pod = %format!("{namespace}/{name}"), error = %e, "cannot delete an escaped pod");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stackhook_core::model::WorkloadKind;
+
+    use super::*;
+
+    fn key(namespace: &str, name: &str) -> WorkloadKey {
+        WorkloadKey {
+            namespace: namespace.into(),
+            kind: WorkloadKind::Worker,
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_pod_is_reported_once_per_finding_and_forgotten_when_admitted_or_gone() {
+        let escapes = Escapes::default();
+        let w = key("retail", "w");
+        let stale = Escape::StaleStamp {
+            pod: "-a".into(),
+            current: "-b".into(),
+        };
+        // Found: it was not escaped before.
+        assert_eq!(
+            escapes.record(&w, "p1", Some(&Escape::NotInjected)),
+            Some(None)
+        );
+        // The same finding again (a status update of the pod): nothing changed.
+        assert_eq!(escapes.record(&w, "p1", Some(&Escape::NotInjected)), None);
+        assert_eq!(
+            escapes.record(&w, "p1", Some(&stale)),
+            Some(Some(Escape::NotInjected))
+        );
+        assert_eq!(
+            escapes.record(&w, "p2", Some(&Escape::NotInjected)),
+            Some(None)
+        );
+        escapes.record(&key("orders", "o"), "p3", Some(&Escape::NotInjected));
+        assert_eq!(escapes.of(&w).len(), 2);
+        assert_eq!(escapes.in_namespace(Some("retail")).len(), 2);
+        assert_eq!(escapes.in_namespace(None).len(), 3);
+        // Gone, or admitted: forgotten, and the map holds no empty entry.
+        assert_eq!(escapes.record(&w, "p1", None), Some(Some(stale)));
+        assert_eq!(
+            escapes.record(&w, "p2", None),
+            Some(Some(Escape::NotInjected))
+        );
+        assert_eq!(escapes.record(&w, "p2", None), None);
+        assert!(escapes.of(&w).is_empty());
+        assert_eq!(escapes.lock().len(), 1);
+    }
+
+    #[test]
+    fn one_escaped_pod_per_workload_is_deleted_per_interval() {
+        let deletions = Deletions::default();
+        let (w, o) = (key("retail", "w"), key("retail", "o"));
+        let t0 = std::time::Instant::now();
+        assert!(deletions.allow(&w, t0));
+        // The owner's replacement, escaped too: not at once.
+        assert!(!deletions.allow(&w, t0 + DELETE_INTERVAL / 2));
+        // Another workload's is not held back.
+        assert!(deletions.allow(&o, t0));
+        assert!(deletions.allow(&w, t0 + DELETE_INTERVAL));
     }
 }

@@ -65,6 +65,8 @@ pub struct Context {
     /// Whether an escaped pod with an owner is deleted (so that it is recreated
     /// through admission).
     pub delete_escaped: bool,
+    /// When an escaped pod of each workload was last deleted.
+    pub deletions: escapes::Deletions,
     /// Where the escaped pods are counted.
     pub metrics: Arc<crate::server::metrics::Metrics>,
     /// The violations `Warn` and `Audit` admitted, as a metric.
@@ -191,6 +193,7 @@ impl Context {
             kinds: Kinds::default(),
             escapes: escapes::Escapes::default(),
             delete_escaped: false,
+            deletions: escapes::Deletions::default(),
             metrics: Arc::new(crate::server::metrics::Metrics::new()),
             violations: Violations::default(),
         }
