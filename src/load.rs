@@ -10,11 +10,11 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use goyaml::{Position, SourceDocument};
 use serde_json::Value;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::InsertError;
 use stackhook_core::model::{self, DocumentError, Parsed, Resource, native};
-use stackhook_core::source::{self, Position, SourceDocument};
 
 /// The name stdin is shown under.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -367,7 +367,7 @@ pub fn read_file(path: &Path) -> Result<Input, LoadError> {
 
 /// Splits an input into documents, expanding Kubernetes `List`s.
 pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
-    let docs = source::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
+    let docs = goyaml::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
         file: Arc::clone(&input.name),
         position: e.position,
         message: e.message,
@@ -422,7 +422,7 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
             return Err("no such file".into());
         };
         let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
-        let docs = source::parse_documents(&text).map_err(|e| e.to_string())?;
+        let docs = goyaml::parse_documents(&text).map_err(|e| e.to_string())?;
         let first = docs
             .into_iter()
             .next()

@@ -564,7 +564,7 @@ fn mutate_command_takes_a_deployment_and_prints_the_pod_or_patch() {
     let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: orders-stream, namespace: retail}\nspec:\n  selector: {matchLabels: {app: o}}\n  template:\n    metadata: {labels: {app: o, stackhook.io/workload: orders-stream}}\n    spec:\n      containers: [{name: app, image: x}]\n";
     let run = stackhook(&["mutate", "--catalog", "examples/catalog"], deployment);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let pod = &stackhook_core::source::parse_documents(&run.stdout).unwrap()[0].value;
+    let pod = &goyaml::parse_documents(&run.stdout).unwrap()[0].value;
     assert_eq!(pod["kind"], "Pod");
     assert_eq!(
         pod["spec"]["initContainers"][0]["name"],
@@ -607,7 +607,7 @@ fn mutate_command_takes_a_deployment_and_prints_the_pod_or_patch() {
 fn render_command_prints_config_maps_and_orchestration_objects() {
     let run = stackhook(&["render", "--catalog", "examples/catalog"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let docs = stackhook_core::source::parse_documents(&run.stdout).unwrap();
+    let docs = goyaml::parse_documents(&run.stdout).unwrap();
     let kinds: Vec<String> = docs
         .iter()
         .map(|d| {

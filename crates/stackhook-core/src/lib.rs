@@ -15,6 +15,7 @@ pub mod compiled;
 pub mod condition;
 pub mod engine;
 pub mod filters;
+pub mod functions;
 pub mod inject;
 pub mod model;
 pub mod names;
@@ -26,8 +27,6 @@ pub mod resolve;
 pub mod review;
 pub mod schema;
 pub mod settings;
-pub mod source;
-pub mod template;
 #[cfg(test)]
 mod test_support;
 

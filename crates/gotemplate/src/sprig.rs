@@ -1053,7 +1053,7 @@ pub(crate) fn functions() -> Vec<Func> {
                 Value::String(t) => super::duration::parse(t).unwrap_or(0),
                 Value::Int64(n) => *n,
                 Value::Time(_) => {
-                    return Err("durationRound of a time.Time is the time since it, which reads the clock; stackhook does not".into());
+                    return Err("durationRound of a time.Time is the time since it, which reads the clock; this engine does not".into());
                 }
                 _ => 0,
             };

@@ -20,7 +20,7 @@ fn time_of(v: &Value, func: &str) -> Result<GoTime, FnError> {
         Value::Time(t) => Ok((**t).clone()),
         Value::Int(n) | Value::Int64(n) => Ok(GoTime::unix(*n)),
         other => Err(format!(
-            "{func} of a {} reads the clock in Sprig (only a time.Time or an integer of seconds is a date), which stackhook does not do",
+            "{func} of a {} reads the clock in Sprig (only a time.Time or an integer of seconds is a date), which this engine does not do",
             other.type_name()
         )
         .into()),
