@@ -75,6 +75,10 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("htmlDateInZone" (Any, Str) => |e, a| in_zone(e, "2006-01-02", &a[0], s(&a[1]), "htmlDateInZone")),
         f!("dateModify" (Str, Time) => |_, a| date_modify(a, false)),
         f!("mustDateModify" (Str, Time) => |_, a| date_modify(a, true)),
+        // Sprig's snake_case aliases of the three above (its genericMap has them).
+        f!("date_in_zone" (Str, Any, Str) => |e, a| in_zone(e, s(&a[0]), &a[1], s(&a[2]), "date_in_zone")),
+        f!("date_modify" (Str, Time) => |_, a| date_modify(a, false)),
+        f!("must_date_modify" (Str, Time) => |_, a| date_modify(a, true)),
         f!("unixEpoch" (Time) => |e, a| match &a[0] {
             Value::Time(t) => e.string(t.secs.to_string()),
             _ => Err("expected a time.Time".into()),

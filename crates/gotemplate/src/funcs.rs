@@ -739,6 +739,11 @@ pub(crate) fn compile(pattern: &str) -> Result<regex::Regex, String> {
 
 /// `regexp.Compile`: the error as Go's `regexp/syntax` words it.
 pub(crate) fn compile_plain(pattern: &str) -> Result<regex::Regex, String> {
+    let pattern = match go_syntax(pattern) {
+        Ok(p) => p,
+        Err((code, expr)) => return Err(format!("error parsing regexp: {code}: `{expr}`")),
+    };
+    let pattern = pattern.as_ref();
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
@@ -755,6 +760,111 @@ fn go_regex_quote(s: &str) -> String {
     } else {
         quote(s)
     }
+}
+
+/// What Go 1.19's `regexp/syntax` refuses that the `regex` crate reads, or words
+/// differently, as Go's error code and the text it quotes: a backreference (`\1`,
+/// which Go reads as an octal escape only when an octal digit follows), a `(?`
+/// group other than flags `imsU`, `:` and `P<name>` (look-around, atomic groups,
+/// `(?<name>`, which Go 1.19 predates, and `x`/`u`/`R` flags), and a repeat count
+/// over 1,000. A `{` that does not start a repeat count is a literal in Go (`a{x}`)
+/// and is escaped for the `regex` crate, which refuses it.
+fn go_syntax(pattern: &str) -> Result<std::borrow::Cow<'_, str>, (&'static str, &str)> {
+    let b = pattern.as_bytes();
+    let mut literal_braces = Vec::new();
+    let mut i = 0;
+    // Where the class being read started (`[` or `[^`), to see a leading `]`.
+    let mut class: Option<usize> = None;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                let digit = b.get(i + 1).copied().unwrap_or_default();
+                let next = b.get(i + 2).copied().unwrap_or_default();
+                let backreference = matches!(digit, b'1'..=b'7') && !(b'0'..=b'7').contains(&next);
+                if backreference || matches!(digit, b'8' | b'9') {
+                    return Err(("invalid escape sequence", &pattern[i..i + 2]));
+                }
+                // Skip the escaped character, however long its UTF-8 is.
+                i += 1 + pattern[i + 1..].chars().next().map_or(0, char::len_utf8);
+                continue;
+            }
+            b']' if class.is_some_and(|start| i > start) => class = None,
+            b'[' if class.is_none() => {
+                let caret = usize::from(b.get(i + 1) == Some(&b'^'));
+                class = Some(i + 1 + caret);
+            }
+            b'(' if class.is_none() && b.get(i + 1) == Some(&b'?') => {
+                if b.len() - i > 4 && b[i + 2] == b'P' && b[i + 3] == b'<' {
+                    i += 4;
+                    continue;
+                }
+                // Go's parsePerlFlags: flags, an optional `-` and more, then `:` or `)`.
+                let mut j = i + 2;
+                let mut negated = false;
+                let mut saw_flag = false;
+                loop {
+                    let Some(c) = pattern[j..].chars().next() else {
+                        return Err(("invalid or unsupported Perl syntax", &pattern[i..]));
+                    };
+                    j += c.len_utf8();
+                    match c {
+                        'i' | 'm' | 's' | 'U' => saw_flag = true,
+                        '-' if !negated => {
+                            negated = true;
+                            saw_flag = false;
+                        }
+                        ':' | ')' if !negated || saw_flag => break,
+                        _ => return Err(("invalid or unsupported Perl syntax", &pattern[i..j])),
+                    }
+                }
+                i = j;
+                continue;
+            }
+            b'{' if class.is_none() => match repeat(&pattern[i..]) {
+                Some((len, true)) => return Err(("invalid repeat count", &pattern[i..i + len])),
+                Some((len, false)) => {
+                    i += len;
+                    continue;
+                }
+                None => literal_braces.push(i),
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    if literal_braces.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(pattern));
+    }
+    let mut out = String::with_capacity(pattern.len() + literal_braces.len());
+    let mut from = 0;
+    for at in literal_braces {
+        out.push_str(&pattern[from..at]);
+        out.push('\\');
+        from = at;
+    }
+    out.push_str(&pattern[from..]);
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// A `{n}`, `{n,}` or `{n,m}` at the start of `s` (else Go reads `{` as a literal):
+/// its length, and whether a count is over Go's 1,000.
+fn repeat(s: &str) -> Option<(usize, bool)> {
+    let close = s.find('}')?;
+    let inner = &s[1..close];
+    let (min, max) = match inner.split_once(',') {
+        Some((min, max)) => (min, (!max.is_empty()).then_some(max)),
+        None => (inner, Some(inner)),
+    };
+    let number = |t: &str| {
+        (!t.is_empty() && t.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| t.parse::<u64>().unwrap_or(u64::MAX))
+    };
+    let min = number(min)?;
+    let max = match max {
+        Some(m) => Some(number(m)?),
+        None => None,
+    };
+    Some((close + 1, min > 1000 || max.is_some_and(|m| m > 1000)))
 }
 
 /// A syntax error as Go's `regexp/syntax.Error` prints it (`error parsing regexp:
@@ -854,18 +964,58 @@ pub(crate) fn from_yaml_as(e: &mut Env<'_, '_>, text: &str, array: bool) -> FnRe
         },
         Err(err) if err.limit => return Err(FnError::Bound(Bound::Memory)),
         Err(err) => fail(format!(
-            "error converting YAML to JSON: yaml: line {}: {}",
-            err.position.line, err.message
+            "error converting YAML to JSON: {}",
+            yaml_v2_error(&err)
         )),
     };
     Ok(value)
+}
+
+/// A syntax error as yaml.v2 words it (`yaml: line 1: did not find expected ',' or
+/// ']'`), from the reader's: yaml.v2 prints libyaml's problem without its context
+/// (`while parsing a flow sequence`), in libyaml's words, and its line the way
+/// `parser.fail` computes it — a parser error's 0-based line of the problem (so one
+/// less than the line it is on, and the end of a text without a final line break
+/// counts as the line after it), a scanner error's 1-based line, and no line at all
+/// when that comes to 0.
+fn yaml_v2_error(err: &goyaml::SyntaxError) -> String {
+    let (parser, problem) = match err.message.strip_prefix("while parsing ") {
+        Some(rest) => (true, rest.split_once(", ").map_or(rest, |(_, p)| p)),
+        None => (
+            false,
+            err.message
+                .strip_prefix("while scanning ")
+                .map_or(err.message.as_str(), |rest| {
+                    rest.split_once(", ").map_or(rest, |(_, p)| p)
+                }),
+        ),
+    };
+    let problem = match problem {
+        "expected ',' or ']'" => "did not find expected ',' or ']'",
+        "expected ',' or '}'" => "did not find expected ',' or '}'",
+        p if p.starts_with("tabs disallowed") => "found character that cannot start any token",
+        p => p,
+    };
+    // The reader's lines are 1-based; a scanner error on the first line has none.
+    let line = if parser {
+        err.position.line.saturating_sub(1)
+    } else if err.position.line > 1 {
+        err.position.line
+    } else {
+        0
+    };
+    if line == 0 {
+        format!("yaml: {problem}")
+    } else {
+        format!("yaml: line {line}: {problem}")
+    }
 }
 
 fn from_yaml(e: &mut Env<'_, '_>, text: &str) -> FnResult {
     from_yaml_as(e, text, false)
 }
 
-fn error_map(message: String) -> Value {
+pub(crate) fn error_map(message: String) -> Value {
     Value::map([("Error".to_owned(), Value::string(message))].into())
 }
 
@@ -957,6 +1107,9 @@ fn eval_args(e: &mut Env<'_, '_>, args: &[Value]) -> Result<String, FnError> {
 }
 
 /// Sprig's `slice` (which replaces Go's builtin when Sprig is loaded).
+/// The panic of Go's `reflect.Value.Slice`, which Sprig's `slice` lets through.
+const SLICE_OUT_OF_BOUNDS: &str = "reflect.Value.Slice: slice index out of bounds";
+
 fn slice(e: &mut Env<'_, '_>, list: &Value, indices: &[Value]) -> FnResult {
     let Value::List(l) = list else {
         let kind = match list {
@@ -973,10 +1126,10 @@ fn slice(e: &mut Env<'_, '_>, list: &Value, indices: &[Value]) -> FnResult {
     let start = indices.first().map_or(0, to_int64);
     let end = indices.get(1).map_or(items.len() as i64, to_int64);
     let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
-        return Err("reflect: slice index out of range".into());
+        return Err(SLICE_OUT_OF_BOUNDS.into());
     };
     if start > end || end > items.len() {
-        return Err("reflect: slice index out of range".into());
+        return Err(SLICE_OUT_OF_BOUNDS.into());
     }
     e.list(l.elem, items[start..end].to_vec())
 }

@@ -52,6 +52,15 @@ func fromYAML(str string) map[string]interface{} {
 	return m
 }
 
+// Helm's fromJson: a map, or {"Error": message} (Sprig's gives nil; Helm's replaces it).
+func fromJSON(str string) map[string]interface{} {
+	m := make(map[string]interface{})
+	if err := json.Unmarshal([]byte(str), &m); err != nil {
+		m["Error"] = err.Error()
+	}
+	return m
+}
+
 // Helm's fromYamlArray: a list, or [message].
 func fromYAMLArray(str string) []interface{} {
 	a := []interface{}{}
@@ -139,6 +148,7 @@ func main() {
 	funcs["toYaml"] = toYAML
 	funcs["fromYaml"] = fromYAML
 	funcs["fromYamlArray"] = fromYAMLArray
+	funcs["fromJson"] = fromJSON
 	funcs["fromJsonArray"] = fromJSONArray
 	funcs["toToml"] = toTOML
 	funcs["required"] = required
