@@ -25,9 +25,9 @@ for f in sorted((root / "examples").rglob("*.yaml")):
 # Lines broken by lone CRs (found by the fuzzer: positions count them as YAML does).
 put("yaml", "carriage-returns", b" \r\r\r\r6Vel 2}\ndb]\n")
 put("yaml", "anchors.yaml", "base: &b {x: 1, w: 2}\nderived:\n  <<: *b\n  w: 3\nlist: [*b, *b]\n")
-for c in yaml_list(root / "tests/gotmpl/cases.yaml"):
+for c in yaml_list(root / "crates/gotemplate/tests/gotmpl/cases.yaml"):
     put("template", c["name"], c["template"] + "\0" + json.dumps(c.get("data")))
-for c in yaml_list(root / "tests/filters/cases.yaml"):
+for c in yaml_list(root / "crates/jqlite/tests/filters/cases.yaml"):
     put("filter", c["name"], c["filter"] + "\0" + json.dumps(c["input"]))
 for i, a in enumerate(["dataos://icebase:retail/city", "dataos://testawslh", "dataos://gcdexport:none/a/b.csv",
                        "dataos://icebase:retail/city?acl=rw", "dataos://a-b:c_d", "dataos://Bad:x"]):

@@ -10,11 +10,11 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use goyaml::{Position, SourceDocument};
 use serde_json::Value;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::InsertError;
 use stackhook_core::model::{self, DocumentError, Parsed, Resource, native};
-use stackhook_core::source::{self, Position, SourceDocument};
 
 /// The name stdin is shown under.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -391,12 +391,12 @@ pub fn documents(input: &Input) -> Result<Vec<Document>, LoadError> {
 /// the next ones follow; a syntax error ends the input (documents before it were
 /// handed over).
 pub fn each_document(input: &Input, each: &mut dyn FnMut(Result<Document, LoadError>)) {
-    let read = source::read_documents(
+    let read = goyaml::read_documents(
         &input.text,
-        &source::Limits::default(),
-        source::Lists::Items,
+        &goyaml::Limits::default(),
+        goyaml::Lists::Items,
         &mut |piece| {
-            let source::Piece { mut document, item } = piece;
+            let goyaml::Piece { mut document, item } = piece;
             // The document's positions stay with it; its value is moved, not copied.
             let value = std::mem::take(&mut document.value);
             let source = Arc::new(document);
@@ -452,7 +452,7 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
             return Err("no such file".into());
         };
         let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
-        let docs = source::parse_documents(&text).map_err(|e| e.to_string())?;
+        let docs = goyaml::parse_documents(&text).map_err(|e| e.to_string())?;
         let first = docs
             .into_iter()
             .next()

@@ -1,7 +1,7 @@
 //! `stackhook convert`: DataOS-native manifests to CRD form, and its bad inputs.
 
+use goyaml::parse_documents;
 use serde_json::Value;
-use stackhook_core::source::parse_documents;
 
 use crate::support::{repo, stackhook, write};
 

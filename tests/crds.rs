@@ -8,7 +8,7 @@ const CHART_CRDS: &str = "charts/stackhook/crds/stackhook-crds.yaml";
 fn crds_prints_five_crds() {
     let run = stackhook(&["crds"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let docs = stackhook_core::source::parse_documents(&run.stdout).unwrap();
+    let docs = goyaml::parse_documents(&run.stdout).unwrap();
     let kinds: Vec<_> = docs
         .iter()
         .map(|d| {

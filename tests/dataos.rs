@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use goyaml::parse_documents;
 use serde_json::Value;
-use stackhook_core::source::parse_documents;
 
 use crate::support::{repo, stackhook, write};
 

@@ -1,8 +1,8 @@
 //! DataOS manifests as users' repositories hold them (issue #27): Depots and
 //! workloads without a workspace, scheduled DAGs, secrets, other DataOS types.
 
+use goyaml::parse_documents;
 use serde_json::Value;
-use stackhook_core::source::parse_documents;
 
 use crate::support::{stackhook, write};
 

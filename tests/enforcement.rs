@@ -2,8 +2,8 @@
 //! the `review`/`mutate` frictions of #28: YAML reviews, the decoded patch, and a
 //! controller's patch relative to the object given.
 
+use goyaml::parse_documents;
 use serde_json::{Value, json};
-use stackhook_core::source::parse_documents;
 
 use crate::support::{stackhook, write};
 

@@ -162,7 +162,7 @@ fn review_of(doc: &Value, uid: &str) -> Value {
 
 fn documents(file: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(file).unwrap();
-    stackhook_core::source::parse_documents(&text)
+    goyaml::parse_documents(&text)
         .map(|docs| docs.into_iter().map(|d| d.value).collect())
         .unwrap_or_default()
 }

@@ -4,9 +4,9 @@
 //! must pass the API server's rules, keep everything the pod had, and not change when
 //! mutated again, with or without stackhook's annotations.
 
+use goyaml::parse_documents;
 use serde_json::Value;
 use stackhook_core::inject::pod_rules;
-use stackhook_core::source::parse_documents;
 
 use crate::support::{repo, stackhook};
 

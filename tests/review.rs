@@ -565,7 +565,7 @@ fn mutate_command_takes_a_deployment_and_prints_it_mutated_or_its_patch() {
     let run = stackhook(&["mutate", "--catalog", "examples/catalog"], deployment);
     assert_eq!(run.code, 0, "{}", run.stderr);
     // The Deployment given, named as given, with its pod template mutated.
-    let mutated = &stackhook_core::source::parse_documents(&run.stdout).unwrap()[0].value;
+    let mutated = &goyaml::parse_documents(&run.stdout).unwrap()[0].value;
     assert_eq!(mutated["kind"], "Deployment");
     assert_eq!(mutated["metadata"]["name"], "orders-stream");
     assert_eq!(
@@ -609,7 +609,7 @@ fn mutate_command_takes_a_deployment_and_prints_it_mutated_or_its_patch() {
 fn render_command_prints_config_maps_and_orchestration_objects() {
     let run = stackhook(&["render", "--catalog", "examples/catalog"], "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let docs = stackhook_core::source::parse_documents(&run.stdout).unwrap();
+    let docs = goyaml::parse_documents(&run.stdout).unwrap();
     let kinds: Vec<String> = docs
         .iter()
         .map(|d| {

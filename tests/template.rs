@@ -1,5 +1,8 @@
 //! `stackhook template`: one Go template rendered from the command line.
 
+use serde_json::json;
+use stackhook_core::functions::parse_template;
+
 use crate::support::{repo, stackhook, write};
 
 #[test]
@@ -151,5 +154,94 @@ fn hostile_templates_are_bounded() {
             .contains("exceeded the template call depth limit of 100"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn seed_benthos_template_renders_the_expected_jobconfig() {
+    let stack = std::fs::read_to_string(repo("examples/native/benthos-stack.yaml")).unwrap();
+    let stack = &goyaml::parse_documents(&stack).unwrap()[0].value;
+    let text = stack["stack"]["serviceConfig"]["configFileTemplate"]
+        .as_str()
+        .unwrap();
+    let template = parse_template("configFileTemplate", text).unwrap();
+    let data = json!({
+        "Name": "orders-api", "Type": "service", "Stamp": "-x1y2", "MetricPort": 8093,
+        "ApplicationSpec": {"LogLevel": "INFO", "StackSpec": {
+            "input": {"http_server": {"path": "/post"}},
+            "output": {"stdout": {}}
+        }}
+    });
+    let out = template
+        .execute_json(
+            &data,
+            &gotemplate::CallContext::default(),
+            &gotemplate::Limits::default(),
+        )
+        .unwrap();
+    // A YAML map of file names to contents…
+    let files = &goyaml::parse_documents(&out).unwrap()[0].value;
+    let jobconfig = files["jobconfig.yaml"].as_str().unwrap();
+    assert_eq!(files.as_object().unwrap().len(), 1);
+    // …whose one file is the benthos config, itself valid YAML.
+    let config = &goyaml::parse_documents(jobconfig).unwrap()[0].value;
+    assert_eq!(
+        config,
+        &json!({
+            "input": {"http_server": {"path": "/post"}},
+            "output": {"stdout": {}},
+            "logger": {"level": "INFO", "add_timestamp": true, "format": "json",
+                       "static_fields": {"@service": "orders-api"}},
+            "http": {"address": "0.0.0.0:8093", "root_path": "/dataos-benthos", "debug_endpoints": false},
+            "metrics": {"prometheus": {
+                "push_url": "http://prometheus-pushgateway.sentinel.svc.cluster.local:9091",
+                "push_interval": "5s",
+                "push_job_name": "orders-api-service-x1y2"
+            }}
+        })
+    );
+}
+
+/// The README's table of the function set names every function the engine has, and
+/// nothing it lacks.
+#[test]
+fn the_readme_lists_the_function_set() {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let section = readme
+        .split("| functions | from |")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("README.md has the function table");
+    let mut listed = std::collections::BTreeSet::new();
+    for row in section.lines().filter(|l| l.starts_with("| ")) {
+        let names = row.split('|').nth(1).unwrap_or_default();
+        for code in names.split('`').skip(1).step_by(2) {
+            // `must…` stands for the must forms of the row's functions.
+            for name in code.split_whitespace().filter(|n| !n.ends_with('…')) {
+                listed.insert(name.to_owned());
+            }
+        }
+    }
+    let have: std::collections::BTreeSet<String> = stackhook_core::functions::functions()
+        .names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let missing: Vec<&String> = listed.difference(&have).collect();
+    assert!(
+        missing.is_empty(),
+        "README lists functions the engine lacks: {missing:?}"
+    );
+    // `must…` forms are named once, with their function.
+    let unlisted: Vec<&String> = have
+        .difference(&listed)
+        .filter(|n| {
+            !n.strip_prefix("must")
+                .is_some_and(|rest| listed.iter().any(|l| l.eq_ignore_ascii_case(rest)))
+        })
+        .collect();
+    assert!(
+        unlisted.is_empty(),
+        "README's function table misses: {unlisted:?}"
     );
 }

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stackhook_core::filters::{AddressFilters, evaluate};
+use jqlite::evaluate;
+use stackhook_core::filters::AddressFilters;
 use stackhook_core::model::AddressFilter;
 
 fuzz_target!(|data: &[u8]| {

@@ -33,7 +33,7 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut catalog = MemoryCatalog::new();
         for text in CATALOG {
-            for doc in stackhook_core::source::parse_documents(text).unwrap_or_default() {
+            for doc in goyaml::parse_documents(text).unwrap_or_default() {
                 if let Ok(Parsed::Resource(r)) = parse_document(doc.value) {
                     let _ = catalog.insert(*r);
                 }

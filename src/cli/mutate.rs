@@ -109,8 +109,7 @@ impl MutateArgs {
         let (name, bytes) = read_input(file.as_ref())?;
         let text =
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name}: not UTF-8 text"))?;
-        let docs = stackhook_core::source::parse_documents(&text)
-            .map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
+        let docs = goyaml::parse_documents(&text).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
         let [doc] = docs.as_slice() else {
             eprintln!("{name}: expected one object, found {}", docs.len());
             return Ok(ExitCode::from(EXIT_UNUSABLE));

@@ -38,7 +38,7 @@ fn as_json(name: &str, body: Vec<u8>) -> Result<Vec<u8>, String> {
         return Ok(body);
     }
     let text = String::from_utf8(body).map_err(|_| format!("{name}: not UTF-8 text"))?;
-    let docs = stackhook_core::source::parse_documents(&text).map_err(|e| format!("{name}:{e}"))?;
+    let docs = goyaml::parse_documents(&text).map_err(|e| format!("{name}:{e}"))?;
     match docs.as_slice() {
         [doc] => serde_json::to_vec(&doc.value).map_err(|e| format!("{name}: {e}")),
         docs => Err(format!(

@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
-use stackhook_core::template::{CallContext, CatalogResolver, Limits, Template};
+use gotemplate::{CallContext, Limits};
+use stackhook_core::functions::{CatalogResolver, parse_template};
 
 use crate::load::load_catalog;
 use crate::output;
@@ -48,8 +49,7 @@ fn read_data(path: &Path) -> anyhow::Result<serde_json::Value> {
             .with_context(|| format!("cannot read the data file {}", path.display()))?;
         (path.display().to_string(), text)
     };
-    let mut docs = stackhook_core::source::parse_documents(&text)
-        .map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
+    let mut docs = goyaml::parse_documents(&text).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
     match docs.len() {
         0 => Ok(serde_json::Value::Null),
         1 => Ok(docs.remove(0).value),
@@ -87,10 +87,10 @@ impl TemplateArgs {
             .as_ref()
             .map(|catalog| CatalogResolver { catalog, namespace });
         let context = CallContext {
-            resolver: resolver.as_ref().map(|r| r as _),
+            host: resolver.as_ref().map(|r| r as _),
             deadline: None,
         };
-        let result = Template::parse(&name, &text)
+        let result = parse_template(&name, &text)
             .and_then(|t| t.execute_json(&data, &context, &Limits::default()));
         match result {
             Ok(out) => {

@@ -12,12 +12,12 @@ use std::process::ExitCode;
 
 use super::engine::CatalogArgs;
 use clap::{Args, ValueEnum};
+use goyaml::Position;
 use serde_json::{Value, json};
 use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::enforce::{AUDIT_PREFIX, WARN_PREFIX};
 use stackhook_core::model::{self, Enforcement, Parsed, Resource};
-use stackhook_core::source::Position;
 
 use super::{EXIT_UNUSABLE, stdin_if_empty};
 use crate::load::{self, Document, LoadError, LoadErrors};

@@ -71,7 +71,7 @@ fn dry_run_mutated_pod(c: &Cluster, mutated: &Value, what: &str) {
 
 /// The documents of a YAML stream.
 fn yaml_documents(text: &str) -> Vec<Value> {
-    stackhook_core::source::parse_documents(text)
+    goyaml::parse_documents(text)
         .expect("stackhook prints valid YAML")
         .into_iter()
         .map(|d| d.value)

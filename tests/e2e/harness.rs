@@ -297,7 +297,7 @@ impl Cluster {
     /// namespaced ones (the examples are written for `retail`).
     pub fn documents(&self, path: &str, namespace: Option<&str>) -> Vec<Value> {
         let text = std::fs::read_to_string(repo(path)).expect("a repository file");
-        stackhook_core::source::parse_documents(&text)
+        goyaml::parse_documents(&text)
             .expect("valid YAML")
             .into_iter()
             .map(|d| d.value)

@@ -11,11 +11,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 // The stackhook binary's allocator, so the figures are what ships.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use goyaml::parse_documents;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::{Admission, Operation, Options};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{Parsed, Resource, parse_document};
-use stackhook_core::source::parse_documents;
 
 const CATALOG: &str = include_str!("../../../examples/catalog/stack-flare.yaml");
 const DEPOTS: &str = include_str!("../../../examples/catalog/depots.yaml");

@@ -11,6 +11,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 // The stackhook binary's allocator, so the figures are what ships.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use goyaml::parse_documents;
 use serde_json::{Value, json};
 use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::{Admission, Options};
@@ -18,7 +19,6 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::{Config, InjectMemo};
 use stackhook_core::model::{Parsed, parse_document};
 use stackhook_core::review::Reviewer;
-use stackhook_core::source::parse_documents;
 
 const CATALOG: [&str; 4] = [
     include_str!("../../../examples/catalog/stack-benthos.yaml"),

@@ -130,7 +130,7 @@ impl Admission<'_> {
         for key in spec.environment_vars.keys() {
             for rule in crate::names::env_var_name(key) {
                 let mut path = "spec.environmentVars".to_owned();
-                crate::source::push_key(&mut path, key);
+                goyaml::push_key(&mut path, key);
                 v.deny(
                     path,
                     format!("{key:?} cannot name an environment variable: {rule}"),

@@ -227,7 +227,7 @@ fn every_fixture_workload_gets_one_answer() {
 #[test]
 fn every_example_workload_gets_one_answer() {
     let all = format!("{STACKS}\n---\n{FLARE}\n---\n{DEPOTS}");
-    let docs = crate::source::parse_documents(WORKLOADS).unwrap();
+    let docs = goyaml::parse_documents(WORKLOADS).unwrap();
     assert!(docs.len() >= 3);
     for doc in docs {
         let mut fixture = Fixture::new(&all);

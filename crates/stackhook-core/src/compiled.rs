@@ -13,13 +13,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use gotemplate::{Template, TemplateError};
 use sha2::Digest as _;
 
 use crate::condition::{Condition, ConditionError};
 use crate::filters::{AddressFilters, FilterError};
 use crate::model::{OrchestratorConfig, Stack, StackSpec, WorkloadKind};
 use crate::schema::{CompiledSchema, SchemaError};
-use crate::template::{Template, TemplateError};
 
 /// Which template of a Stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -228,7 +228,7 @@ impl CompiledStack {
             .into_iter()
             .map(|(kind, field, path, text)| {
                 let name = path.trim_start_matches("spec.").to_owned();
-                let template = Template::parse(&name, text);
+                let template = crate::functions::parse_template(&name, text);
                 (
                     (kind, field),
                     CompiledTemplate {

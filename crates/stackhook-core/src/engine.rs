@@ -5,7 +5,7 @@
 
 use crate::catalog::Catalog;
 use crate::compiled::StackCache;
-use crate::template::Limits;
+use gotemplate::Limits;
 
 /// Admission settings.
 #[derive(Clone, Debug)]

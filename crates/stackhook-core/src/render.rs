@@ -425,7 +425,7 @@ pub fn config_map(
 pub enum ConfigFilesError {
     /// Not YAML.
     #[error("the rendered configFileTemplate is not YAML: line {0}")]
-    NotYaml(#[source] crate::source::SyntaxError),
+    NotYaml(#[source] goyaml::SyntaxError),
     /// More than one document.
     #[error("the rendered configFileTemplate holds {0} YAML documents, not one map")]
     Documents(usize),
@@ -457,7 +457,7 @@ pub enum ConfigFilesError {
 pub enum DocumentError {
     /// Not YAML.
     #[error("not YAML: line {0}")]
-    NotYaml(#[source] crate::source::SyntaxError),
+    NotYaml(#[source] goyaml::SyntaxError),
     /// More than one document.
     #[error("{0} YAML documents, not one")]
     Documents(usize),
@@ -468,7 +468,7 @@ pub enum DocumentError {
 /// container): at most one YAML document, never the first of several. `None` when it
 /// renders none.
 pub(crate) fn single_document(rendered: &str) -> Result<Option<Value>, DocumentError> {
-    let docs = crate::source::parse_documents(rendered).map_err(DocumentError::NotYaml)?;
+    let docs = goyaml::parse_documents(rendered).map_err(DocumentError::NotYaml)?;
     match docs.len() {
         0 | 1 => Ok(docs.into_iter().next().map(|d| d.value)),
         n => Err(DocumentError::Documents(n)),

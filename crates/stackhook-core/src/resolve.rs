@@ -15,17 +15,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use gotemplate::{CallContext, TemplateError};
+use goyaml::push_key;
+
 use crate::address::{Address, AddressError};
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
 use crate::engine::Admission;
+use crate::functions::CatalogResolver;
 use crate::model::{Acl, Enforcement, Stack, StackRef, StackRefError, Workload, WorkloadKind};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
 use crate::schema::SchemaError;
 use crate::settings::Settings;
-use crate::source::push_key;
-use crate::template::{CallContext, CatalogResolver, TemplateError};
 
 /// A warning cut to what the API server shows kubectl users (under 120 characters).
 pub(crate) fn short_warning(message: String) -> String {
@@ -941,7 +943,7 @@ pub fn render(
         namespace: workload.namespace(),
     };
     let call = CallContext {
-        resolver: Some(&resolver),
+        host: Some(&resolver),
         deadline: engine.deadline,
     };
     template
@@ -1043,7 +1045,7 @@ pub fn name_problems(
 
 /// Whether a render stopped because the review's time is up.
 fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
-    matches!(p, Problem::Render { error, .. } if error.bound() == Some(crate::template::Bound::Time))
+    matches!(p, Problem::Render { error, .. } if error.bound() == Some(gotemplate::Bound::Time))
         && engine
             .deadline
             .is_some_and(|d| std::time::Instant::now() >= d)

@@ -97,7 +97,7 @@ pub fn entries(config_map: &Value) -> Result<Vec<(String, Settings)>, SettingsEr
                 message,
             };
             let text = text.as_str().unwrap_or_default();
-            let docs = crate::source::parse_documents(text).map_err(|e| err(e.to_string()))?;
+            let docs = goyaml::parse_documents(text).map_err(|e| err(e.to_string()))?;
             let value = docs
                 .into_iter()
                 .next()

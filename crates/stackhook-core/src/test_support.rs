@@ -4,7 +4,7 @@ use crate::MemoryCatalog;
 use crate::admit::{Admission, Options};
 use crate::compiled::StackCache;
 use crate::model::{Parsed, Resource, parse_document};
-use crate::source::parse_documents;
+use goyaml::parse_documents;
 
 /// Every document of a YAML stream as a resource; panics on anything else, since a
 /// test's own fixture that does not parse is a broken test.

@@ -27,11 +27,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use goyaml::{Position, SourceDocument};
 use serde::Deserialize;
 use serde_json::Value;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::model::{self, Parsed, Resource, Workload};
-use stackhook_core::source::{self, Position, SourceDocument};
 
 use crate::load::{self, LoadError, LoadErrors};
 
@@ -268,7 +268,7 @@ pub fn suite_files(path: &Path) -> Result<Vec<PathBuf>, SuiteError> {
 /// Reads the suites of one file.
 pub fn read_suites(path: &Path) -> Result<Vec<Suite>, SuiteError> {
     let input = load::read_file(path)?;
-    let docs = source::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
+    let docs = goyaml::parse_documents(&input.text).map_err(|e| LoadError::Syntax {
         file: Arc::clone(&input.name),
         position: e.position,
         message: e.message,

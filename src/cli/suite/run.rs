@@ -33,7 +33,7 @@ pub struct CaseResult {
     /// The case's name.
     pub name: String,
     /// Where the case is written.
-    pub position: stackhook_core::source::Position,
+    pub position: goyaml::Position,
     /// Its failures (none: it passed).
     pub failures: Vec<Failure>,
     /// The golden files written (`--update`).

@@ -439,7 +439,7 @@ fn a_workload_that_cannot_be_decoded_still_blocks_deleting_its_depot_and_stack()
 fn update(catalog: &MemoryCatalog, old: &str, new: &str) -> Verdict {
     let options = Options::default();
     let cache = StackCache::new();
-    let value = |t: &str| crate::source::parse_documents(t).unwrap().remove(0).value;
+    let value = |t: &str| goyaml::parse_documents(t).unwrap().remove(0).value;
     Admission {
         catalog,
         cache: &cache,

@@ -8,25 +8,19 @@
 //! other run-time error is reported, naming the filter.
 //!
 //! Filters run inside the API server's request path, so they are not jq programs but
-//! jq's selection subset ([`parse`]): paths, iteration, `select`, comparisons, array
+//! jq's selection subset ([`jqlite`]): paths, iteration, `select`, comparisons, array
 //! construction, `if`, `//` and a few functions. Nothing in it can loop, recurse,
-//! read the environment or build without bound, and evaluation ([`eval`]) still runs
-//! under a budget of steps and bytes (it is our own evaluator, checked against `jq`
-//! in `tests/filters.rs`). The real Stacks' filters (`.inputs[].dataset`,
+//! read the environment or build without bound, and evaluation still runs under a
+//! budget of steps and bytes (it is our own evaluator, checked against `jq` in
+//! `crates/jqlite/tests/filters.rs`). The real Stacks' filters (`.inputs[].dataset`,
 //! `.datasets[] | select(type == "object") | [.address, .depot] | map(select(. != null)) | .[]`)
 //! are in it.
 
-mod eval;
-mod parse;
-
+use goyaml::{push_index, push_key};
+use jqlite::{Eval, EvalError, Filter, Item, Step, Val};
 use serde_json::Value;
 
 use crate::model::{Acl, AddressFilter};
-use crate::source::{push_index, push_key};
-use eval::{Eval, EvalError, Item, Step, Val};
-
-pub use eval::{MAX_BYTES, MAX_STEPS};
-pub use parse::{FUNCTIONS, MAX_FILTER_BYTES, MAX_FILTER_DEPTH};
 
 /// Most results one filter may produce.
 pub const MAX_RESULTS: usize = 10_000;
@@ -34,7 +28,7 @@ pub const MAX_RESULTS: usize = 10_000;
 struct Compiled {
     text: String,
     acl: Acl,
-    expr: parse::Expr,
+    filter: Filter,
 }
 
 /// The compiled filters of one Stack.
@@ -80,11 +74,11 @@ impl AddressFilters {
         let mut errors = Vec::new();
         for (index, f) in filters.iter().enumerate() {
             let text = f.filter();
-            match parse::parse(text) {
-                Ok(expr) => compiled.push(Compiled {
+            match Filter::parse(text) {
+                Ok(filter) => compiled.push(Compiled {
                     text: text.to_owned(),
                     acl: f.acl(),
-                    expr,
+                    filter,
                 }),
                 Err(e) => errors.push(FilterError {
                     index,
@@ -119,7 +113,7 @@ impl AddressFilters {
                 val: Val::Ref(spec),
                 path: None,
             };
-            let outcome = match eval.eval(&f.expr, &input) {
+            let outcome = match eval.run(&f.filter, &input) {
                 Ok(results) => collect(&mut eval, &results, f, &mut found),
                 Err(fail) => Err(fail.error),
             };
@@ -132,32 +126,6 @@ impl AddressFilters {
         }
         (found, errors)
     }
-}
-
-/// The values `filter` selects from `input`, as `jq -c` would print them, and the
-/// error that stopped it if one did (jq's message, or the budget's; values selected
-/// before it are kept, as jq prints them): what the differential tests compare with
-/// `jq`.
-pub fn evaluate(filter: &str, input: &Value) -> (Vec<Value>, Option<String>) {
-    let expr = match parse::parse(filter) {
-        Ok(e) => e,
-        Err(e) => return (Vec::new(), Some(e.0)),
-    };
-    let mut eval = Eval::new();
-    let item = Item {
-        val: Val::Ref(input),
-        path: None,
-    };
-    let (results, error) = match eval.eval(&expr, &item) {
-        Ok(results) => (results, None),
-        Err(fail) => (
-            fail.partial,
-            Some(match fail.error {
-                EvalError::Runtime(m) | EvalError::Budget(m) => m,
-            }),
-        ),
-    };
-    (results.iter().map(|i| eval::owned(&i.val)).collect(), error)
 }
 
 /// The addresses among a filter's results, within its budget.
@@ -241,9 +209,9 @@ fn json_leaves(
     Ok(())
 }
 
-fn field_path(path: &eval::Path) -> String {
+fn field_path(path: &jqlite::Path) -> String {
     let mut out = String::new();
-    for step in eval::steps(path) {
+    for step in jqlite::steps(path) {
         match step {
             Step::Key(k) => push_key(&mut out, k),
             Step::Index(i) => push_index(&mut out, *i),
@@ -255,6 +223,7 @@ fn field_path(path: &eval::Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jqlite::{MAX_BYTES, MAX_FILTER_BYTES, MAX_FILTER_DEPTH, MAX_STEPS};
     use serde_json::json;
 
     fn filters(list: Value) -> AddressFilters {

@@ -467,7 +467,7 @@ fn check_references(resource: &Resource) -> Result<(), (String, String)> {
             if crate::address::Address::is_address(value) {
                 crate::address::Address::parse(value).map_err(|e| {
                     let mut path = base.to_owned();
-                    crate::source::push_key(&mut path, key);
+                    goyaml::push_key(&mut path, key);
                     (path, e.to_string())
                 })?;
             }

@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use goyaml::{push_index, push_key};
 use serde_json::Value;
-
-use crate::source::{push_index, push_key};
 
 /// One place the document does not fit its CRD schema.
 #[derive(Clone, Debug, PartialEq, Eq)]

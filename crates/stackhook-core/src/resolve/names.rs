@@ -98,7 +98,7 @@ pub(crate) fn problems(
     let env_names = |n: &mut Names, at: &str, envs: &std::collections::BTreeMap<String, String>| {
         for key in envs.keys() {
             let mut path = at.to_owned();
-            crate::source::push_key(&mut path, key);
+            goyaml::push_key(&mut path, key);
             n.check(&path, "the environment variable", key, names::env_var_name);
         }
     };
@@ -109,7 +109,7 @@ pub(crate) fn problems(
             continue; // said already, as a file name
         }
         let mut path = "spec.configs".to_owned();
-        crate::source::push_key(&mut path, key);
+        goyaml::push_key(&mut path, key);
         n.check(&path, "the ConfigMap key", key, names::config_map_key);
     }
     if let Workload::Workflow(w) = workload {

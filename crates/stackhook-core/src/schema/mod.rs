@@ -13,10 +13,9 @@
 
 pub mod cost;
 
+use goyaml::{push_index, push_key};
 use jsonschema::{Draft, PatternOptions, Validator};
 use serde_json::Value;
-
-use crate::source::{push_index, push_key};
 
 /// Largest schema text accepted.
 pub const MAX_SCHEMA_BYTES: usize = 256 * 1024;

@@ -15,7 +15,8 @@ use super::budget::SLOT;
 use super::decimal::Decimal;
 use super::fmt::Printer;
 use super::funcs::{
-    Env, FnError, FnResult, Func, Param, compile, compile_plain, hex, replace_all, s, to_int64,
+    Env, FnError, FnResult, Func, Param, compile, compile_plain, error_map, hex, replace_all, s,
+    to_int64,
 };
 use super::unicode;
 use super::value::{Elem, Value};
@@ -114,6 +115,17 @@ fn parse_go_float(t: &str) -> Option<f64> {
         return None;
     }
     t.parse().ok()
+}
+
+/// What `encoding/json` calls the kind of a decoded JSON value that is not an
+/// object, in "cannot unmarshal X into …".
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::List(_) => "array",
+        Value::String(_) => "string",
+        Value::Bool(_) => "bool",
+        _ => "number",
+    }
 }
 
 fn list_result(e: &mut Env<'_, '_>, items: Vec<Value>) -> FnResult {
@@ -924,7 +936,13 @@ pub(crate) fn functions() -> Vec<Func> {
             for v in a {
                 match v {
                     Value::List(l) => out.extend_from_slice(&l.items),
-                    other => out.push(other.clone()),
+                    // Sprig asks reflect.TypeOf(nil) for its Kind, which panics.
+                    Value::Nil | Value::Missing => {
+                        return Err("runtime error: invalid memory address or nil pointer dereference".into())
+                    }
+                    other => {
+                        return Err(format!("Cannot concat type {} as list", other.kind_name()).into())
+                    }
                 }
             }
             list_result(e, out)
@@ -1053,7 +1071,7 @@ pub(crate) fn functions() -> Vec<Func> {
                 Value::String(t) => super::duration::parse(t).unwrap_or(0),
                 Value::Int64(n) => *n,
                 Value::Time(_) => {
-                    return Err("durationRound of a time.Time is the time since it, which reads the clock; stackhook does not".into());
+                    return Err("durationRound of a time.Time is the time since it, which reads the clock; this engine does not".into());
                 }
                 _ => 0,
             };
@@ -1112,7 +1130,17 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("toRawJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, true)?; Ok(Value::string(t)) }),
         f!("mustToRawJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, true)?; Ok(Value::string(t)) }),
         f!("mustToJson" (Any) => |e, a| { let t = to_json_with(e, &a[0], false, false)?; Ok(Value::string(t)) }),
-        f!("fromJson" (Str) => |e, a| Ok(from_json(e, s(&a[0]))?.unwrap_or(Value::Nil))),
+        // Helm's, which replaces Sprig's (nil on bad input): a map, or `{Error: …}`.
+        f!("fromJson" (Str) => |e, a| Ok(match from_json(e, s(&a[0]))? {
+            Ok(v @ Value::Map(_)) => v,
+            // `null` unmarshals into a nil map.
+            Ok(Value::Nil) => Value::map(BTreeMap::new()),
+            Ok(other) => error_map(format!(
+                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                json_kind(&other)
+            )),
+            Err(message) => error_map(message),
+        })),
         f!("mustFromJson" (Str) => |e, a| from_json(e, s(&a[0]))?.map_err(FnError::Go)),
         // Helm's: a list, or a list holding the error.
         f!("fromJsonArray" (Str) => |e, a| Ok(match from_json(e, s(&a[0]))? {

@@ -35,7 +35,7 @@ pub(crate) fn is_print(c: char) -> bool {
 }
 
 /// `strconv.Quote`.
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     quote_with(s, '"', false)
 }
 

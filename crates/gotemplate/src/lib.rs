@@ -1,6 +1,25 @@
-//! Go `text/template`, as Stack authors write `configFileTemplate`,
-//! `containerResourceTemplate` and `resourceTemplate`, with the Helm/Sprig and DataOS
-//! function set — rendering exactly as Go does, and failing with Go's messages.
+//! Go's `text/template` with Sprig's and Helm's functions, rendering exactly as Go
+//! does and failing with Go's messages, within execution budgets.
+//!
+//! ```
+//! use gotemplate::{CallContext, Limits, Template};
+//!
+//! let t = Template::parse("t", "{{ .name | upper | quote }}").unwrap();
+//! let out = t.execute_json(&serde_json::json!({"name": "orders"}), &CallContext::default(), &Limits::default());
+//! assert_eq!(out.unwrap(), r#""ORDERS""#);
+//! ```
+//!
+//! # What it matches
+//!
+//! Go 1.19's `text/template` (lexer, parser, executor and builtins, state for state,
+//! with Go's error texts and positions), Sprig 3.2.3's function map (`genericMap`,
+//! its snake_case aliases included) and the functions Helm 3 adds (`toYaml`,
+//! `fromYaml`, `fromYamlArray`, `toToml`, `include`, `tpl`, `required`, …).
+//! `tests/gotmpl.rs` holds every case of `tests/gotmpl/cases.yaml` (every function is
+//! called) to Go's output or error, byte for byte: against the real Go and Sprig
+//! where they are installed, against their recorded answers elsewhere. Functions
+//! whose result depends on more than their arguments (the clock, randomness, the
+//! environment, the network, the cluster) are refused at parse time with the reason.
 //!
 //! # Why our own engine
 //!
@@ -11,7 +30,7 @@
 //! did not reject undefined functions at parse time, gave `{{template "t"}}` the
 //! caller's dot instead of nil, printed `<no value>` where Go fails on a field of a
 //! JSON null, and reported execution errors without a position. Those are the two
-//! properties this module exists for (Go's exact behaviour, and errors that point at
+//! properties this crate exists for (Go's exact behaviour, and errors that point at
 //! the line), so the engine here follows Go's own lexer, parser and executor (`lex.go`,
 //! `parse.go`, `exec.go`, `funcs.go`) state for state, and is checked against Go and
 //! Sprig on every case in CI.
@@ -22,16 +41,29 @@
 //!
 //! # Bounds
 //!
-//! A Stack's templates run inside the API server's request path, so execution is
-//! bounded ([`Limits`]): output size, total `range` iterations, `{{template}}` call
-//! depth, and wall-clock time. Exceeding one is an error naming the bound. Parsing is
+//! Templates written by one party may run inside another's request path (an
+//! admission webhook's), so execution is bounded ([`Limits`]): output size, bytes
+//! allocated (every function charges what it builds before building it), steps,
+//! total `range` iterations, `{{template}}` call depth, value nesting, and
+//! wall-clock time (or the caller's deadline, [`CallContext::deadline`]). Exceeding
+//! one is an error naming the [`Bound`]. Parsing is
 //! bounded by [`parse::MAX_PARSE_DEPTH`]. Regular expressions are linear-time. No
 //! function reads files, the environment or the network.
 //!
 //! # Caching
 //!
-//! Parse once per Stack generation ([`Template::parse`]), execute per request
-//! ([`Template::execute`]): a `Template` is immutable and `Send + Sync`.
+//! Parse once ([`Template::parse`]), execute many times ([`Template::execute`]): a
+//! `Template` is immutable and `Send + Sync`.
+//!
+//! # Extending it
+//!
+//! An application adds its own functions the way Go's `Funcs` does, before parsing:
+//! [`Functions::add_function`] with the function's Go signature ([`Param`]s), then
+//! [`Template::parse_with`]. A function that needs the caller's request (a catalog to
+//! look names up in) reads it from the [`Host`] the caller puts in its
+//! [`CallContext`]; it charges what it builds to the execution's budget through its
+//! [`Env`]. A new Sprig or Helm function goes into `sprig.rs` or `funcs.rs` with a case
+//! in `tests/gotmpl/cases.yaml`, recorded from Go with `STACKHOOK_UPDATE_GO_EXPECTED=1`.
 
 mod budget;
 mod crypto;
@@ -44,7 +76,6 @@ mod funcs;
 mod gotime;
 mod lex;
 pub mod parse;
-mod resolve;
 mod semver;
 mod sprig;
 mod toml;
@@ -63,9 +94,12 @@ mod yaml;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use funcs::{CallContext, Resolver, names as function_names};
-pub use resolve::CatalogResolver;
+pub use funcs::{Call, CallContext, Env, FnError, FnResult, Functions, Host, Param};
 pub use value::Value;
+
+/// The builtins alone, for [`Template::parse`].
+static BUILTINS: std::sync::LazyLock<Arc<Functions>> =
+    std::sync::LazyLock::new(|| Arc::new(Functions::new()));
 
 /// Which execution bound was exceeded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,22 +214,38 @@ pub struct Template {
     /// The text of the trees that `tpl` parsed, which error positions refer to (every
     /// other tree is from `source`).
     sources: std::collections::BTreeMap<String, Arc<str>>,
+    /// What it was parsed with; `tpl` parses with it too.
+    functions: Arc<Functions>,
 }
 
 impl Template {
-    /// Parses `text` as the template `name`.
+    /// Parses `text` as the template `name`, with Go's, Sprig's and Helm's functions.
     pub fn parse(name: &str, text: &str) -> Result<Self, TemplateError> {
+        Self::parse_with(name, text, &BUILTINS)
+    }
+
+    /// Parses `text` as the template `name`, with `functions` (the builtins and what
+    /// the application added): a call of any other function is a parse error, as in
+    /// Go.
+    pub fn parse_with(
+        name: &str,
+        text: &str,
+        functions: &Arc<Functions>,
+    ) -> Result<Self, TemplateError> {
         let mut trees = parse::Trees::default();
-        parse::parse(name, text, &funcs::exists, &mut trees).map_err(|e| TemplateError::Parse {
-            name: name.to_owned(),
-            line: e.line,
-            message: e.message,
+        parse::parse(name, text, &|n| functions.contains(n), &mut trees).map_err(|e| {
+            TemplateError::Parse {
+                name: name.to_owned(),
+                line: e.line,
+                message: e.message,
+            }
         })?;
         Ok(Self {
             name: name.to_owned(),
             source: text.into(),
             trees,
             sources: std::collections::BTreeMap::new(),
+            functions: Arc::clone(functions),
         })
     }
 
@@ -254,7 +304,7 @@ mod tests {
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "template: t:2: function \"{function}\" is not available in stackhook: it {why}; the webhook and the controller must render the same bytes from the same catalog"
+                    "template: t:2: function \"{function}\" is not available: it {why}, and a template must render the same bytes from the same inputs wherever it runs"
                 )
             );
         }
@@ -483,7 +533,7 @@ mod tests {
                 r#"replace "a" $x $x"#,
             ),
         ] {
-            if t.contains("until") && !funcs::exists("until") {
+            if t.contains("until") && !Functions::new().contains("until") {
                 continue;
             }
             let e = fails(t);

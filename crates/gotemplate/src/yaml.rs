@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use super::fmt::{MAX_VALUE_DEPTH, PrintError, format_float};
 use super::value::Value;
-use crate::source::{Plain, is_timestamp, resolve_plain};
+use goyaml::{Plain, is_timestamp, resolve_plain};
 
 const BEST_WIDTH: usize = 80;
 const BEST_INDENT: usize = 2;

@@ -1,19 +1,24 @@
 //! The YAML reader against Go's `gopkg.in/yaml.v2` (what `kubectl`, Helm and DataOS
-//! read manifests with): every file of `tests/goyaml/cases` and every real DataOS
-//! manifest of `tests/fixtures/dataos` and `tests/fixtures/dataos-users` must give the
-//! same documents, or both fail.
+//! read manifests with): every file of `tests/goyaml/cases` and every real manifest of
+//! the workspace's corpus (`tests/fixtures/dataos` and `tests/fixtures/dataos-users` at
+//! its root) must give the same documents, or both fail.
 //!
 //! Go's answers are recorded in `tests/goyaml/expected.json`. Where Go is installed
 //! (always under `CI=true`) `tests/goyaml/harness.go` is built and run, and its answers
 //! must equal the recording; `STACKHOOK_UPDATE_GO_EXPECTED=1` rewrites it.
 
+// Test code panics on purpose when something is off.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use goyaml::parse_documents;
 use serde_json::{Value, json};
-use stackhook_core::source::parse_documents;
 
-use crate::support::{reference_go, repo};
+mod support;
+
+use support::{reference_go, repo};
 
 /// Where stackhook reads YAML differently from yaml.v2 on purpose, and why.
 const INTENDED: [(&str, &str); 2] = [
@@ -27,6 +32,9 @@ const INTENDED: [(&str, &str); 2] = [
     ),
 ];
 
+/// The workspace's corpus of real manifests, from this crate's folder.
+const CORPUS: &str = "../../tests/fixtures";
+
 /// The files compared, relative to `tests/`.
 fn files() -> Vec<String> {
     let mut out = Vec::new();
@@ -38,21 +46,23 @@ fn files() -> Vec<String> {
         .collect();
     cases.sort();
     out.extend(cases);
-    let sources = std::fs::read_to_string(repo("tests/fixtures/dataos/SOURCES.tsv")).unwrap();
+    // The real manifests are the workspace's corpus, named from this crate's `tests/`.
+    let sources = std::fs::read_to_string(repo(&format!("{CORPUS}/dataos/SOURCES.tsv"))).unwrap();
     out.extend(
         sources
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .filter_map(|l| l.split('\t').next())
-            .map(|f| format!("fixtures/dataos/{f}")),
+            .map(|f| format!("../{CORPUS}/dataos/{f}")),
     );
-    let users = std::fs::read_to_string(repo("tests/fixtures/dataos-users/SOURCES.tsv")).unwrap();
+    let users =
+        std::fs::read_to_string(repo(&format!("{CORPUS}/dataos-users/SOURCES.tsv"))).unwrap();
     out.extend(
         users
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .filter_map(|l| l.split('\t').next())
-            .map(|f| format!("fixtures/dataos-users/{f}")),
+            .map(|f| format!("../{CORPUS}/dataos-users/{f}")),
     );
     out
 }
@@ -107,7 +117,7 @@ fn normal(v: &Value) -> Value {
 fn reads_yaml_as_go_yaml_v2_does() {
     let files = files();
     assert!(files.len() >= 200, "{} files", files.len());
-    let expected = crate::support::go_expected("tests/goyaml/expected.json", go_answers(&files));
+    let expected = support::go_expected("tests/goyaml/expected.json", go_answers(&files));
     let expected: BTreeMap<String, Value> = expected
         .as_array()
         .unwrap()

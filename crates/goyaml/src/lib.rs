@@ -1,7 +1,8 @@
-//! Text → documents, with the position of every field.
+//! YAML as Go reads it: text → documents, with the position of every field.
 //!
-//! `stackhook validate` reports `FILE:LINE:COL` for each problem, so a document must
-//! remember where each of its fields was written. This module reads multi-document YAML
+//! A tool that reports `FILE:LINE:COL` for each problem in a Kubernetes manifest needs
+//! a document to remember where each of its fields was written, and needs the values to
+//! be what `kubectl` and Helm would send. This crate reads multi-document YAML
 //! (JSON is YAML too) from saphyr-parser's event stream into `serde_json::Value`s and
 //! records, for each field path (`spec.stackSpec.inputs[0]`), the position of its key
 //! (or, for list items, of the item).
@@ -13,6 +14,31 @@
 //! Nesting depth and alias expansion are bounded ([`Limits`]), in values and in bytes,
 //! so a hostile file cannot exhaust memory or the stack: an anchor on a 200 KB string
 //! referenced 5,000 times is refused, not expanded to a gigabyte.
+//!
+//! # What it matches
+//!
+//! `gopkg.in/yaml.v2` 2.4.0 (as Debian ships it, read by Go 1.19): every file of
+//! `tests/goyaml/cases` and a corpus of real manifests give the same documents as
+//! yaml.v2 unmarshalling into `interface{}` (through `encoding/json`, as
+//! `sigs.k8s.io/yaml` does), or both fail. `tests/goyaml.rs` runs that comparison
+//! against the real Go where it is installed, and against its recorded answers
+//! elsewhere. Two differences are intended and listed there: a duplicate key is an
+//! error (as `kubectl apply` makes it), and `\/` in a double-quoted scalar is read as
+//! YAML 1.2's escape of `/`.
+//!
+//! # Bounds
+//!
+//! [`Limits`]: values after alias expansion ([`MAX_NODES`]), bytes aliases may add
+//! ([`MAX_ALIAS_BYTES`]), and a total (a template's `fromYaml` reads within its own
+//! memory budget, [`Limits::within`]); nesting is at most [`MAX_DEPTH`]. Exceeding one
+//! is a [`SyntaxError`] with `limit` set.
+//!
+//! # Extending it
+//!
+//! Scalar resolution is one function, [`resolve_plain`] (with [`is_timestamp`] and
+//! [`is_yaml_float`], which a YAML writer uses to quote what would read back as
+//! another type); a new case goes into `tests/goyaml/cases` and is recorded with
+//! `STACKHOOK_UPDATE_GO_EXPECTED=1` from the real yaml.v2.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};

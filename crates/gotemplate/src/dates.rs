@@ -20,7 +20,7 @@ fn time_of(v: &Value, func: &str) -> Result<GoTime, FnError> {
         Value::Time(t) => Ok((**t).clone()),
         Value::Int(n) | Value::Int64(n) => Ok(GoTime::unix(*n)),
         other => Err(format!(
-            "{func} of a {} reads the clock in Sprig (only a time.Time or an integer of seconds is a date), which stackhook does not do",
+            "{func} of a {} reads the clock in Sprig (only a time.Time or an integer of seconds is a date), which this engine does not do",
             other.type_name()
         )
         .into()),
@@ -75,6 +75,10 @@ pub(crate) fn functions() -> Vec<Func> {
         f!("htmlDateInZone" (Any, Str) => |e, a| in_zone(e, "2006-01-02", &a[0], s(&a[1]), "htmlDateInZone")),
         f!("dateModify" (Str, Time) => |_, a| date_modify(a, false)),
         f!("mustDateModify" (Str, Time) => |_, a| date_modify(a, true)),
+        // Sprig's snake_case aliases of the three above (its genericMap has them).
+        f!("date_in_zone" (Str, Any, Str) => |e, a| in_zone(e, s(&a[0]), &a[1], s(&a[2]), "date_in_zone")),
+        f!("date_modify" (Str, Time) => |_, a| date_modify(a, false)),
+        f!("must_date_modify" (Str, Time) => |_, a| date_modify(a, true)),
         f!("unixEpoch" (Time) => |e, a| match &a[0] {
             Value::Time(t) => e.string(t.secs.to_string()),
             _ => Err("expected a time.Time".into()),

@@ -702,7 +702,7 @@ impl Parser<'_> {
                 if !(self.has_function)(&item.val) {
                     if let Some(why) = super::funcs::refused(&item.val) {
                         return self.error(format!(
-                            "function {} is not available in stackhook: it {why}; the webhook and the controller must render the same bytes from the same catalog",
+                            "function {} is not available: it {why}, and a template must render the same bytes from the same inputs wherever it runs",
                             quote(&item.val)
                         ));
                     }

@@ -1,6 +1,10 @@
-//! `resolve "dataos://depot:collection/dataset"` for templates: the address's parts
-//! and its Depot's type and (non-secret) details, read from the catalog, in the shape
-//! Poros's `resolve` gives DataOS templates.
+//! DataOS's template functions, added to the Go/Sprig/Helm set of [`gotemplate`]
+//! through its public API ([`Functions::add_function`]): `getNested`, `hasNested`,
+//! `getMapValue`, and `resolve "dataos://depot:collection/dataset"` — the address's
+//! parts and its Depot's type and (non-secret) details, read from the catalog, in the
+//! shape Poros's `resolve` gives DataOS templates. Every Stack template is parsed with
+//! [`functions`]; the catalog comes per request as the execution's [`Host`]
+//! ([`CatalogResolver`]).
 //!
 //! The shape comes from two sources in `moderndatacompany/dataos.info` (commit
 //! bb270f907b30836eeebbf58cc482693e60efae54):
@@ -23,11 +27,88 @@
 //! A Pulsar depot's `.Resolution.isPersistent` is its `isPersistent`, true when unset
 //! (Pulsar's default topic kind); a Depot may give any other `resolution` map itself.
 
+use std::sync::{Arc, LazyLock};
+
+use gotemplate::{Env, FnResult, Functions, Host, Param, Template, TemplateError};
 use serde_json::{Map, Value};
 
-use super::funcs::Resolver;
 use crate::address::Address;
 use crate::catalog::Catalog;
+
+/// Go, Sprig and Helm's functions, and DataOS's.
+static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
+    use Param::{Any, Str};
+    let mut f = Functions::new();
+    f.add_function("getNested", &[Any, Str], None, get_nested)
+        .add_function("hasNested", &[Any, Str], None, has_nested)
+        .add_function("getMapValue", &[Any, Str], None, get_map_value)
+        .add_function("resolve", &[Str], None, resolve);
+    Arc::new(f)
+});
+
+/// The functions a Stack's templates are parsed with: Go's builtins, Sprig's and
+/// Helm's, and DataOS's (`getNested`, `hasNested`, `getMapValue`, `resolve`).
+pub fn functions() -> &'static Arc<Functions> {
+    &FUNCTIONS
+}
+
+/// Parses a Stack's template `text` as `name`, with [`functions`].
+pub fn parse_template(name: &str, text: &str) -> Result<Template, TemplateError> {
+    Template::parse_with(name, text, functions())
+}
+
+/// A string argument's text (a `Str` parameter is always a string).
+fn text(v: &gotemplate::Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// A map's entry, if `v` is a map that has `key`.
+fn map_get(v: &gotemplate::Value, key: &str) -> Option<gotemplate::Value> {
+    match v {
+        gotemplate::Value::Map(m) => m.borrow().entries.get(key).cloned(),
+        _ => None,
+    }
+}
+
+/// The value at a dotted path of maps (`a.b.c`), if every step is there.
+fn nested(v: &gotemplate::Value, path: &str) -> Option<gotemplate::Value> {
+    let mut cur = v.clone();
+    for part in path.split('.') {
+        cur = map_get(&cur, part)?;
+    }
+    Some(cur)
+}
+
+/// `getNested MAP "a.b"`: the value at the path, nil when a step is missing.
+fn get_nested(_: &mut Env<'_, '_>, a: &[gotemplate::Value]) -> FnResult {
+    Ok(nested(&a[0], text(&a[1])).unwrap_or(gotemplate::Value::Nil))
+}
+
+/// `hasNested MAP "a.b"`: whether the path is there (even holding null).
+fn has_nested(_: &mut Env<'_, '_>, a: &[gotemplate::Value]) -> FnResult {
+    Ok(gotemplate::Value::Bool(
+        nested(&a[0], text(&a[1])).is_some(),
+    ))
+}
+
+/// `getMapValue MAP "k"`: the key's value, `""` when absent.
+fn get_map_value(_: &mut Env<'_, '_>, a: &[gotemplate::Value]) -> FnResult {
+    Ok(map_get(&a[0], text(&a[1])).unwrap_or_else(|| gotemplate::Value::str("")))
+}
+
+/// `resolve "dataos://…"`: what the execution's [`CatalogResolver`] answers.
+fn resolve(e: &mut Env<'_, '_>, a: &[gotemplate::Value]) -> FnResult {
+    let address = text(&a[0]);
+    let Some(host) = e.host() else {
+        return Err(format!(
+            "no catalog to resolve {} in",
+            gotemplate::fmt::quote(address)
+        )
+        .into());
+    };
+    let json = host.call("resolve", a)?;
+    e.json(&json)
+}
 
 /// The Go field name of a depot type's connection section (`ABFSS` → `Abfss`), as the
 /// Depot Service's models name them; other types take their name with a capital
@@ -66,7 +147,8 @@ fn resolution(ty: &str, details: &Map<String, Value>) -> Value {
     Value::Object(out)
 }
 
-/// Resolves addresses against the Depots of one namespace.
+/// Resolves addresses against the Depots of one namespace: the [`Host`] a Stack's
+/// templates run with.
 pub struct CatalogResolver<'a> {
     /// Where Depots are looked up.
     pub catalog: &'a dyn Catalog,
@@ -74,12 +156,21 @@ pub struct CatalogResolver<'a> {
     pub namespace: &'a str,
 }
 
-impl Resolver for CatalogResolver<'_> {
+impl Host for CatalogResolver<'_> {
+    fn call(&self, function: &str, args: &[gotemplate::Value]) -> Result<Value, String> {
+        match (function, args.first().and_then(gotemplate::Value::as_str)) {
+            ("resolve", Some(address)) => self.resolve(address),
+            _ => Err(format!("{function} is not a function of the catalog")),
+        }
+    }
+}
+
+impl CatalogResolver<'_> {
     /// `{Depot, Collection, Dataset, Type, Format, Acl, Resolution, Spec}` and the
     /// type's section (`Abfss`), see the module docs (`Acl` from `?acl=`, else empty),
     /// plus the Depot's `spec` keys at the top (`(resolve "dataos://icebase").account`),
     /// where they do not collide.
-    fn resolve(&self, address: &str) -> Result<Value, String> {
+    pub fn resolve(&self, address: &str) -> Result<Value, String> {
         let parsed = Address::parse(address).map_err(|e| e.to_string())?;
         let depot = self
             .catalog
@@ -134,7 +225,7 @@ mod tests {
     use super::*;
     use crate::MemoryCatalog;
     use crate::model::{Parsed, parse_document};
-    use crate::template::{CallContext, Limits, Template};
+    use gotemplate::{CallContext, Limits};
     use serde_json::json;
 
     fn catalog() -> MemoryCatalog {
@@ -156,10 +247,10 @@ mod tests {
             namespace,
         };
         let context = CallContext {
-            resolver: Some(&resolver),
+            host: Some(&resolver),
             ..CallContext::default()
         };
-        Template::parse("t", t)
+        parse_template("t", t)
             .and_then(|t| t.execute_json(&json!({}), &context, &Limits::default()))
             .map_err(|e| e.to_string())
     }
@@ -196,11 +287,11 @@ mod tests {
             namespace: "retail",
         };
         let context = CallContext {
-            resolver: Some(&resolver),
+            host: Some(&resolver),
             ..CallContext::default()
         };
         let run = |t: &str| {
-            Template::parse("t", t)
+            parse_template("t", t)
                 .and_then(|t| t.execute_json(&json!({}), &context, &Limits::default()))
                 .unwrap()
         };
@@ -239,7 +330,7 @@ mod tests {
 
     #[test]
     fn without_a_catalog_resolve_fails_clearly() {
-        let t = Template::parse("t", r#"{{ resolve "dataos://icebase" }}"#).unwrap();
+        let t = parse_template("t", r#"{{ resolve "dataos://icebase" }}"#).unwrap();
         let e = t
             .execute_json(&json!({}), &CallContext::default(), &Limits::default())
             .unwrap_err();
@@ -248,5 +339,47 @@ mod tests {
                 .ends_with(r#"error calling resolve: no catalog to resolve "dataos://icebase" in"#),
             "{e}"
         );
+    }
+
+    /// Go's answers for these (recorded with the definitions of
+    /// `crates/gotemplate/tests/gotmpl/harness.go` before they moved here).
+    #[test]
+    fn get_nested_has_nested_and_get_map_value_answer_as_go() {
+        let run = |t: &str, data: Value| {
+            parse_template("t", t)
+                .and_then(|t| t.execute_json(&data, &CallContext::default(), &Limits::default()))
+                .unwrap()
+        };
+        assert_eq!(
+            run(
+                r#"{{ getNested .m "a.b" }}|{{ getNested .m "a.x" }}|{{ getNested .m "a.b.c" }}"#,
+                json!({"m": {"a": {"b": "B"}}})
+            ),
+            "B|<no value>|<no value>"
+        );
+        assert_eq!(
+            run(
+                r#"{{ hasNested .m "a.b" }} {{ hasNested .m "a.z" }} {{ hasNested .m "a" }}"#,
+                json!({"m": {"a": {"b": null}}})
+            ),
+            "true false true"
+        );
+        assert_eq!(
+            run(
+                r#"[{{ getMapValue .m "k" }}][{{ getMapValue .m "z" }}]"#,
+                json!({"m": {"k": "v"}})
+            ),
+            "[v][]"
+        );
+    }
+
+    #[test]
+    fn the_builtins_alone_do_not_have_the_dataos_functions() {
+        let e = Template::parse("t", r#"{{ getNested . "a" }}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"template: t:1: function "getNested" not defined"#
+        );
+        assert!(functions().names().contains(&"resolve"));
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::budget::{Budget, SLOT};
 use super::fmt::{PrintError, display, print_value};
-use super::funcs::{self, CallContext, Env, FnError, Fuel, Func, Param};
+use super::funcs::{CallContext, Env, FnError, Fuel, Func, Param};
 use super::parse::{self, Arg, Branch, Command, List, Node, Pipe, TemplateCall};
 use super::value::{Elem, Mutated, Value};
 use super::{Bound, Limits, Template, TemplateError};
@@ -546,7 +546,8 @@ impl<'t> Exec<'t> {
         self.charge(text.len().saturating_mul(8))?;
         let main = self.tmpl.name.clone();
         let mut fresh = parse::Trees::default();
-        if let Err(e) = parse::parse(&main, text, &funcs::exists, &mut fresh) {
+        let functions = &self.tmpl.functions;
+        if let Err(e) = parse::parse(&main, text, &|n| functions.contains(n), &mut fresh) {
             return Err(self.error(format!(
                 "error calling tpl: cannot parse template {quoted}: template: {main}:{}: {}",
                 e.line, e.message
@@ -569,6 +570,7 @@ impl<'t> Exec<'t> {
             source: Arc::clone(&self.tmpl.source),
             trees,
             sources,
+            functions: Arc::clone(&self.tmpl.functions),
         };
         let dot = V::concrete(if vals.is_nil() { Value::Missing } else { vals });
         let mut sub = Exec {
@@ -831,7 +833,8 @@ impl<'t> Exec<'t> {
         fin: Option<V>,
     ) -> R<V> {
         self.at_arg(ident);
-        let Some(func) = funcs::lookup(name) else {
+        let tmpl: &'t Template = self.tmpl;
+        let Some(func) = tmpl.functions.get(name) else {
             return Err(self.error(format!(
                 "{} is not a defined function",
                 super::fmt::quote(name)

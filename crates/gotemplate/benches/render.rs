@@ -1,7 +1,7 @@
 //! Rendering the seed's benthos `configFileTemplate` from a parsed template (the
 //! per-request cost: parsing happens once per Stack generation), and parsing it.
 //!
-//! `cargo bench -p stackhook-core --bench render`
+//! `cargo bench -p gotemplate --bench render`
 
 // A benchmark whose own fixture does not load is broken: it stops there.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -11,8 +11,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 // The stackhook binary's allocator, so the figures are what ships.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use gotemplate::{CallContext, Limits, Template, Value};
 use serde_json::json;
-use stackhook_core::template::{CallContext, Limits, Template, Value};
 
 const BENTHOS: &str = r#"jobconfig.yaml: |
 {{ toYaml .ApplicationSpec.StackSpec | indent 2 }}
