@@ -10,6 +10,7 @@ use stackhook_core::inject::Config;
 use stackhook_core::review::Reviewer;
 
 use crate::load::{LoadError, LoadErrors, load_catalog_lenient};
+use crate::shared::DEFAULT_RELEASE_NAMESPACE;
 
 /// A loaded catalog with its cache and settings.
 pub struct Engine {
@@ -35,9 +36,6 @@ pub struct CatalogArgs {
     #[arg(long, env = "POD_NAMESPACE", default_value = DEFAULT_RELEASE_NAMESPACE)]
     pub release_namespace: String,
 }
-
-/// The namespace the chart is installed in, by the README's `helm install`.
-pub const DEFAULT_RELEASE_NAMESPACE: &str = "stackhook-system";
 
 impl CatalogArgs {
     /// The catalog (none given: an empty one), with the release namespace set, and the

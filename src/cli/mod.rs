@@ -6,7 +6,6 @@ mod controller;
 mod convert;
 mod crds;
 mod engine;
-pub use engine::DEFAULT_RELEASE_NAMESPACE;
 mod mutate;
 mod project;
 mod render;
@@ -14,6 +13,7 @@ mod review;
 mod serve;
 mod template;
 mod validate;
+pub mod wiring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

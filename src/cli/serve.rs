@@ -10,7 +10,8 @@ use clap::Args;
 use crate::logging::{self, LogFormat};
 use stackhook_core::orchestrate::Defaults;
 
-use crate::server::{self, ControllerSettings, ServeConfig};
+use super::wiring::{self, ControllerSettings, ServeSettings};
+use crate::server::{self, ServerSettings};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -244,10 +245,10 @@ impl ServeArgs {
         } = self;
         let kube = *kube || (catalogs.is_empty() && in_cluster());
         if *controller && !kube {
-            anyhow::bail!(server::CONTROLLER_NEEDS_KUBE);
+            anyhow::bail!(wiring::CONTROLLER_NEEDS_KUBE);
         }
         logging::init(*log_format);
-        let config = ServeConfig {
+        let server = ServerSettings {
             listen: *listen,
             probe_listen: *probe_listen,
             tls_cert: tls_cert.clone(),
@@ -255,7 +256,6 @@ impl ServeArgs {
             client_ca: client_ca.clone(),
             dns: dns.clone(),
             ca_out: ca_out.clone(),
-            catalogs: catalogs.clone(),
             deadline: *request_timeout,
             limits: server::ConnectionLimits {
                 handshake_timeout: *tls_handshake_timeout,
@@ -274,9 +274,13 @@ impl ServeArgs {
                 deny_depot_delete_in_use: *deny_depot_delete_in_use,
                 ..Default::default()
             },
-            reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             projector_image: projector_image.clone(),
+        };
+        let settings = ServeSettings {
+            server,
+            catalogs: catalogs.clone(),
+            reload_interval: Duration::from_secs(2),
             kube,
             release_namespace: cluster.release_namespace(),
             controller: controller.then(|| cluster.controller()),
@@ -287,7 +291,7 @@ impl ServeArgs {
             .enable_all()
             .thread_stack_size(8 << 20)
             .build()?;
-        runtime.block_on(server::run(config))?;
+        runtime.block_on(wiring::serve(settings))?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -32,8 +32,8 @@ use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
 use tokio::sync::{broadcast, watch};
 
-use crate::cluster::catalog::Stores;
-use crate::server::catalog::CatalogState;
+use crate::shared::live::LiveCatalog;
+use crate::shared::{Stores, Touched};
 use reconcile::{AsWorkload, ReconcileError};
 
 /// The Lease the replicas compete for.
@@ -44,7 +44,7 @@ pub struct Context {
     /// The API client.
     pub client: Client,
     /// The catalog (from the watches).
-    pub catalog: Arc<CatalogState>,
+    pub catalog: Arc<LiveCatalog>,
     /// Admission options (render bounds).
     pub options: Options,
     /// Installation-wide defaults.
@@ -132,7 +132,7 @@ impl Context {
     /// A context reporting Events as `stackhook` from `instance` (the pod name).
     pub fn new(
         client: Client,
-        catalog: Arc<CatalogState>,
+        catalog: Arc<LiveCatalog>,
         defaults: Defaults,
         instance: &str,
     ) -> Self {
@@ -286,14 +286,6 @@ fn error_policy<K: AsWorkload>(
     let key = workload_key(&object.workload());
     Action::requeue(Context::backoff(ctx.failed(&key)))
 }
-
-/// What the catalog's changes touched, as the catalog task announces them: the
-/// workloads whose Stack, Depots, settings or own spec changed ([`Dependents`]).
-pub type Touched = broadcast::Sender<Arc<Dependents>>;
-
-/// How many announcements a slow controller may be behind before it reconciles every
-/// workload instead.
-pub const TOUCHED_BACKLOG: usize = 256;
 
 /// The announcements for kind `K`, split into what reconciles every workload (a
 /// change of the release namespace's settings, or announcements missed) and the

@@ -20,11 +20,12 @@ use stackhook_core::review::{ReviewError, Reviewer, Summary, Unanswered, unanswe
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::catalog::CatalogState;
 use super::decide::{DecisionPool, Refused};
-use super::metrics::{
+use crate::shared::live::LiveCatalog;
+use crate::shared::metrics::{
     EndpointLabels, KindLabels, Metrics, RequestLabels, kind_label, operation_label,
 };
+use crate::shared::readiness::Components;
 
 /// Largest AdmissionReview accepted (the API server's own limit is 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -32,7 +33,7 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// Everything a request needs.
 pub struct AppState {
     /// The catalog and its compiled Stacks.
-    pub catalog: Arc<CatalogState>,
+    pub catalog: Arc<LiveCatalog>,
     /// Admission settings.
     pub options: Options,
     /// Injection settings.
@@ -51,48 +52,10 @@ pub struct AppState {
     pub components: Arc<Components>,
 }
 
-/// The components a process was asked to run besides the catalog (the controller):
-/// `/readyz` is ready only while none of them is down. One that was not asked for
-/// is never down.
-#[derive(Debug, Default)]
-pub struct Components {
-    down: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
-}
-
-impl Components {
-    /// `component` does not run, because of `why`.
-    pub fn down(&self, component: &'static str, why: impl Into<String>) {
-        self.lock().insert(component, why.into());
-    }
-
-    /// `component` runs (again).
-    pub fn up(&self, component: &'static str) {
-        self.lock().remove(component);
-    }
-
-    /// Why the process is not ready, if a component is down: `controller: why`, each
-    /// one so.
-    pub fn problem(&self) -> Option<String> {
-        let down = self.lock();
-        (!down.is_empty()).then(|| {
-            down.iter()
-                .map(|(c, why)| format!("{c}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<&'static str, String>> {
-        self.down
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 impl AppState {
     /// The state for the given parts, with a decision pool of one thread per core.
     pub fn new(
-        catalog: Arc<CatalogState>,
+        catalog: Arc<LiveCatalog>,
         inject: Config,
         metrics: Arc<Metrics>,
         deadline: Duration,
@@ -353,7 +316,7 @@ mod tests {
 
     fn state() -> Arc<AppState> {
         Arc::new(AppState::new(
-            Arc::new(CatalogState::new()),
+            Arc::new(LiveCatalog::new()),
             Config::default(),
             Arc::new(Metrics::new()),
             Duration::from_secs(8),
