@@ -9,8 +9,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use stackhook::load::load_catalog;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::{Config, InjectMemo};
 use stackhook_core::review::{ReviewError, Reviewer};
 
@@ -21,17 +21,17 @@ fn catalog() -> MemoryCatalog {
 }
 
 /// What a `Reviewer` borrows besides the catalog.
-struct Engine {
+struct Parts {
     cache: StackCache,
-    options: Options,
+    options: EngineSettings,
     config: Config,
 }
 
-impl Engine {
+impl Parts {
     fn new(config: Config) -> Self {
         Self {
             cache: StackCache::new(),
-            options: Options::default(),
+            options: EngineSettings::default(),
             config,
         }
     }
@@ -41,21 +41,19 @@ impl Engine {
         catalog: &'a MemoryCatalog,
         memo: Option<&'a InjectMemo>,
     ) -> Reviewer<'a> {
-        Reviewer {
-            admission: Admission {
-                catalog,
-                cache: &self.cache,
-                options: &self.options,
-                deadline: None,
-            },
-            inject: &self.config,
-            memo,
+        let reviewer = Reviewer::new(
+            Engine::new(catalog, &self.cache, &self.options),
+            &self.config,
+        );
+        match memo {
+            Some(memo) => reviewer.keeping(memo),
+            None => reviewer,
         }
     }
 }
 
 fn review(catalog: &MemoryCatalog, body: &[u8]) -> Value {
-    let engine = Engine::new(Config {
+    let engine = Parts::new(Config {
         version: "test".into(),
         ..Config::default()
     });
@@ -492,7 +490,7 @@ fn updates_ratchet_and_a_depot_in_use_is_kept() {
 #[test]
 fn undecodable_reviews_are_errors_for_the_caller() {
     let c = catalog();
-    let engine = Engine::new(Config::default());
+    let engine = Parts::new(Config::default());
     let reviewer = engine.reviewer(&c, None);
     let e = reviewer.review(b"{not json").unwrap_err();
     assert!(matches!(e, ReviewError::Decode(_)), "{e}");
@@ -734,7 +732,7 @@ fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
     // different shapes (another container, their own Stamp, init containers, env
     // they set) must each get their own patch.
     let c = catalog();
-    let engine = Engine::new(Config::default());
+    let engine = Parts::new(Config::default());
     let memo = InjectMemo::new();
     let reviewer = |memo| engine.reviewer(&c, memo);
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();

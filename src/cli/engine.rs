@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::Config;
 use stackhook_core::review::Reviewer;
 
@@ -13,10 +13,10 @@ use crate::load::{LoadError, LoadErrors, load_catalog_lenient};
 use crate::shared::DEFAULT_RELEASE_NAMESPACE;
 
 /// A loaded catalog with its cache and settings.
-pub struct Engine {
+pub struct Loaded {
     pub catalog: MemoryCatalog,
     pub cache: StackCache,
-    pub options: Options,
+    pub settings: EngineSettings,
     pub inject: Config,
     /// How many problems the catalog's files had (each printed when loading).
     pub catalog_problems: usize,
@@ -53,7 +53,7 @@ impl CatalogArgs {
     }
 }
 
-impl Engine {
+impl Loaded {
     /// Loads the catalog (none: an empty catalog). Problems of the catalog's files are
     /// printed (standard error) and counted in `catalog_problems`; the rest is used.
     pub fn load(args: &CatalogArgs) -> Result<Self, LoadErrors> {
@@ -65,7 +65,7 @@ impl Engine {
         Ok(Self {
             catalog,
             cache: StackCache::new(),
-            options: Options::default(),
+            settings: EngineSettings::default(),
             inject: Config::default(),
             catalog_problems,
             no_catalog: args.catalogs.is_empty(),
@@ -92,21 +92,12 @@ impl Engine {
         }
     }
 
-    pub fn admission(&self) -> Admission<'_> {
-        Admission {
-            catalog: &self.catalog,
-            cache: &self.cache,
-            options: &self.options,
-            deadline: None,
-        }
+    pub fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.catalog, &self.cache, &self.settings)
     }
 
     pub fn reviewer(&self) -> Reviewer<'_> {
-        Reviewer {
-            admission: self.admission(),
-            inject: &self.inject,
-            // One review per run: nothing to reuse.
-            memo: None,
-        }
+        // One review per run: nothing to keep.
+        Reviewer::new(self.engine(), &self.inject)
     }
 }

@@ -11,7 +11,7 @@ use super::engine::CatalogArgs;
 use stackhook_core::model::{Parsed, Resource};
 use stackhook_core::orchestrate::{self, Defaults};
 
-use super::engine::Engine;
+use super::engine::Loaded;
 use super::stdin_if_empty;
 use crate::load::{self, LoadErrors};
 use crate::output;
@@ -46,7 +46,7 @@ impl RenderArgs {
             ingress_domain_suffix: ingress_domain_suffix.clone(),
             resource_kinds: resource_template_kinds.clone(),
         };
-        let mut engine = Engine::load(catalog)?;
+        let mut engine = Loaded::load(catalog)?;
         let mut workloads = Vec::new();
         if paths.is_empty() && !catalog.catalogs.is_empty() {
             workloads = stackhook_core::Catalog::workloads(&engine.catalog);
@@ -70,7 +70,7 @@ impl RenderArgs {
                 return Err(LoadErrors(errors).into());
             }
         }
-        let admission = engine.admission();
+        let admission = engine.engine();
         let mut objects = Vec::new();
         let mut failed = false;
         for workload in &workloads {

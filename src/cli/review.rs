@@ -12,7 +12,7 @@ use clap::Args;
 use super::engine::CatalogArgs;
 
 use super::EXIT_UNUSABLE;
-use super::engine::Engine;
+use super::engine::Loaded;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -43,7 +43,7 @@ pub(crate) fn read_input(file: Option<&PathBuf>) -> anyhow::Result<(String, Vec<
 impl ReviewArgs {
     pub(crate) fn run(&self) -> anyhow::Result<ExitCode> {
         let Self { file, catalog } = self;
-        let engine = Engine::load(catalog)?;
+        let engine = Loaded::load(catalog)?;
         let (name, body) = read_input(file.as_ref())?;
         let (response, summary) = match engine.reviewer().review(&body) {
             Ok(r) => r,

@@ -269,7 +269,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             queued_decisions: *queued_decisions,
             review_time: *review_time_budget,
-            options: stackhook_core::admit::Options {
+            options: stackhook_core::engine::EngineSettings {
                 deny_stack_delete_in_use: *deny_stack_delete_in_use,
                 deny_depot_delete_in_use: *deny_depot_delete_in_use,
                 ..Default::default()

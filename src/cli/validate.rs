@@ -13,8 +13,9 @@ use std::process::ExitCode;
 use super::engine::CatalogArgs;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
+use stackhook_core::admit::{Operation, Verdict, Violation};
 use stackhook_core::compiled::StackCache;
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::model::{self, Parsed, Resource};
 use stackhook_core::source::Position;
 
@@ -163,13 +164,8 @@ impl ValidateArgs {
         }
 
         let cache = StackCache::new();
-        let options = Options::default();
-        let admission = Admission {
-            catalog: &catalog,
-            cache: &cache,
-            options: &options,
-            deadline: None,
-        };
+        let options = EngineSettings::default();
+        let admission = Engine::new(&catalog, &cache, &options);
         let mut checked = Vec::new();
         let mut skipped = 0usize;
         let mut skip_reasons = Vec::new();

@@ -25,8 +25,8 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use stackhook_core::admit::Options;
 use stackhook_core::catalog::{Dependents, WorkloadKey};
+use stackhook_core::engine::EngineSettings;
 use stackhook_core::model::{Service, Worker, Workflow};
 use stackhook_core::orchestrate::Defaults;
 use stackhook_core::render::WORKLOAD_LABEL;
@@ -46,7 +46,7 @@ pub struct Context {
     /// The catalog (from the watches).
     pub catalog: Arc<LiveCatalog>,
     /// Admission options (render bounds).
-    pub options: Options,
+    pub options: EngineSettings,
     /// Installation-wide defaults.
     pub defaults: Defaults,
     /// The namespaces it writes in.
@@ -144,7 +144,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             catalog,
-            options: Options::default(),
+            options: EngineSettings::default(),
             defaults,
             namespaces: Namespaces::default(),
             failures: Failures::default(),

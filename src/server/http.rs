@@ -14,14 +14,14 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use stackhook_core::admit::{Admission, Options};
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::Config;
-use stackhook_core::review::{ReviewError, Reviewer, Summary, Unanswered, unanswered};
+use stackhook_core::review::{Kept, ReviewError, Reviewer, Summary, Unanswered, unanswered};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use super::decide::{DecisionPool, Refused};
-use crate::shared::live::LiveCatalog;
+use crate::shared::live::{LiveCatalog, Snapshot};
 use crate::shared::metrics::{
     EndpointLabels, KindLabels, Metrics, RequestLabels, kind_label, operation_label,
 };
@@ -35,7 +35,7 @@ pub struct AppState {
     /// The catalog and its compiled Stacks.
     pub catalog: Arc<LiveCatalog>,
     /// Admission settings.
-    pub options: Options,
+    pub options: EngineSettings,
     /// Injection settings.
     pub inject: Config,
     /// The metrics.
@@ -63,7 +63,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             catalog,
-            options: Options::default(),
+            options: EngineSettings::default(),
             inject,
             metrics,
             decisions: DecisionPool::new(cores, 64),
@@ -157,7 +157,7 @@ async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Re
     // in microseconds: handing it to the pool would cost more than deciding it. Small
     // bodies only, so no answer given here takes long.
     if body.len() <= INLINE_BODY_BYTES
-        && let Some(result) = kept(&state, &body)
+        && let Kept::Answer(result) = kept(&state, &body)
     {
         return respond(&state, endpoint, started, result, "");
     }
@@ -201,19 +201,9 @@ async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Re
 const INLINE_BODY_BYTES: usize = 64 << 10;
 
 /// The review's answer if it is already kept: see [`Reviewer::review_kept`].
-fn kept(state: &AppState, body: &[u8]) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
+fn kept(state: &AppState, body: &[u8]) -> Kept {
     let catalog = state.catalog.load();
-    let reviewer = Reviewer {
-        admission: Admission {
-            catalog: &catalog.catalog,
-            cache: &state.catalog.cache,
-            options: &state.options,
-            deadline: None,
-        },
-        inject: &state.inject,
-        memo: Some(&catalog.memo),
-    };
-    reviewer.review_kept(body)
+    reviewer(state, &catalog, None).review_kept(body)
 }
 
 /// The core's review of one body, with the catalog as it is now.
@@ -223,17 +213,22 @@ fn decide(
     deadline: Instant,
 ) -> Result<(Vec<u8>, Summary), ReviewError> {
     let catalog = state.catalog.load();
-    let reviewer = Reviewer {
-        admission: Admission {
-            catalog: &catalog.catalog,
-            cache: &state.catalog.cache,
-            options: &state.options,
-            deadline: Some(deadline),
-        },
-        inject: &state.inject,
-        memo: Some(&catalog.memo),
+    reviewer(state, &catalog, Some(deadline)).review(body)
+}
+
+/// The one way a request's reviewer is made: the catalog as loaded, its kept plans
+/// and patches, the server's settings, and the review's deadline when it has one.
+fn reviewer<'a>(
+    state: &'a AppState,
+    catalog: &'a Snapshot,
+    deadline: Option<Instant>,
+) -> Reviewer<'a> {
+    let engine = Engine::new(&catalog.catalog, &state.catalog.cache, &state.options);
+    let engine = match deadline {
+        Some(deadline) => engine.until(deadline),
+        None => engine,
     };
-    reviewer.review(body)
+    Reviewer::new(engine, &state.inject).keeping(&catalog.memo)
 }
 
 /// Counts, logs and answers; `unanswered` names why a review was not decided.

@@ -65,7 +65,7 @@ pub struct ServerSettings {
     /// The most time one review's templates may take in all.
     pub review_time: Duration,
     /// Admission settings (the in-use checks on deletion).
-    pub options: stackhook_core::admit::Options,
+    pub options: stackhook_core::engine::EngineSettings,
     /// How long in-flight requests may take after SIGTERM.
     pub shutdown_grace: Duration,
     /// The projector image injected into pods.

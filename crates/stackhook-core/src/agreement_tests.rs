@@ -1,6 +1,6 @@
 //! One answer everywhere, checked over generated catalogs and workloads and over every
 //! example: the webhook's verdict on a workload (an AdmissionReview through
-//! [`Reviewer`]) equals `stackhook validate`'s ([`Admission::resource`]) and the
+//! [`Reviewer`]) equals `stackhook validate`'s ([`Engine::resource`]) and the
 //! controller's `Validated` condition ([`orchestrate::desired`] succeeds or says why);
 //! and for a valid workload, the ConfigMap its mutated pods mount is the one
 //! `stackhook render` prints ([`resolve::config_map`]) and the one the controller
@@ -64,11 +64,7 @@ fn review_of(kind: &str, object: &Value) -> String {
 
 fn webhook(fixture: &Fixture, kind: &str, object: &Value) -> Value {
     let config = Config::default();
-    let reviewer = Reviewer {
-        admission: fixture.admission(),
-        inject: &config,
-        memo: None,
-    };
+    let reviewer = Reviewer::new(fixture.admission(), &config);
     let (bytes, _) = reviewer
         .review(review_of(kind, object).as_bytes())
         .expect("a well-formed review is answered");

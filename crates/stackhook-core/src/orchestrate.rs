@@ -35,7 +35,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
 use crate::compiled::TemplateField;
-use crate::engine::Admission;
+use crate::engine::Engine;
 use crate::model::{
     API_VERSION, AutoScalingSpec, HighAvailabilityMode, HighAvailabilitySpec, Workload,
     WorkloadKind,
@@ -479,7 +479,7 @@ fn disruption_budget(workload: &Workload, name: &str) -> PodDisruptionBudget {
 /// A template rendered for real and read as YAML: one document
 /// ([`crate::render::single_document`], the rule `configFileTemplate` follows too).
 fn render_template(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     field: TemplateField,
@@ -587,7 +587,7 @@ fn object_list(o: &[OwnerReference]) -> Value {
 
 /// Every object the controller applies for `workload`.
 pub fn desired(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
     defaults: &Defaults,
     dag: &Dag<'_>,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::address::{Address, AddressError};
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
-use crate::engine::Admission;
+use crate::engine::Engine;
 use crate::model::{Acl, Stack, StackRef, StackRefError, Workload, WorkloadKind};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
@@ -408,7 +408,7 @@ impl Resolution {
 
 /// Resolves every unit of `workload` against the catalog: Stack, schema, addresses,
 /// Depots, settings, Stamp, and the Workflow's DAG. No template runs here.
-pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
+pub fn resolve(engine: &Engine<'_>, workload: &Workload) -> Resolution {
     let mut out = Resolution::default();
     for key in workload.common().configs.keys() {
         if let Err(reason) = check_name(key) {
@@ -484,7 +484,7 @@ fn service_account_problem(
 
 /// One unit: `None` when its Stack cannot be used at all.
 fn resolve_unit(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     unit: Unit,
     settings: &Settings,
@@ -870,7 +870,7 @@ fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
 /// template. The only place a Stack's templates run: admission (`dry_run`), the
 /// controller's ConfigMap and objects, `stackhook render`.
 pub fn render(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     field: TemplateField,
@@ -911,7 +911,7 @@ pub fn render(
         deadline: engine.deadline,
     };
     template
-        .execute_json(&context, &call, &engine.options.limits)
+        .execute_json(&context, &call, &engine.settings.limits)
         .map(Some)
         .map_err(|error| Problem::Render {
             path: r.unit.stack_spec_path.clone(),
@@ -924,7 +924,7 @@ pub fn render(
 /// The config files of a unit: its `configFileTemplate` rendered into a map of file
 /// names to text.
 pub fn config_files(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     dry_run: bool,
@@ -942,7 +942,7 @@ pub fn config_files(
 
 /// The unit's ConfigMap, rendered for real.
 pub fn config_map(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
 ) -> Result<serde_json::Value, Problem> {
@@ -952,7 +952,7 @@ pub fn config_map(
 
 /// Everything wrong with a workload, as admission judges it: what [`resolve`] finds,
 /// and a dry render of each unit's `configFileTemplate` with the real context.
-pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
+pub fn problems(engine: &Engine<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
     let mut resolution = resolve(engine, workload);
     let mut problems = resolution.problems.clone();
     let suffix = resolution
@@ -1001,7 +1001,7 @@ pub fn name_problems(
 }
 
 /// Whether a render stopped because the review's time is up.
-fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
+fn out_of_time(engine: &Engine<'_>, p: &Problem) -> bool {
     matches!(p, Problem::Render { error, .. } if error.bound() == Some(crate::template::Bound::Time))
         && engine
             .deadline

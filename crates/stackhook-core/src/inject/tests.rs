@@ -267,16 +267,17 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
     })
     .to_string();
     let view = read_pod(&pod).unwrap();
-    let first = encoded_patch(
+    let patch_of = |outcome| match outcome {
+        PodOutcome::Patch(injected) => injected,
+        other => panic!("no patch: {other:?}"),
+    };
+    let first = patch_of(encoded_patch(
         &pod,
         "ns1",
         &fixture.admission(),
         &Config::default(),
         Some(&memo),
-    )
-    .unwrap()
-    .unwrap()
-    .unwrap();
+    ));
     let kept = |f: &Fixture| kept_patch_of(&view, "ns1", &f.catalog, &memo).is_some();
     assert!(kept(&fixture));
     // Another namespace's workload changes: the plan is still the one to give.
@@ -302,16 +303,13 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
         "{touched:?}"
     );
     assert!(!kept(&fixture));
-    let second = encoded_patch(
+    let second = patch_of(encoded_patch(
         &pod,
         "ns1",
         &fixture.admission(),
         &Config::default(),
         Some(&memo),
-    )
-    .unwrap()
-    .unwrap()
-    .unwrap();
+    ));
     // The Stack's new generation is a new Stamp.
     assert_ne!(first.patch, second.patch);
 }
