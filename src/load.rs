@@ -423,6 +423,14 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
         };
         let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
         let docs = source::parse_documents(&text).map_err(|e| e.to_string())?;
+        // Keeping the first of several would drop the others without a word.
+        if docs.len() > 1 {
+            return Err(format!(
+                "{} holds {} YAML documents; a step's file must hold one",
+                found.display(),
+                docs.len()
+            ));
+        }
         let first = docs
             .into_iter()
             .next()

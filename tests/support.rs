@@ -170,24 +170,36 @@ pub fn subject_alt_names(cert: &x509_parser::certificate::X509Certificate<'_>) -
 /// at `recorded` (relative to the repository), which `STACKHOOK_UPDATE_GO_EXPECTED=1`
 /// rewrites; without Go, the recording.
 pub fn go_expected(recorded: &str, live: Option<serde_json::Value>) -> serde_json::Value {
+    reference_answers(recorded, live, "Go", "STACKHOOK_UPDATE_GO_EXPECTED")
+}
+
+/// A reference's answers (Go, jq) for a differential suite: `live` (the reference
+/// ran) must equal the recording at `recorded` (relative to the repository), which
+/// setting `update` rewrites; without the reference, the recording.
+pub fn reference_answers(
+    recorded: &str,
+    live: Option<serde_json::Value>,
+    reference: &str,
+    update: &str,
+) -> serde_json::Value {
     let path = repo(recorded);
     let kept: Option<serde_json::Value> = std::fs::read(&path)
         .ok()
         .map(|b| serde_json::from_slice(&b).expect("a JSON recording"));
     match live {
         Some(live) => {
-            if std::env::var("STACKHOOK_UPDATE_GO_EXPECTED").is_ok() {
+            if std::env::var(update).is_ok() {
                 let mut text = serde_json::to_string_pretty(&live).expect("JSON");
                 text.push('\n');
                 std::fs::write(&path, text).expect("write the recording");
             } else {
                 assert!(
                     kept.as_ref() == Some(&live),
-                    "{recorded} differs from what Go answers now; regenerate with STACKHOOK_UPDATE_GO_EXPECTED=1"
+                    "{recorded} differs from what {reference} answers now; regenerate with {update}=1"
                 );
             }
             live
         }
-        None => kept.unwrap_or_else(|| panic!("no Go and no {recorded}")),
+        None => kept.unwrap_or_else(|| panic!("no {reference} and no {recorded}")),
     }
 }

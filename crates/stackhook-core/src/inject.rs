@@ -47,7 +47,7 @@ use plan::Plan;
 
 /// The labels and annotations shared with the objects the controller makes are
 /// defined once, in [`crate::render`].
-pub use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 /// The prefix of every label and annotation stackhook reads on a pod.
 const OUR_PREFIX: &str = "stackhook.io/";
 /// Annotation naming the container to inject into (default: the first).

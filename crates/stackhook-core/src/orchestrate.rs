@@ -43,7 +43,7 @@ use crate::model::{
 use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 use crate::resolve::{self, Problem, Resolved};
 
-pub use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
+use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
 
 /// Settings of the whole installation; a namespace's `stackhook-config` (read through
 /// the catalog) overrides them.
@@ -506,37 +506,6 @@ fn render_template(
     })
 }
 
-/// The order DAG steps run in. [`resolve::resolve`] has checked that every dependency
-/// names a step and that there is no cycle; anything it could not order is left out.
-fn dag_order(steps: &[(String, Vec<String>)]) -> Vec<usize> {
-    let names: BTreeMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.as_str(), i))
-        .collect();
-    let mut order = Vec::new();
-    let mut done: BTreeSet<usize> = BTreeSet::new();
-    while order.len() < steps.len() {
-        let ready: Vec<usize> = (0..steps.len())
-            .filter(|i| !done.contains(i))
-            .filter(|i| {
-                steps[*i]
-                    .1
-                    .iter()
-                    .all(|d| names.get(d.as_str()).is_some_and(|j| done.contains(j)))
-            })
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for i in ready {
-            done.insert(i);
-            order.push(i);
-        }
-    }
-    order
-}
-
 /// Annotation on DAG step Jobs naming the steps they run after.
 pub const AFTER_ANNOTATION: &str = "stackhook.io/after";
 
@@ -792,7 +761,7 @@ pub fn desired(
                     .filter(|(_, deps)| deps.is_empty())
                     .map(|(step, _)| format!("{name}-{step}"))
                     .collect();
-                for i in dag_order(&steps) {
+                for i in resolve::dag_order(&wf.spec.dag) {
                     let (step, deps) = &steps[i];
                     let r = &resolved[i];
                     let stamp = stamp_label(r);

@@ -19,7 +19,7 @@ use crate::address::{Address, AddressError};
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
 use crate::engine::Engine;
-use crate::model::{Acl, Stack, StackRef, StackRefError, Workload, WorkloadKind};
+use crate::model::{Acl, DagNode, Stack, StackRef, StackRefError, Workload, WorkloadKind};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
 use crate::schema::SchemaError;
@@ -833,37 +833,54 @@ fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     if !known {
         return;
     }
-    // Kahn's algorithm: what cannot be ordered is on a cycle (or after one).
-    let mut indegree: Vec<usize> = dag.iter().map(|n| n.dependencies.len()).collect();
-    let mut ready: Vec<usize> = (0..dag.len()).filter(|i| indegree[*i] == 0).collect();
-    let mut done = 0;
-    while let Some(i) = ready.pop() {
-        done += 1;
-        for (k, node) in dag.iter().enumerate() {
-            if node.dependencies.iter().any(|d| d == &dag[i].name) {
-                indegree[k] -= node
-                    .dependencies
-                    .iter()
-                    .filter(|d| *d == &dag[i].name)
-                    .count();
-                if indegree[k] == 0 {
-                    ready.push(k);
-                }
-            }
-        }
-    }
-    if done < dag.len() {
+    // What cannot be ordered is on a cycle (or after one).
+    let order = dag_order(dag);
+    if order.len() < dag.len() {
+        let ordered: BTreeSet<usize> = order.into_iter().collect();
         let steps: Vec<String> = dag
             .iter()
-            .zip(&indegree)
-            .filter(|(_, d)| **d > 0)
-            .map(|(n, _)| format!("{:?}", n.name))
+            .enumerate()
+            .filter(|(i, _)| !ordered.contains(i))
+            .map(|(_, n)| format!("{:?}", n.name))
             .collect();
         problems.push(Problem::DependencyCycle {
             path: "spec.dag".into(),
             steps: steps.join(", "),
         });
     }
+}
+
+/// The order a DAG's steps run in, as indices into `dag`: round by round, every step
+/// whose dependencies have all run, in the DAG's order. A step that cannot be ordered
+/// (on a cycle or after one, or after a dependency no step is named) is left out: the
+/// checks above report it, and the controller's plan runs only what is ordered.
+pub(crate) fn dag_order(dag: &[DagNode]) -> Vec<usize> {
+    let names: BTreeMap<&str, usize> = dag
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    while order.len() < dag.len() {
+        let ready: Vec<usize> = (0..dag.len())
+            .filter(|i| !done.contains(i))
+            .filter(|i| {
+                dag[*i]
+                    .dependencies
+                    .iter()
+                    .all(|d| names.get(d.as_str()).is_some_and(|j| done.contains(j)))
+            })
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for i in ready {
+            done.insert(i);
+            order.push(i);
+        }
+    }
+    order
 }
 
 /// Renders one template of a resolved unit: `None` when the Stack has no such

@@ -411,6 +411,20 @@ fn dag_cycles_and_unknown_steps_are_errors() {
 }
 
 #[test]
+fn a_step_after_a_step_named_twice_is_one_problem_not_a_panic() {
+    // The cycle check and the plan's order are one function: a step after a name two
+    // steps share is ordered (no cycle), and the name given twice is the problem.
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: etl, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: a}, {name: a}, {name: b, dependencies: [a]}]}\n";
+    let Err(OrchestrateError::Invalid(problems)) = plan(wf, &Dag::All) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        problems.iter().map(Problem::at).collect::<Vec<_>>(),
+        ["spec.dag[1].name: step name \"a\" is used twice"]
+    );
+}
+
+#[test]
 fn a_resource_template_replaces_the_deployment() {
     let objects = plan(
         "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: job, namespace: ns1, uid: w9}\nspec: {stack: \"spark:1\", stackSpec: {main: org.Example}}\n",
