@@ -11,7 +11,7 @@ use stackhook::load::load_catalog;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::inject::{InjectMemo, InjectSettings};
 use stackhook_core::review::{ReviewError, Reviewer};
 
 use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook, write};
@@ -24,11 +24,11 @@ fn catalog() -> MemoryCatalog {
 struct Parts {
     cache: StackCache,
     options: EngineSettings,
-    config: Config,
+    config: InjectSettings,
 }
 
 impl Parts {
-    fn new(config: Config) -> Self {
+    fn new(config: InjectSettings) -> Self {
         Self {
             cache: StackCache::new(),
             options: EngineSettings::default(),
@@ -53,9 +53,9 @@ impl Parts {
 }
 
 fn review(catalog: &MemoryCatalog, body: &[u8]) -> Value {
-    let engine = Parts::new(Config {
+    let engine = Parts::new(InjectSettings {
         version: "test".into(),
-        ..Config::default()
+        ..InjectSettings::default()
     });
     let memo = InjectMemo::new();
     let reviewer = |memo| engine.reviewer(catalog, memo);
@@ -490,7 +490,7 @@ fn updates_ratchet_and_a_depot_in_use_is_kept() {
 #[test]
 fn undecodable_reviews_are_errors_for_the_caller() {
     let c = catalog();
-    let engine = Parts::new(Config::default());
+    let engine = Parts::new(InjectSettings::default());
     let reviewer = engine.reviewer(&c, None);
     let e = reviewer.review(b"{not json").unwrap_err();
     assert!(matches!(e, ReviewError::Decode(_)), "{e}");
@@ -732,7 +732,7 @@ fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
     // different shapes (another container, their own Stamp, init containers, env
     // they set) must each get their own patch.
     let c = catalog();
-    let engine = Parts::new(Config::default());
+    let engine = Parts::new(InjectSettings::default());
     let memo = InjectMemo::new();
     let reviewer = |memo| engine.reviewer(&c, memo);
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::inject::{InjectSettings, InjectMemo};
 use stackhook_core::model::{Parsed, parse_document};
 use stackhook_core::review::{Kept, Reviewer};
 
@@ -24,7 +24,7 @@ struct Parts {
     catalog: MemoryCatalog,
     cache: StackCache,
     options: EngineSettings,
-    config: Config,
+    config: InjectSettings,
     memo: InjectMemo,
 }
 
@@ -43,7 +43,7 @@ fn parts() -> &'static Parts {
             catalog,
             cache: StackCache::new(),
             options: EngineSettings::default(),
-            config: Config::default(),
+            config: InjectSettings::default(),
             memo: InjectMemo::new(),
         }
     })

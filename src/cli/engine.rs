@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use stackhook_core::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
-use stackhook_core::inject::Config;
+use stackhook_core::inject::InjectSettings;
 use stackhook_core::review::Reviewer;
 
 use crate::load::{LoadError, LoadErrors, load_catalog_lenient};
@@ -17,7 +17,7 @@ pub struct Loaded {
     pub catalog: MemoryCatalog,
     pub cache: StackCache,
     pub settings: EngineSettings,
-    pub inject: Config,
+    pub inject: InjectSettings,
     /// How many problems the catalog's files had (each printed when loading).
     pub catalog_problems: usize,
     /// Whether no `--catalog` was given (every workload and Stack is then unknown).
@@ -66,7 +66,7 @@ impl Loaded {
             catalog,
             cache: StackCache::new(),
             settings: EngineSettings::default(),
-            inject: Config::default(),
+            inject: InjectSettings::default(),
             catalog_problems,
             no_catalog: args.catalogs.is_empty(),
         })

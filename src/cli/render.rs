@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::engine::CatalogArgs;
 use stackhook_core::model::{Parsed, Resource};
-use stackhook_core::orchestrate::{self, Defaults};
+use stackhook_core::orchestrate::{self, OrchestrateSettings};
 
 use super::engine::Loaded;
 use super::stdin_if_empty;
@@ -42,7 +42,7 @@ impl RenderArgs {
             ingress_domain_suffix,
             resource_template_kinds,
         } = self;
-        let defaults = &Defaults {
+        let defaults = &OrchestrateSettings {
             ingress_domain_suffix: ingress_domain_suffix.clone(),
             resource_kinds: resource_template_kinds.clone(),
         };

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::logging::{self, LogFormat};
-use stackhook_core::orchestrate::Defaults;
+use stackhook_core::orchestrate::OrchestrateSettings;
 
 use super::wiring::{self, ControllerSettings, ServeSettings};
 use crate::server::{self, ServerSettings};
@@ -172,7 +172,7 @@ impl ClusterArgs {
         });
         ControllerSettings {
             identity,
-            defaults: Defaults {
+            defaults: OrchestrateSettings {
                 ingress_domain_suffix: self.ingress_domain_suffix.clone(),
                 resource_kinds: Some(
                     self.resource_template_kinds

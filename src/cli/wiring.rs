@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stackhook_core::inject::Config;
+use stackhook_core::inject::InjectSettings;
 
 use crate::cluster;
 use crate::controller;
@@ -55,7 +55,7 @@ pub struct ControllerSettings {
     /// This replica's name in the Lease (the pod name).
     pub identity: String,
     /// Installation-wide defaults.
-    pub defaults: stackhook_core::orchestrate::Defaults,
+    pub defaults: stackhook_core::orchestrate::OrchestrateSettings,
     /// The namespaces it manages (`--namespaces`; the release namespace is added).
     pub namespaces: controller::Namespaces,
 }
@@ -138,7 +138,7 @@ pub async fn controller_only(
     let catalog = Arc::new(LiveCatalog::new());
     let state = Arc::new(AppState::new(
         Arc::clone(&catalog),
-        Config::default(),
+        InjectSettings::default(),
         Arc::clone(&metrics),
         Duration::from_secs(8),
     ));
@@ -300,7 +300,7 @@ mod tests {
         };
         let settings = ControllerSettings {
             identity: "pod-0".into(),
-            defaults: stackhook_core::orchestrate::Defaults::default(),
+            defaults: stackhook_core::orchestrate::OrchestrateSettings::default(),
             namespaces: controller::Namespaces::default(),
         };
         let components = Arc::new(Components::default());

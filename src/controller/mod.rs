@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use stackhook_core::catalog::{Dependents, WorkloadKey};
 use stackhook_core::engine::EngineSettings;
 use stackhook_core::model::{Service, Worker, Workflow};
-use stackhook_core::orchestrate::Defaults;
+use stackhook_core::orchestrate::OrchestrateSettings;
 use stackhook_core::render::WORKLOAD_LABEL;
 use tokio::sync::{broadcast, watch};
 
@@ -45,10 +45,10 @@ pub struct Context {
     pub client: Client,
     /// The catalog (from the watches).
     pub catalog: Arc<LiveCatalog>,
-    /// Admission options (render bounds).
+    /// The engine's settings (render bounds).
     pub options: EngineSettings,
     /// Installation-wide defaults.
-    pub defaults: Defaults,
+    pub defaults: OrchestrateSettings,
     /// The namespaces it writes in.
     pub namespaces: Namespaces,
     /// Publishes Kubernetes Events.
@@ -133,7 +133,7 @@ impl Context {
     pub fn new(
         client: Client,
         catalog: Arc<LiveCatalog>,
-        defaults: Defaults,
+        defaults: OrchestrateSettings,
         instance: &str,
     ) -> Self {
         let reporter = Reporter {

@@ -222,7 +222,7 @@ async fn run_all(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<S
 async fn run_with(
     w: &Workload,
     answer: Answer,
-    defaults: stackhook_core::orchestrate::Defaults,
+    defaults: stackhook_core::orchestrate::OrchestrateSettings,
 ) -> (Result<String, String>, Vec<Seen>) {
     let (client, task) = fake_api(answer);
     let ctx = Context::new(client, catalog(), defaults, "test-pod");
@@ -739,7 +739,7 @@ async fn an_object_the_workload_owns_is_applied_again() {
 async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
     let state = catalog();
     let w = workload(&state, "Worker", "spark-job");
-    let only_jobs = stackhook_core::orchestrate::Defaults {
+    let only_jobs = stackhook_core::orchestrate::OrchestrateSettings {
         resource_kinds: Some(vec!["Job.batch".into()]),
         ..Default::default()
     };
@@ -762,7 +762,7 @@ async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
         (&json!("KindNotAllowed"), &json!(why))
     );
     // On the allow-list: applied.
-    let sparks = stackhook_core::orchestrate::Defaults {
+    let sparks = stackhook_core::orchestrate::OrchestrateSettings {
         resource_kinds: Some(vec!["SparkApplication.sparkoperator.k8s.io".into()]),
         ..Default::default()
     };

@@ -54,7 +54,7 @@ pub struct Projector {
     /// Depots that must be present.
     pub depots: Vec<String>,
     /// How to project.
-    pub options: projection::Options,
+    pub options: projection::ProjectionSettings,
     /// Where to write.
     pub writer: AtomicWriter,
 }

@@ -15,7 +15,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use stackhook_core::engine::{Engine, EngineSettings};
-use stackhook_core::inject::Config;
+use stackhook_core::inject::InjectSettings;
 use stackhook_core::review::{Kept, ReviewError, Reviewer, Summary, Unanswered, unanswered};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -37,7 +37,7 @@ pub struct AppState {
     /// Admission settings.
     pub options: EngineSettings,
     /// Injection settings.
-    pub inject: Config,
+    pub inject: InjectSettings,
     /// The metrics.
     pub metrics: Arc<Metrics>,
     /// Where decisions run.
@@ -56,7 +56,7 @@ impl AppState {
     /// The state for the given parts, with a decision pool of one thread per core.
     pub fn new(
         catalog: Arc<LiveCatalog>,
-        inject: Config,
+        inject: InjectSettings,
         metrics: Arc<Metrics>,
         deadline: Duration,
     ) -> Self {
@@ -312,7 +312,7 @@ mod tests {
     fn state() -> Arc<AppState> {
         Arc::new(AppState::new(
             Arc::new(LiveCatalog::new()),
-            Config::default(),
+            InjectSettings::default(),
             Arc::new(Metrics::new()),
             Duration::from_secs(8),
         ))

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use stackhook_core::inject::Config;
+use stackhook_core::inject::InjectSettings;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -122,7 +122,7 @@ impl Server {
             tls::server_config(Arc::clone(&resolver), settings.client_ca.as_deref())?;
         let acceptor = TlsAcceptor::from(Arc::new(server_config));
 
-        let mut inject = Config::default();
+        let mut inject = InjectSettings::default();
         if let Some(image) = &settings.projector_image {
             inject.projector_image = image.clone();
         }

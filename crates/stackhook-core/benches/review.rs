@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use stackhook_core::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::inject::{InjectMemo, InjectSettings};
 use stackhook_core::model::{Parsed, parse_document};
 use stackhook_core::review::Reviewer;
 use stackhook_core::source::parse_documents;
@@ -90,7 +90,7 @@ fn bench(c: &mut Criterion) {
     let catalog = catalog(0);
     let cache = StackCache::new();
     let options = EngineSettings::default();
-    let config = Config::default();
+    let config = InjectSettings::default();
     let memo = InjectMemo::new();
     let built = Reviewer::new(Engine::new(&catalog, &cache, &options), &config);
     // "built": every review builds the workload's plan and the patch (the first pod of

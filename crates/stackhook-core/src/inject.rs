@@ -72,7 +72,7 @@ pub const PROJECTOR_UID: i64 = 65532;
 
 /// How injection is configured.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Config {
+pub struct InjectSettings {
     /// The projector's image (default: the stackhook image of this version).
     pub projector_image: String,
     /// The projector's resources.
@@ -81,7 +81,7 @@ pub struct Config {
     pub version: String,
 }
 
-impl Default for Config {
+impl Default for InjectSettings {
     fn default() -> Self {
         Self {
             projector_image: format!("stackhook/stackhook:{}", env!("CARGO_PKG_VERSION")),
@@ -414,7 +414,11 @@ fn plan_key(
     }))
 }
 
-fn build_plan(key: &PlanKey, admission: &Engine<'_>, config: &Config) -> Result<Plan, InjectError> {
+fn build_plan(
+    key: &PlanKey,
+    admission: &Engine<'_>,
+    config: &InjectSettings,
+) -> Result<Plan, InjectError> {
     Plan::build(
         admission,
         config,
@@ -436,7 +440,7 @@ pub fn inject_json(
     pod: &str,
     namespace: &str,
     admission: &Engine<'_>,
-    config: &Config,
+    config: &InjectSettings,
 ) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
     let view = read_pod(pod)?;
     Ok((|| {
@@ -466,7 +470,7 @@ pub fn encoded_patch(
     pod: &str,
     namespace: &str,
     admission: &Engine<'_>,
-    config: &Config,
+    config: &InjectSettings,
     memo: Option<&InjectMemo>,
 ) -> PodOutcome {
     match read_pod(pod) {
@@ -480,7 +484,7 @@ pub(crate) fn encoded_patch_of(
     view: &PodView<'_>,
     namespace: &str,
     admission: &Engine<'_>,
-    config: &Config,
+    config: &InjectSettings,
     memo: Option<&InjectMemo>,
 ) -> PodOutcome {
     let key = match plan_key(view, namespace, admission.catalog) {

@@ -48,7 +48,7 @@ use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
 /// Settings of the whole installation; a namespace's `stackhook-config` (read through
 /// the catalog) overrides them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Defaults {
+pub struct OrchestrateSettings {
     /// Hosts of Ingresses are `<name>.<namespace>.<suffix>`.
     pub ingress_domain_suffix: String,
     /// The kinds (`Kind.group`, `Kind` for the core group) a Stack's
@@ -57,7 +57,7 @@ pub struct Defaults {
     pub resource_kinds: Option<Vec<String>>,
 }
 
-impl Default for Defaults {
+impl Default for OrchestrateSettings {
     fn default() -> Self {
         Self {
             ingress_domain_suffix: "example.com".into(),
@@ -558,7 +558,7 @@ fn object_list(o: &[OwnerReference]) -> Value {
 pub fn desired(
     admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &Defaults,
+    defaults: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
     let resolution = resolve::resolve(admission, workload);

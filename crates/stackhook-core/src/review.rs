@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admit::{Operation, Verdict};
 use crate::engine::Engine;
-use crate::inject::{self, Config, InjectMemo, PodOutcome};
+use crate::inject::{self, InjectMemo, InjectSettings, PodOutcome};
 use crate::model::{self, GROUP, Parsed};
 
 mod decode;
@@ -324,7 +324,7 @@ pub fn unanswered(body: &[u8], why: &Unanswered) -> Result<(Vec<u8>, Summary), R
 #[derive(Clone, Copy)]
 pub struct Reviewer<'a> {
     engine: Engine<'a>,
-    inject: &'a Config,
+    inject: &'a InjectSettings,
     memo: Option<&'a InjectMemo>,
 }
 
@@ -399,7 +399,7 @@ fn append_patch(out: &mut Vec<u8>, encoded: &str) {
 impl<'a> Reviewer<'a> {
     /// A reviewer deciding with `engine`, injecting with `inject`, building every plan
     /// and patch anew.
-    pub fn new(engine: Engine<'a>, inject: &'a Config) -> Self {
+    pub fn new(engine: Engine<'a>, inject: &'a InjectSettings) -> Self {
         Self {
             engine,
             inject,

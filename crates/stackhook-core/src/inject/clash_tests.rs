@@ -59,7 +59,13 @@ fn apply(pod: &Value, ops: &[PatchOp]) -> Value {
 
 /// `pod` (metadata and spec; labelled for `w`) mutated, or why it is refused.
 fn mutate_with(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
-    let ops = inject_json(&pod.to_string(), "ns1", admission, &Config::default()).unwrap()?;
+    let ops = inject_json(
+        &pod.to_string(),
+        "ns1",
+        admission,
+        &InjectSettings::default(),
+    )
+    .unwrap()?;
     Ok(apply(pod, &ops))
 }
 

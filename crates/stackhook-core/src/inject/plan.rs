@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Config, InjectError};
+use super::{InjectError, InjectSettings};
 use crate::engine::Engine;
 use crate::model::{ProjectionType, WorkloadKind};
 use crate::projection::env_prefix;
@@ -82,7 +82,7 @@ impl Plan {
     /// `step` (a DAG step) or no step (the workload itself) belongs to.
     pub(super) fn build(
         admission: &Engine<'_>,
-        config: &Config,
+        config: &InjectSettings,
         namespace: &str,
         kind: WorkloadKind,
         name: &str,

@@ -36,7 +36,7 @@ fn review_text(object: Option<&Value>) -> String {
 }
 
 fn answer(fixture: &Fixture, body: &str) -> Result<Value, ReviewError> {
-    let config = Config::default();
+    let config = InjectSettings::default();
     let reviewer = Reviewer::new(fixture.admission(), &config);
     reviewer
         .review(body.as_bytes())
