@@ -19,7 +19,7 @@ pub(crate) fn resources(text: &str) -> Vec<Resource> {
         .collect()
 }
 
-/// A catalog with its compiled-Stack cache and default options: what an `Admission`
+/// A catalog with its compiled-Stack cache and default settings: what an `Engine`
 /// borrows.
 pub(crate) struct Fixture {
     pub(crate) catalog: MemoryCatalog,
