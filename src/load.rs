@@ -453,6 +453,14 @@ fn inline_dag_files(doc: &mut Document, input: &Input) -> Result<(), LoadError> 
         };
         let text = std::fs::read_to_string(found).map_err(|e| e.to_string())?;
         let docs = goyaml::parse_documents(&text).map_err(|e| e.to_string())?;
+        // Keeping the first of several would drop the others without a word.
+        if docs.len() > 1 {
+            return Err(format!(
+                "{} holds {} YAML documents; a step's file must hold one",
+                found.display(),
+                docs.len()
+            ));
+        }
         let first = docs
             .into_iter()
             .next()
@@ -639,6 +647,42 @@ fn add(
             source,
         }),
     }
+}
+
+/// The example catalog compiled into the binary: what `serve` answers from when no
+/// `--catalog` is given.
+pub const EMBEDDED: [(&str, &str); 4] = [
+    (
+        "examples/catalog/stack-benthos.yaml",
+        include_str!("../examples/catalog/stack-benthos.yaml"),
+    ),
+    (
+        "examples/catalog/stack-flare.yaml",
+        include_str!("../examples/catalog/stack-flare.yaml"),
+    ),
+    (
+        "examples/catalog/depots.yaml",
+        include_str!("../examples/catalog/depots.yaml"),
+    ),
+    (
+        "examples/catalog/workloads.yaml",
+        include_str!("../examples/catalog/workloads.yaml"),
+    ),
+];
+
+/// Loads the embedded catalog, with the loader files go through; the release
+/// namespace's `stackhook-config` applies as in a cluster.
+pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadErrors> {
+    let inputs: Vec<Input> = EMBEDDED
+        .iter()
+        .map(|(name, text)| Input {
+            name: (*name).into(),
+            text: (*text).to_owned(),
+        })
+        .collect();
+    let (mut catalog, _) = load_into(MemoryCatalog::compact(), &inputs)?;
+    catalog.set_release_namespace(release_namespace.map(str::to_owned));
+    Ok(catalog)
 }
 
 #[cfg(test)]

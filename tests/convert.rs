@@ -316,6 +316,32 @@ fn inlines_the_workflows_that_file_steps_name() {
             missing.display()
         )
     );
+
+    // A file of several documents is refused, not read as its first.
+    let two = write(
+        dir.path(),
+        "parts/two.yaml",
+        &format!(
+            "{}---\n{}",
+            workflow_file("one", "    - name: a\n      spec: {stack: flare:7.0}\n"),
+            workflow_file("two", "    - name: b\n      spec: {stack: flare:7.0}\n")
+        ),
+    );
+    let main = write(
+        dir.path(),
+        "two-docs.yaml",
+        "version: v1\nname: two-docs\ntype: workflow\nworkflow:\n  dag:\n    - name: x\n      file: parts/two.yaml\n",
+    );
+    let run = stackhook(&["convert", main.to_str().unwrap()], "");
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "{}:7:7: workflow.dag[0].file: parts/two.yaml: {} holds 2 YAML documents; a step's file must hold one",
+            main.display(),
+            two.display()
+        )
+    );
 }
 
 #[test]

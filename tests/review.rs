@@ -9,9 +9,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use stackhook::load::load_catalog;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::engine::{Engine, EngineSettings};
+use stackhook_core::inject::{InjectMemo, InjectSettings};
 use stackhook_core::review::{ReviewError, Reviewer};
 
 use crate::support::{assert_kubernetes_valid, have_tool, repo, stackhook, write};
@@ -21,17 +21,17 @@ fn catalog() -> MemoryCatalog {
 }
 
 /// What a `Reviewer` borrows besides the catalog.
-struct Engine {
+struct Parts {
     cache: StackCache,
-    options: Options,
-    config: Config,
+    options: EngineSettings,
+    config: InjectSettings,
 }
 
-impl Engine {
-    fn new(config: Config) -> Self {
+impl Parts {
+    fn new(config: InjectSettings) -> Self {
         Self {
             cache: StackCache::new(),
-            options: Options::default(),
+            options: EngineSettings::default(),
             config,
         }
     }
@@ -41,23 +41,21 @@ impl Engine {
         catalog: &'a MemoryCatalog,
         memo: Option<&'a InjectMemo>,
     ) -> Reviewer<'a> {
-        Reviewer {
-            admission: Admission {
-                catalog,
-                cache: &self.cache,
-                options: &self.options,
-                deadline: None,
-            },
-            inject: &self.config,
-            memo,
+        let reviewer = Reviewer::new(
+            Engine::new(catalog, &self.cache, &self.options),
+            &self.config,
+        );
+        match memo {
+            Some(memo) => reviewer.keeping(memo),
+            None => reviewer,
         }
     }
 }
 
 fn review(catalog: &MemoryCatalog, body: &[u8]) -> Value {
-    let engine = Engine::new(Config {
+    let engine = Parts::new(InjectSettings {
         version: "test".into(),
-        ..Config::default()
+        ..InjectSettings::default()
     });
     let memo = InjectMemo::new();
     let reviewer = |memo| engine.reviewer(catalog, memo);
@@ -492,7 +490,7 @@ fn updates_ratchet_and_a_depot_in_use_is_kept() {
 #[test]
 fn undecodable_reviews_are_errors_for_the_caller() {
     let c = catalog();
-    let engine = Engine::new(Config::default());
+    let engine = Parts::new(InjectSettings::default());
     let reviewer = engine.reviewer(&c, None);
     let e = reviewer.review(b"{not json").unwrap_err();
     assert!(matches!(e, ReviewError::Decode(_)), "{e}");
@@ -736,7 +734,7 @@ fn one_memo_across_pods_of_every_shape_answers_as_building_anew() {
     // different shapes (another container, their own Stamp, init containers, env
     // they set) must each get their own patch.
     let c = catalog();
-    let engine = Engine::new(Config::default());
+    let engine = Parts::new(InjectSettings::default());
     let memo = InjectMemo::new();
     let reviewer = |memo| engine.reviewer(&c, memo);
     let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();

@@ -56,23 +56,7 @@ pub fn stackhook_in(dir: &Path, args: &[&str], stdin: &str) -> Run {
     child.wait_with_output().expect("wait for stackhook").into()
 }
 
-/// Whether a reference tool is on PATH. Missing is a skip on a developer machine, and a
-/// failure under `CI=true`, where `.ci/run` installs every tool.
-pub fn have_tool(name: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is required under CI=true (.ci/run installs it)"
-        );
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
-}
+pub use reference::have_tool;
 
 /// Whether python3 can import `module` (a skip on a developer machine, a failure under
 /// `CI=true`, like [`have_tool`]).

@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::inject::{InjectSettings, InjectMemo};
 use stackhook_core::model::{Parsed, parse_document};
-use stackhook_core::review::Reviewer;
+use stackhook_core::review::{Kept, Reviewer};
 
 const CATALOG: [&str; 4] = [
     include_str!("../../examples/catalog/stack-benthos.yaml"),
@@ -20,17 +20,17 @@ const CATALOG: [&str; 4] = [
     include_str!("../../examples/catalog/workloads.yaml"),
 ];
 
-struct Engine {
+struct Parts {
     catalog: MemoryCatalog,
     cache: StackCache,
-    options: Options,
-    config: Config,
+    options: EngineSettings,
+    config: InjectSettings,
     memo: InjectMemo,
 }
 
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
+fn parts() -> &'static Parts {
+    static PARTS: OnceLock<Parts> = OnceLock::new();
+    PARTS.get_or_init(|| {
         let mut catalog = MemoryCatalog::new();
         for text in CATALOG {
             for doc in goyaml::parse_documents(text).unwrap_or_default() {
@@ -39,30 +39,22 @@ fn engine() -> &'static Engine {
                 }
             }
         }
-        Engine {
+        Parts {
             catalog,
             cache: StackCache::new(),
-            options: Options::default(),
-            config: Config::default(),
+            options: EngineSettings::default(),
+            config: InjectSettings::default(),
             memo: InjectMemo::new(),
         }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let e = engine();
-    let reviewer = |memo| Reviewer {
-        admission: Admission {
-            catalog: &e.catalog,
-            cache: &e.cache,
-            options: &e.options,
-            deadline: None,
-        },
-        inject: &e.config,
-        memo,
-    };
-    let full = reviewer(Some(&e.memo)).review(data);
-    if let Some(kept) = reviewer(Some(&e.memo)).review_kept(data) {
+    let e = parts();
+    let reviewer =
+        Reviewer::new(Engine::new(&e.catalog, &e.cache, &e.options), &e.config).keeping(&e.memo);
+    let full = reviewer.review(data);
+    if let Kept::Answer(kept) = reviewer.review_kept(data) {
         assert_eq!(kept.ok().map(|r| r.0), full.ok().map(|r| r.0));
     }
     let _ = stackhook_core::review::unanswered(

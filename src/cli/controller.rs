@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::serve::ClusterArgs;
+use super::wiring;
 use crate::logging::{self, LogFormat};
-use crate::server;
 
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
@@ -27,7 +27,7 @@ impl ControllerArgs {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        runtime.block_on(server::run_controller_only(
+        runtime.block_on(wiring::controller_only(
             self.probe_listen,
             self.cluster.release_namespace(),
             self.cluster.controller(),

@@ -4,19 +4,20 @@
 use std::path::PathBuf;
 
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::Config;
+use stackhook_core::engine::{Engine, EngineSettings};
+use stackhook_core::inject::InjectSettings;
 use stackhook_core::review::Reviewer;
 
 use crate::load::{LoadError, LoadErrors, load_catalog_lenient};
+use crate::shared::DEFAULT_RELEASE_NAMESPACE;
 
 /// A loaded catalog with its cache and settings.
-pub struct Engine {
+pub struct Loaded {
     pub catalog: MemoryCatalog,
     pub cache: StackCache,
-    pub options: Options,
-    pub inject: Config,
+    pub settings: EngineSettings,
+    pub inject: InjectSettings,
     /// How many problems the catalog's files had (each printed when loading).
     pub catalog_problems: usize,
     /// Whether no `--catalog` was given (every workload and Stack is then unknown).
@@ -36,9 +37,6 @@ pub struct CatalogArgs {
     pub release_namespace: String,
 }
 
-/// The namespace the chart is installed in, by the README's `helm install`.
-pub const DEFAULT_RELEASE_NAMESPACE: &str = "stackhook-system";
-
 impl CatalogArgs {
     /// The catalog (none given: an empty one), with the release namespace set, and the
     /// problems of what could not be read into it: a broken file is a problem of its
@@ -55,7 +53,7 @@ impl CatalogArgs {
     }
 }
 
-impl Engine {
+impl Loaded {
     /// Loads the catalog (none: an empty catalog). Problems of the catalog's files are
     /// printed (standard error) and counted in `catalog_problems`; the rest is used.
     pub fn load(args: &CatalogArgs) -> Result<Self, LoadErrors> {
@@ -67,8 +65,8 @@ impl Engine {
         Ok(Self {
             catalog,
             cache: StackCache::new(),
-            options: Options::default(),
-            inject: Config::default(),
+            settings: EngineSettings::default(),
+            inject: InjectSettings::default(),
             catalog_problems,
             no_catalog: args.catalogs.is_empty(),
         })
@@ -94,21 +92,12 @@ impl Engine {
         }
     }
 
-    pub fn admission(&self) -> Admission<'_> {
-        Admission {
-            catalog: &self.catalog,
-            cache: &self.cache,
-            options: &self.options,
-            deadline: None,
-        }
+    pub fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.catalog, &self.cache, &self.settings)
     }
 
     pub fn reviewer(&self) -> Reviewer<'_> {
-        Reviewer {
-            admission: self.admission(),
-            inject: &self.inject,
-            // One review per run: nothing to reuse.
-            memo: None,
-        }
+        // One review per run: nothing to keep.
+        Reviewer::new(self.engine(), &self.inject)
     }
 }

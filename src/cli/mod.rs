@@ -7,7 +7,6 @@ mod convert;
 mod crds;
 mod diff;
 mod engine;
-pub use engine::DEFAULT_RELEASE_NAMESPACE;
 mod mutate;
 mod outcome;
 mod project;
@@ -19,6 +18,7 @@ pub use suite::is_suite_file;
 mod template;
 mod unified;
 mod validate;
+pub mod wiring;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

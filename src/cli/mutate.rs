@@ -16,7 +16,7 @@ use super::engine::CatalogArgs;
 use serde_json::{Value, json};
 
 use super::EXIT_UNUSABLE;
-use super::engine::Engine;
+use super::engine::Loaded;
 use super::review::read_input;
 use crate::output;
 
@@ -105,7 +105,7 @@ impl MutateArgs {
             patch,
             namespace,
         } = self;
-        let engine = Engine::load(catalog)?;
+        let engine = Loaded::load(catalog)?;
         let (name, bytes) = read_input(file.as_ref())?;
         let text =
             String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name}: not UTF-8 text"))?;

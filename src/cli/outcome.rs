@@ -6,12 +6,13 @@
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use stackhook_core::admit::{Admission, Operation, Verdict};
+use stackhook_core::admit::{Operation, Verdict};
+use stackhook_core::engine::Engine;
 use stackhook_core::model::{Resource, Workload};
-use stackhook_core::orchestrate::{self, Defaults};
+use stackhook_core::orchestrate::{self, OrchestrateSettings};
 use stackhook_core::resolve;
 
-use super::engine::Engine;
+use super::engine::Loaded;
 
 /// What admission and the controller make of a workload.
 #[derive(Clone, Debug)]
@@ -28,15 +29,19 @@ pub struct Outcome {
 
 /// The defaults `stackhook render` uses: Ingress hosts under `example.com`, any
 /// `resourceTemplate` kind.
-pub fn render_defaults() -> Defaults {
-    Defaults {
+pub fn render_defaults() -> OrchestrateSettings {
+    OrchestrateSettings {
         ingress_domain_suffix: "example.com".into(),
         resource_kinds: None,
     }
 }
 
 /// The outcome of `workload` against the catalog behind `admission`.
-pub fn outcome(admission: &Admission<'_>, workload: &Workload, defaults: &Defaults) -> Outcome {
+pub fn outcome(
+    admission: &Engine<'_>,
+    workload: &Workload,
+    defaults: &OrchestrateSettings,
+) -> Outcome {
     let verdict = admission.resource(&Resource::Workload(workload.clone()), Operation::Create);
     let objects = orchestrate::desired(admission, workload, defaults, &orchestrate::Dag::All)
         .map_err(|e| e.to_string());
@@ -91,7 +96,7 @@ pub fn pod_of_objects(objects: &[Value], namespace: &str) -> Option<Value> {
 
 /// The RFC 6902 patch the webhook answers a CREATE of `pod` with (empty when it
 /// changes nothing), or why it denies the Pod.
-pub fn pod_patch(engine: &Engine, pod: &Value) -> Result<Value, String> {
+pub fn pod_patch(engine: &Loaded, pod: &Value) -> Result<Value, String> {
     let namespace = pod
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)

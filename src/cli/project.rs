@@ -7,7 +7,8 @@ use clap::Args;
 use stackhook_core::projection::{self, Format};
 
 use crate::logging::{self, LogFormat};
-use crate::project::{Projector, error_chain, stop_on_signals, write::AtomicWriter};
+use crate::project::{Projector, stop_on_signals, write::AtomicWriter};
+use crate::shared::error_chain;
 
 /// Exit code when the projection fails.
 const EXIT_FAILED: u8 = 1;
@@ -101,7 +102,7 @@ impl ProjectArgs {
         let projector = Projector {
             from: from.clone(),
             depots: depots.clone(),
-            options: projection::Options {
+            options: projection::ProjectionSettings {
                 format: *format,
                 file_keys: files.iter().cloned().collect(),
                 max_value_bytes: *max_value_bytes,

@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::engine::CatalogArgs;
 use stackhook_core::model::{Parsed, Resource};
-use stackhook_core::orchestrate::{self, Defaults};
+use stackhook_core::orchestrate::{self, OrchestrateSettings};
 
-use super::engine::Engine;
+use super::engine::Loaded;
 use super::stdin_if_empty;
 use crate::load::{self, LoadErrors};
 use crate::output;
@@ -42,11 +42,11 @@ impl RenderArgs {
             ingress_domain_suffix,
             resource_template_kinds,
         } = self;
-        let defaults = &Defaults {
+        let defaults = &OrchestrateSettings {
             ingress_domain_suffix: ingress_domain_suffix.clone(),
             resource_kinds: resource_template_kinds.clone(),
         };
-        let mut engine = Engine::load(catalog)?;
+        let mut engine = Loaded::load(catalog)?;
         let mut workloads = Vec::new();
         if paths.is_empty() && !catalog.catalogs.is_empty() {
             workloads = stackhook_core::Catalog::workloads(&engine.catalog);
@@ -70,7 +70,7 @@ impl RenderArgs {
                 return Err(LoadErrors(errors).into());
             }
         }
-        let admission = engine.admission();
+        let admission = engine.engine();
         let mut objects = Vec::new();
         let mut failed = false;
         for workload in &workloads {

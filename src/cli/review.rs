@@ -15,7 +15,7 @@ use clap::Args;
 use super::engine::CatalogArgs;
 
 use super::EXIT_UNUSABLE;
-use super::engine::Engine;
+use super::engine::Loaded;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -85,7 +85,7 @@ impl ReviewArgs {
             catalog,
             decode_patch: decode,
         } = self;
-        let engine = Engine::load(catalog)?;
+        let engine = Loaded::load(catalog)?;
         let (name, body) = read_input(file.as_ref())?;
         let body = match as_json(&name, body) {
             Ok(b) => b,

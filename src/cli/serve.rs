@@ -8,9 +8,10 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::logging::{self, LogFormat};
-use stackhook_core::orchestrate::Defaults;
+use stackhook_core::orchestrate::OrchestrateSettings;
 
-use crate::server::{self, ControllerSettings, ServeConfig};
+use super::wiring::{self, ControllerSettings, ServeSettings};
+use crate::server::{self, ServerSettings};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -189,7 +190,7 @@ impl ClusterArgs {
         });
         ControllerSettings {
             identity,
-            defaults: Defaults {
+            defaults: OrchestrateSettings {
                 ingress_domain_suffix: self.ingress_domain_suffix.clone(),
                 resource_kinds: Some(
                     self.resource_template_kinds
@@ -265,10 +266,10 @@ impl ServeArgs {
         } = self;
         let kube = *kube || (catalogs.is_empty() && in_cluster());
         if *controller && !kube {
-            anyhow::bail!(server::CONTROLLER_NEEDS_KUBE);
+            anyhow::bail!(wiring::CONTROLLER_NEEDS_KUBE);
         }
         logging::init(*log_format);
-        let config = ServeConfig {
+        let server = ServerSettings {
             listen: *listen,
             probe_listen: *probe_listen,
             tls_cert: tls_cert.clone(),
@@ -276,7 +277,6 @@ impl ServeArgs {
             client_ca: client_ca.clone(),
             dns: dns.clone(),
             ca_out: ca_out.clone(),
-            catalogs: catalogs.clone(),
             deadline: *request_timeout,
             limits: server::ConnectionLimits {
                 handshake_timeout: *tls_handshake_timeout,
@@ -290,17 +290,21 @@ impl ServeArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             queued_decisions: *queued_decisions,
             review_time: *review_time_budget,
-            options: stackhook_core::admit::Options {
+            options: stackhook_core::engine::EngineSettings {
                 deny_stack_delete_in_use: *deny_stack_delete_in_use,
                 deny_depot_delete_in_use: *deny_depot_delete_in_use,
                 ..Default::default()
             },
-            reload_interval: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(25),
             shutdown_delay: *shutdown_delay,
             catalog_staleness_bound: (!catalog_staleness_bound.is_zero())
                 .then_some(*catalog_staleness_bound),
             projector_image: projector_image.clone(),
+        };
+        let settings = ServeSettings {
+            server,
+            catalogs: catalogs.clone(),
+            reload_interval: Duration::from_secs(2),
             kube,
             release_namespace: cluster.release_namespace(),
             controller: controller.then(|| cluster.controller()),
@@ -311,7 +315,7 @@ impl ServeArgs {
             .enable_all()
             .thread_stack_size(8 << 20)
             .build()?;
-        runtime.block_on(server::run(config))?;
+        runtime.block_on(wiring::serve(settings))?;
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -14,9 +14,10 @@ use super::engine::CatalogArgs;
 use clap::{Args, ValueEnum};
 use goyaml::Position;
 use serde_json::{Value, json};
-use stackhook_core::admit::{Admission, Operation, Options, Verdict, Violation};
+use stackhook_core::admit::{Operation, Verdict, Violation};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::enforce::{AUDIT_PREFIX, WARN_PREFIX};
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::model::{self, Enforcement, Parsed, Resource};
 
 use super::{EXIT_UNUSABLE, stdin_if_empty};
@@ -188,13 +189,8 @@ impl ValidateArgs {
         }
 
         let cache = StackCache::new();
-        let options = Options::default();
-        let admission = Admission {
-            catalog: &catalog,
-            cache: &cache,
-            options: &options,
-            deadline: None,
-        };
+        let options = EngineSettings::default();
+        let admission = Engine::new(&catalog, &cache, &options);
         let mut checked = Vec::new();
         let mut skipped = 0usize;
         let mut skip_reasons = Vec::new();

@@ -22,8 +22,9 @@ use stackhook_core::model::{Depot, Service, Stack, Worker, Workflow, WorkloadKin
 use stackhook_core::settings::{self, CONFIG_MAP_NAME};
 use tokio::sync::mpsc;
 
-use crate::server::catalog::CatalogState;
-use crate::server::metrics::Metrics;
+use crate::shared::live::{LiveCatalog, touched_count};
+use crate::shared::metrics::Metrics;
+use crate::shared::{Stores, Touched};
 
 /// How many watch updates one catalog change gathers at most: a burst (a
 /// `kubectl apply -f dir/`, a relist) makes few swaps, and a swap stays short.
@@ -57,23 +58,6 @@ pub enum Update {
     /// A list of this kind ended: every object of it has been seen (objects deleted
     /// while the watch was down were not, and go from the catalog).
     Listed(Kind),
-}
-
-/// The reflectors' stores.
-#[derive(Clone)]
-pub struct Stores {
-    /// Stacks (cluster-scoped).
-    pub stacks: Store<Stack>,
-    /// Depots.
-    pub depots: Store<Depot>,
-    /// Workers (also the controller's).
-    pub workers: Store<Worker>,
-    /// Services (also the controller's).
-    pub services: Store<Service>,
-    /// Workflows (also the controller's).
-    pub workflows: Store<Workflow>,
-    /// `stackhook-config` ConfigMaps.
-    pub configs: Store<ConfigMap>,
 }
 
 /// A kind the catalog watches: how its objects enter and leave the catalog.
@@ -247,7 +231,7 @@ fn reflect<K: Watched>(
     config: watcher::Config,
     tx: mpsc::Sender<Update>,
     keep: bool,
-    state: Arc<CatalogState>,
+    state: Arc<LiveCatalog>,
 ) -> (Option<Store<K>>, futures::future::BoxFuture<'static, ()>) {
     let kind = K::kind(&()).into_owned();
     let watch = relisting_watcher(api, config)
@@ -461,10 +445,10 @@ pub fn apply_batch(
 /// workloads go to `touched_tx` (for the controller).
 pub fn start(
     client: Client,
-    state: Arc<CatalogState>,
+    state: Arc<LiveCatalog>,
     metrics: Arc<Metrics>,
     release_namespace: Option<String>,
-    touched_tx: crate::controller::Touched,
+    touched_tx: Touched,
     keep_stores: bool,
 ) -> Option<Stores> {
     let (tx, rx) = mpsc::channel(BACKLOG);
@@ -547,10 +531,10 @@ pub fn start(
 /// Applies the watches' updates to `state` until they end.
 pub async fn run(
     stores: Option<Stores>,
-    state: Arc<CatalogState>,
+    state: Arc<LiveCatalog>,
     metrics: Arc<Metrics>,
     release_namespace: Option<String>,
-    touched_tx: crate::controller::Touched,
+    touched_tx: Touched,
     mut rx: mpsc::Receiver<Update>,
 ) {
     state.update(&metrics, |c| {
@@ -597,7 +581,7 @@ pub async fn run(
             stacks = counts.stacks,
             depots = counts.depots,
             workloads = counts.workloads,
-            touched = crate::server::catalog::touched_count(&touched),
+            touched = touched_count(&touched),
             "catalog updated from the watches"
         );
         if touched != Dependents::Some(Vec::new()) {
@@ -929,7 +913,7 @@ mod watch_tests {
     async fn the_watches_fill_the_catalog_and_ready_waits_for_every_first_sync() {
         let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let client = Client::new(service, "default");
-        let state = Arc::new(CatalogState::new());
+        let state = Arc::new(LiveCatalog::new());
         let metrics = Arc::new(Metrics::new());
         let (tx, mut touched) = tokio::sync::broadcast::channel(16);
         let stores = start(

@@ -24,7 +24,7 @@ use stackhook_core::model::{API_VERSION, Workload};
 use stackhook_core::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 
 use super::{Context, Touched};
-use crate::server::metrics::ReasonLabels;
+use crate::shared::metrics::ReasonLabels;
 
 /// The escaped pods found, per workload (pod name → why). Bounded by the escaped pods
 /// that exist: a pod is forgotten when it goes, is found admitted, or a re-list does

@@ -28,16 +28,16 @@ use kube::{Api, Client, Resource, ResourceExt};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::de::DeserializeOwned;
-use stackhook_core::admit::Options;
 use stackhook_core::catalog::{Dependents, WorkloadKey};
+use stackhook_core::engine::EngineSettings;
 use stackhook_core::model::{Enforcement, Service, Worker, Workflow, Workload};
-use stackhook_core::orchestrate::Defaults;
+use stackhook_core::orchestrate::OrchestrateSettings;
 use stackhook_core::render::WORKLOAD_LABEL;
 use tokio::sync::{broadcast, watch};
 
-use crate::cluster::catalog::Stores;
-use crate::server::catalog::CatalogState;
-use crate::server::metrics::ViolationLabels;
+use crate::shared::live::LiveCatalog;
+use crate::shared::metrics::ViolationLabels;
+use crate::shared::{Stores, Touched};
 use reconcile::{AsWorkload, ReconcileError};
 
 /// The Lease the replicas compete for.
@@ -48,11 +48,11 @@ pub struct Context {
     /// The API client.
     pub client: Client,
     /// The catalog (from the watches).
-    pub catalog: Arc<CatalogState>,
-    /// Admission options (render bounds).
-    pub options: Options,
+    pub catalog: Arc<LiveCatalog>,
+    /// The engine's settings (render bounds).
+    pub options: EngineSettings,
     /// Installation-wide defaults.
-    pub defaults: Defaults,
+    pub defaults: OrchestrateSettings,
     /// The namespaces it writes in.
     pub namespaces: Namespaces,
     /// Publishes Kubernetes Events.
@@ -68,7 +68,7 @@ pub struct Context {
     /// When an escaped pod of each workload was last deleted.
     pub deletions: escapes::Deletions,
     /// Where the escaped pods are counted.
-    pub metrics: Arc<crate::server::metrics::Metrics>,
+    pub metrics: Arc<crate::shared::metrics::Metrics>,
     /// The violations `Warn` and `Audit` admitted, as a metric.
     pub violations: Violations,
 }
@@ -174,8 +174,8 @@ impl Context {
     /// A context reporting Events as `stackhook` from `instance` (the pod name).
     pub fn new(
         client: Client,
-        catalog: Arc<CatalogState>,
-        defaults: Defaults,
+        catalog: Arc<LiveCatalog>,
+        defaults: OrchestrateSettings,
         instance: &str,
     ) -> Self {
         let reporter = Reporter {
@@ -186,7 +186,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             catalog,
-            options: Options::default(),
+            options: EngineSettings::default(),
             defaults,
             namespaces: Namespaces::default(),
             failures: Failures::default(),
@@ -194,7 +194,7 @@ impl Context {
             escapes: escapes::Escapes::default(),
             delete_escaped: false,
             deletions: escapes::Deletions::default(),
-            metrics: Arc::new(crate::server::metrics::Metrics::new()),
+            metrics: Arc::new(crate::shared::metrics::Metrics::new()),
             violations: Violations::default(),
         }
     }
@@ -333,14 +333,6 @@ fn error_policy<K: AsWorkload>(
     let key = workload_key(&object.workload());
     Action::requeue(Context::backoff(ctx.failed(&key)))
 }
-
-/// What the catalog's changes touched, as the catalog task announces them: the
-/// workloads whose Stack, Depots, settings or own spec changed ([`Dependents`]).
-pub type Touched = broadcast::Sender<Arc<Dependents>>;
-
-/// How many announcements a slow controller may be behind before it reconciles every
-/// workload instead.
-pub const TOUCHED_BACKLOG: usize = 256;
 
 /// The announcements for kind `K`, split into what reconciles every workload (a
 /// change of the release namespace's settings, or announcements missed) and the

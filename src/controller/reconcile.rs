@@ -23,7 +23,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{Value, json};
-use stackhook_core::admit::Admission;
+use stackhook_core::engine::Engine;
 use stackhook_core::model::{API_VERSION, GROUP, VERSION, Workload, WorkloadStatus};
 use stackhook_core::orchestrate::{self, Dag, OrchestrateError, Planned};
 use stackhook_core::progress::{self, Outcome, Relaxed};
@@ -355,12 +355,7 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // The plan is made from one catalog snapshot, before any further await.
     let (planned, compiled) = {
         let catalog = ctx.catalog.load();
-        let admission = Admission {
-            catalog: &catalog.catalog,
-            cache: &ctx.catalog.cache,
-            options: &ctx.options,
-            deadline: None,
-        };
+        let admission = Engine::new(&catalog.catalog, &ctx.catalog.cache, &ctx.options);
         let planned = match w {
             // Which steps may start depends on which have succeeded with their
             // current Stamps, which the whole plan gives.
@@ -642,13 +637,13 @@ async fn record_violations(
 
 /// The compiled Stack of a single-Stack workload, for its resource conditions.
 fn compiled_stack(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     w: &Workload,
 ) -> Option<Arc<stackhook_core::compiled::CompiledStack>> {
     let reference = w.stack_references().into_iter().next()?;
     let reference = stackhook_core::model::StackRef::parse(reference).ok()?;
-    let stack = stackhook_core::Catalog::stack(admission.catalog, &reference).ok()?;
-    Some(admission.cache.get(&stack))
+    let stack = admission.catalog().stack(&reference).ok()?;
+    Some(admission.cache().get(&stack))
 }
 
 async fn write_status(

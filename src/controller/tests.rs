@@ -14,8 +14,9 @@ use stackhook_core::model::{Parsed, Resource, Workload};
 
 use super::Context;
 use super::reconcile::reconcile;
-use crate::server::catalog::{self, CatalogState};
-use crate::server::metrics::Metrics;
+use crate::load;
+use crate::shared::live::LiveCatalog;
+use crate::shared::metrics::Metrics;
 
 /// One request the fake API server saw.
 #[derive(Clone, Debug)]
@@ -145,23 +146,23 @@ spec: {stack: "spark:1"}
 "#;
 
 /// The embedded example catalog plus [`EXTRA`]; every workload gets a uid.
-fn catalog() -> Arc<CatalogState> {
-    let mut c: MemoryCatalog = catalog::embedded(None).unwrap_or_default();
-    let input = crate::load::Input {
+fn catalog() -> Arc<LiveCatalog> {
+    let mut c: MemoryCatalog = load::embedded(None).unwrap_or_default();
+    let input = load::Input {
         name: "extra.yaml".into(),
         text: EXTRA.into(),
     };
-    for doc in crate::load::documents(&input).unwrap_or_default() {
-        if let Ok(Parsed::Resource(r)) = crate::load::parse(&doc) {
+    for doc in load::documents(&input).unwrap_or_default() {
+        if let Ok(Parsed::Resource(r)) = load::parse(&doc) {
             c.insert(*r).unwrap_or_default();
         }
     }
-    let state = Arc::new(CatalogState::new());
+    let state = Arc::new(LiveCatalog::new());
     state.replace(c, &Metrics::new());
     state
 }
 
-fn workload(state: &CatalogState, kind: &str, name: &str) -> Workload {
+fn workload(state: &LiveCatalog, kind: &str, name: &str) -> Workload {
     let kind = stackhook_core::model::WorkloadKind::parse(kind).unwrap_or_else(|| panic!("{kind}"));
     let w = stackhook_core::Catalog::workload(&state.load().catalog, "retail", kind, name)
         .unwrap_or_else(|| panic!("no {name}"));
@@ -221,7 +222,7 @@ async fn run_all(w: &Workload, answer: Answer) -> (Result<String, String>, Vec<S
 async fn run_with(
     w: &Workload,
     answer: Answer,
-    defaults: stackhook_core::orchestrate::Defaults,
+    defaults: stackhook_core::orchestrate::OrchestrateSettings,
 ) -> (Result<String, String>, Vec<Seen>) {
     let (client, task) = fake_api(answer);
     let ctx = Context::new(client, catalog(), defaults, "test-pod");
@@ -738,7 +739,7 @@ async fn an_object_the_workload_owns_is_applied_again() {
 async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
     let state = catalog();
     let w = workload(&state, "Worker", "spark-job");
-    let only_jobs = stackhook_core::orchestrate::Defaults {
+    let only_jobs = stackhook_core::orchestrate::OrchestrateSettings {
         resource_kinds: Some(vec!["Job.batch".into()]),
         ..Default::default()
     };
@@ -761,7 +762,7 @@ async fn a_resource_template_kind_off_the_allow_list_is_not_made() {
         (&json!("KindNotAllowed"), &json!(why))
     );
     // On the allow-list: applied.
-    let sparks = stackhook_core::orchestrate::Defaults {
+    let sparks = stackhook_core::orchestrate::OrchestrateSettings {
         resource_kinds: Some(vec!["SparkApplication.sparkoperator.k8s.io".into()]),
         ..Default::default()
     };

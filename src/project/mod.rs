@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use stackhook_core::projection::{self, Format, OutputFile, ProjectionError};
 
+use crate::shared::error_chain;
 use read::ReadError;
 use write::{AtomicWriter, WriteError};
 
@@ -53,7 +54,7 @@ pub struct Projector {
     /// Depots that must be present.
     pub depots: Vec<String>,
     /// How to project.
-    pub options: projection::Options,
+    pub options: projection::ProjectionSettings,
     /// Where to write.
     pub writer: AtomicWriter,
 }
@@ -128,19 +129,6 @@ fn report(last: &mut Option<String>, e: &ProjectError) {
         tracing::error!(error = %text, "projection failed; keeping the last good output");
         *last = Some(text);
     }
-}
-
-/// An error and its causes, `: `-separated. Causes are I/O errors and our own error
-/// types, none of which carries a secret value.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn log_written(files: &[OutputFile], generation: &str, format: Format, to: &Path) {

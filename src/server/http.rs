@@ -14,17 +14,18 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use stackhook_core::admit::{Admission, Options};
-use stackhook_core::inject::Config;
-use stackhook_core::review::{ReviewError, Reviewer, Summary, Unanswered, unanswered};
+use stackhook_core::engine::{Engine, EngineSettings};
+use stackhook_core::inject::InjectSettings;
+use stackhook_core::review::{Kept, ReviewError, Reviewer, Summary, Unanswered, unanswered};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use super::catalog::CatalogState;
 use super::decide::{DecisionPool, Refused};
-use super::metrics::{
+use crate::shared::live::{LiveCatalog, Snapshot};
+use crate::shared::metrics::{
     EndpointLabels, KindLabels, Metrics, RequestLabels, kind_label, operation_label,
 };
+use crate::shared::readiness::Components;
 
 /// Largest AdmissionReview accepted (the API server's own limit is 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -32,11 +33,11 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 /// Everything a request needs.
 pub struct AppState {
     /// The catalog and its compiled Stacks.
-    pub catalog: Arc<CatalogState>,
+    pub catalog: Arc<LiveCatalog>,
     /// Admission settings.
-    pub options: Options,
+    pub options: EngineSettings,
     /// Injection settings.
-    pub inject: Config,
+    pub inject: InjectSettings,
     /// The metrics.
     pub metrics: Arc<Metrics>,
     /// Where decisions run.
@@ -51,56 +52,18 @@ pub struct AppState {
     pub components: Arc<Components>,
 }
 
-/// The components a process was asked to run besides the catalog (the controller):
-/// `/readyz` is ready only while none of them is down. One that was not asked for
-/// is never down.
-#[derive(Debug, Default)]
-pub struct Components {
-    down: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>>,
-}
-
-impl Components {
-    /// `component` does not run, because of `why`.
-    pub fn down(&self, component: &'static str, why: impl Into<String>) {
-        self.lock().insert(component, why.into());
-    }
-
-    /// `component` runs (again).
-    pub fn up(&self, component: &'static str) {
-        self.lock().remove(component);
-    }
-
-    /// Why the process is not ready, if a component is down: `controller: why`, each
-    /// one so.
-    pub fn problem(&self) -> Option<String> {
-        let down = self.lock();
-        (!down.is_empty()).then(|| {
-            down.iter()
-                .map(|(c, why)| format!("{c}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<&'static str, String>> {
-        self.down
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
 impl AppState {
     /// The state for the given parts, with a decision pool of one thread per core.
     pub fn new(
-        catalog: Arc<CatalogState>,
-        inject: Config,
+        catalog: Arc<LiveCatalog>,
+        inject: InjectSettings,
         metrics: Arc<Metrics>,
         deadline: Duration,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             catalog,
-            options: Options::default(),
+            options: EngineSettings::default(),
             inject,
             metrics,
             decisions: DecisionPool::new(cores, 64),
@@ -211,7 +174,7 @@ async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Re
     // in microseconds: handing it to the pool would cost more than deciding it. Small
     // bodies only, so no answer given here takes long.
     if body.len() <= INLINE_BODY_BYTES
-        && let Some(result) = kept(&state, &body)
+        && let Kept::Answer(result) = kept(&state, &body)
     {
         return respond(&state, endpoint, started, result, "");
     }
@@ -255,19 +218,9 @@ async fn answer(state: Arc<AppState>, endpoint: &'static str, body: Bytes) -> Re
 const INLINE_BODY_BYTES: usize = 64 << 10;
 
 /// The review's answer if it is already kept: see [`Reviewer::review_kept`].
-fn kept(state: &AppState, body: &[u8]) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
+fn kept(state: &AppState, body: &[u8]) -> Kept {
     let catalog = state.catalog.load();
-    let reviewer = Reviewer {
-        admission: Admission {
-            catalog: &catalog.catalog,
-            cache: &state.catalog.cache,
-            options: &state.options,
-            deadline: None,
-        },
-        inject: &state.inject,
-        memo: Some(&catalog.memo),
-    };
-    reviewer.review_kept(body)
+    reviewer(state, &catalog, None).review_kept(body)
 }
 
 /// The core's review of one body, with the catalog as it is now.
@@ -277,17 +230,22 @@ fn decide(
     deadline: Instant,
 ) -> Result<(Vec<u8>, Summary), ReviewError> {
     let catalog = state.catalog.load();
-    let reviewer = Reviewer {
-        admission: Admission {
-            catalog: &catalog.catalog,
-            cache: &state.catalog.cache,
-            options: &state.options,
-            deadline: Some(deadline),
-        },
-        inject: &state.inject,
-        memo: Some(&catalog.memo),
+    reviewer(state, &catalog, Some(deadline)).review(body)
+}
+
+/// The one way a request's reviewer is made: the catalog as loaded, its kept plans
+/// and patches, the server's settings, and the review's deadline when it has one.
+fn reviewer<'a>(
+    state: &'a AppState,
+    catalog: &'a Snapshot,
+    deadline: Option<Instant>,
+) -> Reviewer<'a> {
+    let engine = Engine::new(&catalog.catalog, &state.catalog.cache, &state.options);
+    let engine = match deadline {
+        Some(deadline) => engine.until(deadline),
+        None => engine,
     };
-    reviewer.review(body)
+    Reviewer::new(engine, &state.inject).keeping(&catalog.memo)
 }
 
 /// Counts, logs and answers; `unanswered` names why a review was not decided.
@@ -370,8 +328,8 @@ mod tests {
 
     fn state() -> Arc<AppState> {
         Arc::new(AppState::new(
-            Arc::new(CatalogState::new()),
-            Config::default(),
+            Arc::new(LiveCatalog::new()),
+            InjectSettings::default(),
             Arc::new(Metrics::new()),
             Duration::from_secs(8),
         ))

@@ -177,7 +177,7 @@ pub async fn watch(
                 last_error = None;
             }
             Err(e) => {
-                let text = crate::project::error_chain(&e);
+                let text = crate::shared::error_chain(&e);
                 if last_error.as_deref() != Some(&text) {
                     tracing::warn!(error = %text, "new certificate not usable yet; keeping the current one");
                     last_error = Some(text);

@@ -288,7 +288,7 @@ mod tests {
     /// busy machine (the time limit has a test of its own).
     fn render(t: &str, data: serde_json::Value) -> Result<String, String> {
         let limits = Limits {
-            timeout: std::time::Duration::from_secs(600),
+            timeout: Duration::from_secs(600),
             ..Limits::default()
         };
         Template::parse("t", t)

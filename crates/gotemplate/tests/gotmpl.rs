@@ -71,7 +71,7 @@ fn renders_every_case_exactly_as_go() {
         "the suite has {} cases; it promises at least 150",
         cases.len()
     );
-    let expected = support::go_expected("tests/gotmpl/expected.json", go_answers(&cases));
+    let expected = support::go_expected(&repo("tests/gotmpl/expected.json"), go_answers(&cases));
     let expected: BTreeMap<String, Value> = expected
         .as_array()
         .unwrap()

@@ -117,7 +117,7 @@ fn normal(v: &Value) -> Value {
 fn reads_yaml_as_go_yaml_v2_does() {
     let files = files();
     assert!(files.len() >= 200, "{} files", files.len());
-    let expected = support::go_expected("tests/goyaml/expected.json", go_answers(&files));
+    let expected = support::go_expected(&repo("tests/goyaml/expected.json"), go_answers(&files));
     let expected: BTreeMap<String, Value> = expected
         .as_array()
         .unwrap()

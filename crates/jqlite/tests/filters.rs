@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 mod support;
 
-use support::{have_tool, repo};
+use support::{have_tool, reference_answers, repo};
 
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(repo("tests/filters/cases.yaml")).unwrap();
@@ -72,11 +72,7 @@ fn normalize(v: &Value) -> Value {
 fn selects_every_case_exactly_as_jq() {
     let cases = cases();
     assert!(cases.len() >= 70, "{} cases", cases.len());
-    let recorded_path = repo("tests/filters/expected.json");
-    let recorded: Option<Value> = std::fs::read(&recorded_path)
-        .ok()
-        .map(|b| serde_json::from_slice(&b).unwrap());
-    let expected = if have_tool("jq") {
+    let live = have_tool("jq").then(|| {
         let live: serde_json::Map<String, Value> = cases
             .iter()
             .map(|c| {
@@ -84,21 +80,14 @@ fn selects_every_case_exactly_as_jq() {
                 (name, jq(c["filter"].as_str().unwrap(), &c["input"]))
             })
             .collect();
-        let live = Value::Object(live);
-        if std::env::var("STACKHOOK_UPDATE_JQ_EXPECTED").is_ok() {
-            let mut text = serde_json::to_string_pretty(&live).unwrap();
-            text.push('\n');
-            std::fs::write(&recorded_path, text).unwrap();
-        } else {
-            assert!(
-                recorded.as_ref() == Some(&live),
-                "tests/filters/expected.json differs from what jq says now; rerun with STACKHOOK_UPDATE_JQ_EXPECTED=1"
-            );
-        }
-        live
-    } else {
-        recorded.expect("tests/filters/expected.json")
-    };
+        Value::Object(live)
+    });
+    let expected = reference_answers(
+        &repo("tests/filters/expected.json"),
+        live,
+        "jq",
+        "STACKHOOK_UPDATE_JQ_EXPECTED",
+    );
     let mut failures = Vec::new();
     for c in &cases {
         let name = c["name"].as_str().unwrap();

@@ -13,8 +13,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use goyaml::parse_documents;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Operation, Options};
+use stackhook_core::admit::Operation;
 use stackhook_core::compiled::StackCache;
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::model::{Parsed, Resource, parse_document};
 
 const CATALOG: &str = include_str!("../../../examples/catalog/stack-flare.yaml");
@@ -53,13 +54,8 @@ fn bench(c: &mut Criterion) {
     }
     let workload = resources(WORKLOAD).remove(0);
     let cache = StackCache::new();
-    let options = Options::default();
-    let admission = Admission {
-        catalog: &catalog,
-        cache: &cache,
-        options: &options,
-        deadline: None,
-    };
+    let options = EngineSettings::default();
+    let admission = Engine::new(&catalog, &cache, &options);
     assert!(admission.resource(&workload, Operation::Create).allowed());
     c.bench_function("admit a Workflow (flare, 3 addresses, dry render)", |b| {
         b.iter(|| admission.resource(&workload, Operation::Create));

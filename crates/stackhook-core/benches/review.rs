@@ -14,9 +14,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use goyaml::parse_documents;
 use serde_json::{Value, json};
 use stackhook_core::MemoryCatalog;
-use stackhook_core::admit::{Admission, Options};
 use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::{Config, InjectMemo};
+use stackhook_core::engine::{Engine, EngineSettings};
+use stackhook_core::inject::{InjectMemo, InjectSettings};
 use stackhook_core::model::{Parsed, parse_document};
 use stackhook_core::review::Reviewer;
 
@@ -89,19 +89,10 @@ fn catalog(extra: usize) -> MemoryCatalog {
 fn bench(c: &mut Criterion) {
     let catalog = catalog(0);
     let cache = StackCache::new();
-    let options = Options::default();
-    let config = Config::default();
+    let options = EngineSettings::default();
+    let config = InjectSettings::default();
     let memo = InjectMemo::new();
-    let reviewer = |memo| Reviewer {
-        admission: Admission {
-            catalog: &catalog,
-            cache: &cache,
-            options: &options,
-            deadline: None,
-        },
-        inject: &config,
-        memo,
-    };
+    let built = Reviewer::new(Engine::new(&catalog, &cache, &options), &config);
     // "built": every review builds the workload's plan and the patch (the first pod of
     // a workload, and `stackhook mutate`); "kept": the webhook's memo has them (the
     // workload's other pods, whose template is the same).
@@ -109,8 +100,7 @@ fn bench(c: &mut Criterion) {
         ("5 KB", pod_review(5 * 1024)),
         ("20 KB", pod_review(20 * 1024)),
     ] {
-        for (how, memo) in [("built", None), ("kept", Some(&memo))] {
-            let r = reviewer(memo);
+        for (how, r) in [("built", built), ("kept", built.keeping(&memo))] {
             let (_, summary) = r.review(&body).expect("review");
             assert!(summary.patched);
             c.bench_function(
@@ -130,16 +120,8 @@ fn bench(c: &mut Criterion) {
         let large = self::catalog(extra);
         let memo = InjectMemo::new();
         for (how, memo) in [("built", None), ("kept", Some(&memo))] {
-            let r = Reviewer {
-                admission: Admission {
-                    catalog: &large,
-                    cache: &cache,
-                    options: &options,
-                    deadline: None,
-                },
-                inject: &config,
-                memo,
-            };
+            let r = Reviewer::new(Engine::new(&large, &cache, &options), &config);
+            let r = memo.map_or(r, |m| r.keeping(m));
             assert!(r.review(&body).expect("review").1.patched);
             c.bench_function(
                 &format!("review: mutate a 5 KB Pod review, {extra} more workloads, patch {how}"),
@@ -150,7 +132,7 @@ fn bench(c: &mut Criterion) {
         }
     }
     let body = WORKER_REVIEW.as_bytes();
-    let r = reviewer(None);
+    let r = built;
     assert!(r.review(body).expect("review").1.allowed);
     c.bench_function(
         &format!("review: validate a Worker review ({} bytes)", body.len()),

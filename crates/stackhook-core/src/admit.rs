@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use crate::engine::{Admission, Options};
 use serde_json::Value;
 
 use crate::catalog::WorkloadKey;
 use crate::enforce::{self, WARN_PREFIX};
+use crate::engine::Engine;
 use crate::model::{Acl, Depot, Enforcement, Resource, Stack, Workload};
 use crate::projection::check_name;
 use crate::resolve;
@@ -79,7 +79,7 @@ pub enum Operation {
     Delete,
 }
 
-impl Admission<'_> {
+impl Engine<'_> {
     /// The verdict for any stackhook resource.
     pub fn resource(&self, resource: &Resource, operation: Operation) -> Verdict {
         match (resource, operation) {
@@ -230,7 +230,7 @@ impl Admission<'_> {
 
     /// A Stack on DELETE: denied while workloads use it.
     pub fn stack_delete(&self, stack: &Stack) -> Verdict {
-        if !self.options.deny_stack_delete_in_use {
+        if !self.settings.deny_stack_delete_in_use {
             return Verdict::default();
         }
         let what = format!("stack {}", stack.spec.reference());
@@ -240,7 +240,7 @@ impl Admission<'_> {
     /// A Depot on DELETE: denied while addresses of workloads in its namespace name
     /// it (found as admission finds them, by the Stacks' filters).
     pub fn depot_delete(&self, depot: &Depot) -> Verdict {
-        if !self.options.deny_depot_delete_in_use {
+        if !self.settings.deny_depot_delete_in_use {
             return Verdict::default();
         }
         let namespace = depot.metadata.namespace.as_deref().unwrap_or_default();

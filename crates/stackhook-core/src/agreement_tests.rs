@@ -1,6 +1,6 @@
 //! One answer everywhere, checked over generated catalogs and workloads and over every
 //! example: the webhook's verdict on a workload (an AdmissionReview through
-//! [`Reviewer`]) equals `stackhook validate`'s ([`Admission::resource`]) and the
+//! [`Reviewer`]) equals `stackhook validate`'s ([`Engine::resource`]) and the
 //! controller's `Validated` condition ([`orchestrate::desired`] succeeds or says why);
 //! and for a valid workload, the ConfigMap its mutated pods mount is the one
 //! `stackhook render` prints ([`resolve::config_map`]) and the one the controller
@@ -11,9 +11,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use crate::admit::Operation;
-use crate::inject::Config;
+use crate::inject::InjectSettings;
 use crate::model::{Resource, Workload};
-use crate::orchestrate::{self, Dag, Defaults, OrchestrateError};
+use crate::orchestrate::{self, Dag, OrchestrateError, OrchestrateSettings};
 use crate::resolve;
 use crate::review::Reviewer;
 use crate::test_support::{Fixture, resources};
@@ -63,12 +63,8 @@ fn review_of(kind: &str, object: &Value) -> String {
 }
 
 fn webhook(fixture: &Fixture, kind: &str, object: &Value) -> Value {
-    let config = Config::default();
-    let reviewer = Reviewer {
-        admission: fixture.admission(),
-        inject: &config,
-        memo: None,
-    };
+    let config = InjectSettings::default();
+    let reviewer = Reviewer::new(fixture.admission(), &config);
     let (bytes, _) = reviewer
         .review(review_of(kind, object).as_bytes())
         .expect("a well-formed review is answered");
@@ -144,7 +140,12 @@ fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answer
         .insert(resource)
         .expect("the workload goes into the catalog");
     let admission = fixture.admission();
-    let desired = orchestrate::desired(&admission, workload, &Defaults::default(), &Dag::All);
+    let desired = orchestrate::desired(
+        &admission,
+        workload,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    );
     let controller = match &desired {
         Ok(_) => true,
         Err(OrchestrateError::Invalid(problems)) => {

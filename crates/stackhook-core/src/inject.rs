@@ -31,8 +31,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-use crate::admit::Admission;
 use crate::borrowed::Text;
+use crate::engine::Engine;
 use crate::model::WorkloadKind;
 
 mod memo;
@@ -47,7 +47,7 @@ use plan::Plan;
 
 /// The labels and annotations shared with the objects the controller makes are
 /// defined once, in [`crate::render`].
-pub use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
+use crate::render::{STAMP_ANNOTATION, STEP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 /// The prefix of every label and annotation stackhook reads on a pod.
 const OUR_PREFIX: &str = "stackhook.io/";
 /// Annotation naming the container to inject into (default: the first).
@@ -72,7 +72,7 @@ pub const PROJECTOR_UID: i64 = 65532;
 
 /// How injection is configured.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Config {
+pub struct InjectSettings {
     /// The projector's image (default: the stackhook image of this version).
     pub projector_image: String,
     /// The projector's resources.
@@ -81,7 +81,7 @@ pub struct Config {
     pub version: String,
 }
 
-impl Default for Config {
+impl Default for InjectSettings {
     fn default() -> Self {
         Self {
             projector_image: format!("stackhook/stackhook:{}", env!("CARGO_PKG_VERSION")),
@@ -416,8 +416,8 @@ fn plan_key(
 
 fn build_plan(
     key: &PlanKey,
-    admission: &Admission<'_>,
-    config: &Config,
+    admission: &Engine<'_>,
+    config: &InjectSettings,
 ) -> Result<Plan, InjectError> {
     Plan::build(
         admission,
@@ -439,8 +439,8 @@ fn read_pod(pod: &str) -> Result<PodView<'_>, PodError> {
 pub fn inject_json(
     pod: &str,
     namespace: &str,
-    admission: &Admission<'_>,
-    config: &Config,
+    admission: &Engine<'_>,
+    config: &InjectSettings,
 ) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
     let view = read_pod(pod)?;
     Ok((|| {
@@ -469,62 +469,80 @@ fn encode(ops: &[PatchOp]) -> Result<Arc<str>, PodError> {
 pub fn encoded_patch(
     pod: &str,
     namespace: &str,
-    admission: &Admission<'_>,
-    config: &Config,
+    admission: &Engine<'_>,
+    config: &InjectSettings,
     memo: Option<&InjectMemo>,
-) -> PatchResult {
-    let view = read_pod(pod)?;
-    encoded_patch_of(&view, namespace, admission, config, memo)
+) -> PodOutcome {
+    match read_pod(pod) {
+        Ok(view) => encoded_patch_of(&view, namespace, admission, config, memo),
+        Err(e) => PodOutcome::Unreadable(e),
+    }
 }
 
 /// [`encoded_patch`] of a pod already read.
 pub(crate) fn encoded_patch_of(
     view: &PodView<'_>,
     namespace: &str,
-    admission: &Admission<'_>,
-    config: &Config,
+    admission: &Engine<'_>,
+    config: &InjectSettings,
     memo: Option<&InjectMemo>,
-) -> PatchResult {
+) -> PodOutcome {
     let key = match plan_key(view, namespace, admission.catalog) {
         Ok(Some(key)) => key,
-        Ok(None) => return Ok(Ok(None)),
-        Err(e) => return Ok(Err(e)),
+        Ok(None) => return PodOutcome::NotOurs,
+        Err(e) => return PodOutcome::Refused(e),
     };
     let Some(memo) = memo else {
         let made = build_plan(&key, admission, config)
             .and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
-            Ok((shape, plan)) => encode(&patch::ops(&plan, &shape)).map(|patch| {
-                Ok(Some(Injected {
-                    patch,
-                    warnings: Arc::clone(&plan.warnings),
-                }))
-            }),
-            Err(e) => Ok(Err(e)),
+            Ok((shape, plan)) => {
+                PodOutcome::patched(encode(&patch::ops(&plan, &shape)), &plan.warnings)
+            }
+            Err(e) => PodOutcome::Refused(e),
         };
     };
     let numbered = match memo.plan(&key, || build_plan(&key, admission, config)) {
         Ok(n) => n,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return PodOutcome::Refused(e),
     };
     let shape = match Shape::of(view, &numbered.plan) {
         Ok(s) => s,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return PodOutcome::Refused(e),
     };
-    memo.patch(numbered.id, shape, |shape| {
-        encode(&patch::ops(&numbered.plan, shape))
-    })
-    .map(|patch| {
-        Ok(Some(Injected {
-            patch,
-            warnings: Arc::clone(&numbered.plan.warnings),
-        }))
-    })
+    PodOutcome::patched(
+        memo.patch(numbered.id, shape, |shape| {
+            encode(&patch::ops(&numbered.plan, shape))
+        }),
+        &numbered.plan.warnings,
+    )
 }
 
-/// A pod's encoded patch (`None`: the pod is not a workload's), or why it is refused
-/// (the inner error) or cannot be read (the outer one).
-pub type PatchResult = Result<Result<Option<Injected>, InjectError>, PodError>;
+/// What becomes of a pod being created.
+#[derive(Debug)]
+pub enum PodOutcome {
+    /// Not a workload's pod: it passes unchanged.
+    NotOurs,
+    /// A workload's pod and its patch.
+    Patch(Injected),
+    /// A workload's pod that cannot be admitted: why.
+    Refused(InjectError),
+    /// The pod cannot be read (or its patch not written).
+    Unreadable(PodError),
+}
+
+impl PodOutcome {
+    /// The patch (or why it could not be encoded) with the plan's warnings.
+    fn patched(patch: Result<Arc<str>, PodError>, warnings: &Arc<[String]>) -> Self {
+        match patch {
+            Ok(patch) => Self::Patch(Injected {
+                patch,
+                warnings: Arc::clone(warnings),
+            }),
+            Err(e) => Self::Unreadable(e),
+        }
+    }
+}
 
 /// What a pod gets: the patch, base64-encoded as the response carries it, and what
 /// the response should warn about (a Depot of the workload that does not resolve,
@@ -538,30 +556,26 @@ pub struct Injected {
 }
 
 /// [`encoded_patch_of`] when the answer is already kept (or needs no plan): `None`
-/// when a plan or patch would have to be built. This is the answer a webhook can give
+/// when a plan or patch would have to be built (not kept yet). This is the answer a webhook can give
 /// without leaving its I/O thread.
 pub(crate) fn kept_patch_of(
     view: &PodView<'_>,
     namespace: &str,
     catalog: &dyn crate::catalog::Catalog,
     memo: &InjectMemo,
-) -> Option<PatchResult> {
+) -> Option<PodOutcome> {
     let key = match plan_key(view, namespace, catalog) {
         Ok(Some(key)) => key,
-        Ok(None) => return Some(Ok(Ok(None))),
-        Err(e) => return Some(Ok(Err(e))),
+        Ok(None) => return Some(PodOutcome::NotOurs),
+        Err(e) => return Some(PodOutcome::Refused(e)),
     };
     let numbered = memo.kept_plan(&key)?;
     let shape = match Shape::of(view, &numbered.plan) {
         Ok(s) => s,
-        Err(e) => return Some(Ok(Err(e))),
+        Err(e) => return Some(PodOutcome::Refused(e)),
     };
-    memo.kept_patch(numbered.id, shape).map(|patch| {
-        Ok(Ok(Some(Injected {
-            patch,
-            warnings: Arc::clone(&numbered.plan.warnings),
-        })))
-    })
+    memo.kept_patch(numbered.id, shape)
+        .map(|patch| PodOutcome::patched(Ok(patch), &numbered.plan.warnings))
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use serde_json::{Value, json};
 
 use crate::compiled::TemplateField;
 use crate::enforce;
-use crate::engine::Admission;
+use crate::engine::Engine;
 use crate::model::{
     API_VERSION, AutoScalingSpec, Enforcement, HighAvailabilityMode, HighAvailabilitySpec,
     Workload, WorkloadKind,
@@ -44,12 +44,12 @@ use crate::model::{
 use crate::render::{STAMP_LABEL, WORKLOAD_KIND_LABEL, WORKLOAD_LABEL};
 use crate::resolve::{self, Problem, Resolved};
 
-pub use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
+use crate::render::{ORCHESTRATE_ANNOTATION, STAMP_ANNOTATION, STEP_LABEL};
 
 /// Settings of the whole installation; a namespace's `stackhook-config` (read through
 /// the catalog) overrides them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Defaults {
+pub struct OrchestrateSettings {
     /// Hosts of Ingresses are `<name>.<namespace>.<suffix>`.
     pub ingress_domain_suffix: String,
     /// The kinds (`Kind.group`, `Kind` for the core group) a Stack's
@@ -58,7 +58,7 @@ pub struct Defaults {
     pub resource_kinds: Option<Vec<String>>,
 }
 
-impl Default for Defaults {
+impl Default for OrchestrateSettings {
     fn default() -> Self {
         Self {
             ingress_domain_suffix: "example.com".into(),
@@ -480,7 +480,7 @@ fn disruption_budget(workload: &Workload, name: &str) -> PodDisruptionBudget {
 /// A template rendered for real and read as YAML: one document
 /// ([`crate::render::single_document`], the rule `configFileTemplate` follows too).
 fn render_template(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     field: TemplateField,
@@ -505,37 +505,6 @@ fn render_template(
             },
         })
     })
-}
-
-/// The order DAG steps run in. [`resolve::resolve`] has checked that every dependency
-/// names a step and that there is no cycle; anything it could not order is left out.
-fn dag_order(steps: &[(String, Vec<String>)]) -> Vec<usize> {
-    let names: BTreeMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| (n.as_str(), i))
-        .collect();
-    let mut order = Vec::new();
-    let mut done: BTreeSet<usize> = BTreeSet::new();
-    while order.len() < steps.len() {
-        let ready: Vec<usize> = (0..steps.len())
-            .filter(|i| !done.contains(i))
-            .filter(|i| {
-                steps[*i]
-                    .1
-                    .iter()
-                    .all(|d| names.get(d.as_str()).is_some_and(|j| done.contains(j)))
-            })
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for i in ready {
-            done.insert(i);
-            order.push(i);
-        }
-    }
-    order
 }
 
 /// Annotation on DAG step Jobs naming the steps they run after.
@@ -588,9 +557,9 @@ fn object_list(o: &[OwnerReference]) -> Value {
 
 /// Every object the controller applies for `workload`.
 pub fn desired(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &Defaults,
+    defaults: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
     plan(admission, workload, defaults, dag).map(|p| p.objects)
@@ -612,9 +581,9 @@ pub struct Planned {
 /// problem its mode does not admit is [`OrchestrateError::Invalid`], listing every
 /// problem, as under `Enforce`.
 pub fn plan(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &Defaults,
+    defaults: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Planned, OrchestrateError> {
     let resolution = resolve::resolve(admission, workload);
@@ -632,9 +601,9 @@ pub fn plan(
 
 /// The objects of a workload whose resolution its mode admits.
 fn objects(
-    admission: &Admission<'_>,
+    admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &Defaults,
+    defaults: &OrchestrateSettings,
     dag: &Dag<'_>,
     resolution: resolve::Resolution,
 ) -> Result<Vec<Value>, OrchestrateError> {
@@ -834,7 +803,7 @@ fn objects(
                     .filter(|(_, deps)| deps.is_empty())
                     .map(|(step, _)| format!("{name}-{step}"))
                     .collect();
-                for i in dag_order(&steps) {
+                for i in resolve::dag_order(&wf.spec.dag) {
                     let (step, deps) = &steps[i];
                     let r = &resolved[i];
                     let stamp = stamp_label(r);

@@ -102,7 +102,7 @@ impl SecretData {
 
 /// What to project and how.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Options {
+pub struct ProjectionSettings {
     /// The output format.
     pub format: Format,
     /// `(depot, key)` pairs to write as whole files (the Depot's `files`).
@@ -234,7 +234,10 @@ fn is_shell_name(key: &str) -> bool {
 }
 
 /// Projects secret data into output files, sorted by name.
-pub fn project(data: &SecretData, options: &Options) -> Result<Vec<OutputFile>, ProjectionError> {
+pub fn project(
+    data: &SecretData,
+    options: &ProjectionSettings,
+) -> Result<Vec<OutputFile>, ProjectionError> {
     let limit = if options.max_value_bytes == 0 {
         DEFAULT_MAX_VALUE_BYTES
     } else {
@@ -445,9 +448,9 @@ mod tests {
         let run = |format| {
             let files = project(
                 &d,
-                &Options {
+                &ProjectionSettings {
                     format,
-                    ..Options::default()
+                    ..ProjectionSettings::default()
                 },
             )
             .unwrap();
@@ -495,9 +498,9 @@ mod tests {
             ("gcs", Acl::Read, "bin", &[0xff, 0x00, 0x01]),
             ("gcs", Acl::Read, "project", b"p1"),
         ]);
-        let options = Options {
+        let options = ProjectionSettings {
             file_keys: [("gcs".to_owned(), "gcs-key.json".to_owned())].into(),
-            ..Options::default()
+            ..ProjectionSettings::default()
         };
         let files = project(&d, &options).unwrap();
         let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
@@ -512,7 +515,7 @@ mod tests {
             ("db", Acl::Read, "user", b"reader"),
             ("db", Acl::ReadWrite, "user", b"writer"),
         ]);
-        let files = project(&d, &Options::default()).unwrap();
+        let files = project(&d, &ProjectionSettings::default()).unwrap();
         assert_eq!(files[0].bytes, b"user=writer\n");
     }
 
@@ -529,7 +532,7 @@ mod tests {
             ),
         ] {
             let d = data(&[("db", Acl::Read, key, b"SECRET-VALUE")]);
-            let e = project(&d, &Options::default()).unwrap_err();
+            let e = project(&d, &ProjectionSettings::default()).unwrap_err();
             let text = e.to_string();
             assert_eq!(
                 text,
@@ -544,9 +547,9 @@ mod tests {
         let d = data(&[("db", Acl::Read, "big", &[b'x'; 11])]);
         let e = project(
             &d,
-            &Options {
+            &ProjectionSettings {
                 max_value_bytes: 10,
-                ..Options::default()
+                ..ProjectionSettings::default()
             },
         )
         .unwrap_err();
@@ -561,9 +564,9 @@ mod tests {
         let d = data(&[("s3", Acl::Read, "access-key", b"AKIA")]);
         let e = project(
             &d,
-            &Options {
+            &ProjectionSettings {
                 format: Format::Dotenv,
-                ..Options::default()
+                ..ProjectionSettings::default()
             },
         )
         .unwrap_err();
@@ -581,15 +584,15 @@ mod tests {
             ("a", Acl::Read, "b", &[0xff]),
             ("a_b", Acl::Read, "k", b"v"),
         ]);
-        let e = project(&d, &Options::default()).unwrap_err();
+        let e = project(&d, &ProjectionSettings::default()).unwrap_err();
         assert!(matches!(e, ProjectionError::Collision { .. }), "{e}");
     }
 
     #[test]
     fn file_keys_must_name_a_mounted_depot() {
-        let options = Options {
+        let options = ProjectionSettings {
             file_keys: [("gcs".to_owned(), "key.json".to_owned())].into(),
-            ..Options::default()
+            ..ProjectionSettings::default()
         };
         let e = project(&SecretData::default(), &options).unwrap_err();
         assert_eq!(

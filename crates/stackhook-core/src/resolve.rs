@@ -21,9 +21,11 @@ use goyaml::push_key;
 use crate::address::{Address, AddressError};
 use crate::catalog::StackLookupError;
 use crate::compiled::{CompiledStack, TemplateField, section};
-use crate::engine::Admission;
+use crate::engine::Engine;
 use crate::functions::CatalogResolver;
-use crate::model::{Acl, Enforcement, Stack, StackRef, StackRefError, Workload, WorkloadKind};
+use crate::model::{
+    Acl, DagNode, Enforcement, Stack, StackRef, StackRefError, Workload, WorkloadKind,
+};
 use crate::projection::check_name;
 use crate::render::{self, DepotUse, Unit};
 use crate::schema::SchemaError;
@@ -430,7 +432,7 @@ impl Resolution {
 
 /// Resolves every unit of `workload` against the catalog: Stack, schema, addresses,
 /// Depots, settings, Stamp, and the Workflow's DAG. No template runs here.
-pub fn resolve(engine: &Admission<'_>, workload: &Workload) -> Resolution {
+pub fn resolve(engine: &Engine<'_>, workload: &Workload) -> Resolution {
     let mut out = Resolution::default();
     for key in workload.common().configs.keys() {
         if let Err(reason) = check_name(key) {
@@ -513,7 +515,7 @@ fn service_account_problem(
 
 /// One unit: `None` when its Stack cannot be used at all.
 fn resolve_unit(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     unit: Unit,
     settings: &Settings,
@@ -869,31 +871,15 @@ fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     if !known {
         return;
     }
-    // Kahn's algorithm: what cannot be ordered is on a cycle (or after one).
-    let mut indegree: Vec<usize> = dag.iter().map(|n| n.dependencies.len()).collect();
-    let mut ready: Vec<usize> = (0..dag.len()).filter(|i| indegree[*i] == 0).collect();
-    let mut done = 0;
-    while let Some(i) = ready.pop() {
-        done += 1;
-        for (k, node) in dag.iter().enumerate() {
-            if node.dependencies.iter().any(|d| d == &dag[i].name) {
-                indegree[k] -= node
-                    .dependencies
-                    .iter()
-                    .filter(|d| *d == &dag[i].name)
-                    .count();
-                if indegree[k] == 0 {
-                    ready.push(k);
-                }
-            }
-        }
-    }
-    if done < dag.len() {
+    // What cannot be ordered is on a cycle (or after one).
+    let order = dag_order(dag);
+    if order.len() < dag.len() {
+        let ordered: BTreeSet<usize> = order.into_iter().collect();
         let steps: Vec<String> = dag
             .iter()
-            .zip(&indegree)
-            .filter(|(_, d)| **d > 0)
-            .map(|(n, _)| format!("{:?}", n.name))
+            .enumerate()
+            .filter(|(i, _)| !ordered.contains(i))
+            .map(|(_, n)| format!("{:?}", n.name))
             .collect();
         problems.push(Problem::DependencyCycle {
             path: "spec.dag".into(),
@@ -902,11 +888,44 @@ fn dag_problems(workload: &Workload, problems: &mut Vec<Problem>) {
     }
 }
 
+/// The order a DAG's steps run in, as indices into `dag`: round by round, every step
+/// whose dependencies have all run, in the DAG's order. A step that cannot be ordered
+/// (on a cycle or after one, or after a dependency no step is named) is left out: the
+/// checks above report it, and the controller's plan runs only what is ordered.
+pub(crate) fn dag_order(dag: &[DagNode]) -> Vec<usize> {
+    let names: BTreeMap<&str, usize> = dag
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    while order.len() < dag.len() {
+        let ready: Vec<usize> = (0..dag.len())
+            .filter(|i| !done.contains(i))
+            .filter(|i| {
+                dag[*i]
+                    .dependencies
+                    .iter()
+                    .all(|d| names.get(d.as_str()).is_some_and(|j| done.contains(j)))
+            })
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for i in ready {
+            done.insert(i);
+            order.push(i);
+        }
+    }
+    order
+}
+
 /// Renders one template of a resolved unit: `None` when the Stack has no such
 /// template. The only place a Stack's templates run: admission (`dry_run`), the
 /// controller's ConfigMap and objects, `stackhook render`.
 pub fn render(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     field: TemplateField,
@@ -947,7 +966,7 @@ pub fn render(
         deadline: engine.deadline,
     };
     template
-        .execute_json(&context, &call, &engine.options.limits)
+        .execute_json(&context, &call, &engine.settings.limits)
         .map(Some)
         .map_err(|error| Problem::Render {
             path: r.unit.stack_spec_path.clone(),
@@ -960,7 +979,7 @@ pub fn render(
 /// The config files of a unit: its `configFileTemplate` rendered into a map of file
 /// names to text.
 pub fn config_files(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     dry_run: bool,
@@ -978,7 +997,7 @@ pub fn config_files(
 
 /// The unit's ConfigMap, rendered for real.
 pub fn config_map(
-    engine: &Admission<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
 ) -> Result<serde_json::Value, Problem> {
@@ -988,7 +1007,7 @@ pub fn config_map(
 
 /// Everything wrong with a workload, as admission judges it: what [`resolve`] finds,
 /// and a dry render of each unit's `configFileTemplate` with the real context.
-pub fn problems(engine: &Admission<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
+pub fn problems(engine: &Engine<'_>, workload: &Workload) -> (Resolution, Vec<Problem>) {
     let mut resolution = resolve(engine, workload);
     let mut problems = resolution.problems.clone();
     let suffix = resolution
@@ -1044,7 +1063,7 @@ pub fn name_problems(
 }
 
 /// Whether a render stopped because the review's time is up.
-fn out_of_time(engine: &Admission<'_>, p: &Problem) -> bool {
+fn out_of_time(engine: &Engine<'_>, p: &Problem) -> bool {
     matches!(p, Problem::Render { error, .. } if error.bound() == Some(gotemplate::Bound::Time))
         && engine
             .deadline

@@ -14,8 +14,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::admit::{Admission, Operation, Verdict};
-use crate::inject::{self, Config, InjectMemo};
+use crate::admit::{Operation, Verdict};
+use crate::engine::Engine;
+use crate::inject::{self, InjectMemo, InjectSettings, PodOutcome};
 use crate::model::{self, GROUP, Parsed};
 
 mod decode;
@@ -365,14 +366,53 @@ pub fn unanswered(body: &[u8], why: &Unanswered) -> Result<(Vec<u8>, Summary), R
     Ok((bytes, summary))
 }
 
-/// What to do with a review: the pieces of the engine it needs.
+/// What to do with a review: the engine, injection settings, and (for a server that
+/// answers many reviews from one catalog) the plans and patches kept for it. Made by
+/// [`Reviewer::new`], with [`Reviewer::keeping`] to reuse plans and patches.
+#[derive(Clone, Copy)]
 pub struct Reviewer<'a> {
-    /// Validation.
-    pub admission: Admission<'a>,
-    /// Injection settings.
-    pub inject: &'a Config,
-    /// Plans and patches kept for the catalog in use (`None`: build every time).
-    pub memo: Option<&'a InjectMemo>,
+    engine: Engine<'a>,
+    inject: &'a InjectSettings,
+    memo: Option<&'a InjectMemo>,
+}
+
+/// What [`Reviewer::review_kept`] found.
+#[derive(Debug)]
+pub enum Kept {
+    /// The answer, equal to what [`Reviewer::review`] gives.
+    Answer(Result<(Vec<u8>, Summary), ReviewError>),
+    /// The review needs a decision: a Stack, Depot or workload, or a pod whose plan or
+    /// patch must be built.
+    NeedsDecision,
+}
+
+/// How much work a review may take.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Work {
+    /// Only what is kept: no plan or patch built, no object judged.
+    KeptOnly,
+    /// Whatever the decision takes.
+    Decide,
+}
+
+/// A review's decision: the response and the object it was about (for logs), or the
+/// note that it needs more work than was allowed.
+// Returned by value from one call to its caller, as the `Option` it replaces was: a
+// box would cost an allocation per review for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Decision<'r> {
+    Response(Response<'r>, String),
+    NeedsDecision,
+}
+
+/// `namespace/name`, or `name` for a cluster-scoped object (pods may have only
+/// `generateName`, then the name is empty).
+fn object_name(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}/{name}")
+    }
 }
 
 /// What a review was about, for logs and metrics.
@@ -404,42 +444,68 @@ fn append_patch(out: &mut Vec<u8>, encoded: &str) {
     out.extend_from_slice(&close);
 }
 
-impl Reviewer<'_> {
+impl<'a> Reviewer<'a> {
+    /// A reviewer deciding with `engine`, injecting with `inject`, building every plan
+    /// and patch anew.
+    pub fn new(engine: Engine<'a>, inject: &'a InjectSettings) -> Self {
+        Self {
+            engine,
+            inject,
+            memo: None,
+        }
+    }
+
+    /// The same reviewer, taking plans and patches from `memo` when it has them (and
+    /// keeping the ones it builds there).
+    #[must_use]
+    pub fn keeping(self, memo: &'a InjectMemo) -> Self {
+        Self {
+            memo: Some(memo),
+            ..self
+        }
+    }
+
     /// Answers an AdmissionReview (JSON bytes) with the response AdmissionReview.
     pub fn review(&self, body: &[u8]) -> Result<(Vec<u8>, Summary), ReviewError> {
-        match self.answer(body, true) {
-            Some(r) => r,
-            None => Err(ReviewError::Decode("no answer".into())),
+        match self.answer(body, Work::Decide) {
+            Kept::Answer(r) => r,
+            // Deciding always answers; kept for the type's sake.
+            Kept::NeedsDecision => Err(ReviewError::Decode("no answer".into())),
         }
     }
 
     /// [`Reviewer::review`] if the answer needs no work beyond reading the review:
     /// a pod whose plan and patch are kept, an object stackhook does not judge.
-    /// `None` when the review needs a decision (a Stack, Depot or workload; a pod
-    /// whose plan or patch must be built). Equal to `review` whenever it answers.
-    pub fn review_kept(&self, body: &[u8]) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
-        self.memo?;
-        self.answer(body, false)
+    /// Equal to `review` whenever it answers. Without kept plans (no
+    /// [`Reviewer::keeping`]) every review needs a decision.
+    pub fn review_kept(&self, body: &[u8]) -> Kept {
+        if self.memo.is_none() {
+            return Kept::NeedsDecision;
+        }
+        self.answer(body, Work::KeptOnly)
     }
 
-    fn answer(&self, body: &[u8], build: bool) -> Option<Result<(Vec<u8>, Summary), ReviewError>> {
+    fn answer(&self, body: &[u8], work: Work) -> Kept {
         // A pod the view cannot read is read again as text, to be answered with why.
         let review = match decode::read(body, Mode::Pods) {
             Ok(r) => r,
-            Err(_) if !build => return None,
+            Err(_) if work == Work::KeptOnly => return Kept::NeedsDecision,
             Err(_) => match decode::read(body, Mode::Text) {
                 Ok(r) => r,
-                Err(e) => return Some(Err(decode_error(body, &e))),
+                Err(e) => return Kept::Answer(Err(decode_error(body, &e))),
             },
         };
         if review.api_version != ADMISSION_V1 {
-            return Some(Err(ReviewError::Version(review.api_version.into_owned())));
+            return Kept::Answer(Err(ReviewError::Version(review.api_version.into_owned())));
         }
         let Some(request) = review.request else {
-            return Some(Err(ReviewError::NoRequest));
+            return Kept::Answer(Err(ReviewError::NoRequest));
         };
         let uid: &str = &request.uid;
-        let (response, object) = self.decide(&request, build)?;
+        let (response, object) = match self.decide(&request, work) {
+            Decision::Response(response, object) => (response, object),
+            Decision::NeedsDecision => return Kept::NeedsDecision,
+        };
         let summary = Summary {
             uid: uid.to_owned(),
             kind: request.kind.kind.to_string(),
@@ -456,20 +522,17 @@ impl Reviewer<'_> {
         let patch = out.response.patch.take();
         let mut bytes = match serde_json::to_vec(&out) {
             Ok(b) => b,
-            Err(e) => return Some(Err(ReviewError::Decode(e.to_string()))),
+            Err(e) => return Kept::Answer(Err(ReviewError::Decode(e.to_string()))),
         };
         if let Some(encoded) = patch {
             append_patch(&mut bytes, &encoded);
         }
-        Some(Ok((bytes, summary)))
+        Kept::Answer(Ok((bytes, summary)))
     }
 
-    /// The decision; `None` (only when `build` is off) when it needs work.
-    fn decide<'r>(
-        &self,
-        request: &'r RequestIn<'r>,
-        build: bool,
-    ) -> Option<(Response<'r>, String)> {
+    /// The decision, within `work`.
+    fn decide<'r>(&self, request: &'r RequestIn<'r>, work: Work) -> Decision<'r> {
+        let build = work == Work::Decide;
         let uid: &str = &request.uid;
         let namespace = request.namespace.as_deref().unwrap_or_default();
         // A pod being created comes read already (see `decode`); other objects as text.
@@ -482,31 +545,31 @@ impl Reviewer<'_> {
         // Pods created from a template have only a generateName: the request's name
         // (if any) is what there is.
         let name = request.name.as_deref().unwrap_or_default();
-        let who = if namespace.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{namespace}/{name}")
-        };
+        let who = object_name(namespace, name);
 
         if request.kind.group.is_empty() && request.kind.kind == "Pod" {
             if request.operation != "CREATE" {
-                return Some((allowed(uid, Vec::new()), who));
+                return Decision::Response(allowed(uid, Vec::new()), who);
             }
             // A pod being created may not carry its namespace yet; the request does.
-            let (admission, config, memo) = (&self.admission, self.inject, self.memo);
-            let patch = match (view, raw) {
+            let (engine, config, memo) = (&self.engine, self.inject, self.memo);
+            let outcome = match (view, raw) {
                 (Some(view), _) if !build => {
-                    inject::kept_patch_of(view, namespace, admission.catalog, memo?)?
+                    let kept = memo.and_then(|memo| {
+                        inject::kept_patch_of(view, namespace, engine.catalog, memo)
+                    });
+                    match kept {
+                        Some(outcome) => outcome,
+                        None => return Decision::NeedsDecision,
+                    }
                 }
-                (_, Some(_)) if !build => return None,
-                (Some(view), _) => {
-                    inject::encoded_patch_of(view, namespace, admission, config, memo)
-                }
+                (_, Some(_)) if !build => return Decision::NeedsDecision,
+                (Some(view), _) => inject::encoded_patch_of(view, namespace, engine, config, memo),
                 (None, Some(raw)) => {
-                    inject::encoded_patch(raw.get(), namespace, admission, config, memo)
+                    inject::encoded_patch(raw.get(), namespace, engine, config, memo)
                 }
                 (None, None) => {
-                    return Some((
+                    return Decision::Response(
                         denied(
                             uid,
                             400,
@@ -515,45 +578,42 @@ impl Reviewer<'_> {
                             Vec::new(),
                         ),
                         who,
-                    ));
+                    );
                 }
             };
-            return Some(match patch {
-                Ok(Ok(None)) => (allowed(uid, Vec::new()), who),
-                Ok(Ok(Some(injected))) => {
+            let response = match outcome {
+                PodOutcome::NotOurs => allowed(uid, Vec::new()),
+                PodOutcome::Patch(injected) => {
                     let mut r = allowed(uid, injected.warnings.to_vec());
                     r.patch_type = Some("JSONPatch");
                     r.patch = Some(injected.patch);
-                    (r, who)
+                    r
                 }
-                Ok(Err(e)) => (
-                    denied(uid, 403, "Forbidden", e.to_string(), Vec::new()),
-                    who,
-                ),
-                Err(e) => (
-                    denied(uid, 400, "BadRequest", e.to_string(), Vec::new()),
-                    who,
-                ),
-            });
+                PodOutcome::Refused(e) => denied(uid, 403, "Forbidden", e.to_string(), Vec::new()),
+                PodOutcome::Unreadable(e) => {
+                    denied(uid, 400, "BadRequest", e.to_string(), Vec::new())
+                }
+            };
+            return Decision::Response(response, who);
         }
 
         if request.kind.group != GROUP {
-            return Some((allowed(uid, Vec::new()), who));
+            return Decision::Response(allowed(uid, Vec::new()), who);
         }
         let operation = match request.operation.as_ref() {
             "CREATE" => Operation::Create,
             "UPDATE" => Operation::Update,
             "DELETE" => Operation::Delete,
-            _ => return Some((allowed(uid, Vec::new()), who)),
+            _ => return Decision::Response(allowed(uid, Vec::new()), who),
         };
         if !build {
-            return None;
+            return Decision::NeedsDecision;
         }
         let object = match raw.map(|r| serde_json::from_str::<serde_json::Value>(r.get())) {
             Some(Ok(object)) => object,
             // Nesting deeper than serde_json's limit (128) is refused here, by name.
             Some(Err(e)) => {
-                return Some((
+                return Decision::Response(
                     denied(
                         uid,
                         400,
@@ -562,10 +622,10 @@ impl Reviewer<'_> {
                         Vec::new(),
                     ),
                     who,
-                ));
+                );
             }
             None => {
-                return Some((
+                return Decision::Response(
                     denied(
                         uid,
                         400,
@@ -574,7 +634,7 @@ impl Reviewer<'_> {
                         Vec::new(),
                     ),
                     who,
-                ));
+                );
             }
         };
         let name = object
@@ -582,12 +642,7 @@ impl Reviewer<'_> {
             .and_then(serde_json::Value::as_str)
             .unwrap_or(name)
             .to_owned();
-        let who = if namespace.is_empty() {
-            name.clone()
-        } else {
-            format!("{namespace}/{name}")
-        };
-        let who = format!("{} {who}", request.kind.kind);
+        let who = format!("{} {}", request.kind.kind, object_name(namespace, &name));
         // An UPDATE is ratcheted against the object it replaces (a missing or
         // unreadable oldObject: judged in full).
         let old = match (operation, request.old_object) {
@@ -602,14 +657,14 @@ impl Reviewer<'_> {
                 .is_some_and(|t| !t.is_null())
         {
             // Being deleted: whatever it is now, the finalizers' removal must go through.
-            return Some((allowed(uid, Vec::new()), who));
+            return Decision::Response(allowed(uid, Vec::new()), who);
         }
         let new = old.as_ref().map(|_| object.clone());
-        Some(match model::parse_document(object) {
+        let (response, who) = match model::parse_document(object) {
             Ok(Parsed::Resource(resource)) => {
                 let verdict = match (&old, &new) {
-                    (Some(old), Some(new)) => self.admission.update(&resource, old, new),
-                    _ => self.admission.resource(&resource, operation),
+                    (Some(old), Some(new)) => self.engine.update(&resource, old, new),
+                    _ => self.engine.resource(&resource, operation),
                 };
                 let subject = Subject {
                     group: &request.kind.group,
@@ -632,7 +687,8 @@ impl Reviewer<'_> {
                     .unwrap_or_default();
                 (denied(uid, 400, "BadRequest", e.to_string(), causes), who)
             }
-        })
+        };
+        Decision::Response(response, who)
     }
 }
 

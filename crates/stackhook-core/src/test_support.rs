@@ -1,8 +1,8 @@
 //! Helpers shared by the unit tests of several modules.
 
 use crate::MemoryCatalog;
-use crate::admit::{Admission, Options};
 use crate::compiled::StackCache;
+use crate::engine::{Engine, EngineSettings};
 use crate::model::{Parsed, Resource, parse_document};
 use goyaml::parse_documents;
 
@@ -19,12 +19,12 @@ pub(crate) fn resources(text: &str) -> Vec<Resource> {
         .collect()
 }
 
-/// A catalog with its compiled-Stack cache and default options: what an `Admission`
+/// A catalog with its compiled-Stack cache and default settings: what an `Engine`
 /// borrows.
 pub(crate) struct Fixture {
     pub(crate) catalog: MemoryCatalog,
     pub(crate) cache: StackCache,
-    pub(crate) options: Options,
+    pub(crate) options: EngineSettings,
 }
 
 impl Fixture {
@@ -37,17 +37,12 @@ impl Fixture {
         Self {
             catalog,
             cache: StackCache::new(),
-            options: Options::default(),
+            options: EngineSettings::default(),
         }
     }
 
     /// The admission context over this catalog.
-    pub(crate) fn admission(&self) -> Admission<'_> {
-        Admission {
-            catalog: &self.catalog,
-            cache: &self.cache,
-            options: &self.options,
-            deadline: None,
-        }
+    pub(crate) fn admission(&self) -> Engine<'_> {
+        Engine::new(&self.catalog, &self.cache, &self.options)
     }
 }

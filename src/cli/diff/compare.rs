@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
+use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::{Catalog as _, Dependency, Dependents, WorkloadKey};
 use stackhook_core::compiled::StackCache;
+use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::model::{Resource, Workload};
 use stackhook_core::resolve;
-use stackhook_core::{MemoryCatalog, admit::Admission};
 
 use crate::cli::outcome::{self, Outcome};
 
@@ -46,14 +47,9 @@ impl WorkloadDiff {
 fn admission<'a>(
     catalog: &'a MemoryCatalog,
     cache: &'a StackCache,
-    options: &'a stackhook_core::admit::Options,
-) -> Admission<'a> {
-    Admission {
-        catalog,
-        cache,
-        options,
-        deadline: None,
-    }
+    settings: &'a EngineSettings,
+) -> Engine<'a> {
+    Engine::new(catalog, cache, settings)
 }
 
 fn key_of(w: &Workload) -> WorkloadKey {
@@ -75,7 +71,7 @@ fn keys(d: Dependents, all: &MemoryCatalog, into: &mut BTreeSet<WorkloadKey>) {
 /// before and after; the workloads whose addresses name a changed Depot; those a
 /// namespace's settings apply to), each before and after.
 pub fn compare(old: &MemoryCatalog, new: &MemoryCatalog, changed: &[Changed]) -> Vec<WorkloadDiff> {
-    let options = stackhook_core::admit::Options::default();
+    let options = EngineSettings::default();
     // One cache a side: a Stack's new version must not be served from the old one's.
     let (old_cache, new_cache) = (StackCache::new(), StackCache::new());
     let before = admission(old, &old_cache, &options);
@@ -107,7 +103,7 @@ pub fn compare(old: &MemoryCatalog, new: &MemoryCatalog, changed: &[Changed]) ->
             Changed::Resource(Resource::Depot(d)) => {
                 let namespace = d.metadata.namespace.as_deref().unwrap_or_default();
                 let name = d.metadata.name.as_deref().unwrap_or_default();
-                let names_it = |a: &Admission<'_>, w: &Workload| {
+                let names_it = |a: &Engine<'_>, w: &Workload| {
                     resolve::resolve(a, w)
                         .units
                         .iter()

@@ -11,7 +11,7 @@ use stackhook_core::compiled::StackCache;
 use stackhook_core::model::{self, Resource};
 
 use super::format::{Case, ExpectedCause, Golden, Suite};
-use crate::cli::engine::Engine;
+use crate::cli::engine::Loaded;
 use crate::cli::outcome::{self, Outcome};
 use crate::cli::unified::unified;
 use crate::output;
@@ -74,15 +74,15 @@ fn run_case(suite: &Suite, case: &Case, update: bool) -> CaseResult {
         });
         return result;
     }
-    let engine = Engine {
+    let engine = Loaded {
         catalog,
         cache: StackCache::new(),
-        options: Default::default(),
+        settings: Default::default(),
         inject: Default::default(),
         catalog_problems: 0,
         no_catalog: false,
     };
-    let admission = engine.admission();
+    let admission = engine.engine();
     let mut made = outcome::outcome(&admission, &case.workload, &outcome::render_defaults());
     // The API server's strict field validation refuses what the CRD schema does not
     // allow before the webhook is asked, as `stackhook validate` reports it.
@@ -224,7 +224,7 @@ fn side_by_side(
 }
 
 /// The rendered objects, files and Pod patch against their golden files.
-fn check_made(engine: &Engine, made: &Outcome, case: &Case, update: bool, result: &mut CaseResult) {
+fn check_made(engine: &Loaded, made: &Outcome, case: &Case, update: bool, result: &mut CaseResult) {
     let wants_objects = case.expect.objects.is_some()
         || !case.expect.files.is_empty()
         || case.expect.pod_patch.is_some();

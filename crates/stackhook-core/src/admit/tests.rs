@@ -1,6 +1,7 @@
 use super::*;
 use crate::MemoryCatalog;
 use crate::compiled::StackCache;
+use crate::engine::EngineSettings;
 use crate::test_support::resources;
 
 const CATALOG: &str = r#"
@@ -56,14 +57,8 @@ fn catalog() -> MemoryCatalog {
 }
 
 fn admit(catalog: &MemoryCatalog, cache: &StackCache, text: &str, op: Operation) -> Verdict {
-    let options = Options::default();
-    Admission {
-        catalog,
-        cache,
-        options: &options,
-        deadline: None,
-    }
-    .resource(&one(text), op)
+    let options = EngineSettings::default();
+    Engine::new(catalog, cache, &options).resource(&one(text), op)
 }
 
 fn check(text: &str) -> Verdict {
@@ -347,20 +342,15 @@ fn deleting_a_used_stack_is_denied_naming_users() {
     );
     let unused = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: flare-5-0}\nspec: {name: flare, version: \"5.0\"}\n";
     assert!(admit(&c, &StackCache::new(), unused, Operation::Delete).allowed());
-    let options = Options {
+    let options = EngineSettings {
         deny_stack_delete_in_use: false,
-        ..Options::default()
+        ..EngineSettings::default()
     };
     let cache = StackCache::new();
     assert!(
-        Admission {
-            catalog: &c,
-            cache: &cache,
-            options: &options,
-            deadline: None,
-        }
-        .resource(&one(stack), Operation::Delete)
-        .allowed()
+        Engine::new(&c, &cache, &options)
+            .resource(&one(stack), Operation::Delete)
+            .allowed()
     );
 }
 
@@ -385,17 +375,12 @@ fn deleting_a_used_depot_is_denied_naming_users() {
     // A Depot of the same name in another namespace is not the one they use.
     let elsewhere = depot.replace("namespace: retail", "namespace: other");
     assert!(admit(&c, &StackCache::new(), &elsewhere, Operation::Delete).allowed());
-    let options = Options {
+    let options = EngineSettings {
         deny_depot_delete_in_use: false,
-        ..Options::default()
+        ..EngineSettings::default()
     };
     let cache = StackCache::new();
-    let off = Admission {
-        catalog: &c,
-        cache: &cache,
-        options: &options,
-        deadline: None,
-    };
+    let off = Engine::new(&c, &cache, &options);
     assert!(off.resource(&one(depot), Operation::Delete).allowed());
 }
 
@@ -437,16 +422,10 @@ fn a_workload_that_cannot_be_decoded_still_blocks_deleting_its_depot_and_stack()
 }
 
 fn update(catalog: &MemoryCatalog, old: &str, new: &str) -> Verdict {
-    let options = Options::default();
+    let options = EngineSettings::default();
     let cache = StackCache::new();
     let value = |t: &str| goyaml::parse_documents(t).unwrap().remove(0).value;
-    Admission {
-        catalog,
-        cache: &cache,
-        options: &options,
-        deadline: None,
-    }
-    .update(&one(new), &value(old), &value(new))
+    Engine::new(catalog, &cache, &options).update(&one(new), &value(old), &value(new))
 }
 
 #[test]

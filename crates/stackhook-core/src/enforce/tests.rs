@@ -2,9 +2,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::admit::{Operation, Verdict};
-use crate::inject::Config;
+use crate::inject::InjectSettings;
 use crate::model::Resource;
-use crate::orchestrate::{self, Dag, Defaults, OrchestrateError};
+use crate::orchestrate::{self, Dag, OrchestrateError, OrchestrateSettings};
 use crate::review::Reviewer;
 use crate::settings::Settings;
 use crate::test_support::{Fixture, resources};
@@ -241,7 +241,7 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     let Resource::Workload(w) = worker(NON_CONFORMING) else {
         unreachable!()
     };
-    let planned = orchestrate::plan(&f.admission(), &w, &Defaults::default(), &Dag::All).unwrap();
+    let planned = orchestrate::plan(&f.admission(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap();
     assert_eq!(planned.enforcement, Enforcement::Audit);
     assert_eq!(
         planned.relaxed.iter().map(Problem::at).collect::<Vec<_>>(),
@@ -255,7 +255,7 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     assert_eq!(kinds, ["ConfigMap", "Deployment"]);
     // Under Enforce, nothing is made.
     let f = Fixture::new(&catalog(""));
-    let e = orchestrate::plan(&f.admission(), &w, &Defaults::default(), &Dag::All).unwrap_err();
+    let e = orchestrate::plan(&f.admission(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap_err();
     assert!(matches!(e, OrchestrateError::Invalid(p) if p.len() == 2));
 }
 
@@ -265,12 +265,8 @@ fn review(f: &Fixture, object: &Value, kind: &str) -> Value {
         "request": {"uid": "u1", "kind": {"group": if kind == "Pod" {""} else {"stackhook.io"}, "version": "v1", "kind": kind},
             "namespace": "retail", "operation": "CREATE", "object": object}
     });
-    let config = Config::default();
-    let reviewer = Reviewer {
-        admission: f.admission(),
-        inject: &config,
-        memo: None,
-    };
+    let settings = InjectSettings::default();
+    let reviewer = Reviewer::new(f.admission(), &settings);
     let (bytes, _) = reviewer.review(body.to_string().as_bytes()).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }

@@ -58,8 +58,14 @@ fn apply(pod: &Value, ops: &[PatchOp]) -> Value {
 }
 
 /// `pod` (metadata and spec; labelled for `w`) mutated, or why it is refused.
-fn mutate_with(admission: &Admission<'_>, pod: &Value) -> Result<Value, InjectError> {
-    let ops = inject_json(&pod.to_string(), "ns1", admission, &Config::default()).unwrap()?;
+fn mutate_with(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
+    let ops = inject_json(
+        &pod.to_string(),
+        "ns1",
+        admission,
+        &InjectSettings::default(),
+    )
+    .unwrap()?;
     Ok(apply(pod, &ops))
 }
 
@@ -83,7 +89,7 @@ fn strip(pod: &Value) -> Value {
     out
 }
 
-fn stamp_of(admission: &Admission<'_>) -> String {
+fn stamp_of(admission: &Engine<'_>) -> String {
     let out = mutate_with(
         admission,
         &pod(json!({"containers": [{"name": "app"}]}), json!({})),
@@ -97,7 +103,7 @@ fn stamp_of(admission: &Admission<'_>) -> String {
 
 /// Mutates `pod`, checks the result with the API server's rules and that mutating it
 /// again (with and without our annotations) changes nothing.
-fn mutate_checked(admission: &Admission<'_>, pod: &Value) -> Result<Value, InjectError> {
+fn mutate_checked(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
     let out = mutate_with(admission, pod)?;
     assert_eq!(pod_rules::check(&out), Vec::<String>::new(), "{out:#}");
     let pulls: Vec<&Value> = out["spec"]["imagePullSecrets"]

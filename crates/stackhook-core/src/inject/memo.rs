@@ -4,7 +4,7 @@
 //! made from one template, so they have the same [`Shape`] and get the same patch.
 //! The webhook builds a workload's [`Plan`] once and each shape's patch (serialized and
 //! base64-encoded, as the response carries it) once. Both are pure functions of the
-//! catalog and the injection [`Config`](super::Config). A plan is kept under its
+//! catalog and the injection [`InjectSettings`](super::InjectSettings). A plan is kept under its
 //! workload unit and the catalog's epoch for that workload ([`Catalog::epoch_of`]): a
 //! change that touches the workload gives it a new epoch, so its old plan is never
 //! found again (and ages out), while the plans of every other workload stay valid

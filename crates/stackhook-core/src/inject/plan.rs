@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Config, InjectError};
-use crate::engine::Admission;
+use super::{InjectError, InjectSettings};
+use crate::engine::Engine;
 use crate::model::{ProjectionType, WorkloadKind};
 use crate::projection::env_prefix;
 use crate::render::{self, DEPOT_MOUNT_ROOT};
@@ -81,8 +81,8 @@ impl Plan {
     /// The plan for the unit of workload `kind/namespace/name` that a pod labelled with
     /// `step` (a DAG step) or no step (the workload itself) belongs to.
     pub(super) fn build(
-        admission: &Admission<'_>,
-        config: &Config,
+        admission: &Engine<'_>,
+        config: &InjectSettings,
         namespace: &str,
         kind: WorkloadKind,
         name: &str,

@@ -43,9 +43,14 @@ fn init_containers(settings: &[(&str, Settings)], annotations: Value) -> Vec<Val
                      "annotations": annotations},
         "spec": {"containers": [{"name": "app", "image": "app"}]},
     });
-    let ops = inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
-        .unwrap()
-        .unwrap();
+    let ops = inject_json(
+        &pod.to_string(),
+        "ns1",
+        &admission,
+        &InjectSettings::default(),
+    )
+    .unwrap()
+    .unwrap();
     ops.iter()
         .filter(|op| op.path == "/spec/initContainers")
         .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
@@ -96,18 +101,28 @@ fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found
         })
         .to_string()
     };
-    let e = inject_json(&pod("broken"), "ns1", &admission, &Config::default())
-        .unwrap()
-        .unwrap_err();
+    let e = inject_json(
+        &pod("broken"),
+        "ns1",
+        &admission,
+        &InjectSettings::default(),
+    )
+    .unwrap()
+    .unwrap_err();
     assert!(matches!(e, InjectError::Undecodable(_)), "{e:?}");
     assert_eq!(
         e.to_string(),
         "Worker ns1/broken is in the catalog but its kept copy cannot be decoded"
     );
     // One that is not there at all is still "not found".
-    let e = inject_json(&pod("absent"), "ns1", &admission, &Config::default())
-        .unwrap()
-        .unwrap_err();
+    let e = inject_json(
+        &pod("absent"),
+        "ns1",
+        &admission,
+        &InjectSettings::default(),
+    )
+    .unwrap()
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "Worker ns1/absent (pod label stackhook.io/workload) not found"
@@ -116,7 +131,7 @@ fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found
 
 #[test]
 fn the_namespace_settings_pick_the_projector_image_and_refresh() {
-    let default_image = Config::default().projector_image;
+    let default_image = InjectSettings::default().projector_image;
     assert_eq!(
         init_images(&[], json!({})),
         [(PROJECTOR_NAME.to_owned(), default_image)]
@@ -160,7 +175,7 @@ fn the_namespace_settings_pick_the_projector_resources() {
     assert_eq!(init_containers(&entries, json!({}))[0]["resources"], small);
     assert_eq!(
         init_containers(&[], json!({}))[0]["resources"],
-        Config::default().projector_resources
+        InjectSettings::default().projector_resources
     );
 }
 
@@ -210,22 +225,27 @@ fn a_pod_that_mounts_our_volumes_itself_gets_no_second_volume_or_mount() {
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
             "spec": spec,
         });
-        inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
-            .unwrap()
-            .unwrap()
-            .into_iter()
-            .flat_map(|op| {
-                let values = match &op.value {
-                    Value::Array(items) => items.clone(),
-                    one => vec![one.clone()],
-                };
-                values
-                    .into_iter()
-                    .map(|v| format!("{} {}", op.path, v["name"].as_str().unwrap_or("")))
-                    .collect::<Vec<_>>()
-            })
-            .filter(|l| l.contains("olume"))
-            .collect::<Vec<_>>()
+        inject_json(
+            &pod.to_string(),
+            "ns1",
+            &admission,
+            &InjectSettings::default(),
+        )
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .flat_map(|op| {
+            let values = match &op.value {
+                Value::Array(items) => items.clone(),
+                one => vec![one.clone()],
+            };
+            values
+                .into_iter()
+                .map(|v| format!("{} {}", op.path, v["name"].as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| l.contains("olume"))
+        .collect::<Vec<_>>()
     };
     // A plain pod: the secrets volume, and its mount in the program's container.
     let plain = ops_for(json!({"containers": [{"name": "app", "image": "app"}]}));
@@ -267,16 +287,17 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
     })
     .to_string();
     let view = read_pod(&pod).unwrap();
-    let first = encoded_patch(
+    let patch_of = |outcome| match outcome {
+        PodOutcome::Patch(injected) => injected,
+        other => panic!("no patch: {other:?}"),
+    };
+    let first = patch_of(encoded_patch(
         &pod,
         "ns1",
         &fixture.admission(),
-        &Config::default(),
+        &InjectSettings::default(),
         Some(&memo),
-    )
-    .unwrap()
-    .unwrap()
-    .unwrap();
+    ));
     let kept = |f: &Fixture| kept_patch_of(&view, "ns1", &f.catalog, &memo).is_some();
     assert!(kept(&fixture));
     // Another namespace's workload changes: the plan is still the one to give.
@@ -302,16 +323,13 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
         "{touched:?}"
     );
     assert!(!kept(&fixture));
-    let second = encoded_patch(
+    let second = patch_of(encoded_patch(
         &pod,
         "ns1",
         &fixture.admission(),
-        &Config::default(),
+        &InjectSettings::default(),
         Some(&memo),
-    )
-    .unwrap()
-    .unwrap()
-    .unwrap();
+    ));
     // The Stack's new generation is a new Stamp.
     assert_ne!(first.patch, second.patch);
 }

@@ -60,7 +60,7 @@ fn plan(text: &str, dag: &Dag<'_>) -> Result<Vec<Value>, OrchestrateError> {
     desired(
         &fixture.admission(),
         &workload(text),
-        &Defaults {
+        &OrchestrateSettings {
             ingress_domain_suffix: "apps.example.org".into(),
             resource_kinds: None,
         },
@@ -78,9 +78,9 @@ fn resource_template_kinds_must_be_on_the_allow_list() {
         desired(
             &fixture.admission(),
             &w,
-            &Defaults {
+            &OrchestrateSettings {
                 resource_kinds: Some(kinds.iter().map(|k| (*k).to_owned()).collect()),
-                ..Defaults::default()
+                ..OrchestrateSettings::default()
             },
             &Dag::All,
         )
@@ -122,7 +122,13 @@ spec:
     let w = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: two, namespace: ns1, uid: w8}\nspec: {stack: \"twice:1\"}\n",
     );
-    let e = desired(&fixture.admission(), &w, &Defaults::default(), &Dag::All).unwrap_err();
+    let e = desired(
+        &fixture.admission(),
+        &w,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    )
+    .unwrap_err();
     assert!(matches!(e, OrchestrateError::Render(_)), "{e:?}");
     assert_eq!(
         e.to_string(),
@@ -411,6 +417,20 @@ fn dag_cycles_and_unknown_steps_are_errors() {
 }
 
 #[test]
+fn a_step_after_a_step_named_twice_is_one_problem_not_a_panic() {
+    // The cycle check and the plan's order are one function: a step after a name two
+    // steps share is ordered (no cycle), and the name given twice is the problem.
+    let wf = "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: etl, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: a}, {name: a}, {name: b, dependencies: [a]}]}\n";
+    let Err(OrchestrateError::Invalid(problems)) = plan(wf, &Dag::All) else {
+        panic!("accepted");
+    };
+    assert_eq!(
+        problems.iter().map(Problem::at).collect::<Vec<_>>(),
+        ["spec.dag[1].name: step name \"a\" is used twice"]
+    );
+}
+
+#[test]
 fn a_resource_template_replaces_the_deployment() {
     let objects = plan(
         "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: job, namespace: ns1, uid: w9}\nspec: {stack: \"spark:1\", stackSpec: {main: org.Example}}\n",
@@ -460,7 +480,13 @@ fn the_namespace_settings_give_the_ingress_domain() {
     let service = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}}\n",
     );
-    let objects = desired(&admission, &service, &Defaults::default(), &Dag::All).unwrap();
+    let objects = desired(
+        &admission,
+        &service,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    )
+    .unwrap();
     let ingress = objects.iter().find(|o| o["kind"] == "Ingress").unwrap();
     assert_eq!(
         ingress["spec"]["rules"][0]["host"],
@@ -600,9 +626,14 @@ fn a_template_that_mounts_a_volume_nothing_provides_is_an_error_naming_it() {
     let s = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1, uid: s9}\nspec: {stack: \"app:1\", servicePort: 80}\n",
     );
-    let e = desired(&fixture.admission(), &s, &Defaults::default(), &Dag::All)
-        .unwrap_err()
-        .to_string();
+    let e = desired(
+        &fixture.admission(),
+        &s,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.starts_with("spec.stackSpec: containerResourceTemplate of stack app:1: container \"app\" mounts volume \"api-service-"),
         "{e}"
@@ -648,7 +679,7 @@ fn pod_templates(objects: &[Value]) -> Vec<Value> {
 
 #[test]
 fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_injection() {
-    use crate::inject::{Config, inject_json, pod_rules};
+    use crate::inject::{InjectSettings, inject_json, pod_rules};
     for text in [
         WORKER.to_owned(),
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}, stackSpec: {inputs: [\"dataos://lake:raw\"]}}\n".to_owned(),
@@ -660,7 +691,7 @@ fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_inj
         let objects = desired(
             &admission,
             &workload(&text),
-            &Defaults {
+            &OrchestrateSettings {
                 ingress_domain_suffix: "apps.example.org".into(),
                 resource_kinds: None,
             },
@@ -686,7 +717,7 @@ fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_inj
         for mut pod in templates {
             pod["metadata"]["namespace"] = "ns1".into();
             assert_eq!(pod_rules::check(&pod), Vec::<String>::new(), "{pod:#}");
-            let ops = inject_json(&pod.to_string(), "ns1", &admission, &Config::default())
+            let ops = inject_json(&pod.to_string(), "ns1", &admission, &InjectSettings::default())
                 .unwrap()
                 .unwrap();
             assert!(!ops.is_empty(), "{text}: not injected");

@@ -36,12 +36,8 @@ fn review_text(object: Option<&Value>) -> String {
 }
 
 fn answer(fixture: &Fixture, body: &str) -> Result<Value, ReviewError> {
-    let config = Config::default();
-    let reviewer = Reviewer {
-        admission: fixture.admission(),
-        inject: &config,
-        memo: None,
-    };
+    let config = InjectSettings::default();
+    let reviewer = Reviewer::new(fixture.admission(), &config);
     reviewer
         .review(body.as_bytes())
         .map(|(bytes, _)| serde_json::from_slice(&bytes).unwrap())

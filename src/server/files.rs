@@ -1,270 +1,66 @@
-//! The catalog the server answers from: loaded from files (or the embedded example
-//! catalog), swapped atomically when the files change, never half-updated. A broken
-//! file keeps the last good catalog. A reload keeps every entry that did not change
-//! (and the webhook's plans and patches for the workloads no change touched).
+//! The catalog from files (`serve --catalog`, or the embedded example catalog): read
+//! into the [`LiveCatalog`], then polled and reloaded when a file changes. A reload
+//! reads only the files that changed and keeps every entry that did not change (and
+//! the webhook's plans and patches for the workloads no change touched); a broken
+//! file keeps the last good catalog.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwap;
 use stackhook_core::MemoryCatalog;
-use stackhook_core::catalog::{CatalogCounts, Dependents};
-use stackhook_core::compiled::StackCache;
-use stackhook_core::inject::InjectMemo;
 
-use super::metrics::{KindLabels, Metrics, ResultLabels};
 use crate::load::{self, LoadErrors};
+use crate::shared::live::{LiveCatalog, touched_count};
+use crate::shared::metrics::{Metrics, ResultLabels};
 
-/// The example catalog compiled into the binary: what `serve` answers from when no
-/// `--catalog` is given.
-pub const EMBEDDED: [(&str, &str); 4] = [
-    (
-        "examples/catalog/stack-benthos.yaml",
-        include_str!("../../examples/catalog/stack-benthos.yaml"),
-    ),
-    (
-        "examples/catalog/stack-flare.yaml",
-        include_str!("../../examples/catalog/stack-flare.yaml"),
-    ),
-    (
-        "examples/catalog/depots.yaml",
-        include_str!("../../examples/catalog/depots.yaml"),
-    ),
-    (
-        "examples/catalog/workloads.yaml",
-        include_str!("../../examples/catalog/workloads.yaml"),
-    ),
-];
-
-/// Loads the embedded catalog, with the loader files go through; the release
-/// namespace's `stackhook-config` applies as in a cluster.
-pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadErrors> {
-    let inputs: Vec<load::Input> = EMBEDDED
-        .iter()
-        .map(|(name, text)| load::Input {
-            name: (*name).into(),
-            text: (*text).to_owned(),
+/// Loads the catalog from `dirs` (none: the embedded examples) into `live`, then
+/// watches the files, polling every `interval`. The release namespace's
+/// `stackhook-config` applies after a workload's own, as in a cluster.
+pub async fn load_and_watch(
+    dirs: Vec<PathBuf>,
+    release_namespace: String,
+    interval: Duration,
+    live: &Arc<LiveCatalog>,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<()> {
+    let embedded = dirs.is_empty();
+    let (loaded, files) = if embedded {
+        let ns = release_namespace.clone();
+        let loaded = tokio::task::spawn_blocking(move || load::embedded(Some(&ns))).await?;
+        (loaded, None)
+    } else {
+        let mut files = FileCatalog::new(dirs, Some(release_namespace));
+        let (loaded, files) = tokio::task::spawn_blocking(move || {
+            let loaded = files.refresh().map(Option::unwrap_or_default);
+            (loaded, files)
         })
-        .collect();
-    let (mut catalog, _) = load::load_into(MemoryCatalog::compact(), &inputs)?;
-    catalog.set_release_namespace(release_namespace.map(str::to_owned));
-    Ok(catalog)
-}
-
-/// One catalog and what the webhook keeps for it: the plans and patches of its
-/// workloads' pods, shared with the catalogs it is updated to (they are kept by
-/// epoch, see `InjectMemo`) and dropped when the catalog is replaced wholesale.
-pub struct Snapshot {
-    /// The catalog.
-    pub catalog: MemoryCatalog,
-    /// Pod plans and patches made from it and its predecessors.
-    pub memo: Arc<InjectMemo>,
-}
-
-impl std::ops::Deref for Snapshot {
-    type Target = MemoryCatalog;
-
-    fn deref(&self) -> &MemoryCatalog {
-        &self.catalog
+        .await?;
+        (loaded, Some(files))
+    };
+    let loaded = loaded.map_err(|e| anyhow::anyhow!("cannot load the catalog:\n{e}"))?;
+    let counts = loaded.counts();
+    live.replace(loaded, metrics);
+    tracing::info!(
+        stacks = counts.stacks,
+        depots = counts.depots,
+        workloads = counts.workloads,
+        source = if embedded {
+            "embedded examples"
+        } else {
+            "files"
+        },
+        "catalog loaded; ready"
+    );
+    if let Some(files) = files {
+        tokio::spawn(watch(
+            Arc::clone(live),
+            Arc::clone(metrics),
+            files,
+            interval,
+        ));
     }
-}
-
-impl Snapshot {
-    fn new(catalog: MemoryCatalog) -> Self {
-        Self {
-            catalog,
-            memo: Arc::new(InjectMemo::new()),
-        }
-    }
-}
-
-/// The catalog, its compiled-Stack cache, and readiness.
-pub struct CatalogState {
-    current: ArcSwap<Snapshot>,
-    /// Compiled Stacks.
-    pub cache: StackCache,
-    ready: AtomicBool,
-    sources: Mutex<Sources>,
-}
-
-/// The catalog's sources that are failing (a watch of the cluster), each since when,
-/// and how long the catalog may go without them.
-#[derive(Debug, Default)]
-struct Sources {
-    down: BTreeMap<String, Instant>,
-    bound: Option<Duration>,
-}
-
-/// Why the catalog may be too old to decide on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stale {
-    /// How long the oldest failing source has been failing.
-    pub age: Duration,
-    /// The staleness bound.
-    pub bound: Duration,
-    /// The failing sources, comma-separated.
-    pub sources: String,
-}
-
-impl std::fmt::Display for Stale {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the watch of {} has been failing for {} s, longer than the catalog's staleness bound of {} s",
-            self.sources,
-            self.age.as_secs(),
-            self.bound.as_secs()
-        )
-    }
-}
-
-impl CatalogState {
-    /// An empty, not yet ready state.
-    pub fn new() -> Self {
-        Self {
-            current: ArcSwap::from_pointee(Snapshot::new(MemoryCatalog::new())),
-            cache: StackCache::new(),
-            ready: AtomicBool::new(false),
-            sources: Mutex::new(Sources::default()),
-        }
-    }
-
-    /// The current catalog.
-    pub fn load(&self) -> arc_swap::Guard<Arc<Snapshot>> {
-        self.current.load()
-    }
-
-    /// Replaces the catalog and reports ready. Compiled Stacks are kept by content
-    /// and evicted by the cache's own bound.
-    pub fn replace(&self, catalog: MemoryCatalog, metrics: &Metrics) {
-        set_counts(metrics, catalog.counts());
-        self.current.store(Arc::new(Snapshot::new(catalog)));
-        self.ready.store(true, Ordering::Release);
-    }
-
-    /// Changes the catalog by `change` (applied to a copy, which then replaces it: no
-    /// reader sees half a change), keeping the kept plans of the workloads the change
-    /// does not touch. One writer at a time: each source (the file watcher, the
-    /// cluster's watches) has one task that writes. Returns the new catalog's sizes.
-    pub fn update<T>(
-        &self,
-        metrics: &Metrics,
-        change: impl FnOnce(&mut MemoryCatalog) -> T,
-    ) -> (CatalogCounts, T) {
-        let started = Instant::now();
-        let current = self.current.load_full();
-        // Persistent maps: the copy shares every entry until the change replaces it.
-        let mut catalog = current.catalog.clone();
-        let out = change(&mut catalog);
-        let counts = catalog.counts();
-        set_counts(metrics, counts);
-        self.current.store(Arc::new(Snapshot {
-            catalog,
-            memo: Arc::clone(&current.memo),
-        }));
-        metrics
-            .catalog_update
-            .observe(started.elapsed().as_secs_f64());
-        (counts, out)
-    }
-
-    /// Reports ready: the catalog holds what its sources hold.
-    pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::Release);
-    }
-
-    /// Updates the catalog to `new` after a reload: unchanged entries, and the kept
-    /// plans of the workloads no change touched, stay. Counts the reload, and returns
-    /// the new catalog's sizes and what the change touched.
-    pub fn reload(&self, new: MemoryCatalog, metrics: &Metrics) -> (CatalogCounts, Dependents) {
-        let out = self.update(metrics, |catalog| catalog.update_to(&new));
-        drop(new);
-        self.set_ready();
-        metrics
-            .catalog_reloads
-            .get_or_create(&ResultLabels {
-                result: "ok".into(),
-            })
-            .inc();
-        out
-    }
-
-    /// Whether a catalog has been loaded.
-    pub fn ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    fn sources(&self) -> std::sync::MutexGuard<'_, Sources> {
-        // A panic while holding the lock leaves the map whole: keep using it.
-        self.sources.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// How long the catalog may go without a source (`None`: no bound).
-    pub fn set_staleness_bound(&self, bound: Option<Duration>) {
-        self.sources().bound = bound;
-    }
-
-    /// `source` (a watch) is failing: the catalog may miss its changes from now on
-    /// (from its first failure, when it keeps failing).
-    pub fn source_down(&self, source: &str) {
-        self.sources()
-            .down
-            .entry(source.to_owned())
-            .or_insert_with(Instant::now);
-    }
-
-    /// `source` is back and the catalog holds what it holds (it has listed again).
-    pub fn source_up(&self, source: &str) {
-        self.sources().down.remove(source);
-    }
-
-    /// Whether the catalog may be older than its staleness bound: a source has been
-    /// failing longer than it.
-    pub fn stale(&self) -> Option<Stale> {
-        self.stale_at(Instant::now())
-    }
-
-    fn stale_at(&self, now: Instant) -> Option<Stale> {
-        let sources = self.sources();
-        let bound = sources.bound?;
-        let oldest = sources.down.values().min()?;
-        let age = now.saturating_duration_since(*oldest);
-        (age > bound).then(|| Stale {
-            age,
-            bound,
-            sources: sources.down.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
-    }
-}
-
-impl Default for CatalogState {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn set_counts(metrics: &Metrics, counts: CatalogCounts) {
-    for (kind, n) in [
-        ("Stack", counts.stacks),
-        ("Depot", counts.depots),
-        ("Workload", counts.workloads),
-    ] {
-        metrics
-            .catalog_objects
-            .get_or_create(&KindLabels { kind })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
-}
-
-/// How many workloads a change touched, for logs: a number, or `all`.
-pub fn touched_count(touched: &Dependents) -> String {
-    match touched {
-        Dependents::All => "all".to_owned(),
-        Dependents::Some(keys) => keys.len().to_string(),
-    }
+    Ok(())
 }
 
 /// One catalog file as last read: its size and modification time, and the catalog
@@ -395,12 +191,12 @@ pub fn load_dirs(
 /// Reloads the catalog when its files change (polled every `interval`), reading only
 /// the files that changed.
 pub async fn watch(
-    state: Arc<CatalogState>,
+    state: Arc<LiveCatalog>,
     metrics: Arc<Metrics>,
     files: FileCatalog,
     interval: Duration,
 ) {
-    let files = Arc::new(Mutex::new(files));
+    let files = Arc::new(std::sync::Mutex::new(files));
     loop {
         tokio::time::sleep(interval).await;
         let f = Arc::clone(&files);
@@ -499,35 +295,6 @@ mod tests {
             e,
             "both.yaml:8:1: a second stackhook-config for namespace \"team\"; the first, at both.yaml:1:1, applies (one per namespace)"
         );
-    }
-
-    #[test]
-    fn the_catalog_is_stale_once_a_source_has_failed_longer_than_the_bound() {
-        let state = CatalogState::new();
-        let start = Instant::now();
-        state.source_down("Worker");
-        // No bound: never stale.
-        assert_eq!(state.stale_at(start + Duration::from_secs(3600)), None);
-        state.set_staleness_bound(Some(Duration::from_secs(30)));
-        assert_eq!(state.stale_at(start), None);
-        // A second failure does not restart the first one's clock.
-        state.source_down("Stack");
-        state.source_down("Worker");
-        let stale = state
-            .stale_at(start + Duration::from_secs(31))
-            .expect("stale after the bound");
-        assert_eq!(stale.sources, "Stack, Worker");
-        assert!(stale.age >= Duration::from_secs(30));
-        assert!(
-            stale
-                .to_string()
-                .starts_with("the watch of Stack, Worker has been failing for "),
-            "{stale}"
-        );
-        // Both back (listed again): fresh.
-        state.source_up("Worker");
-        state.source_up("Stack");
-        assert_eq!(state.stale_at(start + Duration::from_secs(31)), None);
     }
 
     #[test]
