@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use goyaml::{Position, SourceDocument};
 use serde_json::Value;
-use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::InsertError;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::model::{self, DocumentError, Parsed, Resource, native};
 
 /// The name stdin is shown under.
@@ -350,12 +350,23 @@ pub fn manifests_under(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
         })?;
         let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
         // A `stackhook test` suite beside a Stack is not a manifest of the catalog.
-        let suite = crate::cli::is_suite_file(entry.path());
+        let suite = is_suite_file(entry.path());
         if entry.file_type().is_file() && is_manifest(entry.path()) && !hidden && !suite {
             out.push(entry.path().to_owned());
         }
     }
     Ok(out)
+}
+
+/// The file name of a `stackhook test` suite (also as the end of one:
+/// `benthos.stackhook-test.yaml`). Folder walks of manifests leave suites out.
+pub const SUITE_FILE_NAME: &str = "stackhook-test.yaml";
+
+/// Whether a file is a `stackhook test` suite, by its name.
+pub fn is_suite_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == SUITE_FILE_NAME || n.ends_with(&format!(".{SUITE_FILE_NAME}")))
 }
 
 /// Reads one file.
@@ -688,7 +699,7 @@ pub fn embedded(release_namespace: Option<&str>) -> Result<MemoryCatalog, LoadEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackhook_core::Catalog as _;
+    use stackhook_core::catalog::Catalog as _;
 
     const STACK: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: app}\nspec:\n  name: app\n  version: \"1.0\"\n  image: {registry: r.io, repository: team, image: app, tag: \"1\"}\n";
 

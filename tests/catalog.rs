@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use stackhook::load::load_catalog;
-use stackhook_core::Catalog as _;
+use stackhook_core::catalog::Catalog as _;
 use stackhook_core::catalog::CatalogCounts;
 use stackhook_core::model::{StackRef, WorkloadKind};
 

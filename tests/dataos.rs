@@ -454,8 +454,8 @@ fn a_dataos_pulsar_function_stack_renders_with_what_resolve_gives() {
 /// every workload of the corpus decodes to exactly what was parsed.
 #[test]
 fn every_corpus_workload_is_kept_packed_without_loss() {
+    use stackhook_core::catalog::{Catalog, MemoryCatalog};
     use stackhook_core::model::{Parsed, Resource, parse_document};
-    use stackhook_core::{Catalog, MemoryCatalog};
     let mut shared = MemoryCatalog::new();
     let mut compact = MemoryCatalog::compact();
     for [file, ..] in sources() {

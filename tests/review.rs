@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use stackhook::load::load_catalog;
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::{InjectMemo, InjectSettings};

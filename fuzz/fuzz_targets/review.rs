@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::{InjectSettings, InjectMemo};

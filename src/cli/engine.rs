@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::InjectSettings;

@@ -14,7 +14,6 @@ mod render;
 mod review;
 mod serve;
 mod suite;
-pub use suite::is_suite_file;
 mod template;
 mod unified;
 mod validate;

@@ -49,7 +49,7 @@ impl RenderArgs {
         let mut engine = Loaded::load(catalog)?;
         let mut workloads = Vec::new();
         if paths.is_empty() && !catalog.catalogs.is_empty() {
-            workloads = stackhook_core::Catalog::workloads(&engine.catalog);
+            workloads = stackhook_core::catalog::Catalog::workloads(&engine.catalog);
         } else {
             let mut errors = Vec::new();
             for input in load::read_inputs(&stdin_if_empty(paths))? {

@@ -16,7 +16,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::catalog::{Applied, Change, Dependents, WorkloadKey};
 use stackhook_core::model::{Depot, Service, Stack, Worker, Workflow, WorkloadKind};
 use stackhook_core::settings::{self, CONFIG_MAP_NAME};
@@ -596,7 +596,7 @@ mod tests {
     use super::*;
     use kube::runtime::reflector::store::Writer;
     use serde_json::json;
-    use stackhook_core::Catalog;
+    use stackhook_core::catalog::Catalog;
 
     fn object<K: DeserializeOwned>(v: serde_json::Value) -> K {
         serde_json::from_value(v).unwrap()
@@ -887,7 +887,7 @@ mod watch_tests {
     use axum::http::{Request, Response};
     use kube::client::Body;
     use serde_json::{Value, json};
-    use stackhook_core::Catalog;
+    use stackhook_core::catalog::Catalog;
     use stackhook_core::model::StackRef;
 
     use super::*;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt as _};
-use stackhook_core::MemoryCatalog;
 use stackhook_core::catalog::Change;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::model::{Depot, Service, Stack, Worker, Workflow};
 use stackhook_core::settings::CONFIG_MAP_NAME;
 

@@ -17,7 +17,7 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, ResourceExt};
-use stackhook_core::Catalog as _;
+use stackhook_core::catalog::Catalog as _;
 use stackhook_core::catalog::{Dependents, WorkloadKey};
 use stackhook_core::escape::{self, Escape};
 use stackhook_core::model::{API_VERSION, Workload};

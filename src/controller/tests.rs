@@ -9,7 +9,7 @@ use http_body_util::BodyExt as _;
 use kube::Client;
 use kube::client::Body;
 use serde_json::{Value, json};
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::model::{Parsed, Resource, Workload};
 
 use super::Context;
@@ -164,7 +164,7 @@ fn catalog() -> Arc<LiveCatalog> {
 
 fn workload(state: &LiveCatalog, kind: &str, name: &str) -> Workload {
     let kind = stackhook_core::model::WorkloadKind::parse(kind).unwrap_or_else(|| panic!("{kind}"));
-    let w = stackhook_core::Catalog::workload(&state.load().catalog, "retail", kind, name)
+    let w = stackhook_core::catalog::Catalog::workload(&state.load().catalog, "retail", kind, name)
         .unwrap_or_else(|| panic!("no {name}"));
     // The API server's view: a uid and a generation.
     let mut v = serde_json::to_value(

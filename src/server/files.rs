@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 
 use crate::load::{self, LoadErrors};
 use crate::shared::live::{LiveCatalog, touched_count};
@@ -236,7 +236,7 @@ pub async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stackhook_core::Catalog;
+    use stackhook_core::catalog::Catalog;
     use stackhook_core::model::StackRef;
 
     const STACK: &str = "apiVersion: stackhook.io/v1alpha1\nkind: Stack\nmetadata: {name: app-1}\nspec: {name: app, version: \"1\", workerConfig: {}}\n";

@@ -323,7 +323,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request;
-    use stackhook_core::MemoryCatalog;
+    use stackhook_core::catalog::MemoryCatalog;
     use tower::ServiceExt as _;
 
     fn state() -> Arc<AppState> {

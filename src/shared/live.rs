@@ -3,7 +3,7 @@
 //! webhook, the controller). Not to be confused with the core's [`Catalog`] trait
 //! (how decisions look things up) or the `--catalog` files (one of its sources).
 //!
-//! [`Catalog`]: stackhook_core::Catalog
+//! [`Catalog`]: stackhook_core::catalog::Catalog
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::catalog::{CatalogCounts, Dependents};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::inject::InjectMemo;

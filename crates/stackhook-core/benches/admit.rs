@@ -12,8 +12,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use goyaml::parse_documents;
-use stackhook_core::MemoryCatalog;
 use stackhook_core::admit::Operation;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::model::{Parsed, Resource, parse_document};

@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use goyaml::parse_documents;
 use serde_json::{Value, json};
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};
 use stackhook_core::inject::{InjectMemo, InjectSettings};

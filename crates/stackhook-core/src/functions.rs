@@ -223,7 +223,7 @@ impl CatalogResolver<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MemoryCatalog;
+    use crate::catalog::MemoryCatalog;
     use crate::model::{Parsed, parse_document};
     use gotemplate::{CallContext, Limits};
     use serde_json::json;

@@ -87,9 +87,6 @@ mod borrowed;
 #[cfg(test)]
 mod test_support;
 
-pub use address::{Address, AddressError};
-pub use catalog::{Catalog, MemoryCatalog};
-
 #[cfg(test)]
 mod layering {
     use std::collections::{BTreeMap, BTreeSet};

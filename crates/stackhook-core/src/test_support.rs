@@ -1,6 +1,6 @@
 //! Helpers shared by the unit tests of several modules.
 
-use crate::MemoryCatalog;
+use crate::catalog::MemoryCatalog;
 use crate::compiled::StackCache;
 use crate::engine::{Engine, EngineSettings};
 use crate::model::{Parsed, Resource, parse_document};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::catalog::{Catalog as _, Dependency, Dependents, WorkloadKey};
 use stackhook_core::compiled::StackCache;
 use stackhook_core::engine::{Engine, EngineSettings};

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::catalog::{Catalog as _, Change};
 use stackhook_core::model::{self, Parsed, Resource};
 

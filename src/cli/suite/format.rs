@@ -30,7 +30,7 @@ use std::sync::Arc;
 use goyaml::{Position, SourceDocument};
 use serde::Deserialize;
 use serde_json::Value;
-use stackhook_core::MemoryCatalog;
+use stackhook_core::catalog::MemoryCatalog;
 use stackhook_core::model::{self, Parsed, Resource, Workload};
 
 use crate::load::{self, LoadError, LoadErrors};
@@ -39,15 +39,7 @@ use crate::load::{self, LoadError, LoadErrors};
 pub const API_VERSION: &str = "cli.stackhook.io/v1alpha1";
 /// The `kind` of a suite.
 pub const KIND: &str = "StackTest";
-/// The file name of a suite (also as the end of one: `benthos.stackhook-test.yaml`).
-pub const FILE_NAME: &str = "stackhook-test.yaml";
-
-/// Whether a file is a test suite, by its name.
-pub fn is_suite_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n == FILE_NAME || n.ends_with(&format!(".{FILE_NAME}")))
-}
+use crate::load::{SUITE_FILE_NAME as FILE_NAME, is_suite_file};
 
 /// Why a suite cannot be run.
 #[derive(Debug, thiserror::Error)]

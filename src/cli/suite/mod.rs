@@ -17,7 +17,6 @@ use clap::{Args, ValueEnum};
 
 use super::EXIT_UNUSABLE;
 use crate::output;
-pub use format::is_suite_file;
 use format::{Suite, SuiteError};
 use report::SuiteResult;
 

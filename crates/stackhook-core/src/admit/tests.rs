@@ -1,5 +1,5 @@
 use super::*;
-use crate::MemoryCatalog;
+use crate::catalog::MemoryCatalog;
 use crate::compiled::StackCache;
 use crate::engine::EngineSettings;
 use crate::test_support::resources;

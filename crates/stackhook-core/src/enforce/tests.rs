@@ -241,7 +241,13 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     let Resource::Workload(w) = worker(NON_CONFORMING) else {
         unreachable!()
     };
-    let planned = orchestrate::plan(&f.admission(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap();
+    let planned = orchestrate::plan(
+        &f.admission(),
+        &w,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    )
+    .unwrap();
     assert_eq!(planned.enforcement, Enforcement::Audit);
     assert_eq!(
         planned.relaxed.iter().map(Problem::at).collect::<Vec<_>>(),
@@ -255,7 +261,13 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     assert_eq!(kinds, ["ConfigMap", "Deployment"]);
     // Under Enforce, nothing is made.
     let f = Fixture::new(&catalog(""));
-    let e = orchestrate::plan(&f.admission(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap_err();
+    let e = orchestrate::plan(
+        &f.admission(),
+        &w,
+        &OrchestrateSettings::default(),
+        &Dag::All,
+    )
+    .unwrap_err();
     assert!(matches!(e, OrchestrateError::Invalid(p) if p.len() == 2));
 }
 
