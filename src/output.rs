@@ -29,6 +29,15 @@ pub fn to_yaml_stream<T: Serialize>(values: &[T]) -> Result<String, OutputError>
     Ok(out)
 }
 
+/// Text escaped for an XML attribute or element (JUnit reports).
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
 /// Writes text to stdout. A closed pipe (`stackhook crds | head`) ends output quietly
 /// instead of panicking, as `print!` would.
 pub fn emit(text: &str) -> std::io::Result<()> {

@@ -22,7 +22,7 @@ use stackhook_core::model::{self, Enforcement, Parsed, Resource};
 
 use super::{EXIT_UNUSABLE, stdin_if_empty};
 use crate::load::{self, Document, LoadError, LoadErrors};
-use crate::output;
+use crate::output::{self, xml_escape};
 
 /// Exit code when any document is invalid.
 const EXIT_INVALID: u8 = 1;
@@ -612,14 +612,6 @@ fn json_report(
     let mut text = serde_json::to_string_pretty(&report)?;
     text.push('\n');
     Ok(text)
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 fn junit_report(checked: &[Checked], skip_reasons: &[Skip], summary: Option<&Summary>) -> String {

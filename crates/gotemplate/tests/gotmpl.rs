@@ -29,21 +29,11 @@ fn cases() -> Vec<Value> {
 fn go_answers(cases: &[Value]) -> Option<Value> {
     let go = reference_go()?;
     let dir = tempfile::tempdir().unwrap();
-    let harness = dir.path().join("harness");
-    let build = Command::new(&go)
-        .args(["build", "-o"])
-        .arg(&harness)
-        .arg(repo("tests/gotmpl/harness.go"))
-        .env("GO111MODULE", "off")
-        .env_remove("GOROOT")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOCACHE", dir.path().join("cache"))
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "building the Go harness failed (needs golang-go, golang-github-masterminds-sprig-dev, golang-github-ghodss-yaml-dev, golang-github-burntsushi-toml-dev):\n{}",
-        String::from_utf8_lossy(&build.stderr)
+    let harness = support::build_go_harness(
+        &go,
+        &repo("tests/gotmpl/harness.go"),
+        dir.path(),
+        "golang-1.19-go, golang-github-masterminds-sprig-dev, golang-github-ghodss-yaml-dev, golang-github-burntsushi-toml-dev",
     );
     // Sprig's `date` and `toDate` read the local zone; stackhook's is UTC.
     let mut child = Command::new(&harness)

@@ -71,21 +71,11 @@ fn files() -> Vec<String> {
 fn go_answers(files: &[String]) -> Option<Value> {
     let go = reference_go()?;
     let dir = tempfile::tempdir().unwrap();
-    let harness = dir.path().join("harness");
-    let build = Command::new(&go)
-        .args(["build", "-o"])
-        .arg(&harness)
-        .arg(repo("tests/goyaml/harness.go"))
-        .env("GO111MODULE", "off")
-        .env_remove("GOROOT")
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GOCACHE", dir.path().join("cache"))
-        .output()
-        .unwrap();
-    assert!(
-        build.status.success(),
-        "building the Go harness failed (needs golang-go, golang-gopkg-yaml.v2-dev):\n{}",
-        String::from_utf8_lossy(&build.stderr)
+    let harness = support::build_go_harness(
+        &go,
+        &repo("tests/goyaml/harness.go"),
+        dir.path(),
+        "golang-1.19-go, golang-gopkg-yaml.v2-dev",
     );
     let out = Command::new(&harness)
         .current_dir(repo("tests"))

@@ -58,6 +58,30 @@ pub fn reference_go() -> Option<PathBuf> {
     Some(go)
 }
 
+/// Builds a differential suite's Go harness (`source`, one file) with the reference
+/// Go in GOPATH mode against Debian's packages (`/usr/share/gocode`), into `dir`; `needs`
+/// names those packages for the failure message.
+pub fn build_go_harness(go: &Path, source: &Path, dir: &Path, needs: &str) -> PathBuf {
+    let harness = dir.join("harness");
+    let build = Command::new(go)
+        .args(["build", "-o"])
+        .arg(&harness)
+        .arg(source)
+        .env("GO111MODULE", "off")
+        .env_remove("GOROOT")
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GOCACHE", dir.join("cache"))
+        .output()
+        .expect("run the reference Go");
+    assert!(
+        build.status.success(),
+        "building the Go harness {} failed (needs {needs}):\n{}",
+        source.display(),
+        String::from_utf8_lossy(&build.stderr)
+    );
+    harness
+}
+
 /// A reference's answers for a differential suite: `live` (the reference ran) must
 /// equal the recording at `recorded`, which setting the environment variable `update`
 /// rewrites instead; without the reference, the recording.

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::format::Suite;
 use super::run::CaseResult;
 use crate::cli::unified::indented;
+use crate::output::xml_escape;
 
 /// A suite with its cases' results.
 pub struct SuiteResult<'a> {
@@ -82,14 +83,6 @@ pub fn json(results: &[SuiteResult<'_>]) -> Result<String, serde_json::Error> {
     }))?;
     text.push('\n');
     Ok(text)
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 /// JUnit XML: a `<testsuite>` per suite, a `<testcase>` per case, a `<failure>` per

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-pub use reference::{go_expected, reference_go};
+pub use reference::{build_go_harness, go_expected, reference_go};
 
 /// A path under this crate's folder.
 pub fn repo(path: &str) -> PathBuf {
