@@ -102,7 +102,7 @@ impl ProjectArgs {
         let projector = Projector {
             from: from.clone(),
             depots: depots.clone(),
-            options: projection::ProjectionSettings {
+            projection: projection::ProjectionSettings {
                 format: *format,
                 file_keys: files.iter().cloned().collect(),
                 max_value_bytes: *max_value_bytes,

@@ -190,7 +190,7 @@ impl ClusterArgs {
         });
         ControllerSettings {
             identity,
-            defaults: OrchestrateSettings {
+            orchestrate: OrchestrateSettings {
                 ingress_domain_suffix: self.ingress_domain_suffix.clone(),
                 resource_kinds: Some(
                     self.resource_template_kinds
@@ -290,7 +290,7 @@ impl ServeArgs {
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             queued_decisions: *queued_decisions,
             review_time: *review_time_budget,
-            options: stackhook_core::engine::EngineSettings {
+            engine: stackhook_core::engine::EngineSettings {
                 deny_stack_delete_in_use: *deny_stack_delete_in_use,
                 deny_depot_delete_in_use: *deny_depot_delete_in_use,
                 ..Default::default()

@@ -55,7 +55,7 @@ pub struct ControllerSettings {
     /// This replica's name in the Lease (the pod name).
     pub identity: String,
     /// Installation-wide defaults.
-    pub defaults: stackhook_core::orchestrate::OrchestrateSettings,
+    pub orchestrate: stackhook_core::orchestrate::OrchestrateSettings,
     /// The namespaces it manages (`--namespaces`; the release namespace is added).
     pub namespaces: controller::Namespaces,
     /// Whether an escaped pod with an owner is deleted (`--delete-escaped-pods`).
@@ -244,7 +244,8 @@ pub async fn run_controller(
         return;
     };
     let namespace = release_namespace.unwrap_or_else(|| client.default_namespace().to_owned());
-    let mut ctx = controller::Context::new(client, catalog, settings.defaults, &settings.identity);
+    let mut ctx =
+        controller::Context::new(client, catalog, settings.orchestrate, &settings.identity);
     ctx.violations = violations;
     ctx.namespaces = controller::Namespaces {
         release: Some(namespace.clone()),
@@ -315,7 +316,7 @@ mod tests {
         };
         let settings = ControllerSettings {
             identity: "pod-0".into(),
-            defaults: stackhook_core::orchestrate::OrchestrateSettings::default(),
+            orchestrate: stackhook_core::orchestrate::OrchestrateSettings::default(),
             namespaces: controller::Namespaces::default(),
             delete_escaped: false,
         };

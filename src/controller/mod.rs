@@ -50,9 +50,9 @@ pub struct Context {
     /// The catalog (from the watches).
     pub catalog: Arc<LiveCatalog>,
     /// The engine's settings (render bounds).
-    pub options: EngineSettings,
-    /// Installation-wide defaults.
-    pub defaults: OrchestrateSettings,
+    pub engine: EngineSettings,
+    /// The orchestration settings (installation-wide: Ingress domain, kinds allowed).
+    pub orchestrate: OrchestrateSettings,
     /// The namespaces it writes in.
     pub namespaces: Namespaces,
     /// Publishes Kubernetes Events.
@@ -175,7 +175,7 @@ impl Context {
     pub fn new(
         client: Client,
         catalog: Arc<LiveCatalog>,
-        defaults: OrchestrateSettings,
+        orchestrate: OrchestrateSettings,
         instance: &str,
     ) -> Self {
         let reporter = Reporter {
@@ -186,8 +186,8 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             catalog,
-            options: EngineSettings::default(),
-            defaults,
+            engine: EngineSettings::default(),
+            orchestrate,
             namespaces: Namespaces::default(),
             failures: Failures::default(),
             kinds: Kinds::default(),

@@ -355,29 +355,29 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // The plan is made from one catalog snapshot, before any further await.
     let (planned, compiled) = {
         let catalog = ctx.catalog.load();
-        let admission = Engine::new(&catalog.catalog, &ctx.catalog.cache, &ctx.options);
+        let admission = Engine::new(&catalog.catalog, &ctx.catalog.cache, &ctx.engine);
         let planned = match w {
             // Which steps may start depends on which have succeeded with their
             // current Stamps, which the whole plan gives.
             // A scheduled DAG: its CronJobs start each run's first steps; the rest
             // of the latest run follows as its steps succeed.
             Workload::Workflow(_) if orchestrate::scheduled_dag(w) => {
-                orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
+                orchestrate::desired(&admission, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
                     let (run, succeeded) = progress::scheduled_run(&jobs, &all);
                     let dag = Dag::Run {
                         run: run.as_deref(),
                         succeeded: &succeeded,
                     };
-                    orchestrate::plan(&admission, w, &ctx.defaults, &dag)
+                    orchestrate::plan(&admission, w, &ctx.orchestrate, &dag)
                 })
             }
             Workload::Workflow(wf) if !wf.spec.dag.is_empty() => {
-                orchestrate::desired(&admission, w, &ctx.defaults, &Dag::All).and_then(|all| {
+                orchestrate::desired(&admission, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
                     let succeeded = progress::succeeded_steps(&jobs, &all);
-                    orchestrate::plan(&admission, w, &ctx.defaults, &Dag::Succeeded(&succeeded))
+                    orchestrate::plan(&admission, w, &ctx.orchestrate, &Dag::Succeeded(&succeeded))
                 })
             }
-            _ => orchestrate::plan(&admission, w, &ctx.defaults, &Dag::All),
+            _ => orchestrate::plan(&admission, w, &ctx.orchestrate, &Dag::All),
         };
         (planned, compiled_stack(&admission, w))
     };

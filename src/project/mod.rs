@@ -54,7 +54,7 @@ pub struct Projector {
     /// Depots that must be present.
     pub depots: Vec<String>,
     /// How to project.
-    pub options: projection::ProjectionSettings,
+    pub projection: projection::ProjectionSettings,
     /// Where to write.
     pub writer: AtomicWriter,
 }
@@ -62,19 +62,24 @@ pub struct Projector {
 impl Projector {
     /// Reads and projects the input (without writing).
     pub fn project(&self) -> Result<Vec<OutputFile>, ProjectError> {
-        let limit = match self.options.max_value_bytes {
+        let limit = match self.projection.max_value_bytes {
             0 => projection::DEFAULT_MAX_VALUE_BYTES,
             n => n,
         };
         let data = read::read_secrets(&self.from, &self.depots, limit)?;
-        Ok(projection::project(&data, &self.options)?)
+        Ok(projection::project(&data, &self.projection)?)
     }
 
     /// Projects and writes once.
     pub fn run_once(&self) -> Result<Vec<OutputFile>, ProjectError> {
         let files = self.project()?;
         let generation = self.writer.write(&files)?;
-        log_written(&files, &generation, self.options.format, self.writer.dir());
+        log_written(
+            &files,
+            &generation,
+            self.projection.format,
+            self.writer.dir(),
+        );
         Ok(files)
     }
 
@@ -92,7 +97,12 @@ impl Projector {
                 }
                 Ok(files) => match self.writer.write(&files) {
                     Ok(generation) => {
-                        log_written(&files, &generation, self.options.format, self.writer.dir());
+                        log_written(
+                            &files,
+                            &generation,
+                            self.projection.format,
+                            self.writer.dir(),
+                        );
                         current = files;
                         last_error = None;
                     }

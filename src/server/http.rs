@@ -35,7 +35,7 @@ pub struct AppState {
     /// The catalog and its compiled Stacks.
     pub catalog: Arc<LiveCatalog>,
     /// Admission settings.
-    pub options: EngineSettings,
+    pub engine_settings: EngineSettings,
     /// Injection settings.
     pub inject: InjectSettings,
     /// The metrics.
@@ -63,7 +63,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             catalog,
-            options: EngineSettings::default(),
+            engine_settings: EngineSettings::default(),
             inject,
             metrics,
             decisions: DecisionPool::new(cores, 64),
@@ -240,7 +240,11 @@ fn reviewer<'a>(
     catalog: &'a Snapshot,
     deadline: Option<Instant>,
 ) -> Reviewer<'a> {
-    let engine = Engine::new(&catalog.catalog, &state.catalog.cache, &state.options);
+    let engine = Engine::new(
+        &catalog.catalog,
+        &state.catalog.cache,
+        &state.engine_settings,
+    );
     let engine = match deadline {
         Some(deadline) => engine.until(deadline),
         None => engine,

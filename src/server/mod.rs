@@ -65,7 +65,7 @@ pub struct ServerSettings {
     /// The most time one review's templates may take in all.
     pub review_time: Duration,
     /// Admission settings (the in-use checks on deletion).
-    pub options: stackhook_core::engine::EngineSettings,
+    pub engine: stackhook_core::engine::EngineSettings,
     /// How long in-flight requests may take after SIGTERM.
     pub shutdown_grace: Duration,
     /// How long the listener keeps accepting after SIGTERM (not ready meanwhile).
@@ -135,7 +135,7 @@ impl Server {
         let mut app = AppState::new(catalog, inject, metrics, settings.deadline);
         app.decisions = DecisionPool::new(settings.decision_threads, settings.queued_decisions);
         app.review_time = settings.review_time;
-        app.options = settings.options.clone();
+        app.engine_settings = settings.engine.clone();
         app.components = readiness;
         let state = Arc::new(app);
 

@@ -64,7 +64,7 @@ fn review_of(kind: &str, object: &Value) -> String {
 
 fn webhook(fixture: &Fixture, kind: &str, object: &Value) -> Value {
     let config = InjectSettings::default();
-    let reviewer = Reviewer::new(fixture.admission(), &config);
+    let reviewer = Reviewer::new(fixture.engine(), &config);
     let (bytes, _) = reviewer
         .review(review_of(kind, object).as_bytes())
         .expect("a well-formed review is answered");
@@ -131,7 +131,7 @@ fn config_map_names(objects: &[Value]) -> Vec<String> {
 fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answers {
     let resource = Resource::Workload(workload.clone());
     let validate = fixture
-        .admission()
+        .engine()
         .resource(&resource, Operation::Create)
         .allowed();
     let webhook = webhook(fixture, workload.kind().kind(), object)["allowed"] == true;
@@ -139,7 +139,7 @@ fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answer
         .catalog
         .insert(resource)
         .expect("the workload goes into the catalog");
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let desired = orchestrate::desired(
         &admission,
         workload,

@@ -559,10 +559,10 @@ fn object_list(o: &[OwnerReference]) -> Value {
 pub fn desired(
     admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &OrchestrateSettings,
+    settings: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
-    plan(admission, workload, defaults, dag).map(|p| p.objects)
+    plan(admission, workload, settings, dag).map(|p| p.objects)
 }
 
 /// What the controller applies for a workload, and the violations its mode admitted.
@@ -583,7 +583,7 @@ pub struct Planned {
 pub fn plan(
     admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &OrchestrateSettings,
+    settings: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Planned, OrchestrateError> {
     let resolution = resolve::resolve(admission, workload);
@@ -591,7 +591,7 @@ pub fn plan(
     if !judged.allowed() {
         return Err(OrchestrateError::Invalid(resolution.problems));
     }
-    let objects = objects(admission, workload, defaults, dag, resolution)?;
+    let objects = objects(admission, workload, settings, dag, resolution)?;
     Ok(Planned {
         objects,
         enforcement: judged.enforcement,
@@ -603,7 +603,7 @@ pub fn plan(
 fn objects(
     admission: &Engine<'_>,
     workload: &Workload,
-    defaults: &OrchestrateSettings,
+    settings: &OrchestrateSettings,
     dag: &Dag<'_>,
     resolution: resolve::Resolution,
 ) -> Result<Vec<Value>, OrchestrateError> {
@@ -613,7 +613,7 @@ fn objects(
         .units
         .first()
         .and_then(|r| r.settings.ingress_domain_suffix.clone())
-        .unwrap_or_else(|| defaults.ingress_domain_suffix.clone());
+        .unwrap_or_else(|| settings.ingress_domain_suffix.clone());
     let (named, _) = resolve::name_problems(workload, &resolution.units, Some(&suffix));
     if !named.is_empty() {
         return Err(OrchestrateError::Invalid(named));
@@ -638,7 +638,7 @@ fn objects(
         && let Some(object) = render_template(admission, workload, first, TemplateField::Resource)?
     {
         let mut object = object;
-        if let Some(allowed) = &defaults.resource_kinds {
+        if let Some(allowed) = &settings.resource_kinds {
             let kind = group_kind(&object);
             if !allowed.contains(&kind) {
                 return Err(OrchestrateError::KindNotAllowed {
@@ -711,7 +711,7 @@ fn objects(
                         .settings
                         .ingress_domain_suffix
                         .clone()
-                        .unwrap_or_else(|| defaults.ingress_domain_suffix.clone());
+                        .unwrap_or_else(|| settings.ingress_domain_suffix.clone());
                     objects.push(object(&Ingress {
                         metadata: metadata(workload, name, &[]),
                         spec: Some(IngressSpec {

@@ -24,7 +24,7 @@ pub(crate) fn resources(text: &str) -> Vec<Resource> {
 pub(crate) struct Fixture {
     pub(crate) catalog: MemoryCatalog,
     pub(crate) cache: StackCache,
-    pub(crate) options: EngineSettings,
+    pub(crate) settings: EngineSettings,
 }
 
 impl Fixture {
@@ -37,12 +37,12 @@ impl Fixture {
         Self {
             catalog,
             cache: StackCache::new(),
-            options: EngineSettings::default(),
+            settings: EngineSettings::default(),
         }
     }
 
     /// The admission context over this catalog.
-    pub(crate) fn admission(&self) -> Engine<'_> {
-        Engine::new(&self.catalog, &self.cache, &self.options)
+    pub(crate) fn engine(&self) -> Engine<'_> {
+        Engine::new(&self.catalog, &self.cache, &self.settings)
     }
 }

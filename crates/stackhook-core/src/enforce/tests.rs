@@ -50,7 +50,7 @@ fn worker(spec: &str) -> Resource {
 const NON_CONFORMING: &str = r#"{stack: "flare:1", stackSpec: {replicas: 0}}"#;
 
 fn verdict(f: &Fixture, spec: &str) -> Verdict {
-    f.admission().resource(&worker(spec), Operation::Create)
+    f.engine().resource(&worker(spec), Operation::Create)
 }
 
 fn texts(v: &[crate::admit::Violation]) -> Vec<String> {
@@ -202,12 +202,10 @@ fn a_workflow_is_held_to_its_strictest_stack() {
         ))
         .remove(0)
     };
-    let v = f
-        .admission()
-        .resource(&workflow("flare:1"), Operation::Create);
+    let v = f.engine().resource(&workflow("flare:1"), Operation::Create);
     assert!(v.allowed(), "{v:?}");
     let v = f
-        .admission()
+        .engine()
         .resource(&workflow("strict:1"), Operation::Create);
     assert_eq!(v.enforcement, Enforcement::Enforce);
     assert!(!v.allowed(), "{v:?}");
@@ -241,13 +239,8 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     let Resource::Workload(w) = worker(NON_CONFORMING) else {
         unreachable!()
     };
-    let planned = orchestrate::plan(
-        &f.admission(),
-        &w,
-        &OrchestrateSettings::default(),
-        &Dag::All,
-    )
-    .unwrap();
+    let planned =
+        orchestrate::plan(&f.engine(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap();
     assert_eq!(planned.enforcement, Enforcement::Audit);
     assert_eq!(
         planned.relaxed.iter().map(Problem::at).collect::<Vec<_>>(),
@@ -261,13 +254,8 @@ fn the_controller_makes_the_objects_of_an_audited_workload_and_names_the_violati
     assert_eq!(kinds, ["ConfigMap", "Deployment"]);
     // Under Enforce, nothing is made.
     let f = Fixture::new(&catalog(""));
-    let e = orchestrate::plan(
-        &f.admission(),
-        &w,
-        &OrchestrateSettings::default(),
-        &Dag::All,
-    )
-    .unwrap_err();
+    let e =
+        orchestrate::plan(&f.engine(), &w, &OrchestrateSettings::default(), &Dag::All).unwrap_err();
     assert!(matches!(e, OrchestrateError::Invalid(p) if p.len() == 2));
 }
 
@@ -278,7 +266,7 @@ fn review(f: &Fixture, object: &Value, kind: &str) -> Value {
             "namespace": "retail", "operation": "CREATE", "object": object}
     });
     let settings = InjectSettings::default();
-    let reviewer = Reviewer::new(f.admission(), &settings);
+    let reviewer = Reviewer::new(f.engine(), &settings);
     let (bytes, _) = reviewer.review(body.to_string().as_bytes()).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }

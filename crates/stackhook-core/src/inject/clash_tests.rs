@@ -165,7 +165,7 @@ fn names(list: &Value) -> Vec<&str> {
 #[test]
 fn a_plain_pod_gets_every_piece_once_and_passes_the_api_servers_rules() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let out = mutate_checked(
         &admission,
         &pod(
@@ -189,7 +189,7 @@ fn a_plain_pod_gets_every_piece_once_and_passes_the_api_servers_rules() {
 #[test]
 fn a_foreign_volume_named_like_ours_is_refused_naming_it() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let refused = |volume: Value| {
         mutate_with(
             &admission,
@@ -235,7 +235,7 @@ fn a_foreign_volume_named_like_ours_is_refused_naming_it() {
 #[test]
 fn a_foreign_mount_at_our_paths_is_refused_naming_it() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let refused = |path: &str| {
         mutate_with(
             &admission,
@@ -269,7 +269,7 @@ fn a_foreign_mount_at_our_paths_is_refused_naming_it() {
 #[test]
 fn a_foreign_container_named_like_our_projector_is_refused() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let init = pod(
         json!({"containers": [{"name": "app"}],
                "initContainers": [{"name": "stackhook-project", "image": "mine", "args": ["run"]}]}),
@@ -306,7 +306,7 @@ fn a_foreign_container_named_like_our_projector_is_refused() {
 #[test]
 fn the_pods_own_env_and_pull_secret_win_and_are_not_added_twice() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let out = mutate_checked(
         &admission,
         &pod(
@@ -325,7 +325,7 @@ fn the_pods_own_env_and_pull_secret_win_and_are_not_added_twice() {
 #[test]
 fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_stamp() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let stamp = stamp_of(&admission);
     let current = mutate_checked(
         &admission,
@@ -365,7 +365,7 @@ fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_st
 #[test]
 fn env_from_depots_are_not_added_twice() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let pod_of_e = |container: Value| {
         json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "e"}},
@@ -388,7 +388,7 @@ fn env_from_depots_are_not_added_twice() {
 #[test]
 fn a_stamp_variable_the_pod_sets_itself_is_left_alone() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let out = mutate_checked(
         &admission,
         &pod(
@@ -403,7 +403,7 @@ fn a_stamp_variable_the_pod_sets_itself_is_left_alone() {
 #[test]
 fn secret_files_are_readable_by_the_program_alone_and_its_user_is_never_changed() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     // (mode, projector's user, program's user, pod's fsGroup)
     let mode_and_users = |spec: Value| {
         let out = mutate_checked(&admission, &pod(spec, json!({}))).unwrap();
@@ -650,7 +650,7 @@ fn arb_pod() -> impl Strategy<Value = Value> {
 #[test]
 fn any_valid_pod_is_mutated_into_a_valid_pod_or_refused_for_a_clash() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let cases = std::env::var("STACKHOOK_POD_CASES")
         .ok()
         .and_then(|n| n.parse().ok())

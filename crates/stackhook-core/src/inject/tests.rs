@@ -37,7 +37,7 @@ fn init_containers(settings: &[(&str, Settings)], annotations: Value) -> Vec<Val
             .map(|(k, s)| ((*k).to_owned(), s.clone()))
             .collect(),
     );
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let pod = json!({
         "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"},
                      "annotations": annotations},
@@ -93,7 +93,7 @@ fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found
         },
         &["app:1"],
     );
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let pod = |name: &str| {
         json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: name, WORKLOAD_KIND_LABEL: "Worker"}},
@@ -219,7 +219,7 @@ fn labels_and_annotations_keep_our_keys_only_and_the_last_duplicate() {
 #[test]
 fn a_pod_that_mounts_our_volumes_itself_gets_no_second_volume_or_mount() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let ops_for = |spec: Value| {
         let pod = json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
@@ -294,7 +294,7 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
     let first = patch_of(encoded_patch(
         &pod,
         "ns1",
-        &fixture.admission(),
+        &fixture.engine(),
         &InjectSettings::default(),
         Some(&memo),
     ));
@@ -326,7 +326,7 @@ fn a_kept_plan_survives_changes_that_do_not_touch_its_workload() {
     let second = patch_of(encoded_patch(
         &pod,
         "ns1",
-        &fixture.admission(),
+        &fixture.engine(),
         &InjectSettings::default(),
         Some(&memo),
     ));

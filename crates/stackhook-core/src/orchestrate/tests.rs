@@ -58,7 +58,7 @@ fn workload(text: &str) -> Workload {
 fn plan(text: &str, dag: &Dag<'_>) -> Result<Vec<Value>, OrchestrateError> {
     let fixture = Fixture::new(CATALOG);
     desired(
-        &fixture.admission(),
+        &fixture.engine(),
         &workload(text),
         &OrchestrateSettings {
             ingress_domain_suffix: "apps.example.org".into(),
@@ -76,7 +76,7 @@ fn resource_template_kinds_must_be_on_the_allow_list() {
     );
     let with = |kinds: &[&str]| {
         desired(
-            &fixture.admission(),
+            &fixture.engine(),
             &w,
             &OrchestrateSettings {
                 resource_kinds: Some(kinds.iter().map(|k| (*k).to_owned()).collect()),
@@ -123,7 +123,7 @@ spec:
         "apiVersion: stackhook.io/v1alpha1\nkind: Worker\nmetadata: {name: two, namespace: ns1, uid: w8}\nspec: {stack: \"twice:1\"}\n",
     );
     let e = desired(
-        &fixture.admission(),
+        &fixture.engine(),
         &w,
         &OrchestrateSettings::default(),
         &Dag::All,
@@ -476,7 +476,7 @@ fn the_namespace_settings_give_the_ingress_domain() {
     fixture
         .catalog
         .set_settings("ns1", vec![("default".into(), suffix("ns1.example.net"))]);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let service = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}}\n",
     );
@@ -627,7 +627,7 @@ fn a_template_that_mounts_a_volume_nothing_provides_is_an_error_naming_it() {
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1, uid: s9}\nspec: {stack: \"app:1\", servicePort: 80}\n",
     );
     let e = desired(
-        &fixture.admission(),
+        &fixture.engine(),
         &s,
         &OrchestrateSettings::default(),
         &Dag::All,
@@ -687,7 +687,7 @@ fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_inj
         "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: dag, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: a}, {name: b, dependencies: [a]}]}\n".to_owned(),
     ] {
         let fixture = Fixture::new(&format!("{CATALOG}---\n{text}"));
-        let admission = fixture.admission();
+        let admission = fixture.engine();
         let objects = desired(
             &admission,
             &workload(&text),

@@ -37,7 +37,7 @@ fn review_text(object: Option<&Value>) -> String {
 
 fn answer(fixture: &Fixture, body: &str) -> Result<Value, ReviewError> {
     let config = InjectSettings::default();
-    let reviewer = Reviewer::new(fixture.admission(), &config);
+    let reviewer = Reviewer::new(fixture.engine(), &config);
     reviewer
         .review(body.as_bytes())
         .map(|(bytes, _)| serde_json::from_slice(&bytes).unwrap())

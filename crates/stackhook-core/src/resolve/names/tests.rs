@@ -28,7 +28,7 @@ const LONG_DEPOT: &str = "lake-with-a-name-long-enough-to-make-a-volume-name-too
 
 fn verdict(kind: &str, name: &str, spec: &str) -> Verdict {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.admission();
+    let admission = fixture.engine();
     let text = format!(
         "apiVersion: stackhook.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name:?}, namespace: ns1}}\nspec: {spec}\n"
     );
@@ -273,7 +273,7 @@ fn an_ingress_name_and_host_are_subdomains() {
     );
     let text = "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: orders, namespace: ns1}\nspec: {stack: \"app:1\", servicePort: 80, ingress: {enabled: true}}\n";
     let v = fixture
-        .admission()
+        .engine()
         .resource(&resources(text).remove(0), Operation::Create);
     assert_eq!(
         v.violations
