@@ -498,3 +498,33 @@ spec:
         "<stdin>:8:5: Stack echo-1: spec.stackSpecValueSchema.jsonSchema: schema does not compile at /properties/port/minimum: \"1\" is not of type \"number\"\n0 valid, 1 invalid, 0 skipped\n"
     );
 }
+
+#[test]
+fn the_summary_counts_a_file_that_holds_only_skipped_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let workers = write(dir.path(), "workers.yaml", TWO_WORKERS);
+    let config = write(
+        dir.path(),
+        "config.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+    );
+    let run = stackhook(
+        &[
+            "validate",
+            "--summary",
+            "--catalog",
+            &catalog(),
+            workers.to_str().unwrap(),
+            config.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "Summary: 4 documents in 2 files: 1 valid, 2 invalid, 1 skipped\n  ConfigMap: 0 valid, 0 invalid, 1 skipped\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}

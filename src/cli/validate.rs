@@ -194,13 +194,14 @@ impl ValidateArgs {
         let mut checked = Vec::new();
         let mut skipped = 0usize;
         let mut skip_reasons = Vec::new();
-        let mut skipped_kinds: Vec<String> = Vec::new();
+        // Each skipped document's kind and file, for the summary.
+        let mut skipped_kinds: Vec<(String, std::sync::Arc<str>)> = Vec::new();
         for (doc, result) in parsed {
             let (namespace, name) = identity(&doc.value);
             let kind = kind_of(&doc.value, &result);
             if skip.contains(&kind) {
                 skipped += 1;
-                skipped_kinds.push(kind.clone());
+                skipped_kinds.push((kind.clone(), std::sync::Arc::clone(&doc.file)));
                 skip_reasons.push(Skip {
                     file: doc.file.to_string(),
                     position: doc.start(),
@@ -246,7 +247,7 @@ impl ValidateArgs {
             match result {
                 Ok(Parsed::Skipped { what }) => {
                     skipped += 1;
-                    skipped_kinds.push(kind);
+                    skipped_kinds.push((kind, std::sync::Arc::clone(&doc.file)));
                     // A DataOS type stackhook does not handle is said, not silent.
                     if what.starts_with("DataOS ") {
                         skip_reasons.push(Skip {
@@ -349,7 +350,7 @@ struct Summary {
 }
 
 impl Summary {
-    fn of(checked: &[Checked], skipped_kinds: &[String]) -> Self {
+    fn of(checked: &[Checked], skipped_kinds: &[(String, std::sync::Arc<str>)]) -> Self {
         let mut kinds: std::collections::BTreeMap<String, [usize; 3]> = Default::default();
         let mut files = std::collections::BTreeSet::new();
         for c in checked {
@@ -357,7 +358,9 @@ impl Summary {
             let slot = if c.verdict.allowed() { 0 } else { 1 };
             kinds.entry(c.kind.clone()).or_default()[slot] += 1;
         }
-        for k in skipped_kinds {
+        // A file that holds only skipped documents was read too.
+        for (k, file) in skipped_kinds {
+            files.insert(file.as_ref());
             kinds.entry(k.clone()).or_default()[2] += 1;
         }
         let invalid = checked.iter().filter(|c| !c.verdict.allowed()).count();
