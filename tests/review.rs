@@ -278,9 +278,16 @@ fn a_deployment_pod_gets_env_config_secrets_and_the_projector() {
         .iter()
         .map(|m| m["mountPath"].as_str().unwrap())
         .collect();
+    // The pod's service-account token too, as kube-apiserver's ServiceAccount plugin
+    // mounted it in the pod's containers (and would in the projector, calling the
+    // webhook again).
     assert_eq!(
         mounts,
-        ["/var/run/stackhook/depots/icebase/r", "/etc/dataos/secret"]
+        [
+            "/var/run/stackhook/depots/icebase/r",
+            "/etc/dataos/secret",
+            "/var/run/secrets/kubernetes.io/serviceaccount"
+        ]
     );
     // The depot Secret is mounted into the projector only.
     let app_mounts: Vec<&str> = pod["spec"]["containers"][0]["volumeMounts"]

@@ -246,3 +246,49 @@ fn a_pod_of_an_unknown_workload_is_refused_naming_it() {
     plain["metadata"]["labels"] = json!({"app": "plain"});
     c.kubectl_ok(&["create", "-f", "-"], &plain.to_string());
 }
+
+/// The volume a container mounts at the service-account token's path.
+fn token_volume(container: &Value) -> Option<&str> {
+    container["volumeMounts"]
+        .as_array()?
+        .iter()
+        .find(|m| m["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount")
+        .and_then(|m| m["name"].as_str())
+}
+
+/// kube-apiserver runs its in-tree admission plugins again after a webhook changed a
+/// pod, and calls a `reinvocationPolicy: IfNeeded` webhook again when they changed it
+/// since: its ServiceAccount plugin would, mounting the token in the projector. The
+/// projector has that mount already, so the API server calls the webhook once.
+#[test]
+fn the_api_server_calls_the_webhook_once_per_pod() {
+    let Some(c) = cluster() else { return };
+    let ns = namespace_with_examples(c, "e2e-once");
+    let stored = create_pod(c, &pod(&ns, "once", "orders-stream", json!({})));
+    let spec = &stored["spec"];
+    let app_token = token_volume(&spec["containers"][0]);
+    assert!(
+        app_token.is_some_and(|v| v.starts_with("kube-api-access-")),
+        "the ServiceAccount plugin mounted no token: {spec}"
+    );
+    assert_eq!(
+        token_volume(&spec["initContainers"][0]),
+        app_token,
+        "{spec}"
+    );
+    // The webhook's own log: one decision for the pod (a denial while the catalog
+    // had not seen the workload yet is a CREATE of its own, retried by create_pod).
+    let needle = format!(" object={ns}/once ");
+    let log = c.log("stackhook-webhook");
+    let decisions = eventually(Duration::from_secs(5), "the webhook logs the pod", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("admission decision") && l.contains(&needle))
+            .filter(|l| !l.contains("result=\"denied\""))
+            .map(str::to_owned)
+            .collect();
+        (!lines.is_empty()).then_some(lines)
+    });
+    assert_eq!(decisions.len(), 1, "{decisions:#?}");
+}

@@ -278,6 +278,9 @@ struct SpecView<'a> {
     init_containers: Option<Vec<ContainerView<'a>>>,
     #[serde(borrow, default)]
     volumes: Option<Vec<VolumeView<'a>>>,
+    /// Whether the pod's service-account token is mounted (`false`: never).
+    #[serde(rename = "automountServiceAccountToken", default)]
+    automount_token: Option<bool>,
     #[serde(rename = "imagePullSecrets", borrow, default)]
     image_pull_secrets: Option<Vec<Named<'a>>>,
     #[serde(rename = "securityContext", default)]
@@ -449,18 +452,81 @@ pub fn inject_json(
         };
         let plan = build_plan(&key, admission, config)?;
         let shape = Shape::of(&view, &plan)?;
-        Ok(patch::ops(&plan, &shape))
+        let mut ops = patch::ops(&plan, &shape);
+        ops.extend(token_tail(&view, &shape));
+        Ok(ops)
     })())
 }
 
-/// The patch as an AdmissionReview response carries it: the JSON of the operations,
-/// base64-encoded.
-fn encode(ops: &[PatchOp]) -> Result<Arc<str>, PodError> {
+/// The operations a pod adds to the patch of its shape: the projectors' mount of its
+/// own service-account token volume ([`patch::token_volume`]).
+fn token_tail(view: &PodView<'_>, shape: &Shape) -> Vec<PatchOp> {
+    patch::token_volume(view).map_or_else(Vec::new, |volume| patch::token_ops(shape, volume))
+}
+
+/// The patch of a shape as kept, base64-encoded as the response carries it: whole, or,
+/// when each pod of the shape completes it ([`Shape::takes_token`]), its head: the JSON
+/// array of `ops` left open after a `,`, padded with spaces to a multiple of 3 bytes, so
+/// that its base64 text ends on a whole group and [`complete`] can append the base64
+/// of the rest without decoding it.
+fn encode_kept(ops: &[PatchOp], open: bool) -> Result<Arc<str>, PodError> {
     use base64::Engine as _;
-    let json = serde_json::to_vec(ops).map_err(|e| PodError(e.to_string()))?;
+    let mut json = serde_json::to_vec(ops).map_err(|e| PodError(e.to_string()))?;
+    if open {
+        json.pop(); // the closing `]`
+        if !ops.is_empty() {
+            json.push(b',');
+        }
+        while json.len() % 3 != 0 {
+            json.push(b' ');
+        }
+    }
     Ok(base64::engine::general_purpose::STANDARD
         .encode(json)
         .into())
+}
+
+/// A pod's patch from what is kept for its shape ([`encode_kept`]) and its own
+/// operations (`tail`), when the shape is `open`.
+fn complete(kept: Arc<str>, open: bool, tail: &[PatchOp]) -> Result<Arc<str>, PodError> {
+    use base64::Engine as _;
+    if !open {
+        return Ok(kept);
+    }
+    let mut json = Vec::with_capacity(160 * tail.len() + 1);
+    for (i, op) in tail.iter().enumerate() {
+        if i > 0 {
+            json.push(b',');
+        }
+        serde_json::to_writer(&mut json, op).map_err(|e| PodError(e.to_string()))?;
+    }
+    json.push(b']');
+    let mut text = String::with_capacity(kept.len() + json.len() * 4 / 3 + 4);
+    text.push_str(&kept);
+    base64::engine::general_purpose::STANDARD.encode_string(json, &mut text);
+    Ok(text.into())
+}
+
+/// What a pod adds to the patch kept for its shape: whether the shape's patch is
+/// open ([`encode_kept`]) and the pod's own operations. Taken before the shape goes
+/// into the memo as a key.
+struct Completion {
+    open: bool,
+    tail: Vec<PatchOp>,
+}
+
+impl Completion {
+    fn of(view: &PodView<'_>, shape: &Shape) -> Self {
+        Self {
+            open: shape.takes_token(),
+            tail: token_tail(view, shape),
+        }
+    }
+
+    /// The pod's patch from the one kept for its shape.
+    fn finish(&self, kept: Result<Arc<str>, PodError>) -> Result<Arc<str>, PodError> {
+        complete(kept?, self.open, &self.tail)
+    }
 }
 
 /// [`inject_json`], answered as the response carries it (base64 of the patch's JSON;
@@ -497,7 +563,9 @@ pub(crate) fn encoded_patch_of(
             .and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
             Ok((shape, plan)) => {
-                PodOutcome::patched(encode(&patch::ops(&plan, &shape)), &plan.warnings)
+                let kept = encode_kept(&patch::ops(&plan, &shape), shape.takes_token());
+                let patch = Completion::of(view, &shape).finish(kept);
+                PodOutcome::patched(patch, &plan.warnings)
             }
             Err(e) => PodOutcome::Refused(e),
         };
@@ -510,12 +578,11 @@ pub(crate) fn encoded_patch_of(
         Ok(s) => s,
         Err(e) => return PodOutcome::Refused(e),
     };
-    PodOutcome::patched(
-        memo.patch(numbered.id, shape, |shape| {
-            encode(&patch::ops(&numbered.plan, shape))
-        }),
-        &numbered.plan.warnings,
-    )
+    let completion = Completion::of(view, &shape);
+    let kept = memo.patch(numbered.id, shape, |shape| {
+        encode_kept(&patch::ops(&numbered.plan, shape), shape.takes_token())
+    });
+    PodOutcome::patched(completion.finish(kept), &numbered.plan.warnings)
 }
 
 /// What becomes of a pod being created.
@@ -574,11 +641,17 @@ pub(crate) fn kept_patch_of(
         Ok(s) => s,
         Err(e) => return Some(PodOutcome::Refused(e)),
     };
-    memo.kept_patch(numbered.id, shape)
-        .map(|patch| PodOutcome::patched(Ok(patch), &numbered.plan.warnings))
+    let completion = Completion::of(view, &shape);
+    let kept = memo.kept_patch(numbered.id, shape)?;
+    Some(PodOutcome::patched(
+        completion.finish(Ok(kept)),
+        &numbered.plan.warnings,
+    ))
 }
 
 #[cfg(test)]
 mod clash_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;

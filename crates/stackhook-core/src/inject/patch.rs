@@ -101,6 +101,74 @@ pub(super) struct Shape {
     env_set: Vec<EnvSet>,
     /// For each of the plan's whole Secrets, whether the container reads it already.
     env_from_set: Vec<bool>,
+    /// Whether the projectors get the pod's service-account token mount (see
+    /// [`token_volume`]). The volume's name differs from pod to pod, so it is not part
+    /// of the shape: [`token_ops`] adds it to the kept patch.
+    token: bool,
+}
+
+/// Where kube-apiserver's `ServiceAccount` admission plugin mounts the API token in
+/// every container.
+const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// The start of the name of the projected volume it adds for that token.
+const TOKEN_VOLUME_PREFIX: &str = "kube-api-access-";
+
+/// The service-account token volume kube-apiserver's `ServiceAccount` admission plugin
+/// mounted in the pod's containers before the webhook was called, when it did.
+///
+/// That plugin mounts the token in every container, and it runs again after a
+/// mutating webhook changed the pod (admission reinvocation). Were the projectors
+/// added without the mount, it would add it then; the pod having changed since
+/// stackhook's webhook saw it, the API server would call the webhook a second time
+/// (`reinvocationPolicy: IfNeeded`): a whole second call for every pod. So the
+/// projectors get the mount now, as the plugin gives it (the first volume named
+/// `kube-api-access-…`, read-only, at the token path): the pod ends up as it would
+/// have, and the webhook is called once.
+pub(super) fn token_volume<'p>(pod: &'p PodView<'_>) -> Option<&'p str> {
+    if pod.spec.automount_token == Some(false) {
+        return None;
+    }
+    // The plugin takes the first volume of that name; it mounted it only if its
+    // service account lets the token be mounted, which a container's mount shows.
+    let volume = pod
+        .spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_ref())
+        .find(|name| name.starts_with(TOKEN_VOLUME_PREFIX))?;
+    let mounted = pod
+        .spec
+        .containers
+        .iter()
+        .chain(pod.spec.init_containers.iter().flatten())
+        .filter(|c| !is_our_projector(c))
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+        .any(|m| m.name == volume && m.mount_path == TOKEN_MOUNT_PATH);
+    mounted.then_some(volume)
+}
+
+/// The operations that give the projectors of a pod of shape `shape` the pod's token
+/// `volume` (see [`token_volume`]), after [`ops`]: none when the shape has no
+/// projector or the pod no token.
+pub(super) fn token_ops(shape: &Shape, volume: &str) -> Vec<PatchOp> {
+    if !shape.token {
+        return Vec::new();
+    }
+    // `ops` puts the projector first among the init containers, the refresh sidecar
+    // second, each with its volume mounts.
+    let projectors = if shape.refresh { 2 } else { 1 };
+    (0..projectors)
+        .map(|i| PatchOp {
+            op: "add",
+            path: format!("/spec/initContainers/{i}/volumeMounts/-"),
+            value: object([
+                ("name", text(volume)),
+                ("readOnly", Value::Bool(true)),
+                ("mountPath", text(TOKEN_MOUNT_PATH)),
+            ]),
+        })
+        .collect()
 }
 
 /// The variable that holds the Stamp.
@@ -437,7 +505,13 @@ impl Shape {
                 })
                 .collect(),
             env_set,
+            token: matches!(plan.secrets, Secrets::PropFile { .. }) && token_volume(pod).is_some(),
         })
+    }
+
+    /// Whether the patch of this shape is completed by [`token_ops`].
+    pub(super) fn takes_token(&self) -> bool {
+        self.token
     }
 
     /// An estimate of the memory the shape holds, for the cache's budget.

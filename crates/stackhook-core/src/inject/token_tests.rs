@@ -1,0 +1,238 @@
+//! The projectors get the service-account token mount kube-apiserver's
+//! `ServiceAccount` plugin gave the pod, so that the API server does not call the
+//! webhook a second time (see `patch::token_volume`), and the kept patch is completed
+//! per pod with the pod's own volume name.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::test_support::Fixture;
+
+const CATALOG: &str = r#"
+apiVersion: stackhook.io/v1alpha1
+kind: Stack
+metadata: {name: app-1, uid: s1, generation: 1}
+spec:
+  name: app
+  version: "1"
+  image: {registry: r.io, repository: team, image: app, tag: "1.2"}
+  dataOsAddressJqFilters: [".inputs[]"]
+  workerConfig: {}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Depot
+metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
+spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
+---
+apiVersion: stackhook.io/v1alpha1
+kind: Worker
+metadata: {name: w, namespace: ns1, uid: w1, generation: 1}
+spec: {stack: "app:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
+"#;
+
+const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// A pod of workload `w` as kube-apiserver hands it to the webhook after its
+/// `ServiceAccount` plugin mounted the token volume `token` (`None`: no token).
+fn pod(token: Option<&str>, extra_spec: Value) -> Value {
+    let mut pod = json!({
+        "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
+        "spec": {"containers": [{"name": "app", "image": "app"}]},
+    });
+    if let Some(token) = token {
+        pod["spec"]["containers"][0]["volumeMounts"] =
+            json!([{"name": token, "readOnly": true, "mountPath": TOKEN_PATH}]);
+        pod["spec"]["volumes"] = json!([{"name": token, "projected": {"sources": []}}]);
+    }
+    if let (Some(spec), Value::Object(extra)) = (pod["spec"].as_object_mut(), extra_spec) {
+        spec.extend(extra);
+    }
+    pod
+}
+
+/// The pod's patch as the webhook answers it (with `memo`), decoded.
+fn answer(fixture: &Fixture, pod: &Value, memo: Option<&InjectMemo>) -> Vec<Value> {
+    let outcome = encoded_patch(
+        &pod.to_string(),
+        "ns1",
+        &fixture.engine(),
+        &InjectSettings::default(),
+        memo,
+    );
+    let PodOutcome::Patch(injected) = outcome else {
+        panic!("no patch: {outcome:?}");
+    };
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(injected.patch.as_bytes())
+        .unwrap();
+    serde_json::from_slice(&json)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)))
+}
+
+/// The pod after its patch.
+fn patched(pod: &Value, ops: Vec<Value>) -> Value {
+    let patch: json_patch::Patch = serde_json::from_value(Value::Array(ops)).unwrap();
+    let mut out = pod.clone();
+    json_patch::patch(&mut out, &patch).unwrap();
+    out
+}
+
+/// The mounts of the pod's init containers, by container name.
+fn init_mounts(pod: &Value) -> Vec<(String, Vec<String>)> {
+    pod["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+            let mounts = mounts
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} at {}",
+                        m["name"].as_str().unwrap(),
+                        m["mountPath"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (c["name"].as_str().unwrap().to_owned(), mounts)
+        })
+        .collect()
+}
+
+#[test]
+fn the_projectors_get_the_token_mount_the_service_account_plugin_would_add() {
+    let fixture = Fixture::new(CATALOG);
+    let pod = pod(
+        Some("kube-api-access-x7k2p"),
+        json!({"initContainers": [{"name": "setup", "image": "busybox"}]}),
+    );
+    let out = patched(&pod, answer(&fixture, &pod, None));
+    let mounts = init_mounts(&out);
+    // Appended last, read-only, as the plugin appends it; the pod's own init
+    // container is left as it is.
+    assert_eq!(mounts[0].0, "stackhook-project");
+    assert_eq!(
+        mounts[0].1.last().map(String::as_str),
+        Some(format!("kube-api-access-x7k2p at {TOKEN_PATH}").as_str())
+    );
+    assert_eq!(
+        out["spec"]["initContainers"][0]["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["readOnly"],
+        json!(true)
+    );
+    assert_eq!(mounts[1], ("setup".to_owned(), vec![]));
+}
+
+#[test]
+fn the_refresh_sidecar_gets_the_token_mount_too() {
+    let fixture = Fixture::new(CATALOG);
+    let mut pod = pod(Some("kube-api-access-abcde"), json!({}));
+    pod["metadata"]["annotations"] = json!({SECRET_REFRESH_ANNOTATION: "true"});
+    let out = patched(&pod, answer(&fixture, &pod, None));
+    let with_token: Vec<String> = init_mounts(&out)
+        .into_iter()
+        .filter(|(_, m)| m.iter().any(|m| m.ends_with(TOKEN_PATH)))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(with_token, ["stackhook-project", "stackhook-refresh"]);
+}
+
+#[test]
+fn no_token_mount_without_the_plugin_s_mount_or_with_automount_off() {
+    let fixture = Fixture::new(CATALOG);
+    let token_mounted = |pod: &Value| {
+        let out = patched(pod, answer(&fixture, pod, None));
+        init_mounts(&out)
+            .iter()
+            .any(|(_, m)| m.iter().any(|m| m.ends_with(TOKEN_PATH)))
+    };
+    // No token volume (the service account does not mount it, or no plugin ran).
+    assert!(!token_mounted(&pod(None, json!({}))));
+    // The pod turns the token off: the plugin adds nothing, whatever its volumes.
+    assert!(!token_mounted(&pod(
+        Some("kube-api-access-x7k2p"),
+        json!({"automountServiceAccountToken": false})
+    )));
+    // A volume of that name that no container mounts at the token path is not the
+    // plugin's doing.
+    let mut unmounted = pod(Some("kube-api-access-x7k2p"), json!({}));
+    unmounted["spec"]["containers"][0]["volumeMounts"][0]["mountPath"] = json!("/elsewhere");
+    assert!(!token_mounted(&unmounted));
+    // And a pod with it gets it (the check above can fail).
+    assert!(token_mounted(&pod(
+        Some("kube-api-access-x7k2p"),
+        json!({})
+    )));
+}
+
+#[test]
+fn a_kept_patch_is_completed_with_each_pod_s_own_token_volume() {
+    let fixture = Fixture::new(CATALOG);
+    let memo = InjectMemo::new();
+    let first = pod(Some("kube-api-access-aaaaa"), json!({}));
+    let second = pod(Some("kube-api-access-bbbbb"), json!({}));
+    let first_ops = answer(&fixture, &first, Some(&memo));
+    // The second pod has the first's shape: its patch is kept, and completed.
+    let text = second.to_string();
+    let second_view = read_pod(&text).unwrap();
+    let kept = kept_patch_of(&second_view, "ns1", &fixture.catalog, &memo);
+    let Some(PodOutcome::Patch(kept)) = kept else {
+        panic!("not kept: {kept:?}");
+    };
+    let second_ops: Vec<Value> = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(kept.patch.as_bytes())
+            .unwrap(),
+    )
+    .unwrap();
+    // The same patch but for the volume's name, and each the same as without a memo.
+    let renamed: Vec<Value> = serde_json::from_str(
+        &serde_json::to_string(&first_ops)
+            .unwrap()
+            .replace("kube-api-access-aaaaa", "kube-api-access-bbbbb"),
+    )
+    .unwrap();
+    assert_eq!(second_ops, renamed);
+    assert_eq!(first_ops, answer(&fixture, &first, None));
+    assert_eq!(second_ops, answer(&fixture, &second, None));
+    assert_eq!(memo.sizes().1, 1);
+}
+
+#[test]
+fn an_open_head_and_its_tail_decode_to_the_whole_patch_whatever_the_padding() {
+    let op = |path: &str| PatchOp {
+        op: "add",
+        path: path.to_owned(),
+        value: json!("v"),
+    };
+    // Paths of three lengths cover the three remainders of the head's length mod 3.
+    for head_ops in [
+        vec![],
+        vec![op("/a")],
+        vec![op("/ab")],
+        vec![op("/abc")],
+        vec![op("/a"), op("/bc")],
+    ] {
+        for tail in [vec![op("/t")], vec![op("/t"), op("/uv")]] {
+            let head = encode_kept(&head_ops, true).unwrap();
+            assert_eq!(head.len() % 4, 0);
+            assert!(!head.contains('='), "{head}");
+            let whole = complete(head, true, &tail).unwrap();
+            let json = base64::engine::general_purpose::STANDARD
+                .decode(whole.as_bytes())
+                .unwrap();
+            let decoded: Value = serde_json::from_slice(&json)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
+            let expected: Vec<PatchOp> = head_ops.iter().chain(&tail).cloned().collect();
+            assert_eq!(decoded, serde_json::to_value(&expected).unwrap());
+        }
+    }
+    // A shape that is not open keeps its whole patch as it is.
+    let whole = encode_kept(&[op("/a")], false).unwrap();
+    assert_eq!(complete(whole.clone(), false, &[]).unwrap(), whole);
+}
