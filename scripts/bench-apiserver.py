@@ -19,9 +19,13 @@ example Service) it measures pod CREATEs at a fixed rate and in a closed loop, f
 client on loopback with the admin's certificate, and prints one JSON line per case:
 {"case", "body", "mode", "rate", "requests", "errors", "p50_ms", "p99_ms",
  "admission_ms" (the API server's own mean of its mutating admission step, from
- apiserver_admission_step_admission_duration_seconds), and in the webhook case
- "webhook_call_ms" (its mean of our webhook's calls,
+ apiserver_admission_step_admission_duration_seconds), "plugins_ms_per_create" (each
+ mutating admission plugin's time per CREATE,
+ apiserver_admission_controller_admission_duration_seconds: where the step goes), and
+ in the webhook case "webhook_call_ms" (its mean of our webhook's calls,
  apiserver_admission_webhook_admission_duration_seconds),
+ "webhook_calls_per_create" (more than 1: the API server called the webhook again,
+ admission reinvocation),
  "webhook_cpu_us_per_review" (stackhook's CPU time per review, all replicas) and
  "webhook_idle_cpu_us_per_s" (its CPU per second with no review, measured before the
  run: the watches and the runtime; at 20 reviews/s a part of the first figure)}.
@@ -71,11 +75,23 @@ class ControlPlane:
         self.ssl.load_cert_chain(str(pki / "admin.crt"), str(pki / "admin.key"))
 
     def kubectl(self, *args, stdin=None):
-        return subprocess.run([str(self.bins / "kubectl"), "--kubeconfig", self.kubeconfig, *args],
-                              input=stdin, check=True, capture_output=True, text=True).stdout
+        run = subprocess.run([str(self.bins / "kubectl"), "--kubeconfig", self.kubeconfig, *args],
+                             input=stdin, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)}: {run.stderr.strip()}")
+        return run.stdout
 
-    def apply(self, objects):
-        self.kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    def apply(self, objects, attempts=1):
+        """`attempts` > 1: tried again a second later while refused (a webhook that is
+        not serving yet, CRDs not yet established)."""
+        for attempt in range(attempts):
+            try:
+                return self.kubectl("apply", "-f", "-",
+                                    stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(1)
 
     def connection(self):
         return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl, timeout=30)
@@ -148,6 +164,28 @@ def admission_seconds(metrics, family="apiserver_admission_step_admission_durati
 def webhook_seconds(metrics):
     return admission_seconds(metrics, "apiserver_admission_webhook_admission_duration_seconds",
                              'name="pods.stackhook.io"')
+
+
+def plugin_seconds(metrics):
+    """Sum and count of each mutating admission plugin's duration for CREATEs, by name
+    (apiserver_admission_controller_admission_duration_seconds): where the step's time goes."""
+    family = "apiserver_admission_controller_admission_duration_seconds"
+    out = {}
+    for line in metrics.splitlines():
+        if not line.startswith(family + "_"):
+            continue
+        if 'operation="CREATE"' not in line or 'type="admit"' not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        metric = name.split("{", 1)[0]
+        plugin = re.search(r'name="([^"]*)"', name).group(1)
+        total, count = out.get(plugin, (0.0, 0.0))
+        if metric == family + "_sum":
+            total += float(value)
+        elif metric == family + "_count":
+            count += float(value)
+        out[plugin] = (total, count)
+    return out
 
 
 def mean_ms(before, after):
@@ -246,11 +284,13 @@ def measure(cp, case, bodies, seconds, webhook=None):
                 idle = round((cpu() - c0) / 3, 1)
             metrics = cp.metrics()
             before, webhook_before = admission_seconds(metrics), webhook_seconds(metrics)
+            plugins_before = plugin_seconds(metrics)
             cpu0 = cpu() if webhook else None
             served0 = served() if webhook else None
             latencies, errors = run_load(cp, body, mode, seconds)
             metrics = cp.metrics()
             after, webhook_after = admission_seconds(metrics), webhook_seconds(metrics)
+            plugins_after = plugin_seconds(metrics)
             line = {
                 "case": case, "body": label, "mode": mode,
                 "rate": RATE if mode == "rate" else None,
@@ -260,8 +300,16 @@ def measure(cp, case, bodies, seconds, webhook=None):
                 "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
                 "admission_ms": mean_ms(before, after),
             }
+            # Each plugin's mean per CREATE (its calls per CREATE: more than 1 when the
+            # chain is run again, reinvocation).
+            created = after[1] - before[1]
+            line["plugins_ms_per_create"] = {
+                name: round((total - plugins_before.get(name, (0, 0))[0]) / created * 1000, 3)
+                for name, (total, _) in sorted(plugins_after.items())
+                if created and total > plugins_before.get(name, (0, 0))[0]}
             if webhook:
                 line["webhook_call_ms"] = mean_ms(webhook_before, webhook_after)
+                line["webhook_calls_per_create"] = round((webhook_after[1] - webhook_before[1]) / created, 3) if created else None
                 n = served() - served0
                 line["webhook_cpu_us_per_review"] = round((cpu() - cpu0) / n, 1) if n else None
                 line["webhook_idle_cpu_us_per_s"] = idle
@@ -396,7 +444,7 @@ Object{
         objects = []
         for f in ("stack-benthos.yaml", "stack-flare.yaml", "depots.yaml", "workloads.yaml"):
             objects += documents(f"examples/catalog/{f}", NS)
-        cp.apply(objects)
+        cp.apply(objects, attempts=30)
         time.sleep(2)
         if "webhook" in cases:
             measure(cp, "webhook", bodies, seconds, webhook=[(proc.pid, probe)])

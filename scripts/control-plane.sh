@@ -23,7 +23,8 @@
 # kube-apiserver routes calls to a Service's webhook to an endpoint of its
 # EndpointSlices (--enable-aggregator-routing), not to the Service's ClusterIP (no
 # kube-proxy here): with EndpointSlices of their own, tests put local webhook replicas
-# behind the chart's Service (tests/e2e/replicas.rs).
+# behind the chart's Service (tests/e2e/replicas.rs). APISERVER_PROFILING=true serves
+# kube-apiserver's /debug/pprof (for a CPU profile of a benchmark, BENCHMARKS.md).
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
@@ -214,7 +215,7 @@ start_apiserver() {
         --allow-privileged=true \
         --endpoint-reconciler-type=none \
         --enable-aggregator-routing=true \
-        --profiling=false \
+        --profiling="${APISERVER_PROFILING:-false}" \
         >"$dir/logs/kube-apiserver.log" 2>&1 &
     echo $! > "$dir/kube-apiserver.pid"
     wait_ready "$dir" "https://127.0.0.1:$port/readyz" kube-apiserver
