@@ -295,7 +295,19 @@ fn relisting_watcher<K: Watched>(
     api: Api<K>,
     config: watcher::Config,
 ) -> impl futures::Stream<Item = watcher::Result<watcher::Event<K>>> + Send + 'static {
-    let start = move || watcher(api.clone(), config.clone()).boxed();
+    restarted_after_error(move || watcher(api.clone(), config.clone()).boxed())
+}
+
+/// The items of the stream `start` makes, and after each error (passed on) those of a
+/// new one it makes: the rest of the failed stream is never read.
+fn restarted_after_error<S, T, E>(
+    start: impl Fn() -> S + Send + 'static,
+) -> impl futures::Stream<Item = Result<T, E>> + Send + 'static
+where
+    S: futures::Stream<Item = Result<T, E>> + Unpin + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
     let first = start();
     futures::stream::unfold((first, start), |(mut inner, start)| async move {
         match inner.next().await {
@@ -880,6 +892,51 @@ mod tests {
 
 /// `start` against kube's mock client: the lists fill the catalog, readiness waits for
 /// every watch's first sync, and a watch event reaches the catalog.
+#[cfg(test)]
+mod restart_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// kube's watcher, after an error, resumes from its last resourceVersion and says
+    /// nothing when it is back; ours starts a new watcher, which lists again and ends
+    /// that list with the `InitDone` the staleness bound waits for.
+    #[tokio::test]
+    async fn after_an_error_a_new_watch_is_started_and_the_old_one_never_read_again() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&started);
+        let stream = restarted_after_error(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            // Each watch: a list, then an error, then what a resumed watch would give.
+            futures::stream::iter(vec![
+                Ok(format!("list {n}")),
+                Err(format!("error {n}")),
+                Ok(format!("resumed {n}")),
+            ])
+        });
+        let seen: Vec<Result<String, String>> = stream.take(6).collect().await;
+        assert_eq!(
+            seen,
+            [
+                Ok("list 0".to_owned()),
+                Err("error 0".to_owned()),
+                Ok("list 1".to_owned()),
+                Err("error 1".to_owned()),
+                Ok("list 2".to_owned()),
+                Err("error 2".to_owned()),
+            ]
+        );
+        assert_eq!(started.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_watch_that_ends_ends_the_stream() {
+        let stream =
+            restarted_after_error(|| futures::stream::iter(vec![Ok::<_, String>(1), Ok(2)]));
+        assert_eq!(stream.collect::<Vec<_>>().await, [Ok(1), Ok(2)]);
+    }
+}
+
 #[cfg(test)]
 mod watch_tests {
     use std::time::Duration;

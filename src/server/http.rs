@@ -136,6 +136,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    state.catalog.observe_sources(&state.metrics);
     (
         [(
             header::CONTENT_TYPE,
@@ -368,6 +369,54 @@ mod tests {
             get(probes, "/readyz").await,
             (StatusCode::OK, "ready".into())
         );
+    }
+
+    /// The value of the metric line starting with `name ` in `text`.
+    fn sample(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .parse()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn metrics_say_which_watches_fail_for_how_long_and_when_the_catalog_is_stale() {
+        let state = state();
+        state.catalog.replace(MemoryCatalog::new(), &state.metrics);
+        let probes = probe_router(Arc::clone(&state));
+        let (_, text) = get(probes.clone(), "/metrics").await;
+        assert_eq!(sample(&text, "stackhook_catalog_sources_failing"), 0.0);
+        assert_eq!(
+            sample(&text, "stackhook_catalog_source_failing_seconds"),
+            0.0
+        );
+        assert_eq!(sample(&text, "stackhook_catalog_stale"), 0.0);
+        assert_eq!(sample(&text, "stackhook_shutting_down"), 0.0);
+
+        state.catalog.source_down("Worker");
+        state.catalog.source_down("Stack");
+        state
+            .catalog
+            .set_staleness_bound(Some(Duration::from_millis(20)));
+        let (_, text) = get(probes.clone(), "/metrics").await;
+        assert_eq!(sample(&text, "stackhook_catalog_sources_failing"), 2.0);
+        assert_eq!(sample(&text, "stackhook_catalog_stale"), 0.0);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let (_, text) = get(probes.clone(), "/metrics").await;
+        assert!(sample(&text, "stackhook_catalog_source_failing_seconds") >= 0.03);
+        assert_eq!(sample(&text, "stackhook_catalog_stale"), 1.0);
+
+        // Listed again: nothing failing, not stale.
+        state.catalog.source_up("Worker");
+        state.catalog.source_up("Stack");
+        let (_, text) = get(probes, "/metrics").await;
+        assert_eq!(sample(&text, "stackhook_catalog_sources_failing"), 0.0);
+        assert_eq!(
+            sample(&text, "stackhook_catalog_source_failing_seconds"),
+            0.0
+        );
+        assert_eq!(sample(&text, "stackhook_catalog_stale"), 0.0);
     }
 
     #[tokio::test]

@@ -196,6 +196,7 @@ impl Server {
         }
 
         let components = Arc::clone(&state.components);
+        let metrics = Arc::clone(&state.metrics);
         let router = http::admission_router(state, limits.max_requests_in_flight);
         let builder = conn::http_builder(&limits);
         let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
@@ -205,6 +206,7 @@ impl Server {
         // call whose connection is refused.
         let shutdown = async move {
             shutdown_signal().await;
+            metrics.shutting_down.set(1);
             if !shutdown_delay.is_zero() {
                 components.down("shutdown", "shutting down");
                 tracing::info!(

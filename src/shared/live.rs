@@ -193,6 +193,27 @@ impl LiveCatalog {
         self.stale_at(Instant::now())
     }
 
+    /// Sets the catalog's source metrics (failing watches, for how long, stale) to
+    /// what they are now: at each scrape.
+    pub fn observe_sources(&self, metrics: &Metrics) {
+        let now = Instant::now();
+        let (failing, oldest) = {
+            let sources = self.sources();
+            (sources.down.len(), sources.down.values().min().copied())
+        };
+        metrics
+            .catalog_sources_failing
+            .set(i64::try_from(failing).unwrap_or(i64::MAX));
+        metrics
+            .catalog_source_failing_seconds
+            .set(oldest.map_or(0.0, |since| {
+                now.saturating_duration_since(since).as_secs_f64()
+            }));
+        metrics
+            .catalog_stale
+            .set(i64::from(self.stale_at(now).is_some()));
+    }
+
     fn stale_at(&self, now: Instant) -> Option<Stale> {
         let sources = self.sources();
         let bound = sources.bound?;

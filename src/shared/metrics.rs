@@ -6,6 +6,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 /// Labels of an admission request. Static strings: counting a request allocates
 /// nothing.
@@ -113,6 +114,18 @@ pub struct Metrics {
     /// `stackhook_workload_violations`: per workload, the violations `Warn` or
     /// `Audit` admitted, as the controller last found them (no series: none).
     pub workload_violations: Family<ViolationLabels, Gauge>,
+    /// `stackhook_catalog_sources_failing`: the catalog's watches of the cluster
+    /// failing now (the catalog may miss their changes).
+    pub catalog_sources_failing: Gauge,
+    /// `stackhook_catalog_source_failing_seconds`: how long the oldest of them has
+    /// been failing (0: none).
+    pub catalog_source_failing_seconds: Gauge<f64, AtomicU64>,
+    /// `stackhook_catalog_stale`: 1 while reviews are denied because the catalog may
+    /// be older than its staleness bound.
+    pub catalog_stale: Gauge,
+    /// `stackhook_shutting_down`: 1 from SIGTERM on (not ready; reviews still
+    /// answered for the shutdown delay).
+    pub shutting_down: Gauge,
 }
 
 impl Metrics {
@@ -183,6 +196,30 @@ impl Metrics {
             "Violations a workload's enforcement mode (Warn or Audit) admitted, as the controller last found them",
             workload_violations.clone(),
         );
+        let catalog_sources_failing = Gauge::default();
+        registry.register(
+            "catalog_sources_failing",
+            "Watches of the cluster that fill the catalog and are failing now",
+            catalog_sources_failing.clone(),
+        );
+        let catalog_source_failing_seconds = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "catalog_source_failing_seconds",
+            "How long the oldest failing watch of the catalog has been failing (0: none)",
+            catalog_source_failing_seconds.clone(),
+        );
+        let catalog_stale = Gauge::default();
+        registry.register(
+            "catalog_stale",
+            "1 while reviews are denied because the catalog may be older than its staleness bound",
+            catalog_stale.clone(),
+        );
+        let shutting_down = Gauge::default();
+        registry.register(
+            "shutting_down",
+            "1 from SIGTERM on: not ready, reviews still answered for the shutdown delay",
+            shutting_down.clone(),
+        );
         Self {
             registry,
             requests,
@@ -195,6 +232,10 @@ impl Metrics {
             escaped_pods,
             escaped_pods_found,
             workload_violations,
+            catalog_sources_failing,
+            catalog_source_failing_seconds,
+            catalog_stale,
+            shutting_down,
         }
     }
 
