@@ -4,7 +4,8 @@ use super::*;
 use crate::settings::Settings;
 use crate::test_support::Fixture;
 
-const CATALOG: &str = r#"
+/// A Stack reading depot addresses, a Depot, and a Worker `w` of ns1 using both.
+pub(super) const CATALOG: &str = r#"
 apiVersion: stackhook.io/v1alpha1
 kind: Stack
 metadata: {name: app-1, uid: s1, generation: 1}

@@ -6,30 +6,9 @@
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::tests::CATALOG;
 use super::*;
 use crate::test_support::Fixture;
-
-const CATALOG: &str = r#"
-apiVersion: stackhook.io/v1alpha1
-kind: Stack
-metadata: {name: app-1, uid: s1, generation: 1}
-spec:
-  name: app
-  version: "1"
-  image: {registry: r.io, repository: team, image: app, tag: "1.2"}
-  dataOsAddressJqFilters: [".inputs[]"]
-  workerConfig: {}
----
-apiVersion: stackhook.io/v1alpha1
-kind: Depot
-metadata: {name: lake, namespace: ns1, uid: d1, generation: 1}
-spec: {type: S3, secrets: [{name: lake-r, acl: r}]}
----
-apiVersion: stackhook.io/v1alpha1
-kind: Worker
-metadata: {name: w, namespace: ns1, uid: w1, generation: 1}
-spec: {stack: "app:1", stackSpec: {inputs: ["dataos://lake:raw"]}}
-"#;
 
 const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
