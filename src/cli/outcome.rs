@@ -36,16 +36,16 @@ pub fn render_defaults() -> OrchestrateSettings {
     }
 }
 
-/// The outcome of `workload` against the catalog behind `admission`.
+/// The outcome of `workload` against the catalog behind `engine`.
 pub fn outcome(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     defaults: &OrchestrateSettings,
 ) -> Outcome {
-    let verdict = admission.resource(&Resource::Workload(workload.clone()), Operation::Create);
-    let objects = orchestrate::desired(admission, workload, defaults, &orchestrate::Dag::All)
+    let verdict = engine.resource(&Resource::Workload(workload.clone()), Operation::Create);
+    let objects = orchestrate::desired(engine, workload, defaults, &orchestrate::Dag::All)
         .map_err(|e| e.to_string());
-    let stamps = resolve::resolve(admission, workload)
+    let stamps = resolve::resolve(engine, workload)
         .units
         .iter()
         .map(|u| u.stamp.clone())

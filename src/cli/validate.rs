@@ -190,7 +190,7 @@ impl ValidateArgs {
 
         let cache = StackCache::new();
         let options = EngineSettings::default();
-        let admission = Engine::new(&catalog, &cache, &options);
+        let engine = Engine::new(&catalog, &cache, &options);
         let mut checked = Vec::new();
         let mut skipped = 0usize;
         let mut skip_reasons = Vec::new();
@@ -260,7 +260,7 @@ impl ValidateArgs {
                     }
                 }
                 Ok(Parsed::Resource(r)) => {
-                    let mut verdict = admission.resource(&r, Operation::Create);
+                    let mut verdict = engine.resource(&r, Operation::Create);
                     // Admission is silent on what Audit admits; CI is told (exit 0).
                     if verdict.enforcement == Enforcement::Audit {
                         let audited = verdict.relaxed.iter().map(|v| format!("{AUDIT_PREFIX}{v}"));

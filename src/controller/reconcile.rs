@@ -355,31 +355,31 @@ pub async fn reconcile(w: &Workload, ctx: &Context) -> Result<Action, ReconcileE
     // The plan is made from one catalog snapshot, before any further await.
     let (planned, compiled) = {
         let catalog = ctx.catalog.load();
-        let admission = Engine::new(&catalog.catalog, &ctx.catalog.cache, &ctx.engine);
+        let engine = Engine::new(&catalog.catalog, &ctx.catalog.cache, &ctx.engine);
         let planned = match w {
             // Which steps may start depends on which have succeeded with their
             // current Stamps, which the whole plan gives.
             // A scheduled DAG: its CronJobs start each run's first steps; the rest
             // of the latest run follows as its steps succeed.
             Workload::Workflow(_) if orchestrate::scheduled_dag(w) => {
-                orchestrate::desired(&admission, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
+                orchestrate::desired(&engine, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
                     let (run, succeeded) = progress::scheduled_run(&jobs, &all);
                     let dag = Dag::Run {
                         run: run.as_deref(),
                         succeeded: &succeeded,
                     };
-                    orchestrate::plan(&admission, w, &ctx.orchestrate, &dag)
+                    orchestrate::plan(&engine, w, &ctx.orchestrate, &dag)
                 })
             }
             Workload::Workflow(wf) if !wf.spec.dag.is_empty() => {
-                orchestrate::desired(&admission, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
+                orchestrate::desired(&engine, w, &ctx.orchestrate, &Dag::All).and_then(|all| {
                     let succeeded = progress::succeeded_steps(&jobs, &all);
-                    orchestrate::plan(&admission, w, &ctx.orchestrate, &Dag::Succeeded(&succeeded))
+                    orchestrate::plan(&engine, w, &ctx.orchestrate, &Dag::Succeeded(&succeeded))
                 })
             }
-            _ => orchestrate::plan(&admission, w, &ctx.orchestrate, &Dag::All),
+            _ => orchestrate::plan(&engine, w, &ctx.orchestrate, &Dag::All),
         };
-        (planned, compiled_stack(&admission, w))
+        (planned, compiled_stack(&engine, w))
     };
     let previous = w.status();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -637,13 +637,13 @@ async fn record_violations(
 
 /// The compiled Stack of a single-Stack workload, for its resource conditions.
 fn compiled_stack(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     w: &Workload,
 ) -> Option<Arc<stackhook_core::compiled::CompiledStack>> {
     let reference = w.stack_references().into_iter().next()?;
     let reference = stackhook_core::model::StackRef::parse(reference).ok()?;
-    let stack = admission.catalog().stack(&reference).ok()?;
-    Some(admission.cache().get(&stack))
+    let stack = engine.catalog().stack(&reference).ok()?;
+    Some(engine.cache().get(&stack))
 }
 
 async fn write_status(

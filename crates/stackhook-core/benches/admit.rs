@@ -55,10 +55,10 @@ fn bench(c: &mut Criterion) {
     let workload = resources(WORKLOAD).remove(0);
     let cache = StackCache::new();
     let options = EngineSettings::default();
-    let admission = Engine::new(&catalog, &cache, &options);
-    assert!(admission.resource(&workload, Operation::Create).allowed());
+    let engine = Engine::new(&catalog, &cache, &options);
+    assert!(engine.resource(&workload, Operation::Create).allowed());
     c.bench_function("admit a Workflow (flare, 3 addresses, dry render)", |b| {
-        b.iter(|| admission.resource(&workload, Operation::Create));
+        b.iter(|| engine.resource(&workload, Operation::Create));
     });
 }
 

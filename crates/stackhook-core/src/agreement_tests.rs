@@ -139,9 +139,9 @@ fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answer
         .catalog
         .insert(resource)
         .expect("the workload goes into the catalog");
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let desired = orchestrate::desired(
-        &admission,
+        &engine,
         workload,
         &OrchestrateSettings::default(),
         &Dag::All,
@@ -160,13 +160,13 @@ fn answers(fixture: &mut Fixture, workload: &Workload, object: &Value) -> Answer
     let (mut mounted, mut rendered, mut applied) = (Vec::new(), Vec::new(), Vec::new());
     if controller {
         applied = config_map_names(desired.as_deref().unwrap_or_default());
-        let (resolution, problems) = resolve::problems(&admission, workload);
+        let (resolution, problems) = resolve::problems(&engine, workload);
         assert!(problems.is_empty(), "{problems:?}");
         let maps: Vec<Value> = resolution
             .units
             .iter()
             .filter(|r| r.has_config(workload))
-            .map(|r| resolve::config_map(&admission, workload, r).expect("renders"))
+            .map(|r| resolve::config_map(&engine, workload, r).expect("renders"))
             .collect();
         rendered = config_map_names(&maps);
         if !matches!(workload, Workload::Workflow(_)) {

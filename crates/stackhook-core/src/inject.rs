@@ -419,11 +419,11 @@ fn plan_key(
 
 fn build_plan(
     key: &PlanKey,
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     config: &InjectSettings,
 ) -> Result<Plan, InjectError> {
     Plan::build(
-        admission,
+        engine,
         config,
         &key.workload.namespace,
         key.workload.kind,
@@ -442,15 +442,15 @@ fn read_pod(pod: &str) -> Result<PodView<'_>, PodError> {
 pub fn inject_json(
     pod: &str,
     namespace: &str,
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     config: &InjectSettings,
 ) -> Result<Result<Vec<PatchOp>, InjectError>, PodError> {
     let view = read_pod(pod)?;
     Ok((|| {
-        let Some(key) = plan_key(&view, namespace, admission.catalog)? else {
+        let Some(key) = plan_key(&view, namespace, engine.catalog)? else {
             return Ok(Vec::new());
         };
-        let plan = build_plan(&key, admission, config)?;
+        let plan = build_plan(&key, engine, config)?;
         let shape = Shape::of(&view, &plan)?;
         let mut ops = patch::ops(&plan, &shape);
         ops.extend(token_tail(&view, &shape));
@@ -535,12 +535,12 @@ impl Completion {
 pub fn encoded_patch(
     pod: &str,
     namespace: &str,
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     config: &InjectSettings,
     memo: Option<&InjectMemo>,
 ) -> PodOutcome {
     match read_pod(pod) {
-        Ok(view) => encoded_patch_of(&view, namespace, admission, config, memo),
+        Ok(view) => encoded_patch_of(&view, namespace, engine, config, memo),
         Err(e) => PodOutcome::Unreadable(e),
     }
 }
@@ -549,18 +549,18 @@ pub fn encoded_patch(
 pub(crate) fn encoded_patch_of(
     view: &PodView<'_>,
     namespace: &str,
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     config: &InjectSettings,
     memo: Option<&InjectMemo>,
 ) -> PodOutcome {
-    let key = match plan_key(view, namespace, admission.catalog) {
+    let key = match plan_key(view, namespace, engine.catalog) {
         Ok(Some(key)) => key,
         Ok(None) => return PodOutcome::NotOurs,
         Err(e) => return PodOutcome::Refused(e),
     };
     let Some(memo) = memo else {
-        let made = build_plan(&key, admission, config)
-            .and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
+        let made =
+            build_plan(&key, engine, config).and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
             Ok((shape, plan)) => {
                 let kept = encode_kept(&patch::ops(&plan, &shape), shape.takes_token());
@@ -570,7 +570,7 @@ pub(crate) fn encoded_patch_of(
             Err(e) => PodOutcome::Refused(e),
         };
     };
-    let numbered = match memo.plan(&key, || build_plan(&key, admission, config)) {
+    let numbered = match memo.plan(&key, || build_plan(&key, engine, config)) {
         Ok(n) => n,
         Err(e) => return PodOutcome::Refused(e),
     };

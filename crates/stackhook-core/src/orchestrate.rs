@@ -480,13 +480,13 @@ fn disruption_budget(workload: &Workload, name: &str) -> PodDisruptionBudget {
 /// A template rendered for real and read as YAML: one document
 /// ([`crate::render::single_document`], the rule `configFileTemplate` follows too).
 fn render_template(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     r: &Resolved,
     field: TemplateField,
 ) -> Result<Option<Value>, OrchestrateError> {
     let Some(out) =
-        resolve::render(admission, workload, r, field, false).map_err(OrchestrateError::Render)?
+        resolve::render(engine, workload, r, field, false).map_err(OrchestrateError::Render)?
     else {
         return Ok(None);
     };
@@ -557,12 +557,12 @@ fn object_list(o: &[OwnerReference]) -> Value {
 
 /// Every object the controller applies for `workload`.
 pub fn desired(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     settings: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Vec<Value>, OrchestrateError> {
-    plan(admission, workload, settings, dag).map(|p| p.objects)
+    plan(engine, workload, settings, dag).map(|p| p.objects)
 }
 
 /// What the controller applies for a workload, and the violations its mode admitted.
@@ -581,17 +581,17 @@ pub struct Planned {
 /// problem its mode does not admit is [`OrchestrateError::Invalid`], listing every
 /// problem, as under `Enforce`.
 pub fn plan(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     settings: &OrchestrateSettings,
     dag: &Dag<'_>,
 ) -> Result<Planned, OrchestrateError> {
-    let resolution = resolve::resolve(admission, workload);
+    let resolution = resolve::resolve(engine, workload);
     let judged = enforce::judge(resolution.enforcement, resolution.problems.clone());
     if !judged.allowed() {
         return Err(OrchestrateError::Invalid(resolution.problems));
     }
-    let objects = objects(admission, workload, settings, dag, resolution)?;
+    let objects = objects(engine, workload, settings, dag, resolution)?;
     Ok(Planned {
         objects,
         enforcement: judged.enforcement,
@@ -601,7 +601,7 @@ pub fn plan(
 
 /// The objects of a workload whose resolution its mode admits.
 fn objects(
-    admission: &Engine<'_>,
+    engine: &Engine<'_>,
     workload: &Workload,
     settings: &OrchestrateSettings,
     dag: &Dag<'_>,
@@ -623,9 +623,8 @@ fn objects(
     for r in &resolved {
         // As the webhook mounts one only then: a ConfigMap when there is config.
         if r.has_config(workload) {
-            objects.push(
-                resolve::config_map(admission, workload, r).map_err(OrchestrateError::Render)?,
-            );
+            objects
+                .push(resolve::config_map(engine, workload, r).map_err(OrchestrateError::Render)?);
         }
     }
     if !orchestrated(workload) {
@@ -635,7 +634,7 @@ fn objects(
     let stamp_label = |r: &Resolved| r.stamp.trim_start_matches('-').to_owned();
 
     if let Some(first) = resolved.first()
-        && let Some(object) = render_template(admission, workload, first, TemplateField::Resource)?
+        && let Some(object) = render_template(engine, workload, first, TemplateField::Resource)?
     {
         let mut object = object;
         if let Some(allowed) = &settings.resource_kinds {
@@ -665,7 +664,7 @@ fn objects(
     match workload {
         Workload::Worker(_) | Workload::Service(_) => {
             let r = &resolved[0];
-            let shape = render_template(admission, workload, r, TemplateField::ContainerResource)?;
+            let shape = render_template(engine, workload, r, TemplateField::ContainerResource)?;
             let replicas = match workload {
                 Workload::Worker(w) => w.spec.replicas,
                 Workload::Service(s) => s.spec.replicas,
@@ -747,8 +746,7 @@ fn objects(
             let job_spec = |r: &Resolved,
                             extra: &[(&str, &str)]|
              -> Result<JobSpec, OrchestrateError> {
-                let shape =
-                    render_template(admission, workload, r, TemplateField::ContainerResource)?;
+                let shape = render_template(engine, workload, r, TemplateField::ContainerResource)?;
                 Ok(JobSpec {
                     backoff_limit: Some(r.unit.retry.as_ref().and_then(|x| x.count).unwrap_or(2)),
                     template: pod_template(workload, r, Some("Never"), extra, shape.as_ref())?,

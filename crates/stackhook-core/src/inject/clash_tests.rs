@@ -58,14 +58,8 @@ fn apply(pod: &Value, ops: &[PatchOp]) -> Value {
 }
 
 /// `pod` (metadata and spec; labelled for `w`) mutated, or why it is refused.
-fn mutate_with(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
-    let ops = inject_json(
-        &pod.to_string(),
-        "ns1",
-        admission,
-        &InjectSettings::default(),
-    )
-    .unwrap()?;
+fn mutate_with(engine: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
+    let ops = inject_json(&pod.to_string(), "ns1", engine, &InjectSettings::default()).unwrap()?;
     Ok(apply(pod, &ops))
 }
 
@@ -89,9 +83,9 @@ fn strip(pod: &Value) -> Value {
     out
 }
 
-fn stamp_of(admission: &Engine<'_>) -> String {
+fn stamp_of(engine: &Engine<'_>) -> String {
     let out = mutate_with(
-        admission,
+        engine,
         &pod(json!({"containers": [{"name": "app"}]}), json!({})),
     )
     .unwrap();
@@ -103,8 +97,8 @@ fn stamp_of(admission: &Engine<'_>) -> String {
 
 /// Mutates `pod`, checks the result with the API server's rules and that mutating it
 /// again (with and without our annotations) changes nothing.
-fn mutate_checked(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
-    let out = mutate_with(admission, pod)?;
+fn mutate_checked(engine: &Engine<'_>, pod: &Value) -> Result<Value, InjectError> {
+    let out = mutate_with(engine, pod)?;
     assert_eq!(pod_rules::check(&out), Vec::<String>::new(), "{out:#}");
     let pulls: Vec<&Value> = out["spec"]["imagePullSecrets"]
         .as_array()
@@ -114,12 +108,12 @@ fn mutate_checked(admission: &Engine<'_>, pod: &Value) -> Result<Value, InjectEr
     unique.dedup();
     assert_eq!(pulls.len(), unique.len(), "{out:#}");
     assert_eq!(
-        diff("", &mutate_with(admission, &out).unwrap(), &out),
+        diff("", &mutate_with(engine, &out).unwrap(), &out),
         Vec::<String>::new(),
         "annotated again: {pod}"
     );
     assert_eq!(
-        diff("", &mutate_with(admission, &strip(&out)).unwrap(), &out),
+        diff("", &mutate_with(engine, &strip(&out)).unwrap(), &out),
         Vec::<String>::new(),
         "again without annotations: {pod}"
     );
@@ -165,9 +159,9 @@ fn names(list: &Value) -> Vec<&str> {
 #[test]
 fn a_plain_pod_gets_every_piece_once_and_passes_the_api_servers_rules() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let out = mutate_checked(
-        &admission,
+        &engine,
         &pod(
             json!({"containers": [{"name": "app", "image": "app"}]}),
             json!({}),
@@ -189,10 +183,10 @@ fn a_plain_pod_gets_every_piece_once_and_passes_the_api_servers_rules() {
 #[test]
 fn a_foreign_volume_named_like_ours_is_refused_naming_it() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let refused = |volume: Value| {
         mutate_with(
-            &admission,
+            &engine,
             &pod(
                 json!({"containers": [{"name": "app"}], "volumes": [volume]}),
                 json!({}),
@@ -235,10 +229,10 @@ fn a_foreign_volume_named_like_ours_is_refused_naming_it() {
 #[test]
 fn a_foreign_mount_at_our_paths_is_refused_naming_it() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let refused = |path: &str| {
         mutate_with(
-            &admission,
+            &engine,
             &pod(
                 json!({"containers": [{"name": "app", "volumeMounts": [{"name": "mine", "mountPath": path}]}],
                        "volumes": [{"name": "mine", "emptyDir": {}}]}),
@@ -263,20 +257,20 @@ fn a_foreign_mount_at_our_paths_is_refused_naming_it() {
                "volumes": [{"name": "mine", "emptyDir": {}}]}),
         json!({}),
     );
-    mutate_checked(&admission, &fine).unwrap();
+    mutate_checked(&engine, &fine).unwrap();
 }
 
 #[test]
 fn a_foreign_container_named_like_our_projector_is_refused() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let init = pod(
         json!({"containers": [{"name": "app"}],
                "initContainers": [{"name": "stackhook-project", "image": "mine", "args": ["run"]}]}),
         json!({}),
     );
     assert_eq!(
-        mutate_with(&admission, &init).unwrap_err().to_string(),
+        mutate_with(&engine, &init).unwrap_err().to_string(),
         "the pod already has an init container named \"stackhook-project\" that stackhook did not add; rename it: stackhook adds its own init container of that name"
     );
     let regular = pod(
@@ -284,7 +278,7 @@ fn a_foreign_container_named_like_our_projector_is_refused() {
         json!({}),
     );
     assert_eq!(
-        mutate_with(&admission, &regular).unwrap_err().to_string(),
+        mutate_with(&engine, &regular).unwrap_err().to_string(),
         "the pod already has a container named \"stackhook-project\" that stackhook did not add; rename it: stackhook adds its own init container of that name"
     );
     // The refresh sidecar's name clashes only when the sidecar is wanted.
@@ -292,13 +286,13 @@ fn a_foreign_container_named_like_our_projector_is_refused() {
         json!({"containers": [{"name": "app"}], "initContainers": [{"name": "stackhook-refresh"}]}),
         json!({}),
     );
-    mutate_checked(&admission, &refresh).unwrap();
+    mutate_checked(&engine, &refresh).unwrap();
     let wanted = pod(
         json!({"containers": [{"name": "app"}], "initContainers": [{"name": "stackhook-refresh"}]}),
         json!({SECRET_REFRESH_ANNOTATION: "true"}),
     );
     assert_eq!(
-        mutate_with(&admission, &wanted).unwrap_err().to_string(),
+        mutate_with(&engine, &wanted).unwrap_err().to_string(),
         "the pod already has an init container named \"stackhook-refresh\" that stackhook did not add; rename it: stackhook adds its own init container of that name"
     );
 }
@@ -306,9 +300,9 @@ fn a_foreign_container_named_like_our_projector_is_refused() {
 #[test]
 fn the_pods_own_env_and_pull_secret_win_and_are_not_added_twice() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let out = mutate_checked(
-        &admission,
+        &engine,
         &pod(
             json!({"containers": [{"name": "app", "env": [{"name": "LOG_LEVEL", "value": "debug"}]}],
                    "imagePullSecrets": [{"name": "regcred"}]}),
@@ -325,10 +319,10 @@ fn the_pods_own_env_and_pull_secret_win_and_are_not_added_twice() {
 #[test]
 fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_stamp() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
-    let stamp = stamp_of(&admission);
+    let engine = fixture.engine();
+    let stamp = stamp_of(&engine);
     let current = mutate_checked(
-        &admission,
+        &engine,
         &pod(
             json!({"containers": [{"name": "app"}], "initContainers": [{"name": "warm"}]}),
             json!({}),
@@ -354,7 +348,7 @@ fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_st
         old["spec"]["volumes"][0]["configMap"]["name"],
         "w-worker-zzzz"
     );
-    let again = mutate_checked(&admission, &old).unwrap();
+    let again = mutate_checked(&engine, &old).unwrap();
     assert_eq!(diff("", &again, &current), Vec::<String>::new());
     assert_eq!(
         names(&again["spec"]["initContainers"]),
@@ -365,20 +359,20 @@ fn a_copy_of_an_older_injection_without_annotations_is_brought_to_the_current_st
 #[test]
 fn env_from_depots_are_not_added_twice() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let pod_of_e = |container: Value| {
         json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "e"}},
             "spec": {"containers": [container]},
         })
     };
-    let out = mutate_checked(&admission, &pod_of_e(json!({"name": "app"}))).unwrap();
+    let out = mutate_checked(&engine, &pod_of_e(json!({"name": "app"}))).unwrap();
     let lake = json!({"prefix": "LAKE_", "secretRef": {"name": "lake-r"}});
     assert_eq!(out["spec"]["containers"][0]["envFrom"], json!([lake]));
     assert!(out["spec"]["initContainers"].is_null());
     // The pod reads it already (a copy of a mutated pod): not twice.
     let out = mutate_checked(
-        &admission,
+        &engine,
         &pod_of_e(json!({"name": "app", "envFrom": [lake]})),
     )
     .unwrap();
@@ -388,9 +382,9 @@ fn env_from_depots_are_not_added_twice() {
 #[test]
 fn a_stamp_variable_the_pod_sets_itself_is_left_alone() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let out = mutate_checked(
-        &admission,
+        &engine,
         &pod(
             json!({"containers": [{"name": "app", "env": [{"name": "DATAOS_STAMP", "value": "-zzzz"}]}]}),
             json!({}),
@@ -403,10 +397,10 @@ fn a_stamp_variable_the_pod_sets_itself_is_left_alone() {
 #[test]
 fn secret_files_are_readable_by_the_program_alone_and_its_user_is_never_changed() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     // (mode, projector's user, program's user, pod's fsGroup)
     let mode_and_users = |spec: Value| {
-        let out = mutate_checked(&admission, &pod(spec, json!({}))).unwrap();
+        let out = mutate_checked(&engine, &pod(spec, json!({}))).unwrap();
         let projector = &out["spec"]["initContainers"][0];
         let args = projector["args"].as_array().unwrap();
         let mode = args
@@ -650,7 +644,7 @@ fn arb_pod() -> impl Strategy<Value = Value> {
 #[test]
 fn any_valid_pod_is_mutated_into_a_valid_pod_or_refused_for_a_clash() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let cases = std::env::var("STACKHOOK_POD_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -664,9 +658,9 @@ fn any_valid_pod_is_mutated_into_a_valid_pod_or_refused_for_a_clash() {
         .run(&arb_pod(), |p| {
             // Only pods the API server accepted can reach the webhook.
             prop_assume!(pod_rules::check(&p).is_empty());
-            match mutate_with(&admission, &p) {
+            match mutate_with(&engine, &p) {
                 Ok(_) => {
-                    mutate_checked(&admission, &p).unwrap();
+                    mutate_checked(&engine, &p).unwrap();
                     clean.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(

@@ -81,16 +81,16 @@ impl Plan {
     /// The plan for the unit of workload `kind/namespace/name` that a pod labelled with
     /// `step` (a DAG step) or no step (the workload itself) belongs to.
     pub(super) fn build(
-        admission: &Engine<'_>,
+        engine: &Engine<'_>,
         config: &InjectSettings,
         namespace: &str,
         kind: WorkloadKind,
         name: &str,
         step: Option<&str>,
     ) -> Result<Self, InjectError> {
-        let Some(workload) = admission.catalog.workload(namespace, kind, name) else {
+        let Some(workload) = engine.catalog.workload(namespace, kind, name) else {
             // Held but not decodable is not "not found": say which.
-            let undecodable = admission
+            let undecodable = engine
                 .catalog
                 .undecodable_in(namespace)
                 .into_iter()
@@ -104,7 +104,7 @@ impl Plan {
                 },
             });
         };
-        let resolution = resolve::resolve(admission, &workload);
+        let resolution = resolve::resolve(engine, &workload);
         let wanted = match step {
             Some(step) => format!("{name}-{step}"),
             None => name.to_owned(),

@@ -38,20 +38,15 @@ fn init_containers(settings: &[(&str, Settings)], annotations: Value) -> Vec<Val
             .map(|(k, s)| ((*k).to_owned(), s.clone()))
             .collect(),
     );
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let pod = json!({
         "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"},
                      "annotations": annotations},
         "spec": {"containers": [{"name": "app", "image": "app"}]},
     });
-    let ops = inject_json(
-        &pod.to_string(),
-        "ns1",
-        &admission,
-        &InjectSettings::default(),
-    )
-    .unwrap()
-    .unwrap();
+    let ops = inject_json(&pod.to_string(), "ns1", &engine, &InjectSettings::default())
+        .unwrap()
+        .unwrap();
     ops.iter()
         .filter(|op| op.path == "/spec/initContainers")
         .flat_map(|op| op.value.as_array().cloned().unwrap_or_default())
@@ -94,7 +89,7 @@ fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found
         },
         &["app:1"],
     );
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let pod = |name: &str| {
         json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: name, WORKLOAD_KIND_LABEL: "Worker"}},
@@ -102,28 +97,18 @@ fn a_pod_of_a_workload_that_cannot_be_decoded_is_refused_saying_so_not_not_found
         })
         .to_string()
     };
-    let e = inject_json(
-        &pod("broken"),
-        "ns1",
-        &admission,
-        &InjectSettings::default(),
-    )
-    .unwrap()
-    .unwrap_err();
+    let e = inject_json(&pod("broken"), "ns1", &engine, &InjectSettings::default())
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(e, InjectError::Undecodable(_)), "{e:?}");
     assert_eq!(
         e.to_string(),
         "Worker ns1/broken is in the catalog but its kept copy cannot be decoded"
     );
     // One that is not there at all is still "not found".
-    let e = inject_json(
-        &pod("absent"),
-        "ns1",
-        &admission,
-        &InjectSettings::default(),
-    )
-    .unwrap()
-    .unwrap_err();
+    let e = inject_json(&pod("absent"), "ns1", &engine, &InjectSettings::default())
+        .unwrap()
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "Worker ns1/absent (pod label stackhook.io/workload) not found"
@@ -220,33 +205,28 @@ fn labels_and_annotations_keep_our_keys_only_and_the_last_duplicate() {
 #[test]
 fn a_pod_that_mounts_our_volumes_itself_gets_no_second_volume_or_mount() {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let ops_for = |spec: Value| {
         let pod = json!({
             "metadata": {"namespace": "ns1", "labels": {WORKLOAD_LABEL: "w", WORKLOAD_KIND_LABEL: "Worker"}},
             "spec": spec,
         });
-        inject_json(
-            &pod.to_string(),
-            "ns1",
-            &admission,
-            &InjectSettings::default(),
-        )
-        .unwrap()
-        .unwrap()
-        .into_iter()
-        .flat_map(|op| {
-            let values = match &op.value {
-                Value::Array(items) => items.clone(),
-                one => vec![one.clone()],
-            };
-            values
-                .into_iter()
-                .map(|v| format!("{} {}", op.path, v["name"].as_str().unwrap_or("")))
-                .collect::<Vec<_>>()
-        })
-        .filter(|l| l.contains("olume"))
-        .collect::<Vec<_>>()
+        inject_json(&pod.to_string(), "ns1", &engine, &InjectSettings::default())
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .flat_map(|op| {
+                let values = match &op.value {
+                    Value::Array(items) => items.clone(),
+                    one => vec![one.clone()],
+                };
+                values
+                    .into_iter()
+                    .map(|v| format!("{} {}", op.path, v["name"].as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|l| l.contains("olume"))
+            .collect::<Vec<_>>()
     };
     // A plain pod: the secrets volume, and its mount in the program's container.
     let plain = ops_for(json!({"containers": [{"name": "app", "image": "app"}]}));

@@ -476,12 +476,12 @@ fn the_namespace_settings_give_the_ingress_domain() {
     fixture
         .catalog
         .set_settings("ns1", vec![("default".into(), suffix("ns1.example.net"))]);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let service = workload(
         "apiVersion: stackhook.io/v1alpha1\nkind: Service\nmetadata: {name: api, namespace: ns1}\nspec: {stack: \"app:1\", ingress: {enabled: true}}\n",
     );
     let objects = desired(
-        &admission,
+        &engine,
         &service,
         &OrchestrateSettings::default(),
         &Dag::All,
@@ -687,9 +687,9 @@ fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_inj
         "apiVersion: stackhook.io/v1alpha1\nkind: Workflow\nmetadata: {name: dag, namespace: ns1}\nspec: {stack: \"app:1\", dag: [{name: a}, {name: b, dependencies: [a]}]}\n".to_owned(),
     ] {
         let fixture = Fixture::new(&format!("{CATALOG}---\n{text}"));
-        let admission = fixture.engine();
+        let engine = fixture.engine();
         let objects = desired(
-            &admission,
+            &engine,
             &workload(&text),
             &OrchestrateSettings {
                 ingress_domain_suffix: "apps.example.org".into(),
@@ -717,7 +717,7 @@ fn the_pods_the_controller_makes_pass_the_api_servers_rules_before_and_after_inj
         for mut pod in templates {
             pod["metadata"]["namespace"] = "ns1".into();
             assert_eq!(pod_rules::check(&pod), Vec::<String>::new(), "{pod:#}");
-            let ops = inject_json(&pod.to_string(), "ns1", &admission, &InjectSettings::default())
+            let ops = inject_json(&pod.to_string(), "ns1", &engine, &InjectSettings::default())
                 .unwrap()
                 .unwrap();
             assert!(!ops.is_empty(), "{text}: not injected");

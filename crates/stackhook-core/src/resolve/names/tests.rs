@@ -28,11 +28,11 @@ const LONG_DEPOT: &str = "lake-with-a-name-long-enough-to-make-a-volume-name-too
 
 fn verdict(kind: &str, name: &str, spec: &str) -> Verdict {
     let fixture = Fixture::new(CATALOG);
-    let admission = fixture.engine();
+    let engine = fixture.engine();
     let text = format!(
         "apiVersion: stackhook.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name:?}, namespace: ns1}}\nspec: {spec}\n"
     );
-    admission.resource(&resources(&text).remove(0), Operation::Create)
+    engine.resource(&resources(&text).remove(0), Operation::Create)
 }
 
 fn violations(kind: &str, name: &str, spec: &str) -> Vec<String> {
