@@ -459,9 +459,13 @@ pub fn inject_json(
 }
 
 /// The operations a pod adds to the patch of its shape: the projectors' mount of its
-/// own service-account token volume ([`patch::token_volume`]).
+/// own service-account token volume, when the shape says the pod has one
+/// ([`patch::token_volume`], checked once by [`Shape::of`]).
 fn token_tail(view: &PodView<'_>, shape: &Shape) -> Vec<PatchOp> {
-    patch::token_volume(view).map_or_else(Vec::new, |volume| patch::token_ops(shape, volume))
+    if !shape.takes_token() {
+        return Vec::new();
+    }
+    patch::first_token_volume(view).map_or_else(Vec::new, |volume| patch::token_ops(shape, volume))
 }
 
 /// The patch of a shape as kept, base64-encoded as the response carries it: whole, or,

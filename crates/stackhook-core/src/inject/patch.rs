@@ -128,15 +128,9 @@ pub(super) fn token_volume<'p>(pod: &'p PodView<'_>) -> Option<&'p str> {
     if pod.spec.automount_token == Some(false) {
         return None;
     }
-    // The plugin takes the first volume of that name; it mounted it only if its
-    // service account lets the token be mounted, which a container's mount shows.
-    let volume = pod
-        .spec
-        .volumes
-        .iter()
-        .flatten()
-        .map(|v| v.name.as_ref())
-        .find(|name| name.starts_with(TOKEN_VOLUME_PREFIX))?;
+    // It mounted it only if its service account lets the token be mounted, which a
+    // container's mount shows.
+    let volume = first_token_volume(pod)?;
     let mounted = pod
         .spec
         .containers
@@ -146,6 +140,16 @@ pub(super) fn token_volume<'p>(pod: &'p PodView<'_>) -> Option<&'p str> {
         .flat_map(|c| c.volume_mounts.iter().flatten())
         .any(|m| m.name == volume && m.mount_path == TOKEN_MOUNT_PATH);
     mounted.then_some(volume)
+}
+
+/// The first volume named `kube-api-access-…`: the one the plugin mounts.
+pub(super) fn first_token_volume<'p>(pod: &'p PodView<'_>) -> Option<&'p str> {
+    pod.spec
+        .volumes
+        .iter()
+        .flatten()
+        .map(|v| v.name.as_ref())
+        .find(|name| name.starts_with(TOKEN_VOLUME_PREFIX))
 }
 
 /// The operations that give the projectors of a pod of shape `shape` the pod's token

@@ -215,3 +215,28 @@ fn an_open_head_and_its_tail_decode_to_the_whole_patch_whatever_the_padding() {
     let whole = encode_kept(&[op("/a")], false).unwrap();
     assert_eq!(complete(whole.clone(), false, &[]).unwrap(), whole);
 }
+
+#[test]
+fn an_automount_setting_that_is_not_a_boolean_is_a_clear_error() {
+    // The API server refuses such a Pod itself; offline (`stackhook mutate`) it is
+    // named, not taken for "unset".
+    let fixture = Fixture::new(CATALOG);
+    let pod = pod(None, json!({"automountServiceAccountToken": "yes"}));
+    let outcome = encoded_patch(
+        &pod.to_string(),
+        "ns1",
+        &fixture.engine(),
+        &InjectSettings::default(),
+        None,
+    );
+    let PodOutcome::Unreadable(e) = outcome else {
+        panic!("read: {outcome:?}");
+    };
+    let message = e.to_string();
+    assert!(
+        message.starts_with(
+            "the pod cannot be read: invalid type: string \"yes\", expected a boolean"
+        ),
+        "{message}"
+    );
+}
