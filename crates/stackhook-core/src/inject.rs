@@ -452,85 +452,116 @@ pub fn inject_json(
         };
         let plan = build_plan(&key, engine, config)?;
         let shape = Shape::of(&view, &plan)?;
-        let mut ops = patch::ops(&plan, &shape);
-        ops.extend(token_tail(&view, &shape));
-        Ok(ops)
+        Ok(patch::ops(&plan, &shape, token_volume_of(&view, &shape)))
     })())
 }
 
-/// The operations a pod adds to the patch of its shape: the projectors' mount of its
-/// own service-account token volume, when the shape says the pod has one
-/// ([`patch::token_volume`], checked once by [`Shape::of`]).
-fn token_tail(view: &PodView<'_>, shape: &Shape) -> Vec<PatchOp> {
+/// The name of the pod's service-account token volume when its shape's patch names it
+/// ([`Shape::takes_token`], checked once by [`Shape::of`]).
+fn token_volume_of<'p>(view: &'p PodView<'_>, shape: &Shape) -> Option<&'p str> {
     if !shape.takes_token() {
-        return Vec::new();
+        return None;
     }
-    patch::first_token_volume(view).map_or_else(Vec::new, |volume| patch::token_ops(shape, volume))
+    patch::first_token_volume(view)
 }
 
-/// The patch of a shape as kept, base64-encoded as the response carries it: whole, or,
-/// when each pod of the shape completes it ([`Shape::takes_token`]), its head: the JSON
-/// array of `ops` left open after a `,`, padded with spaces to a multiple of 3 bytes, so
-/// that its base64 text ends on a whole group and [`complete`] can append the base64
-/// of the rest without decoding it.
-fn encode_kept(ops: &[PatchOp], open: bool) -> Result<Arc<str>, PodError> {
-    use base64::Engine as _;
-    let mut json = serde_json::to_vec(ops).map_err(|e| PodError(e.to_string()))?;
-    if open {
-        json.pop(); // the closing `]`
-        if !ops.is_empty() {
-            json.push(b',');
-        }
-        while json.len() % 3 != 0 {
-            json.push(b' ');
-        }
-    }
-    Ok(base64::engine::general_purpose::STANDARD
-        .encode(json)
-        .into())
+/// What the kept patch of a shape that takes the token has where each pod's token
+/// volume name goes: a string no volume can be named (a volume's name is a DNS label).
+const TOKEN_SLOT: &str = "<token volume>";
+
+/// A shape's patch as the memo keeps it, base64-encoded as the response carries it.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum KeptPatch {
+    /// The same patch for every pod of the shape.
+    Whole(Arc<str>),
+    /// A patch that names each pod's own token volume ([`Shape::takes_token`]).
+    Open {
+        /// The base64 text of the operations before the first that names the volume:
+        /// their JSON array left open after a `,` and padded with spaces to a multiple
+        /// of 3 bytes, so that its base64 text ends on a whole group and the base64 of
+        /// the rest can be appended to it without decoding it.
+        head: Arc<str>,
+        /// The JSON text of the rest (the projectors, [`patch::ops`] adds them last),
+        /// up to its closing `]`, cut where the volume's name goes.
+        rest: Box<[Box<str>]>,
+    },
 }
 
-/// A pod's patch from what is kept for its shape ([`encode_kept`]) and its own
-/// operations (`tail`), when the shape is `open`.
-fn complete(kept: Arc<str>, open: bool, tail: &[PatchOp]) -> Result<Arc<str>, PodError> {
-    use base64::Engine as _;
-    if !open {
-        return Ok(kept);
-    }
-    let mut json = Vec::with_capacity(160 * tail.len() + 1);
-    for (i, op) in tail.iter().enumerate() {
-        if i > 0 {
-            json.push(b',');
+impl KeptPatch {
+    /// An estimate of the memory it holds, for the cache's budget.
+    pub(super) fn weight(&self) -> usize {
+        match self {
+            Self::Whole(text) => text.len(),
+            Self::Open { head, rest } => {
+                head.len() + rest.iter().map(|piece| piece.len() + 16).sum::<usize>()
+            }
         }
-        serde_json::to_writer(&mut json, op).map_err(|e| PodError(e.to_string()))?;
     }
-    json.push(b']');
-    let mut text = String::with_capacity(kept.len() + json.len() * 4 / 3 + 4);
-    text.push_str(&kept);
+}
+
+/// The patch of a shape as kept: `ops`, made with [`TOKEN_SLOT`] for the token volume's
+/// name, which they name `slots` times ([`Shape::token_slots`]).
+fn encode_kept(ops: &[PatchOp], slots: usize) -> Result<KeptPatch, PodError> {
+    use base64::Engine as _;
+    let base64 = &base64::engine::general_purpose::STANDARD;
+    if slots == 0 {
+        let json = serde_json::to_vec(ops).map_err(|e| PodError(e.to_string()))?;
+        return Ok(KeptPatch::Whole(base64.encode(json).into()));
+    }
+    let slot = serde_json::to_string(TOKEN_SLOT).map_err(|e| PodError(e.to_string()))?;
+    let texts = ops
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| PodError(e.to_string()))?;
+    let first = texts
+        .iter()
+        .position(|t| t.contains(&slot))
+        .unwrap_or(texts.len());
+    let mut head = format!("[{}", texts[..first].join(","));
+    if first > 0 {
+        head.push(',');
+    }
+    while head.len() % 3 != 0 {
+        head.push(' ');
+    }
+    let rest = format!("{}]", texts[first..].join(","));
+    let rest: Box<[Box<str>]> = rest.split(slot.as_str()).map(Box::from).collect();
+    if rest.len() != slots + 1 {
+        return Err(PodError(format!(
+            "the patch names the token volume's placeholder {slot} {} times, not {slots}: a value of the plan is that placeholder",
+            rest.len() - 1
+        )));
+    }
+    Ok(KeptPatch::Open {
+        head: base64.encode(head).into(),
+        rest,
+    })
+}
+
+/// A pod's patch from the one kept for its shape and the name of its token volume
+/// (`volume`), when the kept patch names it.
+fn complete(kept: &KeptPatch, volume: Option<&str>) -> Result<Arc<str>, PodError> {
+    use base64::Engine as _;
+    let (head, rest) = match kept {
+        KeptPatch::Whole(text) => return Ok(Arc::clone(text)),
+        KeptPatch::Open { head, rest } => (head, rest),
+    };
+    let volume = volume.ok_or_else(|| {
+        PodError("the pod's service-account token volume is gone between two reads".into())
+    })?;
+    let name = serde_json::to_string(volume).map_err(|e| PodError(e.to_string()))?;
+    let json = rest.join(name.as_str());
+    let mut text = String::with_capacity(head.len() + json.len() * 4 / 3 + 4);
+    text.push_str(head);
     base64::engine::general_purpose::STANDARD.encode_string(json, &mut text);
     Ok(text.into())
 }
 
-/// What a pod adds to the patch kept for its shape: whether the shape's patch is
-/// open ([`encode_kept`]) and the pod's own operations. Taken before the shape goes
-/// into the memo as a key.
-struct Completion {
-    open: bool,
-    tail: Vec<PatchOp>,
-}
-
-impl Completion {
-    fn of(view: &PodView<'_>, shape: &Shape) -> Self {
-        Self {
-            open: shape.takes_token(),
-            tail: token_tail(view, shape),
-        }
-    }
-
-    /// The pod's patch from the one kept for its shape.
-    fn finish(&self, kept: Result<Arc<str>, PodError>) -> Result<Arc<str>, PodError> {
-        complete(kept?, self.open, &self.tail)
-    }
+/// The patch of `shape` under `plan`, as kept.
+fn kept_of(plan: &Plan, shape: &Shape) -> Result<KeptPatch, PodError> {
+    let slot = shape.takes_token().then_some(TOKEN_SLOT);
+    encode_kept(&patch::ops(plan, shape, slot), shape.token_slots())
 }
 
 /// [`inject_json`], answered as the response carries it (base64 of the patch's JSON;
@@ -567,8 +598,8 @@ pub(crate) fn encoded_patch_of(
             build_plan(&key, engine, config).and_then(|plan| Ok((Shape::of(view, &plan)?, plan)));
         return match made {
             Ok((shape, plan)) => {
-                let kept = encode_kept(&patch::ops(&plan, &shape), shape.takes_token());
-                let patch = Completion::of(view, &shape).finish(kept);
+                let patch = kept_of(&plan, &shape)
+                    .and_then(|kept| complete(&kept, token_volume_of(view, &shape)));
                 PodOutcome::patched(patch, &plan.warnings)
             }
             Err(e) => PodOutcome::Refused(e),
@@ -582,11 +613,12 @@ pub(crate) fn encoded_patch_of(
         Ok(s) => s,
         Err(e) => return PodOutcome::Refused(e),
     };
-    let completion = Completion::of(view, &shape);
-    let kept = memo.patch(numbered.id, shape, |shape| {
-        encode_kept(&patch::ops(&numbered.plan, shape), shape.takes_token())
-    });
-    PodOutcome::patched(completion.finish(kept), &numbered.plan.warnings)
+    // Taken before the shape goes into the memo as a key.
+    let volume = token_volume_of(view, &shape);
+    let patch = memo
+        .patch(numbered.id, shape, |shape| kept_of(&numbered.plan, shape))
+        .and_then(|kept| complete(&kept, volume));
+    PodOutcome::patched(patch, &numbered.plan.warnings)
 }
 
 /// What becomes of a pod being created.
@@ -645,10 +677,10 @@ pub(crate) fn kept_patch_of(
         Ok(s) => s,
         Err(e) => return Some(PodOutcome::Refused(e)),
     };
-    let completion = Completion::of(view, &shape);
+    let volume = token_volume_of(view, &shape);
     let kept = memo.kept_patch(numbered.id, shape)?;
     Some(PodOutcome::patched(
-        completion.finish(Ok(kept)),
+        complete(&kept, volume),
         &numbered.plan.warnings,
     ))
 }

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
+use super::KeptPatch;
 use super::patch::Shape;
 use super::plan::Plan;
 use crate::catalog::WorkloadKey;
@@ -51,9 +52,9 @@ impl Weighter<PlanKey, Arc<Numbered>> for PlanWeight {
 #[derive(Clone)]
 struct PatchWeight;
 
-impl Weighter<(u64, Shape), Arc<str>> for PatchWeight {
-    fn weight(&self, key: &(u64, Shape), value: &Arc<str>) -> u64 {
-        (key.1.weight() + value.len()) as u64
+impl Weighter<(u64, Shape), Arc<KeptPatch>> for PatchWeight {
+    fn weight(&self, key: &(u64, Shape), value: &Arc<KeptPatch>) -> u64 {
+        (key.1.weight() + value.weight()) as u64
     }
 }
 
@@ -65,7 +66,7 @@ pub const PATCH_BUDGET: u64 = 4 << 20;
 /// The plans and patches of one catalog.
 pub struct InjectMemo {
     plans: Cache<PlanKey, Arc<Numbered>, PlanWeight>,
-    patches: Cache<(u64, Shape), Arc<str>, PatchWeight>,
+    patches: Cache<(u64, Shape), Arc<KeptPatch>, PatchWeight>,
     next_id: AtomicU64,
 }
 
@@ -99,13 +100,13 @@ impl InjectMemo {
         &self,
         id: u64,
         shape: Shape,
-        make: impl FnOnce(&Shape) -> Result<Arc<str>, E>,
-    ) -> Result<Arc<str>, E> {
+        make: impl FnOnce(&Shape) -> Result<KeptPatch, E>,
+    ) -> Result<Arc<KeptPatch>, E> {
         let key = (id, shape);
         if let Some(p) = self.patches.get(&key) {
             return Ok(p);
         }
-        let p = make(&key.1)?;
+        let p = Arc::new(make(&key.1)?);
         self.patches.insert(key, Arc::clone(&p));
         Ok(p)
     }
@@ -116,7 +117,7 @@ impl InjectMemo {
     }
 
     /// The encoded patch of plan `id` for `shape`, if kept.
-    pub(super) fn kept_patch(&self, id: u64, shape: Shape) -> Option<Arc<str>> {
+    pub(super) fn kept_patch(&self, id: u64, shape: Shape) -> Option<Arc<KeptPatch>> {
         self.patches.get(&(id, shape))
     }
 

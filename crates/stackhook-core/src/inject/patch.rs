@@ -103,7 +103,7 @@ pub(super) struct Shape {
     env_from_set: Vec<bool>,
     /// Whether the projectors get the pod's service-account token mount (see
     /// [`token_volume`]). The volume's name differs from pod to pod, so it is not part
-    /// of the shape: [`token_ops`] adds it to the kept patch.
+    /// of the shape: the kept patch leaves a slot for it ([`Shape::token_slots`]).
     token: bool,
 }
 
@@ -150,29 +150,6 @@ pub(super) fn first_token_volume<'p>(pod: &'p PodView<'_>) -> Option<&'p str> {
         .flatten()
         .map(|v| v.name.as_ref())
         .find(|name| name.starts_with(TOKEN_VOLUME_PREFIX))
-}
-
-/// The operations that give the projectors of a pod of shape `shape` the pod's token
-/// `volume` (see [`token_volume`]), after [`ops`]: none when the shape has no
-/// projector or the pod no token.
-pub(super) fn token_ops(shape: &Shape, volume: &str) -> Vec<PatchOp> {
-    if !shape.token {
-        return Vec::new();
-    }
-    // `ops` puts the projector first among the init containers, the refresh sidecar
-    // second, each with its volume mounts.
-    let projectors = if shape.refresh { 2 } else { 1 };
-    (0..projectors)
-        .map(|i| PatchOp {
-            op: "add",
-            path: format!("/spec/initContainers/{i}/volumeMounts/-"),
-            value: object([
-                ("name", text(volume)),
-                ("readOnly", Value::Bool(true)),
-                ("mountPath", text(TOKEN_MOUNT_PATH)),
-            ]),
-        })
-        .collect()
 }
 
 /// The variable that holds the Stamp.
@@ -513,9 +490,20 @@ impl Shape {
         })
     }
 
-    /// Whether the patch of this shape is completed by [`token_ops`].
+    /// Whether the patch of this shape names the pod's token volume, which differs from
+    /// pod to pod of the shape.
     pub(super) fn takes_token(&self) -> bool {
         self.token
+    }
+
+    /// How many times the patch of this shape names the pod's token volume: once for
+    /// each projector ([`ops`]).
+    pub(super) fn token_slots(&self) -> usize {
+        match (self.token, self.refresh) {
+            (false, _) => 0,
+            (true, false) => 1,
+            (true, true) => 2,
+        }
     }
 
     /// An estimate of the memory the shape holds, for the cache's budget.
@@ -621,8 +609,15 @@ fn restricted(uid: i64) -> Value {
     })
 }
 
-/// The patch of a pod of shape `shape` under `plan`.
-pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
+/// The patch of a pod of shape `shape` under `plan`. `token` is the name of the pod's
+/// service-account token volume, which its projectors mount (see [`token_volume`]),
+/// when the shape [takes it](Shape::takes_token).
+///
+/// When the projectors mount the token volume, they are added last: the operations
+/// before them are then the same for every pod of the shape, whatever its volume's
+/// name. Otherwise they keep their place, before the target container's secrets mount
+/// (the order Stack authors' golden patches have).
+pub(super) fn ops(plan: &Plan, shape: &Shape, token: Option<&str>) -> Vec<PatchOp> {
     let c = format!("/spec/containers/{}", shape.target);
     let present = shape.present;
     let mut existing = HashSet::new();
@@ -651,6 +646,7 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
         existing,
         ops: Vec::with_capacity(32),
     };
+    let mut projectors = Vec::new();
     // A pod from a controller-rendered template keeps the Stamp it was made with.
     let stamp = shape.stamp.as_deref().unwrap_or(&plan.stamp);
 
@@ -831,6 +827,14 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                 ("name", text(SECRETS_VOLUME)),
                 ("mountPath", text(SECRET_MOUNT_PATH)),
             ]));
+            // Last, read-only, as kube-apiserver's ServiceAccount plugin appends it.
+            if let Some(volume) = token.filter(|_| shape.token) {
+                mounts.push(object([
+                    ("name", text(volume)),
+                    ("readOnly", Value::Bool(true)),
+                    ("mountPath", text(TOKEN_MOUNT_PATH)),
+                ]));
+            }
             let projector = |name: &str, mode_arg: &str, sidecar: bool| {
                 let mut a = all_args.clone();
                 a.push(text(mode_arg));
@@ -851,11 +855,13 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
                 }
                 Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
             };
-            let mut init = vec![projector(PROJECTOR_NAME, "--once", false)];
+            projectors.push(projector(PROJECTOR_NAME, "--once", false));
             if shape.refresh {
-                init.push(projector(REFRESH_NAME, "--watch", true));
+                projectors.push(projector(REFRESH_NAME, "--watch", true));
             }
-            p.prepend("/spec/initContainers", init);
+            if !shape.token {
+                p.prepend("/spec/initContainers", std::mem::take(&mut projectors));
+            }
             if !ours.secrets_mounted {
                 p.append(
                     &mounts_path,
@@ -873,6 +879,9 @@ pub(super) fn ops(plan: &Plan, shape: &Shape) -> Vec<PatchOp> {
         && !shape.has_pull_secret
     {
         p.append("/spec/imagePullSecrets", object([("name", text(secret))]));
+    }
+    if !projectors.is_empty() {
+        p.prepend("/spec/initContainers", projectors);
     }
     p.ops
 }

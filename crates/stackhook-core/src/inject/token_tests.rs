@@ -182,38 +182,66 @@ fn a_kept_patch_is_completed_with_each_pod_s_own_token_volume() {
     assert_eq!(memo.sizes().1, 1);
 }
 
-#[test]
-fn an_open_head_and_its_tail_decode_to_the_whole_patch_whatever_the_padding() {
-    let op = |path: &str| PatchOp {
+fn op(path: &str, value: &str) -> PatchOp {
+    PatchOp {
         op: "add",
         path: path.to_owned(),
-        value: json!("v"),
-    };
+        value: json!(value),
+    }
+}
+
+#[test]
+fn a_kept_patch_decodes_to_the_pod_s_whole_patch_whatever_the_padding() {
     // Paths of three lengths cover the three remainders of the head's length mod 3.
     for head_ops in [
         vec![],
-        vec![op("/a")],
-        vec![op("/ab")],
-        vec![op("/abc")],
-        vec![op("/a"), op("/bc")],
+        vec![op("/a", "v")],
+        vec![op("/ab", "v")],
+        vec![op("/abc", "v")],
+        vec![op("/a", "v"), op("/bc", "v")],
     ] {
-        for tail in [vec![op("/t")], vec![op("/t"), op("/uv")]] {
-            let head = encode_kept(&head_ops, true).unwrap();
+        for rest in [
+            vec![op("/t", TOKEN_SLOT)],
+            vec![op("/t", TOKEN_SLOT), op("/u", "v"), op("/vw", TOKEN_SLOT)],
+        ] {
+            let slots = rest.iter().filter(|o| o.value == TOKEN_SLOT).count();
+            let ops: Vec<PatchOp> = head_ops.iter().chain(&rest).cloned().collect();
+            let kept = encode_kept(&ops, slots).unwrap();
+            let KeptPatch::Open { head, .. } = &kept else {
+                panic!("not open: {kept:?}");
+            };
             assert_eq!(head.len() % 4, 0);
             assert!(!head.contains('='), "{head}");
-            let whole = complete(head, true, &tail).unwrap();
+            let whole = complete(&kept, Some("kube-api-access-q")).unwrap();
             let json = base64::engine::general_purpose::STANDARD
                 .decode(whole.as_bytes())
                 .unwrap();
             let decoded: Value = serde_json::from_slice(&json)
                 .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&json)));
-            let expected: Vec<PatchOp> = head_ops.iter().chain(&tail).cloned().collect();
-            assert_eq!(decoded, serde_json::to_value(&expected).unwrap());
+            let expected = serde_json::to_string(&ops)
+                .unwrap()
+                .replace(&format!("\"{TOKEN_SLOT}\""), "\"kube-api-access-q\"");
+            assert_eq!(decoded, serde_json::from_str::<Value>(&expected).unwrap());
         }
     }
-    // A shape that is not open keeps its whole patch as it is.
-    let whole = encode_kept(&[op("/a")], false).unwrap();
-    assert_eq!(complete(whole.clone(), false, &[]).unwrap(), whole);
+    // A shape that does not take the token keeps its whole patch as it is.
+    let kept = encode_kept(&[op("/a", "v")], 0).unwrap();
+    let KeptPatch::Whole(text) = &kept else {
+        panic!("not whole: {kept:?}");
+    };
+    assert_eq!(&complete(&kept, None).unwrap(), text);
+}
+
+#[test]
+fn a_plan_value_equal_to_the_token_placeholder_is_an_error_not_a_wrong_patch() {
+    // The placeholder is not a volume name a pod can have, but a Stack's env value
+    // could be it: the patch would then name the pod's volume in the wrong place.
+    let ops = [op("/env/-", TOKEN_SLOT), op("/initContainers", TOKEN_SLOT)];
+    let e = encode_kept(&ops, 1).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the pod cannot be read: the patch names the token volume's placeholder \"<token volume>\" 2 times, not 1: a value of the plan is that placeholder"
+    );
 }
 
 #[test]
