@@ -9,6 +9,12 @@ One run, on a control plane of its own (scripts/control-plane.sh up), for each c
              local release build serving with the chart's certificate and service
              account token), called at https://localhost:PORT (`webhook.url`): the
              API server speaks HTTP/2 to a loopback URL
+  webhook-nopatch
+             the webhook case with the pods already marked injected
+             (`stackhook.io/injected`): stackhook answers "allowed" with no patch. What
+             any mutating webhook costs the API server before it changes anything
+             (encoding the request, the call, decoding the answer): the floor under
+             the webhook case
   webhook-2  the same behind the chart's Service with two replicas, as in a cluster:
              each replica listens on this machine's address (not loopback, which an
              EndpointSlice refuses), one EndpointSlice per replica, and kube-apiserver
@@ -342,7 +348,7 @@ def helm_install(cp, work, sets):
                         "HELM_CONFIG_HOME": str(helm_home / "f"), "HELM_DATA_HOME": str(helm_home / "d")})
 
 
-CASES = ("none", "policy", "webhook", "webhook-2")
+CASES = ("none", "policy", "webhook", "webhook-nopatch", "webhook-2")
 
 
 def main():
@@ -404,7 +410,7 @@ Object{
             time.sleep(3)
 
         # (b) stackhook's webhooks, installed by the chart, at a loopback URL.
-        if not cases & {"webhook", "webhook-2"}:
+        if not cases & {"webhook", "webhook-nopatch", "webhook-2"}:
             return
         port = free_port()
         helm_install(cp, work, [f"webhook.url=https://localhost:{port}"])
@@ -448,6 +454,13 @@ Object{
         time.sleep(2)
         if "webhook" in cases:
             measure(cp, "webhook", bodies, seconds, webhook=[(proc.pid, probe)])
+        if "webhook-nopatch" in cases:
+            marked = {}
+            for label, body in bodies.items():
+                pod = json.loads(body)
+                pod["metadata"].setdefault("annotations", {})["stackhook.io/injected"] = "bench"
+                marked[label] = json.dumps(pod, separators=(",", ":")).encode()
+            measure(cp, "webhook-nopatch", marked, seconds, webhook=[(proc.pid, probe)])
         proc.terminate()
         proc.wait()
 
