@@ -745,6 +745,9 @@ pub(crate) fn compile_plain(pattern: &str) -> Result<regex::Regex, String> {
     };
     let pattern = pattern.as_ref();
     regex::RegexBuilder::new(pattern)
+        // Go reads `\0`, and `\1`–`\7` before an octal digit, as octal escapes (up to
+        // three digits); `go_syntax` has refused the backreferences Go refuses.
+        .octal(true)
         .size_limit(1 << 20)
         .build()
         .map_err(|e| go_regex_error(pattern, &e))
