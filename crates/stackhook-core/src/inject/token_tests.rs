@@ -87,7 +87,18 @@ fn the_projectors_get_the_token_mount_the_service_account_plugin_would_add() {
         Some("kube-api-access-x7k2p"),
         json!({"initContainers": [{"name": "setup", "image": "busybox"}]}),
     );
-    let out = patched(&pod, answer(&fixture, &pod, None));
+    let ops = answer(&fixture, &pod, None);
+    // The mount is part of each projector as added, not an operation reaching into
+    // it: kube-apiserver's json-patch decodes and re-encodes every node a path passes
+    // through (scripts/bench-patch-apply.sh).
+    let paths: Vec<&str> = ops.iter().filter_map(|o| o["path"].as_str()).collect();
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.ends_with("/volumeMounts/-") && p.starts_with("/spec/initContainers/")),
+        "{paths:?}"
+    );
+    let out = patched(&pod, ops);
     let mounts = init_mounts(&out);
     // Appended last, read-only, as the plugin appends it; the pod's own init
     // container is left as it is.
