@@ -470,7 +470,7 @@ fn token_volume_of<'p>(view: &'p PodView<'_>, shape: &Shape) -> Option<&'p str> 
 const TOKEN_SLOT: &str = "<token volume>";
 
 /// A shape's patch as the memo keeps it, base64-encoded as the response carries it.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(super) enum KeptPatch {
     /// The same patch for every pod of the shape.
     Whole(Arc<str>),
@@ -548,7 +548,8 @@ fn complete(kept: &KeptPatch, volume: Option<&str>) -> Result<Arc<str>, PodError
         KeptPatch::Open { head, rest } => (head, rest),
     };
     let volume = volume.ok_or_else(|| {
-        PodError("the pod's service-account token volume is gone between two reads".into())
+        // Shape::of found it in this same pod: unreachable, but never a wrong patch.
+        PodError("the pod's shape mounts its service-account token volume, but it has none".into())
     })?;
     let name = serde_json::to_string(volume).map_err(|e| PodError(e.to_string()))?;
     let json = rest.join(name.as_str());
