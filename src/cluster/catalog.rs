@@ -890,8 +890,7 @@ mod tests {
     }
 }
 
-/// `start` against kube's mock client: the lists fill the catalog, readiness waits for
-/// every watch's first sync, and a watch event reaches the catalog.
+/// The watch started again after an error (`restarted_after_error`).
 #[cfg(test)]
 mod restart_tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -937,6 +936,8 @@ mod restart_tests {
     }
 }
 
+/// `start` against kube's mock client: the lists fill the catalog, readiness waits for
+/// every watch's first sync, and a watch event reaches the catalog.
 #[cfg(test)]
 mod watch_tests {
     use std::time::Duration;

@@ -30,15 +30,20 @@ fn pod(token: Option<&str>, extra_spec: Value) -> Value {
     pod
 }
 
-/// The pod's patch as the webhook answers it (with `memo`), decoded.
-fn answer(fixture: &Fixture, pod: &Value, memo: Option<&InjectMemo>) -> Vec<Value> {
-    let outcome = encoded_patch(
+/// What the webhook answers for the pod (with `memo`).
+fn outcome(fixture: &Fixture, pod: &Value, memo: Option<&InjectMemo>) -> PodOutcome {
+    encoded_patch(
         &pod.to_string(),
         "ns1",
         &fixture.engine(),
         &InjectSettings::default(),
         memo,
-    );
+    )
+}
+
+/// The pod's patch as the webhook answers it (with `memo`), decoded.
+fn answer(fixture: &Fixture, pod: &Value, memo: Option<&InjectMemo>) -> Vec<Value> {
+    let outcome = outcome(fixture, pod, memo);
     let PodOutcome::Patch(injected) = outcome else {
         panic!("no patch: {outcome:?}");
     };
@@ -261,13 +266,7 @@ fn an_automount_setting_that_is_not_a_boolean_is_a_clear_error() {
     // named, not taken for "unset".
     let fixture = Fixture::new(CATALOG);
     let pod = pod(None, json!({"automountServiceAccountToken": "yes"}));
-    let outcome = encoded_patch(
-        &pod.to_string(),
-        "ns1",
-        &fixture.engine(),
-        &InjectSettings::default(),
-        None,
-    );
+    let outcome = outcome(&fixture, &pod, None);
     let PodOutcome::Unreadable(e) = outcome else {
         panic!("read: {outcome:?}");
     };
